@@ -1,0 +1,306 @@
+//! `trevm`: build, inspect and run capsules.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use trevm::{Capsule, EngineProfile, Error, Limits, Preemption, Runtime, RuntimeOptions, Target};
+use trevm_build::{BuildOptions, OptLevel};
+use trevm_native::NativeBoard;
+
+#[derive(Parser)]
+#[command(name = "trevm", version, about = "Build, inspect and run trevm capsules (WebAssembly for microcontrollers)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a capsule from a payload crate (Cargo.toml or its directory), a core module or a component.
+    Build(BuildArgs),
+    /// Run a capsule on the native board (a .cwasm capsule, or a payload/.wasm built on the fly).
+    Run(RunArgs),
+    /// Show a capsule's header, imports and exports.
+    Inspect {
+        /// Capsule (.cwasm), payload directory, or .wasm.
+        input: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TargetArg {
+    Pulley32,
+    Pulley64,
+    Host,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PreemptionArg {
+    Fuel,
+    Epoch,
+    None,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OptArg {
+    S,
+    Z,
+    #[value(name = "3")]
+    Speed,
+}
+
+#[derive(Args)]
+struct CompileArgs {
+    /// Code format: pulley32 for MCUs, pulley64 for 64-bit hosts, host for native code.
+    #[arg(long, value_enum)]
+    target: Option<TargetArg>,
+    /// How the capsule is made to yield: fuel (default), epoch, or none.
+    #[arg(long, value_enum, default_value = "fuel")]
+    preemption: PreemptionArg,
+    /// Optimisation of the payload: s (default), z (smallest) or 3 (fastest).
+    #[arg(long = "opt-level", value_enum, default_value = "s")]
+    opt_level: OptArg,
+    /// Build with nightly -Zbuild-std and panic=immediate-abort (smaller).
+    #[arg(long)]
+    nightly: bool,
+    /// Initial linear memory of the capsule (bytes, or with KiB/MiB).
+    #[arg(long, default_value = "32KiB", value_parser = parse_size)]
+    initial_memory: u64,
+    /// Wasm shadow-stack size inside linear memory.
+    #[arg(long, default_value = "8KiB", value_parser = parse_size)]
+    stack_size: u64,
+    /// Don't show cargo's output unless it fails.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct BuildArgs {
+    /// Payload crate (Cargo.toml or directory), core module .wasm, or component .wasm.
+    input: PathBuf,
+    /// Where to write the capsule (default: <name>.<target>.cwasm in the current directory).
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Capsule name (default: the crate or file name).
+    #[arg(long)]
+    name: Option<String>,
+    #[command(flatten)]
+    compile: CompileArgs,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Capsule (.cwasm), payload crate directory / Cargo.toml, or .wasm (built on the fly).
+    input: PathBuf,
+    /// Function to call, with WAVE-encoded arguments, e.g. 'fibonacci(20)'. Default: run().
+    #[arg(long)]
+    invoke: Option<String>,
+    /// Fuel budget (fuel preemption only).
+    #[arg(long)]
+    fuel: Option<u64>,
+    /// Stop the call after this long, e.g. 2s, 500ms.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    timeout: Option<Duration>,
+    /// Linear memory limit (bytes, or with KiB/MiB).
+    #[arg(long, default_value = "16MiB", value_parser = parse_size)]
+    max_memory: u64,
+    #[command(flatten)]
+    compile: CompileArgs,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a size like 65536, 64KiB or 1MiB"))?;
+    let mult = match unit.trim() {
+        "" | "B" => 1,
+        "K" | "KiB" | "k" | "KB" | "kB" => 1024,
+        "M" | "MiB" | "MB" => 1024 * 1024,
+        other => return Err(format!("unknown size unit `{other}` (use B, KiB or MiB)")),
+    };
+    n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
+}
+
+impl CompileArgs {
+    fn options(&self, default_target: Target, name: Option<String>) -> Result<BuildOptions> {
+        let target = match self.target {
+            Some(TargetArg::Pulley32) => Target::Pulley32,
+            Some(TargetArg::Pulley64) => Target::Pulley64,
+            Some(TargetArg::Host) => Target::Host,
+            None => default_target,
+        };
+        let preemption = match self.preemption {
+            PreemptionArg::Fuel => Preemption::Fuel,
+            PreemptionArg::Epoch => Preemption::Epoch,
+            PreemptionArg::None => Preemption::None,
+        };
+        let opt_level = match self.opt_level {
+            OptArg::S => OptLevel::S,
+            OptArg::Z => OptLevel::Z,
+            OptArg::Speed => OptLevel::Speed,
+        };
+        Ok(BuildOptions {
+            profile: EngineProfile { target, preemption },
+            opt_level,
+            nightly: self.nightly,
+            initial_memory: u32::try_from(self.initial_memory).context("--initial-memory is over 4 GiB")?,
+            stack_size: u32::try_from(self.stack_size).context("--stack-size is over 4 GiB")?,
+            name,
+            quiet: self.quiet,
+            target_dir: None,
+        })
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build(args) => cmd_build(args),
+        Command::Run(args) => cmd_run(args),
+        Command::Inspect { input } => cmd_inspect(&input),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            // 124 for a timeout, as timeout(1) does, so scripts can tell it apart.
+            match e.downcast_ref::<Error>() {
+                Some(Error::Timeout { .. }) => ExitCode::from(124),
+                _ => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+fn cmd_build(args: BuildArgs) -> Result<ExitCode> {
+    let opts = args.compile.options(Target::pulley_for_this_machine(), args.name)?;
+    let built = trevm_build::build(&args.input, &opts)?;
+    let out = args.output.unwrap_or_else(|| PathBuf::from(format!("{}.{}.cwasm", built.name, opts.profile.target)));
+    std::fs::write(&out, &built.capsule).with_context(|| format!("writing {}", out.display()))?;
+    println!("built capsule `{}` for {}:", built.name, built.profile);
+    print!("{}", built.size_report());
+    println!("wrote {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a capsule file, or builds one for this machine from a payload or .wasm.
+fn obtain_capsule(input: &Path, compile: &CompileArgs) -> Result<Vec<u8>> {
+    if input.is_file() && input.file_name().is_none_or(|n| n != "Cargo.toml") {
+        let bytes = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
+        if bytes.starts_with(&trevm::capsule::MAGIC) || trevm_build::wasm_kind(&bytes).is_none() {
+            return Ok(bytes);
+        }
+    }
+    let opts = compile.options(Target::pulley_for_this_machine(), None)?;
+    let built = trevm_build::build(input, &opts)?;
+    eprintln!("built capsule `{}` for {} ({} bytes)", built.name, built.profile, built.capsule.len());
+    Ok(built.capsule)
+}
+
+fn cmd_run(args: RunArgs) -> Result<ExitCode> {
+    let bytes = obtain_capsule(&args.input, &args.compile)?;
+    let capsule = Capsule::from_vec(bytes).map_err(Error::from)?;
+    // Run with the capsule's own profile when this machine can; otherwise the runtime's own
+    // profile refuses it with a message naming the difference.
+    let profile = if capsule.profile().runs_here() { capsule.profile() } else { EngineProfile::for_this_machine() };
+    let runtime = Runtime::new(profile, RuntimeOptions::host())?;
+    let loaded = runtime.load(&capsule)?;
+
+    let mut limits = Limits::new().with_max_memory(usize::try_from(args.max_memory).unwrap_or(usize::MAX));
+    if let Some(fuel) = args.fuel {
+        if profile.preemption != Preemption::Fuel {
+            bail!("--fuel needs a capsule built with fuel preemption; this one has {} preemption", profile.preemption);
+        }
+        limits = limits.with_fuel(fuel);
+    }
+    if let Some(t) = args.timeout {
+        if profile.preemption == Preemption::None {
+            eprintln!("warning: capsule has no preemption: --timeout only fires while it is in an async host call");
+        }
+        limits = limits.with_timeout(trevm::Duration::from_micros(t.as_micros().try_into().unwrap_or(u64::MAX)));
+    }
+    if profile.preemption == Preemption::Epoch {
+        let engine = runtime.engine().clone();
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_millis(10));
+                engine.increment_epoch();
+            }
+        });
+    }
+
+    let board = NativeBoard::new();
+    let name = capsule.name().to_string();
+    let invoke = args.invoke.unwrap_or_else(|| "run()".to_string());
+    let call = wasm_wave::untyped::UntypedFuncCall::parse(&invoke)
+        .map_err(|e| anyhow::anyhow!("cannot parse --invoke '{invoke}': {e}"))?;
+    let func_name = call.name().to_string();
+
+    let started = std::time::Instant::now();
+    let outcome = futures_executor::block_on(async {
+        let mut instance = runtime.instantiate(&loaded, board.host_state(&name), limits).await?;
+        let sig = instance.signature(&func_name)?;
+        let types: Vec<_> = sig.params().map(|(_, t)| t).collect();
+        let params: Vec<trevm::Val> = call
+            .to_wasm_params(types.iter())
+            .map_err(|e| Error::BadArguments(format!("{e} (`{func_name}` takes {})", describe_params(&sig))))?;
+        let results = instance.call(&func_name, &params).await?;
+        Ok::<_, Error>((results, instance.fuel_consumed()))
+    });
+    let elapsed = started.elapsed();
+    match outcome {
+        Ok((results, _fuel)) => {
+            for r in &results {
+                println!("{}", wasm_wave::to_string(r).unwrap_or_else(|_| format!("{r:?}")));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ Error::Timeout { .. }) => {
+            Err(anyhow::Error::new(e).context(format!("`{name}` stopped after {:.3} s", elapsed.as_secs_f64())))
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("running `{name}`"))),
+    }
+}
+
+fn describe_params(sig: &trevm::wasmtime::component::types::ComponentFunc) -> String {
+    let params: Vec<String> = sig.params().map(|(n, t)| format!("{n}: {t:?}")).collect();
+    if params.is_empty() { "no arguments".into() } else { params.join(", ") }
+}
+
+fn cmd_inspect(input: &Path) -> Result<ExitCode> {
+    let bytes = obtain_capsule(input, &CompileArgs {
+        target: None,
+        preemption: PreemptionArg::Fuel,
+        opt_level: OptArg::S,
+        nightly: false,
+        initial_memory: 32 * 1024,
+        stack_size: 8 * 1024,
+        quiet: true,
+    })?;
+    let capsule = Capsule::from_vec(bytes).map_err(Error::from)?;
+    let h = capsule.header();
+    println!("capsule   {}", capsule.name());
+    println!("profile   {}", h.stamp);
+    println!("size      {} bytes ({} payload, CRC-32 {:#010x})", capsule.len(), h.payload_len, h.payload_crc);
+    if !capsule.profile().runs_here() {
+        println!("(built for another machine: imports and exports are not shown here)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let runtime = Runtime::new(capsule.profile(), RuntimeOptions::host())?;
+    let loaded = runtime.load(&capsule)?;
+    let ty = loaded.component().component_type();
+    println!("imports:");
+    for (name, _) in ty.imports(runtime.engine()) {
+        println!("  {name}");
+    }
+    println!("exports:");
+    for f in loaded.exported_funcs(&runtime) {
+        let results = if f.results.is_empty() { String::new() } else { format!(" -> {}", f.results.join(", ")) };
+        println!("  {}({}){results}", f.name, f.params.join(", "));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,173 @@
+//! Host side of the `ariel:wasm-bindings@0.0.1` interfaces: the per-capsule [`HostState`] kept in
+//! each Wasmtime store, and one module per interface, each behind its cargo feature.
+//!
+//! Bindings are written against what an Ariel OS application already has — embassy-time for
+//! time, rand_core for randomness, a [`LogSink`] for log lines — so they work unchanged inside an
+//! Ariel OS app and on the native board.
+
+#[cfg(feature = "rng")]
+use alloc::boxed::Box;
+use alloc::string::String;
+#[cfg(feature = "log")]
+use alloc::sync::Arc;
+
+#[cfg(feature = "log")]
+mod log;
+#[cfg(feature = "rng")]
+mod rng;
+#[cfg(feature = "time")]
+mod time;
+
+#[cfg(feature = "log")]
+pub use log::LogSink;
+#[cfg(feature = "rng")]
+pub use rng::DEFAULT_RANDOM_BYTES_CAP;
+
+/// Generated host bindings for every interface of `ariel:wasm-bindings@0.0.1` a device may grant.
+#[allow(missing_docs, clippy::all)]
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "trevm:host/imports",
+        imports: {
+            "ariel:wasm-bindings/time-api.sleep": async,
+            "ariel:wasm-bindings/gpio-api.wait-for-button-low": async,
+            "ariel:wasm-bindings/sensors-api.wait-for-reading": async,
+            "ariel:wasm-bindings/rng-api": trappable,
+        },
+        require_store_data_send: true,
+    });
+}
+
+/// The interfaces a [`Runtime`](crate::Runtime) links for its capsules. A capsule importing an
+/// interface that is not granted fails to instantiate with [`Error::Link`](crate::Error::Link).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grants {
+    /// `log-api`.
+    pub log: bool,
+    /// `time-api`.
+    pub time: bool,
+    /// `rng-api`.
+    pub rng: bool,
+}
+
+impl Grants {
+    /// Every interface compiled into this build.
+    pub const fn all() -> Self {
+        Grants { log: cfg!(feature = "log"), time: cfg!(feature = "time"), rng: cfg!(feature = "rng") }
+    }
+
+    /// No host interface at all (pure computation).
+    pub const fn none() -> Self {
+        Grants { log: false, time: false, rng: false }
+    }
+}
+
+impl Default for Grants {
+    fn default() -> Self {
+        Self::all()
+    }
+}
+
+/// A random number generator a capsule may draw from.
+#[cfg(feature = "rng")]
+pub type BoxedRng = Box<dyn rand_core::RngCore + Send>;
+
+/// What a capsule's host calls reach: the data kept in its Wasmtime `Store`.
+///
+/// Build one per instantiation with [`HostState::new`] and the `with_*` methods.
+pub struct HostState {
+    pub(crate) name: String,
+    #[cfg(feature = "log")]
+    pub(crate) log: Option<Arc<dyn LogSink>>,
+    #[cfg(feature = "rng")]
+    pub(crate) rng: Option<BoxedRng>,
+    #[cfg(feature = "rng")]
+    pub(crate) random_bytes_cap: u32,
+    pub(crate) limiter: crate::limits::MemoryLimiter,
+}
+
+impl core::fmt::Debug for HostState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("HostState").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl HostState {
+    /// Host state for a capsule called `name` (used in log lines), with no log sink and no RNG.
+    pub fn new(name: impl Into<String>) -> Self {
+        HostState {
+            name: name.into(),
+            #[cfg(feature = "log")]
+            log: None,
+            #[cfg(feature = "rng")]
+            rng: None,
+            #[cfg(feature = "rng")]
+            random_bytes_cap: DEFAULT_RANDOM_BYTES_CAP,
+            limiter: crate::limits::MemoryLimiter::new(usize::MAX),
+        }
+    }
+
+    /// The capsule's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where `log-api.info` lines go. Without a sink they are dropped.
+    #[cfg(feature = "log")]
+    pub fn with_log(mut self, sink: Arc<dyn LogSink>) -> Self {
+        self.log = Some(sink);
+        self
+    }
+
+    /// The generator behind `rng-api`. Without one, `rng-api` calls trap with a clear message.
+    #[cfg(feature = "rng")]
+    pub fn with_rng(mut self, rng: impl rand_core::RngCore + Send + 'static) -> Self {
+        self.rng = Some(Box::new(rng));
+        self
+    }
+
+    /// The most bytes one `random-bytes` call may ask for (default
+    /// [`DEFAULT_RANDOM_BYTES_CAP`]); a larger request traps instead of exhausting host memory.
+    #[cfg(feature = "rng")]
+    pub fn with_random_bytes_cap(mut self, cap: u32) -> Self {
+        self.random_bytes_cap = cap;
+        self
+    }
+}
+
+/// A host call refused what the guest asked for; the call traps with this error, and the runtime
+/// reports it as [`Error::HostRefused`](crate::Error::HostRefused).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRefusal(pub String);
+
+impl core::fmt::Display for HostRefusal {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl core::error::Error for HostRefusal {}
+
+/// Adds the granted interfaces to a linker.
+pub(crate) fn add_to_linker(
+    linker: &mut wasmtime::component::Linker<HostState>,
+    grants: Grants,
+) -> wasmtime::Result<()> {
+    #[cfg(any(feature = "log", feature = "time", feature = "rng"))]
+    use wasmtime::component::HasSelf;
+    #[cfg(feature = "log")]
+    if grants.log {
+        bindings::ariel::wasm_bindings::log_api::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    }
+    #[cfg(feature = "time")]
+    if grants.time {
+        bindings::ariel::wasm_bindings::time_api::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    }
+    #[cfg(feature = "rng")]
+    if grants.rng {
+        bindings::ariel::wasm_bindings::rng_api::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    }
+    let _ = (linker, grants);
+    Ok(())
+}

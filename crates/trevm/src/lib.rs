@@ -1,0 +1,45 @@
+#![no_std]
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+#![deny(missing_debug_implementations)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod capsule;
+mod error;
+pub mod host;
+mod limits;
+pub mod profile;
+mod runtime;
+#[cfg(all(feature = "tls", not(feature = "std")))]
+pub mod tls;
+mod typefmt;
+
+pub use capsule::{Capsule, CapsuleError};
+pub use error::Error;
+#[cfg(feature = "log")]
+pub use host::LogSink;
+pub use host::{Grants, HostState};
+pub use limits::Limits;
+pub use profile::{EngineProfile, Preemption, Target};
+pub use runtime::{ExportedFunc, Instance, LoadedCapsule, Runtime, RuntimeOptions};
+
+/// Re-exports a capsule's dynamically typed values and Wasmtime itself, for embedders that need
+/// them (e.g. calling exports with arguments).
+pub use wasmtime::{self, component::Val};
+
+/// Re-exported so applications name the same durations the runtime uses.
+pub use embassy_time::Duration;
+
+/// `1234` → `"1.234 s"`, `800` → `"800 ms"`.
+pub(crate) fn fmt_ms(ms: u64) -> alloc::string::String {
+    if ms >= 1000 && ms % 1000 == 0 {
+        alloc::format!("{} s", ms / 1000)
+    } else if ms >= 1000 {
+        alloc::format!("{}.{:03} s", ms / 1000, ms % 1000)
+    } else {
+        alloc::format!("{ms} ms")
+    }
+}

@@ -1,0 +1,111 @@
+//! Per-capsule limits and the memory limiter that enforces them.
+
+use embassy_time::Duration;
+
+/// Limits applied to one capsule instance (one Wasmtime store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Total fuel the instance may burn over its lifetime (`None`: unlimited). Only with
+    /// [`Preemption::Fuel`](crate::Preemption::Fuel); running out is
+    /// [`Error::OutOfFuel`](crate::Error::OutOfFuel).
+    pub fuel: Option<u64>,
+    /// With fuel preemption: yield to the executor after this many units of fuel.
+    /// With epoch preemption: yield after this many epoch ticks.
+    pub yield_interval: u64,
+    /// Most bytes of linear memory the capsule may have (initial size included). A `memory.grow`
+    /// beyond it fails (returns -1 to the guest); if the capsule then traps, the error is
+    /// [`Error::MemoryLimit`](crate::Error::MemoryLimit).
+    pub max_memory: usize,
+    /// Most table elements per table.
+    pub max_table_elements: usize,
+    /// Longest a single call into the capsule may run, including time spent sleeping in async
+    /// host calls (`None`: no limit). Needs fuel or epoch preemption to stop busy loops.
+    pub timeout: Option<Duration>,
+}
+
+impl Limits {
+    /// Defaults sized for a microcontroller: 64 KiB of linear memory, yields every 10 000 fuel
+    /// units (≈ every few hundred µs of Pulley on a Cortex-M4), no fuel cap, no timeout.
+    pub const fn new() -> Self {
+        Limits {
+            fuel: None,
+            yield_interval: 10_000,
+            max_memory: 64 * 1024,
+            max_table_elements: 1024,
+            timeout: None,
+        }
+    }
+
+    /// Sets [`Limits::fuel`].
+    pub const fn with_fuel(mut self, fuel: u64) -> Self {
+        self.fuel = Some(fuel);
+        self
+    }
+
+    /// Sets [`Limits::timeout`].
+    pub const fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets [`Limits::max_memory`].
+    pub const fn with_max_memory(mut self, bytes: usize) -> Self {
+        self.max_memory = bytes;
+        self
+    }
+
+    /// Sets [`Limits::yield_interval`].
+    pub const fn with_yield_interval(mut self, interval: u64) -> Self {
+        self.yield_interval = interval;
+        self
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Enforces [`Limits::max_memory`] and remembers a refused growth, so a trap that follows can be
+/// reported as what it really is.
+#[derive(Debug)]
+pub(crate) struct MemoryLimiter {
+    pub(crate) max_memory: usize,
+    pub(crate) max_table_elements: usize,
+    /// The largest refused request, in bytes.
+    pub(crate) refused: Option<usize>,
+}
+
+impl MemoryLimiter {
+    pub(crate) fn new(max_memory: usize) -> Self {
+        MemoryLimiter { max_memory, max_table_elements: usize::MAX, refused: None }
+    }
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.max_memory {
+            self.refused = Some(self.refused.map_or(desired, |r| r.max(desired)));
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= self.max_table_elements)
+    }
+
+    fn instances(&self) -> usize {
+        // A component built from one Rust crate has a handful of core instances (module, shims).
+        16
+    }
+
+    fn tables(&self) -> usize {
+        16
+    }
+
+    fn memories(&self) -> usize {
+        4
+    }
+}

@@ -1,0 +1,221 @@
+//! The engine settings that must agree between the precompiler and the runtime.
+//!
+//! A capsule is Pulley bytecode (or native code) produced by Wasmtime for one particular
+//! configuration. [`EngineProfile`] is the single place those settings are chosen: `trevm-build`
+//! precompiles with [`EngineProfile::wasmtime_config`], the device runtime deserializes with the
+//! very same function, and the profile is stamped into the capsule header so a mismatch is refused
+//! with a message naming the difference (see [`crate::capsule`]).
+
+use core::fmt;
+
+/// The code format a capsule is compiled to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Target {
+    /// Pulley bytecode for 32-bit devices (Cortex-M, RISC-V MCUs).
+    Pulley32 = 1,
+    /// Pulley bytecode for 64-bit hosts (the native board on x86_64/aarch64 Linux).
+    Pulley64 = 2,
+    /// Native machine code for the host running the precompiler (Cranelift). Only loadable by a
+    /// runtime built with the `std` feature on the same host architecture; used for comparisons.
+    Host = 3,
+}
+
+impl Target {
+    /// The Pulley target whose pointer width matches the machine this code runs on.
+    pub const fn pulley_for_this_machine() -> Self {
+        if cfg!(target_pointer_width = "64") {
+            Target::Pulley64
+        } else {
+            Target::Pulley32
+        }
+    }
+
+    /// The short name used on the command line and in messages (`pulley32`, `pulley64`, `host`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Target::Pulley32 => "pulley32",
+            Target::Pulley64 => "pulley64",
+            Target::Host => "host",
+        }
+    }
+
+    /// Parses a name as printed by [`Target::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "pulley32" => Some(Target::Pulley32),
+            "pulley64" => Some(Target::Pulley64),
+            "host" | "native" => Some(Target::Host),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn from_u8(v: u8) -> Option<Self> {
+        match v {
+            1 => Some(Target::Pulley32),
+            2 => Some(Target::Pulley64),
+            3 => Some(Target::Host),
+            _ => None,
+        }
+    }
+
+    /// The target triple handed to Wasmtime, or `None` for the host's own.
+    fn triple(self) -> Option<&'static str> {
+        match self {
+            // Little-endian Pulley, as on every MCU and host we target.
+            Target::Pulley32 => Some("pulley32"),
+            Target::Pulley64 => Some("pulley64"),
+            Target::Host => None,
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How a running capsule is made to give the executor back control.
+///
+/// Both are compiled into the capsule's code, so they are part of the profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Preemption {
+    /// No instrumentation: a capsule only yields in async host calls (e.g. `sleep`). A loop without
+    /// host calls cannot be stopped. Smallest and fastest code; only for trusted capsules.
+    None = 0,
+    /// Fuel metering: every instruction costs fuel; the runtime yields every
+    /// [`Limits::yield_interval`](crate::Limits::yield_interval) units and can cap the total.
+    /// Deterministic, roughly doubles interpreted cost.
+    Fuel = 1,
+    /// Epoch interruption: the code checks a counter that a timer task advances
+    /// ([`Runtime::tick_epochs`](crate::Runtime::tick_epochs)); cheaper than fuel, not
+    /// deterministic, no instruction budget.
+    Epoch = 2,
+}
+
+impl Preemption {
+    /// The short name used on the command line and in messages.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Preemption::None => "none",
+            Preemption::Fuel => "fuel",
+            Preemption::Epoch => "epoch",
+        }
+    }
+
+    /// Parses a name as printed by [`Preemption::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "none" => Some(Preemption::None),
+            "fuel" => Some(Preemption::Fuel),
+            "epoch" => Some(Preemption::Epoch),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn from_u8(v: u8) -> Option<Self> {
+        match v {
+            0 => Some(Preemption::None),
+            1 => Some(Preemption::Fuel),
+            2 => Some(Preemption::Epoch),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Preemption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Everything about the Wasmtime engine that must be identical when a capsule is precompiled and
+/// when it is loaded.
+///
+/// The fixed part of the profile (not a field, because nothing should vary it) is chosen for
+/// microcontrollers: custom page sizes enabled (capsules link with `--page-size=1`), no virtual
+/// memory tricks (`memory_reservation(0)`, no guard pages, no copy-on-write images), eager table
+/// initialisation. [`PROFILE_REVISION`] is bumped whenever that fixed part changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EngineProfile {
+    /// Code format.
+    pub target: Target,
+    /// Preemption instrumentation compiled into the code.
+    pub preemption: Preemption,
+}
+
+/// Revision of the fixed settings in [`EngineProfile::wasmtime_config`]; stamped into capsules.
+pub const PROFILE_REVISION: u16 = 1;
+
+/// The Wasmtime major version this runtime is built with; stamped into capsules, because Wasmtime
+/// only loads code produced by its own version.
+pub const WASMTIME_MAJOR: u16 = 48;
+
+impl EngineProfile {
+    /// The default profile for this machine: Pulley of the machine's pointer width, fuel preemption.
+    pub const fn for_this_machine() -> Self {
+        EngineProfile { target: Target::pulley_for_this_machine(), preemption: Preemption::Fuel }
+    }
+
+    /// The profile for a 32-bit microcontroller with the given preemption.
+    pub const fn pulley32(preemption: Preemption) -> Self {
+        EngineProfile { target: Target::Pulley32, preemption }
+    }
+
+    /// The profile for a 64-bit host with the given preemption.
+    pub const fn pulley64(preemption: Preemption) -> Self {
+        EngineProfile { target: Target::Pulley64, preemption }
+    }
+
+    /// Can code for this profile run on the machine this crate was compiled for?
+    pub fn runs_here(&self) -> bool {
+        match self.target {
+            Target::Host => cfg!(feature = "std") && !cfg!(target_os = "none"),
+            t => t == Target::pulley_for_this_machine(),
+        }
+    }
+
+    /// A Wasmtime [`Config`](wasmtime::Config) with exactly the settings of this profile.
+    ///
+    /// Used by both the precompiler and the runtime: do not set code-affecting options anywhere
+    /// else. Runtime-only settings (stack sizes) are applied by
+    /// [`RuntimeOptions`](crate::RuntimeOptions) afterwards.
+    pub fn wasmtime_config(&self) -> Result<wasmtime::Config, crate::Error> {
+        let mut c = wasmtime::Config::new();
+        if let Some(triple) = self.target.triple() {
+            c.target(triple).map_err(|e| crate::Error::Engine(alloc::format!("{e}")))?;
+        }
+        // Capsules are linked with `--page-size=1`: memory is sized in bytes, not 64 KiB pages.
+        c.wasm_custom_page_sizes(true);
+        // No virtual memory on an MCU: linear memory is an ordinary heap allocation with explicit
+        // bounds checks, grown by reallocation (so it may move), with nothing reserved ahead.
+        c.memory_reservation(0);
+        c.memory_guard_size(0);
+        c.memory_reservation_for_growth(0);
+        c.memory_may_move(true);
+        c.guard_before_linear_memory(false);
+        c.memory_init_cow(false);
+        c.table_lazy_init(false);
+        if self.target != Target::Host {
+            // Pulley checks bounds itself; there are no signal handlers on a device.
+            c.signals_based_traps(false);
+        }
+        c.consume_fuel(self.preemption == Preemption::Fuel);
+        c.epoch_interruption(self.preemption == Preemption::Epoch);
+        Ok(c)
+    }
+}
+
+impl Default for EngineProfile {
+    fn default() -> Self {
+        Self::for_this_machine()
+    }
+}
+
+impl fmt::Display for EngineProfile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} with {} preemption", self.target, self.preemption)
+    }
+}

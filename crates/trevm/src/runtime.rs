@@ -1,0 +1,385 @@
+//! The engine, loading capsules and running them under limits.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::future::Future;
+
+use embassy_time::Duration;
+use wasmtime::component::{Component, Func, Linker, Val};
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
+
+use crate::capsule::Capsule;
+use crate::error::Error;
+use crate::host::{Grants, HostRefusal, HostState};
+use crate::limits::Limits;
+use crate::profile::{EngineProfile, Preemption};
+
+/// Runtime settings that do not affect compiled code (so they may differ from the precompiler).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuntimeOptions {
+    /// Most bytes of stack wasm code may use before trapping with a stack overflow.
+    pub max_wasm_stack: usize,
+    /// Size of the stack each running capsule call gets for async suspension (a fiber stack);
+    /// must be at least `max_wasm_stack`. Allocated per instance while a call runs.
+    pub async_stack_size: usize,
+    /// Interfaces linked for capsules.
+    pub grants: Grants,
+}
+
+impl RuntimeOptions {
+    /// Small stacks for microcontrollers: 8 KiB of wasm stack, 16 KiB fiber stack.
+    pub const fn mcu() -> Self {
+        RuntimeOptions { max_wasm_stack: 8 * 1024, async_stack_size: 16 * 1024, grants: Grants::all() }
+    }
+
+    /// Roomier stacks for hosts: 256 KiB of wasm stack, 512 KiB fiber stack.
+    pub const fn host() -> Self {
+        RuntimeOptions { max_wasm_stack: 256 * 1024, async_stack_size: 512 * 1024, grants: Grants::all() }
+    }
+
+    /// Sets [`RuntimeOptions::grants`].
+    pub const fn with_grants(mut self, grants: Grants) -> Self {
+        self.grants = grants;
+        self
+    }
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        if cfg!(target_os = "none") { Self::mcu() } else { Self::host() }
+    }
+}
+
+fn engine_err(e: impl core::fmt::Display) -> Error {
+    Error::Engine(e.to_string())
+}
+
+/// One Wasmtime engine with one profile, and the linker holding the granted host interfaces.
+///
+/// Cheap to share: clone it (the engine is reference counted).
+#[derive(Clone)]
+pub struct Runtime {
+    engine: Engine,
+    profile: EngineProfile,
+    linker: Linker<HostState>,
+}
+
+impl core::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Runtime").field("profile", &self.profile).finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Creates the engine for `profile`. Fails if the profile cannot run on this machine.
+    pub fn new(profile: EngineProfile, options: RuntimeOptions) -> Result<Self, Error> {
+        if !profile.runs_here() {
+            return Err(Error::Engine(format!("a runtime for {profile} cannot run on this machine")));
+        }
+        let mut config = profile.wasmtime_config()?;
+        config.max_wasm_stack(options.max_wasm_stack);
+        config.async_stack_size(options.async_stack_size);
+        let engine = Engine::new(&config).map_err(engine_err)?;
+        let mut linker = Linker::new(&engine);
+        crate::host::add_to_linker(&mut linker, options.grants).map_err(engine_err)?;
+        Ok(Runtime { engine, profile, linker })
+    }
+
+    /// The profile capsules must have been built with.
+    pub fn profile(&self) -> EngineProfile {
+        self.profile
+    }
+
+    /// The underlying Wasmtime engine (for advanced embedders).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Checks the capsule's profile and deserializes its code.
+    ///
+    /// A `&'static` capsule whose payload is suitably aligned is used in place (from flash on a
+    /// device, without copying the code to RAM); otherwise the code is copied into an aligned
+    /// heap buffer.
+    pub fn load(&self, capsule: &Capsule<'_>) -> Result<LoadedCapsule, Error> {
+        capsule.check_profile(self.profile)?;
+        let payload = capsule.payload();
+        let aligned = payload.as_ptr() as usize % 16 == 0;
+        let component = if capsule.is_static() && aligned {
+            let ptr = core::ptr::NonNull::from(payload);
+            // SAFETY: the payload was produced by `Engine::precompile_component` with this very
+            // profile (header stamp checked above, CRC checked when the `Capsule` was made), the
+            // memory is `'static` and immutable (borrowed from a `&'static [u8]`), and it is
+            // aligned to 16 bytes, which is what Wasmtime needs for Pulley code.
+            unsafe { Component::deserialize_raw(&self.engine, ptr) }
+        } else {
+            // SAFETY: as above, the bytes were produced by `Engine::precompile_component` for this
+            // profile (stamp and CRC checked); Wasmtime copies them into its own aligned buffer.
+            unsafe { Component::deserialize(&self.engine, payload) }
+        }
+        .map_err(|e| Error::Engine(format!("{e:#}")))?;
+        Ok(LoadedCapsule { name: capsule.name().to_string(), component })
+    }
+
+    /// Instantiates a loaded capsule with its own store, host state and limits.
+    ///
+    /// Async because instantiation may run the capsule's start code under the same preemption
+    /// as a call.
+    pub async fn instantiate(
+        &self,
+        capsule: &LoadedCapsule,
+        mut host: HostState,
+        limits: Limits,
+    ) -> Result<Instance, Error> {
+        host.limiter.max_memory = limits.max_memory;
+        host.limiter.max_table_elements = limits.max_table_elements;
+        let mut store = Store::new(&self.engine, host);
+        store.limiter(|s| &mut s.limiter);
+        match self.profile.preemption {
+            Preemption::Fuel => {
+                store.set_fuel(limits.fuel.unwrap_or(u64::MAX)).map_err(engine_err)?;
+                store.fuel_async_yield_interval(Some(limits.yield_interval.max(1))).map_err(engine_err)?;
+            }
+            Preemption::Epoch => {
+                let interval = limits.yield_interval.max(1);
+                store.set_epoch_deadline(interval);
+                store.epoch_deadline_callback(move |_| Ok(UpdateDeadline::Yield(interval)));
+            }
+            Preemption::None => {}
+        }
+        let pre = self.linker.instantiate_pre(&capsule.component).map_err(|e| Error::Link(format!("{e:#}")))?;
+        let mut instance = Instance {
+            store,
+            instance: None,
+            limits,
+            stopped: false,
+            fuel_start: 0,
+        };
+        let outcome = with_timeout(limits.timeout, pre.instantiate_async(&mut instance.store)).await;
+        let inst = instance.settle(outcome)?;
+        instance.instance = Some(inst);
+        instance.fuel_start = instance.store.get_fuel().unwrap_or(0);
+        Ok(instance)
+    }
+
+    /// Advances the epoch every `period`, forever. With [`Preemption::Epoch`], spawn this as a
+    /// task: each tick lets running capsules reach their next yield point.
+    pub async fn tick_epochs(&self, period: Duration) -> ! {
+        let mut ticker = embassy_time::Ticker::every(period);
+        loop {
+            ticker.next().await;
+            self.engine.increment_epoch();
+        }
+    }
+}
+
+/// A capsule whose code has been deserialized; instantiate it any number of times.
+#[derive(Clone)]
+pub struct LoadedCapsule {
+    name: String,
+    component: Component,
+}
+
+impl core::fmt::Debug for LoadedCapsule {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LoadedCapsule").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// The name and signature of one function a capsule exports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportedFunc {
+    /// `name`, or `interface#name` for a function inside an exported interface.
+    pub name: String,
+    /// Parameter names and types, e.g. `n: u32`.
+    pub params: Vec<String>,
+    /// Result types.
+    pub results: Vec<String>,
+}
+
+impl LoadedCapsule {
+    /// The capsule's name from its header.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The underlying Wasmtime component (for advanced embedders).
+    pub fn component(&self) -> &Component {
+        &self.component
+    }
+
+    /// Every function the capsule exports, with its signature.
+    pub fn exported_funcs(&self, runtime: &Runtime) -> Vec<ExportedFunc> {
+        use wasmtime::component::types::ComponentItem;
+        let ty = self.component.component_type();
+        let mut out = Vec::new();
+        let describe = |name: String, f: &wasmtime::component::types::ComponentFunc| ExportedFunc {
+            name,
+            params: f.params().map(|(n, t)| format!("{n}: {}", crate::typefmt::ty(&t))).collect(),
+            results: f.results().map(|t| crate::typefmt::ty(&t)).collect(),
+        };
+        for (name, item) in ty.exports(runtime.engine()) {
+            match item.ty {
+                ComponentItem::ComponentFunc(f) => out.push(describe(name.to_string(), &f)),
+                ComponentItem::ComponentInstance(inst) => {
+                    for (fname, item) in inst.exports(runtime.engine()) {
+                        if let ComponentItem::ComponentFunc(f) = item.ty {
+                            out.push(describe(format!("{name}#{fname}"), &f));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+/// A running capsule: its store, its instance and its limits.
+///
+/// After a trap or timeout the instance is stopped (Wasmtime's state may be mid-call); every
+/// later call returns [`Error::Stopped`]. Instantiate again for a fresh start.
+pub struct Instance {
+    store: Store<HostState>,
+    instance: Option<wasmtime::component::Instance>,
+    limits: Limits,
+    stopped: bool,
+    fuel_start: u64,
+}
+
+impl core::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Instance")
+            .field("host", self.store.data())
+            .field("limits", &self.limits)
+            .field("stopped", &self.stopped)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Instance {
+    /// The host state (capsule name, sinks).
+    pub fn host(&self) -> &HostState {
+        self.store.data()
+    }
+
+    /// The host state, mutably.
+    pub fn host_mut(&mut self) -> &mut HostState {
+        self.store.data_mut()
+    }
+
+    /// Fuel burnt since instantiation (with fuel preemption).
+    pub fn fuel_consumed(&self) -> Option<u64> {
+        let left = self.store.get_fuel().ok()?;
+        Some(self.fuel_start.saturating_sub(left))
+    }
+
+    /// Whether an earlier error stopped this instance.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// Calls the capsule's `run: func()` export, as upstream trevm payloads have.
+    pub async fn call_run(&mut self) -> Result<(), Error> {
+        self.call("run", &[]).await.map(|_| ())
+    }
+
+    /// Finds an exported function: `name` at the top level, or `interface#name` inside an
+    /// exported interface.
+    pub fn func(&mut self, name: &str) -> Result<Func, Error> {
+        let instance = self.instance.ok_or(Error::Stopped)?;
+        let missing = |reason: &str| Error::MissingExport { name: name.to_string(), reason: reason.to_string() };
+        let index = match name.split_once('#') {
+            Some((iface, fname)) => {
+                let parent = instance
+                    .get_export_index(&mut self.store, None, iface)
+                    .ok_or_else(|| missing("the capsule exports no such interface"))?;
+                instance.get_export_index(&mut self.store, Some(&parent), fname)
+            }
+            None => instance.get_export_index(&mut self.store, None, name),
+        }
+        .ok_or_else(|| missing("the capsule exports no such function"))?;
+        instance.get_func(&mut self.store, index).ok_or_else(|| missing("the export is not a function"))
+    }
+
+    /// The signature of an exported function (see [`Instance::func`] for how `name` is spelled).
+    pub fn signature(&mut self, name: &str) -> Result<wasmtime::component::types::ComponentFunc, Error> {
+        let func = self.func(name)?;
+        Ok(func.ty(&self.store))
+    }
+
+    /// Calls an exported function with dynamically typed arguments and returns its results.
+    pub async fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, Error> {
+        if self.stopped {
+            return Err(Error::Stopped);
+        }
+        let func = self.func(name)?;
+        let ty = func.ty(&self.store);
+        let n_params = ty.params().len();
+        if n_params != args.len() {
+            return Err(Error::BadArguments(format!(
+                "`{name}` takes {n_params} argument(s), {} given",
+                args.len()
+            )));
+        }
+        let mut results = Vec::new();
+        results.resize(ty.results().len(), Val::Bool(false));
+        let outcome = with_timeout(self.limits.timeout, func.call_async(&mut self.store, args, &mut results)).await;
+        self.settle(outcome)?;
+        Ok(results)
+    }
+
+    /// Turns the outcome of a Wasmtime call into a result, marking the instance stopped if the
+    /// capsule can no longer be trusted to be in a consistent state.
+    fn settle<R>(&mut self, outcome: Outcome<R>) -> Result<R, Error> {
+        let err = match outcome {
+            Outcome::Done(Ok(r)) => return Ok(r),
+            Outcome::Done(Err(e)) => self.classify(e),
+            Outcome::TimedOut(limit) => Error::Timeout { after_ms: limit.as_millis() },
+        };
+        if !matches!(err, Error::BadArguments(_) | Error::MissingExport { .. }) {
+            self.stopped = true;
+        }
+        Err(err)
+    }
+
+    fn classify(&mut self, e: wasmtime::Error) -> Error {
+        if let Some(refusal) = e.downcast_ref::<HostRefusal>() {
+            return Error::HostRefused(refusal.0.clone());
+        }
+        let limiter = &self.store.data().limiter;
+        if let Some(requested) = limiter.refused {
+            return Error::MemoryLimit { requested, limit: limiter.max_memory };
+        }
+        match e.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => Error::OutOfFuel,
+            Some(_) => Error::Trap(format!("{e:?}")),
+            None => {
+                let msg = format!("{e:#}");
+                if msg.contains("type mismatch") || msg.contains("expected") {
+                    Error::BadArguments(msg)
+                } else {
+                    Error::Trap(msg)
+                }
+            }
+        }
+    }
+}
+
+enum Outcome<R> {
+    Done(wasmtime::Result<R>),
+    TimedOut(Duration),
+}
+
+/// Runs a Wasmtime future, dropping it (which unwinds the capsule's fiber) if it outlives `limit`.
+/// The capsule yields periodically through fuel or epoch preemption, which is what lets the
+/// timer win the race against a busy loop.
+async fn with_timeout<R>(limit: Option<Duration>, fut: impl Future<Output = wasmtime::Result<R>>) -> Outcome<R> {
+    match limit {
+        Some(limit) => match embassy_time::with_timeout(limit, fut).await {
+            Ok(r) => Outcome::Done(r),
+            Err(_) => Outcome::TimedOut(limit),
+        },
+        None => Outcome::Done(fut.await),
+    }
+}

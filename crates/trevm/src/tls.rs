@@ -1,0 +1,26 @@
+//! The two thread-local slots Wasmtime needs when built without `std`.
+//!
+//! Wasmtime's no_std runtime calls `wasmtime_tls_get(slot)` / `wasmtime_tls_set(slot, ptr)` and
+//! expects the embedder to define them. On a single-core MCU running one executor thread, plain
+//! statics are correct. Enable the `tls` feature to get these definitions from this crate, so an
+//! application whose lints deny `unsafe_code` (Ariel OS) does not need to write them.
+//!
+//! Do not enable `tls` when several threads (or cores) run capsules concurrently.
+
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+static SLOTS: [AtomicPtr<u8>; 2] = [AtomicPtr::new(core::ptr::null_mut()), AtomicPtr::new(core::ptr::null_mut())];
+
+/// Returns the pointer stored in `slot` (null if never set or if `slot` is out of range).
+#[unsafe(no_mangle)]
+pub extern "C" fn wasmtime_tls_get(slot: usize) -> *mut u8 {
+    SLOTS.get(slot).map_or(core::ptr::null_mut(), |s| s.load(Ordering::Relaxed))
+}
+
+/// Stores `ptr` in `slot` (ignored if `slot` is out of range).
+#[unsafe(no_mangle)]
+pub extern "C" fn wasmtime_tls_set(slot: usize, ptr: *mut u8) {
+    if let Some(s) = SLOTS.get(slot) {
+        s.store(ptr, Ordering::Relaxed);
+    }
+}
