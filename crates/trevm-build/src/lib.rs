@@ -28,7 +28,9 @@ pub enum BuildError {
     #[error("no such file or directory: {0}")]
     NotFound(PathBuf),
     /// The input is neither a manifest/crate directory nor a `.wasm` file.
-    #[error("{0}: expected a payload's Cargo.toml (or its directory), a core .wasm module or a component .wasm")]
+    #[error(
+        "{0}: expected a payload's Cargo.toml (or its directory), a core .wasm module or a component .wasm"
+    )]
     UnknownInput(PathBuf),
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
@@ -39,7 +41,9 @@ pub enum BuildError {
         source: std::io::Error,
     },
     /// `rustup target add wasm32v1-none` was not run.
-    #[error("the Rust target {target} is not installed for {toolchain}: run `rustup {plus}target add {target}`")]
+    #[error(
+        "the Rust target {target} is not installed for {toolchain}: run `rustup {plus}target add {target}`"
+    )]
     MissingTarget {
         /// The target.
         target: String,
@@ -60,7 +64,9 @@ pub enum BuildError {
         output: String,
     },
     /// The crate produced no `.wasm` (not a `cdylib` library crate).
-    #[error("{0} produced no .wasm file: a payload must be a library crate with `crate-type = [\"cdylib\"]`")]
+    #[error(
+        "{0} produced no .wasm file: a payload must be a library crate with `crate-type = [\"cdylib\"]`"
+    )]
     NoWasmArtifact(PathBuf),
     /// wit-component refused the core module.
     #[error("cannot turn the core module into a component: {0:#}")]
@@ -119,6 +125,27 @@ pub struct BuildOptions {
     pub quiet: bool,
     /// Cargo target directory (defaults to cargo's choice for the payload's workspace).
     pub target_dir: Option<PathBuf>,
+}
+
+impl BuildOptions {
+    /// Options for a build script: the capsule's target follows the pointer width of the crate
+    /// being built (`pulley32` for a Cortex-M firmware, `pulley64` for the native board), not of
+    /// the machine running the build script. Fuel preemption, quiet cargo.
+    pub fn for_build_script() -> Self {
+        let target = match std::env::var("CARGO_CFG_TARGET_POINTER_WIDTH").as_deref() {
+            Ok("32") => Target::Pulley32,
+            Ok("64") => Target::Pulley64,
+            _ => Target::pulley_for_this_machine(),
+        };
+        BuildOptions {
+            profile: EngineProfile {
+                target,
+                preemption: Preemption::Fuel,
+            },
+            quiet: true,
+            ..Default::default()
+        }
+    }
 }
 
 impl Default for BuildOptions {
@@ -242,7 +269,10 @@ pub fn wasm_kind(bytes: &[u8]) -> Option<WasmKind> {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, BuildError> {
-    std::fs::read(path).map_err(|source| BuildError::Io { path: path.to_path_buf(), source })
+    std::fs::read(path).map_err(|source| BuildError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Builds a capsule from a payload crate, a core module or a component.
@@ -268,15 +298,47 @@ pub fn build(input: &Path, opts: &BuildOptions) -> Result<Built, BuildError> {
     stages.push((Stage::Precompiled, cwasm.len()));
     let capsule = trevm::capsule::encode(opts.profile, &name, &cwasm)?;
     stages.push((Stage::Capsule, capsule.len()));
-    Ok(Built { name, capsule, component, stages, profile: opts.profile })
+    Ok(Built {
+        name,
+        capsule,
+        component,
+        stages,
+        profile: opts.profile,
+    })
 }
 
 fn file_stem(path: &Path) -> String {
-    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "capsule".into())
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "capsule".into())
 }
 
 /// Turns a core module that carries wit-bindgen's component type information into a component.
 pub fn componentize(core: &[u8]) -> Result<Vec<u8>, BuildError> {
+    // Without wit-bindgen's `component-type` section wit-component would happily produce a
+    // component that exports nothing: refuse instead, saying what is missing.
+    let mut has_world = false;
+    for payload in wasmparser::Parser::new(0).parse_all(core) {
+        match payload {
+            Ok(wasmparser::Payload::CustomSection(c)) if c.name().starts_with("component-type") => {
+                has_world = true;
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                return Err(BuildError::Componentize(format!(
+                    "not a valid core module: {e}"
+                )));
+            }
+        }
+    }
+    if !has_world {
+        return Err(BuildError::Componentize(
+            "the module carries no WIT world (no `component-type` custom section); \
+             generate its bindings with `wit_bindgen::generate!` for the world it implements"
+                .into(),
+        ));
+    }
     wit_component::ComponentEncoder::default()
         .module(core)
         .and_then(|e| e.validate(true).encode())
@@ -288,7 +350,9 @@ pub fn precompile(component: &[u8], profile: EngineProfile) -> Result<Vec<u8>, B
     let err = |message: String| BuildError::Precompile { profile, message };
     let config = profile.wasmtime_config().map_err(|e| err(e.to_string()))?;
     let engine = wasmtime::Engine::new(&config).map_err(|e| err(format!("{e:#}")))?;
-    engine.precompile_component(component).map_err(|e| err(format!("{e:#}")))
+    engine
+        .precompile_component(component)
+        .map_err(|e| err(format!("{e:#}")))
 }
 
 /// Environment variables of an enclosing cargo (e.g. when called from a build script) that must
@@ -330,7 +394,11 @@ fn cargo_command(opts: &BuildOptions) -> Command {
 }
 
 fn check_target_installed(opts: &BuildOptions) -> Result<(), BuildError> {
-    let toolchain = if opts.nightly { "nightly" } else { "the default toolchain" };
+    let toolchain = if opts.nightly {
+        "nightly"
+    } else {
+        "the default toolchain"
+    };
     let plus = if opts.nightly { "+nightly " } else { "" };
     let mut cmd = if opts.nightly {
         let mut c = Command::new("rustup");
@@ -346,13 +414,21 @@ fn check_target_installed(opts: &BuildOptions) -> Result<(), BuildError> {
         .map_err(BuildError::CargoSpawn)?;
     let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let core_present = std::fs::read_dir(&dir)
-        .map(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with("libcore-")))
+        .map(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("libcore-"))
+        })
         .unwrap_or(false);
     // With -Zbuild-std the target's prebuilt std is not needed.
     if out.status.success() && (core_present || opts.nightly) {
         Ok(())
     } else {
-        Err(BuildError::MissingTarget { target: WASM_TARGET.into(), toolchain: toolchain.into(), plus: plus.into() })
+        Err(BuildError::MissingTarget {
+            target: WASM_TARGET.into(),
+            toolchain: toolchain.into(),
+            plus: plus.into(),
+        })
     }
 }
 
@@ -388,13 +464,20 @@ fn cargo_build(manifest: &Path, opts: &BuildOptions) -> Result<(String, PathBuf)
         format!("-Clink-arg=-zstack-size={}", opts.stack_size),
     ];
     if opts.nightly {
-        cmd.args(["-Zbuild-std=core,alloc", "-Zbuild-std-features=optimize_for_size"]);
+        cmd.args([
+            "-Zbuild-std=core,alloc",
+            "-Zbuild-std-features=optimize_for_size",
+        ]);
         rustflags.push("-Zunstable-options".into());
         rustflags.push("-Cpanic=immediate-abort".into());
     }
     cmd.env("CARGO_ENCODED_RUSTFLAGS", rustflags.join("\x1f"));
     cmd.stdout(Stdio::piped());
-    cmd.stderr(if opts.quiet { Stdio::piped() } else { Stdio::inherit() });
+    cmd.stderr(if opts.quiet {
+        Stdio::piped()
+    } else {
+        Stdio::inherit()
+    });
     let out = cmd.output().map_err(BuildError::CargoSpawn)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
@@ -409,24 +492,34 @@ fn cargo_build(manifest: &Path, opts: &BuildOptions) -> Result<(String, PathBuf)
         if output.trim().is_empty() {
             output = "(cargo printed nothing; see above)".into();
         }
-        return Err(BuildError::CargoFailed { manifest: manifest.to_path_buf(), output });
+        return Err(BuildError::CargoFailed {
+            manifest: manifest.to_path_buf(),
+            output,
+        });
     }
     // The last compiler-artifact that is a cdylib of the manifest's package.
     let manifest_abs = std::fs::canonicalize(manifest).unwrap_or_else(|_| manifest.to_path_buf());
     let mut found = None;
     for line in stdout.lines() {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
         if msg["reason"] != "compiler-artifact" {
             continue;
         }
-        let is_ours = msg["manifest_path"].as_str().is_some_and(|p| Path::new(p) == manifest_abs);
+        let is_ours = msg["manifest_path"]
+            .as_str()
+            .is_some_and(|p| Path::new(p) == manifest_abs);
         let is_cdylib = msg["target"]["crate_types"]
             .as_array()
             .is_some_and(|kinds| kinds.iter().any(|k| k == "cdylib"));
         if !(is_ours && is_cdylib) {
             continue;
         }
-        let name = msg["target"]["name"].as_str().unwrap_or("capsule").replace('_', "-");
+        let name = msg["target"]["name"]
+            .as_str()
+            .unwrap_or("capsule")
+            .replace('_', "-");
         if let Some(files) = msg["filenames"].as_array() {
             for f in files {
                 if let Some(f) = f.as_str()
@@ -453,8 +546,14 @@ pub fn build_for_build_script(
     for dir in [payload_dir.join("src"), wit_dir.to_path_buf()] {
         println!("cargo:rerun-if-changed={}", dir.display());
     }
-    println!("cargo:rerun-if-changed={}", payload_dir.join("Cargo.toml").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        payload_dir.join("Cargo.toml").display()
+    );
     let built = build(payload_dir, opts)?;
-    std::fs::write(out, &built.capsule).map_err(|source| BuildError::Io { path: out.to_path_buf(), source })?;
+    std::fs::write(out, &built.capsule).map_err(|source| BuildError::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
     Ok(built)
 }

@@ -11,7 +11,11 @@ use trevm_build::{BuildOptions, OptLevel};
 use trevm_native::NativeBoard;
 
 #[derive(Parser)]
-#[command(name = "trevm", version, about = "Build, inspect and run trevm capsules (WebAssembly for microcontrollers)")]
+#[command(
+    name = "trevm",
+    version,
+    about = "Build, inspect and run trevm capsules (WebAssembly for microcontrollers)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -115,14 +119,17 @@ fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a size like 65536, 64KiB or 1MiB"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size like 65536, 64KiB or 1MiB"))?;
     let mult = match unit.trim() {
         "" | "B" => 1,
         "K" | "KiB" | "k" | "KB" | "kB" => 1024,
         "M" | "MiB" | "MB" => 1024 * 1024,
         other => return Err(format!("unknown size unit `{other}` (use B, KiB or MiB)")),
     };
-    n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large"))
 }
 
 impl CompileArgs {
@@ -147,7 +154,8 @@ impl CompileArgs {
             profile: EngineProfile { target, preemption },
             opt_level,
             nightly: self.nightly,
-            initial_memory: u32::try_from(self.initial_memory).context("--initial-memory is over 4 GiB")?,
+            initial_memory: u32::try_from(self.initial_memory)
+                .context("--initial-memory is over 4 GiB")?,
             stack_size: u32::try_from(self.stack_size).context("--stack-size is over 4 GiB")?,
             name,
             quiet: self.quiet,
@@ -177,9 +185,13 @@ fn main() -> ExitCode {
 }
 
 fn cmd_build(args: BuildArgs) -> Result<ExitCode> {
-    let opts = args.compile.options(Target::pulley_for_this_machine(), args.name)?;
+    let opts = args
+        .compile
+        .options(Target::pulley_for_this_machine(), args.name)?;
     let built = trevm_build::build(&args.input, &opts)?;
-    let out = args.output.unwrap_or_else(|| PathBuf::from(format!("{}.{}.cwasm", built.name, opts.profile.target)));
+    let out = args
+        .output
+        .unwrap_or_else(|| PathBuf::from(format!("{}.{}.cwasm", built.name, opts.profile.target)));
     std::fs::write(&out, &built.capsule).with_context(|| format!("writing {}", out.display()))?;
     println!("built capsule `{}` for {}:", built.name, built.profile);
     print!("{}", built.size_report());
@@ -197,7 +209,12 @@ fn obtain_capsule(input: &Path, compile: &CompileArgs) -> Result<Vec<u8>> {
     }
     let opts = compile.options(Target::pulley_for_this_machine(), None)?;
     let built = trevm_build::build(input, &opts)?;
-    eprintln!("built capsule `{}` for {} ({} bytes)", built.name, built.profile, built.capsule.len());
+    eprintln!(
+        "built capsule `{}` for {} ({} bytes)",
+        built.name,
+        built.profile,
+        built.capsule.len()
+    );
     Ok(built.capsule)
 }
 
@@ -206,22 +223,34 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
     let capsule = Capsule::from_vec(bytes).map_err(Error::from)?;
     // Run with the capsule's own profile when this machine can; otherwise the runtime's own
     // profile refuses it with a message naming the difference.
-    let profile = if capsule.profile().runs_here() { capsule.profile() } else { EngineProfile::for_this_machine() };
+    let profile = if capsule.profile().runs_here() {
+        capsule.profile()
+    } else {
+        EngineProfile::for_this_machine()
+    };
     let runtime = Runtime::new(profile, RuntimeOptions::host())?;
     let loaded = runtime.load(&capsule)?;
 
-    let mut limits = Limits::new().with_max_memory(usize::try_from(args.max_memory).unwrap_or(usize::MAX));
+    let mut limits =
+        Limits::new().with_max_memory(usize::try_from(args.max_memory).unwrap_or(usize::MAX));
     if let Some(fuel) = args.fuel {
         if profile.preemption != Preemption::Fuel {
-            bail!("--fuel needs a capsule built with fuel preemption; this one has {} preemption", profile.preemption);
+            bail!(
+                "--fuel needs a capsule built with fuel preemption; this one has {} preemption",
+                profile.preemption
+            );
         }
         limits = limits.with_fuel(fuel);
     }
     if let Some(t) = args.timeout {
         if profile.preemption == Preemption::None {
-            eprintln!("warning: capsule has no preemption: --timeout only fires while it is in an async host call");
+            eprintln!(
+                "warning: capsule has no preemption: --timeout only fires while it is in an async host call"
+            );
         }
-        limits = limits.with_timeout(trevm::Duration::from_micros(t.as_micros().try_into().unwrap_or(u64::MAX)));
+        limits = limits.with_timeout(trevm::Duration::from_micros(
+            t.as_micros().try_into().unwrap_or(u64::MAX),
+        ));
     }
     if profile.preemption == Preemption::Epoch {
         let engine = runtime.engine().clone();
@@ -242,12 +271,17 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
 
     let started = std::time::Instant::now();
     let outcome = futures_executor::block_on(async {
-        let mut instance = runtime.instantiate(&loaded, board.host_state(&name), limits).await?;
+        let mut instance = runtime
+            .instantiate(&loaded, board.host_state(&name), limits)
+            .await?;
         let sig = instance.signature(&func_name)?;
         let types: Vec<_> = sig.params().map(|(_, t)| t).collect();
-        let params: Vec<trevm::Val> = call
-            .to_wasm_params(types.iter())
-            .map_err(|e| Error::BadArguments(format!("{e} (`{func_name}` takes {})", describe_params(&sig))))?;
+        let params: Vec<trevm::Val> = call.to_wasm_params(types.iter()).map_err(|e| {
+            Error::BadArguments(format!(
+                "{e} (`{func_name}` takes {})",
+                describe_params(&sig)
+            ))
+        })?;
         let results = instance.call(&func_name, &params).await?;
         Ok::<_, Error>((results, instance.fuel_consumed()))
     });
@@ -255,37 +289,53 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
     match outcome {
         Ok((results, _fuel)) => {
             for r in &results {
-                println!("{}", wasm_wave::to_string(r).unwrap_or_else(|_| format!("{r:?}")));
+                println!(
+                    "{}",
+                    wasm_wave::to_string(r).unwrap_or_else(|_| format!("{r:?}"))
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e @ Error::Timeout { .. }) => {
-            Err(anyhow::Error::new(e).context(format!("`{name}` stopped after {:.3} s", elapsed.as_secs_f64())))
-        }
+        Err(e @ Error::Timeout { .. }) => Err(anyhow::Error::new(e).context(format!(
+            "`{name}` stopped after {:.3} s",
+            elapsed.as_secs_f64()
+        ))),
         Err(e) => Err(anyhow::Error::new(e).context(format!("running `{name}`"))),
     }
 }
 
 fn describe_params(sig: &trevm::wasmtime::component::types::ComponentFunc) -> String {
     let params: Vec<String> = sig.params().map(|(n, t)| format!("{n}: {t:?}")).collect();
-    if params.is_empty() { "no arguments".into() } else { params.join(", ") }
+    if params.is_empty() {
+        "no arguments".into()
+    } else {
+        params.join(", ")
+    }
 }
 
 fn cmd_inspect(input: &Path) -> Result<ExitCode> {
-    let bytes = obtain_capsule(input, &CompileArgs {
-        target: None,
-        preemption: PreemptionArg::Fuel,
-        opt_level: OptArg::S,
-        nightly: false,
-        initial_memory: 32 * 1024,
-        stack_size: 8 * 1024,
-        quiet: true,
-    })?;
+    let bytes = obtain_capsule(
+        input,
+        &CompileArgs {
+            target: None,
+            preemption: PreemptionArg::Fuel,
+            opt_level: OptArg::S,
+            nightly: false,
+            initial_memory: 32 * 1024,
+            stack_size: 8 * 1024,
+            quiet: true,
+        },
+    )?;
     let capsule = Capsule::from_vec(bytes).map_err(Error::from)?;
     let h = capsule.header();
     println!("capsule   {}", capsule.name());
     println!("profile   {}", h.stamp);
-    println!("size      {} bytes ({} payload, CRC-32 {:#010x})", capsule.len(), h.payload_len, h.payload_crc);
+    println!(
+        "size      {} bytes ({} payload, CRC-32 {:#010x})",
+        capsule.len(),
+        h.payload_len,
+        h.payload_crc
+    );
     if !capsule.profile().runs_here() {
         println!("(built for another machine: imports and exports are not shown here)");
         return Ok(ExitCode::SUCCESS);
@@ -299,7 +349,11 @@ fn cmd_inspect(input: &Path) -> Result<ExitCode> {
     }
     println!("exports:");
     for f in loaded.exported_funcs(&runtime) {
-        let results = if f.results.is_empty() { String::new() } else { format!(" -> {}", f.results.join(", ")) };
+        let results = if f.results.is_empty() {
+            String::new()
+        } else {
+            format!(" -> {}", f.results.join(", "))
+        };
         println!("  {}({}){results}", f.name, f.params.join(", "));
     }
     Ok(ExitCode::SUCCESS)

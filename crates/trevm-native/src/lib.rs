@@ -39,12 +39,19 @@ impl ConsoleLog {
 
     /// A sink that prints lines and keeps them for [`ConsoleLog::captured`].
     pub fn capturing() -> Self {
-        ConsoleLog { keep: true, ..Self::default() }
+        ConsoleLog {
+            keep: true,
+            ..Self::default()
+        }
     }
 
     /// A sink that only keeps lines (for tests that assert on them).
     pub fn silent() -> Self {
-        ConsoleLog { keep: true, quiet: true, ..Self::default() }
+        ConsoleLog {
+            keep: true,
+            quiet: true,
+            ..Self::default()
+        }
     }
 
     /// `(capsule, message)` pairs logged so far (only when capturing).
@@ -98,7 +105,9 @@ impl Default for NativeBoard {
 impl NativeBoard {
     /// A board whose log prints to stdout.
     pub fn new() -> Self {
-        NativeBoard { log: Arc::new(ConsoleLog::new()) }
+        NativeBoard {
+            log: Arc::new(ConsoleLog::new()),
+        }
     }
 
     /// A board with the given log sink.

@@ -88,9 +88,14 @@ impl fmt::Display for CapsuleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CapsuleError::TooShort { len } => {
-                write!(f, "not a trevm capsule: only {len} bytes, a capsule header alone is {HEADER_LEN}")
+                write!(
+                    f,
+                    "not a trevm capsule: only {len} bytes, a capsule header alone is {HEADER_LEN}"
+                )
             }
-            CapsuleError::BadMagic { looks_like: Some(what) } => write!(
+            CapsuleError::BadMagic {
+                looks_like: Some(what),
+            } => write!(
                 f,
                 "not a trevm capsule: this looks like {what}; precompile it with `trevm build` first"
             ),
@@ -111,9 +116,16 @@ impl fmt::Display for CapsuleError {
                 "capsule is corrupted: payload CRC-32 is {found:#010x}, header says {expected:#010x}"
             ),
             CapsuleError::ProfileMismatch { capsule, runtime } => {
-                write!(f, "capsule was built for {capsule} but this runtime runs {runtime}: ")?;
+                write!(
+                    f,
+                    "capsule was built for {capsule} but this runtime runs {runtime}: "
+                )?;
                 capsule.describe_differences(runtime, f)?;
-                write!(f, "; rebuild it with `trevm build --target {} --preemption {}`", runtime.profile.target, runtime.profile.preemption)
+                write!(
+                    f,
+                    "; rebuild it with `trevm build --target {} --preemption {}`",
+                    runtime.profile.target, runtime.profile.preemption
+                )
             }
         }
     }
@@ -135,7 +147,11 @@ pub struct StampedProfile {
 impl StampedProfile {
     /// The stamp this build of the runtime writes and accepts for `profile`.
     pub const fn current(profile: EngineProfile) -> Self {
-        StampedProfile { profile, wasmtime_major: WASMTIME_MAJOR, revision: PROFILE_REVISION }
+        StampedProfile {
+            profile,
+            wasmtime_major: WASMTIME_MAJOR,
+            revision: PROFILE_REVISION,
+        }
     }
 
     fn describe_differences(&self, other: &Self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -148,19 +164,34 @@ impl StampedProfile {
             f.write_fmt(args)
         };
         if self.profile.target != other.profile.target {
-            item(f, format_args!("target {} ≠ {}", self.profile.target, other.profile.target))?;
+            item(
+                f,
+                format_args!("target {} ≠ {}", self.profile.target, other.profile.target),
+            )?;
         }
         if self.profile.preemption != other.profile.preemption {
             item(
                 f,
-                format_args!("preemption {} ≠ {}", self.profile.preemption, other.profile.preemption),
+                format_args!(
+                    "preemption {} ≠ {}",
+                    self.profile.preemption, other.profile.preemption
+                ),
             )?;
         }
         if self.wasmtime_major != other.wasmtime_major {
-            item(f, format_args!("Wasmtime {} ≠ {}", self.wasmtime_major, other.wasmtime_major))?;
+            item(
+                f,
+                format_args!(
+                    "Wasmtime {} ≠ {}",
+                    self.wasmtime_major, other.wasmtime_major
+                ),
+            )?;
         }
         if self.revision != other.revision {
-            item(f, format_args!("profile revision {} ≠ {}", self.revision, other.revision))?;
+            item(
+                f,
+                format_args!("profile revision {} ≠ {}", self.revision, other.revision),
+            )?;
         }
         Ok(())
     }
@@ -168,7 +199,11 @@ impl StampedProfile {
 
 impl fmt::Display for StampedProfile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (Wasmtime {}, profile rev {})", self.profile, self.wasmtime_major, self.revision)
+        write!(
+            f,
+            "{} (Wasmtime {}, profile rev {})",
+            self.profile, self.wasmtime_major, self.revision
+        )
     }
 }
 
@@ -195,13 +230,16 @@ impl CapsuleHeader {
     /// Parses and checks a header (not the payload).
     pub fn parse(bytes: &[u8]) -> Result<Self, CapsuleError> {
         if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
-            return Err(CapsuleError::BadMagic { looks_like: sniff(bytes) });
+            return Err(CapsuleError::BadMagic {
+                looks_like: sniff(bytes),
+            });
         }
         if bytes.len() < HEADER_LEN {
             return Err(CapsuleError::TooShort { len: bytes.len() });
         }
         let u16_at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]);
-        let u32_at = |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
+        let u32_at =
+            |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
         let version = u16_at(8);
         if version != FORMAT_VERSION {
             return Err(CapsuleError::UnsupportedFormat { version });
@@ -217,7 +255,8 @@ impl CapsuleHeader {
             wasmtime_major: u16_at(14),
             revision: u16_at(24),
         };
-        let payload_len = usize::try_from(u32_at(16)).map_err(|_| CapsuleError::BadHeader("payload too large"))?;
+        let payload_len = usize::try_from(u32_at(16))
+            .map_err(|_| CapsuleError::BadHeader("payload too large"))?;
         let payload_crc = u32_at(20);
         let mut name = [0u8; MAX_NAME_LEN];
         name.copy_from_slice(&bytes[32..64]);
@@ -225,7 +264,13 @@ impl CapsuleHeader {
         if core::str::from_utf8(&name[..name_len]).is_err() {
             return Err(CapsuleError::BadHeader("name is not UTF-8"));
         }
-        Ok(CapsuleHeader { stamp, payload_len, payload_crc, name, name_len: name_len as u8 })
+        Ok(CapsuleHeader {
+            stamp,
+            payload_len,
+            payload_crc,
+            name,
+            name_len: name_len as u8,
+        })
     }
 
     /// Encodes the header.
@@ -240,7 +285,8 @@ impl CapsuleHeader {
         h[16..20].copy_from_slice(&(self.payload_len as u32).to_le_bytes());
         h[20..24].copy_from_slice(&self.payload_crc.to_le_bytes());
         h[24..26].copy_from_slice(&self.stamp.revision.to_le_bytes());
-        h[32..32 + usize::from(self.name_len)].copy_from_slice(&self.name[..usize::from(self.name_len)]);
+        h[32..32 + usize::from(self.name_len)]
+            .copy_from_slice(&self.name[..usize::from(self.name_len)]);
         h
     }
 }
@@ -250,7 +296,8 @@ impl CapsuleHeader {
 ///
 /// Fails only if the payload is larger than 4 GiB.
 pub fn encode(profile: EngineProfile, name: &str, cwasm: &[u8]) -> Result<Vec<u8>, CapsuleError> {
-    let payload_len = u32::try_from(cwasm.len()).map_err(|_| CapsuleError::BadHeader("payload too large"))?;
+    let payload_len =
+        u32::try_from(cwasm.len()).map_err(|_| CapsuleError::BadHeader("payload too large"))?;
     let mut cut = name.len().min(MAX_NAME_LEN);
     while !name.is_char_boundary(cut) {
         cut -= 1;
@@ -282,7 +329,10 @@ impl<'a> Capsule<'a> {
     /// Checks capsule bytes (header, length, CRC) without copying them.
     pub fn from_slice(bytes: &'a [u8]) -> Result<Self, CapsuleError> {
         let header = Self::check(bytes)?;
-        Ok(Capsule { header, bytes: Cow::Borrowed(bytes) })
+        Ok(Capsule {
+            header,
+            bytes: Cow::Borrowed(bytes),
+        })
     }
 
     /// The decoded header.
@@ -319,7 +369,10 @@ impl<'a> Capsule<'a> {
     pub fn check_profile(&self, profile: EngineProfile) -> Result<(), CapsuleError> {
         let runtime = StampedProfile::current(profile);
         if self.header.stamp != runtime {
-            return Err(CapsuleError::ProfileMismatch { capsule: self.header.stamp, runtime });
+            return Err(CapsuleError::ProfileMismatch {
+                capsule: self.header.stamp,
+                runtime,
+            });
         }
         Ok(())
     }
@@ -332,11 +385,17 @@ impl<'a> Capsule<'a> {
         let header = CapsuleHeader::parse(bytes)?;
         let found = bytes.len() - HEADER_LEN;
         if found < header.payload_len {
-            return Err(CapsuleError::Truncated { expected: header.payload_len, found });
+            return Err(CapsuleError::Truncated {
+                expected: header.payload_len,
+                found,
+            });
         }
         let crc = crc32(&bytes[HEADER_LEN..HEADER_LEN + header.payload_len]);
         if crc != header.payload_crc {
-            return Err(CapsuleError::Corrupted { expected: header.payload_crc, found: crc });
+            return Err(CapsuleError::Corrupted {
+                expected: header.payload_crc,
+                found: crc,
+            });
         }
         Ok(header)
     }
@@ -352,7 +411,10 @@ impl Capsule<'static> {
     /// Checks owned capsule bytes (e.g. received over the network).
     pub fn from_vec(bytes: Vec<u8>) -> Result<Self, CapsuleError> {
         let header = Self::check(&bytes)?;
-        Ok(Capsule { header, bytes: Cow::Owned(bytes) })
+        Ok(Capsule {
+            header,
+            bytes: Cow::Owned(bytes),
+        })
     }
 }
 
@@ -416,23 +478,36 @@ mod tests {
         assert_eq!(c.payload(), b"payload!");
         assert_eq!(c.profile(), profile);
         assert!(c.check_profile(profile).is_ok());
-        let err = c.check_profile(EngineProfile::pulley64(Preemption::Epoch)).unwrap_err();
+        let err = c
+            .check_profile(EngineProfile::pulley64(Preemption::Epoch))
+            .unwrap_err();
         let msg = alloc::format!("{err}");
         assert!(msg.contains("target pulley32 ≠ pulley64"), "{msg}");
         assert!(msg.contains("preemption fuel ≠ epoch"), "{msg}");
 
         assert!(matches!(
             Capsule::from_slice(&bytes[..bytes.len() - 1]),
-            Err(CapsuleError::Truncated { expected: 8, found: 7 })
+            Err(CapsuleError::Truncated {
+                expected: 8,
+                found: 7
+            })
         ));
         let mut flipped = bytes.clone();
         *flipped.last_mut().unwrap() ^= 1;
-        assert!(matches!(Capsule::from_slice(&flipped), Err(CapsuleError::Corrupted { .. })));
+        assert!(matches!(
+            Capsule::from_slice(&flipped),
+            Err(CapsuleError::Corrupted { .. })
+        ));
         assert!(matches!(
             Capsule::from_slice(b"\0asm\x01\0\0\0"),
-            Err(CapsuleError::BadMagic { looks_like: Some("a core WebAssembly module") })
+            Err(CapsuleError::BadMagic {
+                looks_like: Some("a core WebAssembly module")
+            })
         ));
-        assert!(matches!(Capsule::from_slice(&bytes[..20]), Err(CapsuleError::TooShort { len: 20 })));
+        assert!(matches!(
+            Capsule::from_slice(&bytes[..20]),
+            Err(CapsuleError::TooShort { len: 20 })
+        ));
     }
 
     #[test]

@@ -59,14 +59,21 @@ impl fmt::Display for Error {
             Error::Trap(m) => write!(f, "capsule trapped: {m}"),
             Error::OutOfFuel => write!(f, "capsule ran out of fuel"),
             Error::Timeout { after_ms } => {
-                write!(f, "capsule timed out: stopped after {}", crate::fmt_ms(*after_ms))
+                write!(
+                    f,
+                    "capsule timed out: stopped after {}",
+                    crate::fmt_ms(*after_ms)
+                )
             }
             Error::MemoryLimit { requested, limit } => write!(
                 f,
                 "capsule hit its memory limit: asked for {requested} bytes of linear memory, limit is {limit}"
             ),
             Error::HostRefused(m) => write!(f, "host refused a capsule request: {m}"),
-            Error::Stopped => write!(f, "capsule instance was stopped by an earlier error; instantiate it again"),
+            Error::Stopped => write!(
+                f,
+                "capsule instance was stopped by an earlier error; instantiate it again"
+            ),
         }
     }
 }

@@ -35,7 +35,7 @@ pub use embassy_time::Duration;
 
 /// `1234` → `"1.234 s"`, `800` → `"800 ms"`.
 pub(crate) fn fmt_ms(ms: u64) -> alloc::string::String {
-    if ms >= 1000 && ms % 1000 == 0 {
+    if ms >= 1000 && ms.is_multiple_of(1000) {
         alloc::format!("{} s", ms / 1000)
     } else if ms >= 1000 {
         alloc::format!("{}.{:03} s", ms / 1000, ms % 1000)

@@ -10,8 +10,10 @@ pub struct Limits {
     /// [`Error::OutOfFuel`](crate::Error::OutOfFuel).
     pub fuel: Option<u64>,
     /// With fuel preemption: yield to the executor after this many units of fuel.
-    /// With epoch preemption: yield after this many epoch ticks.
     pub yield_interval: u64,
+    /// With epoch preemption: yield after this many epoch ticks (default 1: at every tick of
+    /// [`Runtime::tick_epochs`](crate::Runtime::tick_epochs), so its period is the time slice).
+    pub epoch_ticks: u64,
     /// Most bytes of linear memory the capsule may have (initial size included). A `memory.grow`
     /// beyond it fails (returns -1 to the guest); if the capsule then traps, the error is
     /// [`Error::MemoryLimit`](crate::Error::MemoryLimit).
@@ -30,6 +32,7 @@ impl Limits {
         Limits {
             fuel: None,
             yield_interval: 10_000,
+            epoch_ticks: 1,
             max_memory: 64 * 1024,
             max_table_elements: 1024,
             timeout: None,
@@ -79,12 +82,21 @@ pub(crate) struct MemoryLimiter {
 
 impl MemoryLimiter {
     pub(crate) fn new(max_memory: usize) -> Self {
-        MemoryLimiter { max_memory, max_table_elements: usize::MAX, refused: None }
+        MemoryLimiter {
+            max_memory,
+            max_table_elements: usize::MAX,
+            refused: None,
+        }
     }
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.max_memory {
             self.refused = Some(self.refused.map_or(desired, |r| r.max(desired)));
             return Ok(false);
@@ -92,7 +104,12 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= self.max_table_elements)
     }
 

@@ -156,17 +156,26 @@ pub const WASMTIME_MAJOR: u16 = 48;
 impl EngineProfile {
     /// The default profile for this machine: Pulley of the machine's pointer width, fuel preemption.
     pub const fn for_this_machine() -> Self {
-        EngineProfile { target: Target::pulley_for_this_machine(), preemption: Preemption::Fuel }
+        EngineProfile {
+            target: Target::pulley_for_this_machine(),
+            preemption: Preemption::Fuel,
+        }
     }
 
     /// The profile for a 32-bit microcontroller with the given preemption.
     pub const fn pulley32(preemption: Preemption) -> Self {
-        EngineProfile { target: Target::Pulley32, preemption }
+        EngineProfile {
+            target: Target::Pulley32,
+            preemption,
+        }
     }
 
     /// The profile for a 64-bit host with the given preemption.
     pub const fn pulley64(preemption: Preemption) -> Self {
-        EngineProfile { target: Target::Pulley64, preemption }
+        EngineProfile {
+            target: Target::Pulley64,
+            preemption,
+        }
     }
 
     /// Can code for this profile run on the machine this crate was compiled for?
@@ -185,7 +194,8 @@ impl EngineProfile {
     pub fn wasmtime_config(&self) -> Result<wasmtime::Config, crate::Error> {
         let mut c = wasmtime::Config::new();
         if let Some(triple) = self.target.triple() {
-            c.target(triple).map_err(|e| crate::Error::Engine(alloc::format!("{e}")))?;
+            c.target(triple)
+                .map_err(|e| crate::Error::Engine(alloc::format!("{e}")))?;
         }
         // Capsules are linked with `--page-size=1`: memory is sized in bytes, not 64 KiB pages.
         c.wasm_custom_page_sizes(true);

@@ -7,7 +7,7 @@ use core::future::Future;
 
 use embassy_time::Duration;
 use wasmtime::component::{Component, Func, Linker, Val};
-use wasmtime::{Engine, Store, Trap, UpdateDeadline};
+use wasmtime::{Engine, Store, Trap};
 
 use crate::capsule::Capsule;
 use crate::error::Error;
@@ -30,12 +30,20 @@ pub struct RuntimeOptions {
 impl RuntimeOptions {
     /// Small stacks for microcontrollers: 8 KiB of wasm stack, 16 KiB fiber stack.
     pub const fn mcu() -> Self {
-        RuntimeOptions { max_wasm_stack: 8 * 1024, async_stack_size: 16 * 1024, grants: Grants::all() }
+        RuntimeOptions {
+            max_wasm_stack: 8 * 1024,
+            async_stack_size: 16 * 1024,
+            grants: Grants::all(),
+        }
     }
 
     /// Roomier stacks for hosts: 256 KiB of wasm stack, 512 KiB fiber stack.
     pub const fn host() -> Self {
-        RuntimeOptions { max_wasm_stack: 256 * 1024, async_stack_size: 512 * 1024, grants: Grants::all() }
+        RuntimeOptions {
+            max_wasm_stack: 256 * 1024,
+            async_stack_size: 512 * 1024,
+            grants: Grants::all(),
+        }
     }
 
     /// Sets [`RuntimeOptions::grants`].
@@ -47,7 +55,11 @@ impl RuntimeOptions {
 
 impl Default for RuntimeOptions {
     fn default() -> Self {
-        if cfg!(target_os = "none") { Self::mcu() } else { Self::host() }
+        if cfg!(target_os = "none") {
+            Self::mcu()
+        } else {
+            Self::host()
+        }
     }
 }
 
@@ -67,7 +79,9 @@ pub struct Runtime {
 
 impl core::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Runtime").field("profile", &self.profile).finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("profile", &self.profile)
+            .finish_non_exhaustive()
     }
 }
 
@@ -75,7 +89,16 @@ impl Runtime {
     /// Creates the engine for `profile`. Fails if the profile cannot run on this machine.
     pub fn new(profile: EngineProfile, options: RuntimeOptions) -> Result<Self, Error> {
         if !profile.runs_here() {
-            return Err(Error::Engine(format!("a runtime for {profile} cannot run on this machine")));
+            return Err(Error::Engine(format!(
+                "a runtime for {profile} cannot run on this machine"
+            )));
+        }
+        if profile.preemption == Preemption::Epoch && !cfg!(target_has_atomic = "64") {
+            return Err(Error::Engine(
+                "epoch preemption needs 64-bit atomics, which this target lacks (Wasmtime has no \
+                 epochs there): build capsules with fuel preemption"
+                    .into(),
+            ));
         }
         let mut config = profile.wasmtime_config()?;
         config.max_wasm_stack(options.max_wasm_stack);
@@ -83,7 +106,11 @@ impl Runtime {
         let engine = Engine::new(&config).map_err(engine_err)?;
         let mut linker = Linker::new(&engine);
         crate::host::add_to_linker(&mut linker, options.grants).map_err(engine_err)?;
-        Ok(Runtime { engine, profile, linker })
+        Ok(Runtime {
+            engine,
+            profile,
+            linker,
+        })
     }
 
     /// The profile capsules must have been built with.
@@ -104,7 +131,7 @@ impl Runtime {
     pub fn load(&self, capsule: &Capsule<'_>) -> Result<LoadedCapsule, Error> {
         capsule.check_profile(self.profile)?;
         let payload = capsule.payload();
-        let aligned = payload.as_ptr() as usize % 16 == 0;
+        let aligned = (payload.as_ptr() as usize).is_multiple_of(16);
         let component = if capsule.is_static() && aligned {
             let ptr = core::ptr::NonNull::from(payload);
             // SAFETY: the payload was produced by `Engine::precompile_component` with this very
@@ -118,7 +145,10 @@ impl Runtime {
             unsafe { Component::deserialize(&self.engine, payload) }
         }
         .map_err(|e| Error::Engine(format!("{e:#}")))?;
-        Ok(LoadedCapsule { name: capsule.name().to_string(), component })
+        Ok(LoadedCapsule {
+            name: capsule.name().to_string(),
+            component,
+        })
     }
 
     /// Instantiates a loaded capsule with its own store, host state and limits.
@@ -137,17 +167,30 @@ impl Runtime {
         store.limiter(|s| &mut s.limiter);
         match self.profile.preemption {
             Preemption::Fuel => {
-                store.set_fuel(limits.fuel.unwrap_or(u64::MAX)).map_err(engine_err)?;
-                store.fuel_async_yield_interval(Some(limits.yield_interval.max(1))).map_err(engine_err)?;
+                store
+                    .set_fuel(limits.fuel.unwrap_or(u64::MAX))
+                    .map_err(engine_err)?;
+                store
+                    .fuel_async_yield_interval(Some(limits.yield_interval.max(1)))
+                    .map_err(engine_err)?;
             }
+            #[cfg(target_has_atomic = "64")]
             Preemption::Epoch => {
-                let interval = limits.yield_interval.max(1);
+                let interval = limits.epoch_ticks.max(1);
                 store.set_epoch_deadline(interval);
-                store.epoch_deadline_callback(move |_| Ok(UpdateDeadline::Yield(interval)));
+                store.epoch_deadline_callback(move |_| {
+                    Ok(wasmtime::UpdateDeadline::Yield(interval))
+                });
             }
+            // Refused in `Runtime::new` on targets without 64-bit atomics.
+            #[cfg(not(target_has_atomic = "64"))]
+            Preemption::Epoch => {}
             Preemption::None => {}
         }
-        let pre = self.linker.instantiate_pre(&capsule.component).map_err(|e| Error::Link(format!("{e:#}")))?;
+        let pre = self
+            .linker
+            .instantiate_pre(&capsule.component)
+            .map_err(|e| Error::Link(format!("{e:#}")))?;
         let mut instance = Instance {
             store,
             instance: None,
@@ -155,7 +198,8 @@ impl Runtime {
             stopped: false,
             fuel_start: 0,
         };
-        let outcome = with_timeout(limits.timeout, pre.instantiate_async(&mut instance.store)).await;
+        let outcome =
+            with_timeout(limits.timeout, pre.instantiate_async(&mut instance.store)).await;
         let inst = instance.settle(outcome)?;
         instance.instance = Some(inst);
         instance.fuel_start = instance.store.get_fuel().unwrap_or(0);
@@ -164,6 +208,9 @@ impl Runtime {
 
     /// Advances the epoch every `period`, forever. With [`Preemption::Epoch`], spawn this as a
     /// task: each tick lets running capsules reach their next yield point.
+    ///
+    /// Only on targets with 64-bit atomics (not Cortex-M, where Wasmtime has no epochs).
+    #[cfg(target_has_atomic = "64")]
     pub async fn tick_epochs(&self, period: Duration) -> ! {
         let mut ticker = embassy_time::Ticker::every(period);
         loop {
@@ -182,7 +229,9 @@ pub struct LoadedCapsule {
 
 impl core::fmt::Debug for LoadedCapsule {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("LoadedCapsule").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("LoadedCapsule")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -215,7 +264,10 @@ impl LoadedCapsule {
         let mut out = Vec::new();
         let describe = |name: String, f: &wasmtime::component::types::ComponentFunc| ExportedFunc {
             name,
-            params: f.params().map(|(n, t)| format!("{n}: {}", crate::typefmt::ty(&t))).collect(),
+            params: f
+                .params()
+                .map(|(n, t)| format!("{n}: {}", crate::typefmt::ty(&t)))
+                .collect(),
             results: f.results().map(|t| crate::typefmt::ty(&t)).collect(),
         };
         for (name, item) in ty.exports(runtime.engine()) {
@@ -288,7 +340,10 @@ impl Instance {
     /// exported interface.
     pub fn func(&mut self, name: &str) -> Result<Func, Error> {
         let instance = self.instance.ok_or(Error::Stopped)?;
-        let missing = |reason: &str| Error::MissingExport { name: name.to_string(), reason: reason.to_string() };
+        let missing = |reason: &str| Error::MissingExport {
+            name: name.to_string(),
+            reason: reason.to_string(),
+        };
         let index = match name.split_once('#') {
             Some((iface, fname)) => {
                 let parent = instance
@@ -299,11 +354,16 @@ impl Instance {
             None => instance.get_export_index(&mut self.store, None, name),
         }
         .ok_or_else(|| missing("the capsule exports no such function"))?;
-        instance.get_func(&mut self.store, index).ok_or_else(|| missing("the export is not a function"))
+        instance
+            .get_func(&mut self.store, index)
+            .ok_or_else(|| missing("the export is not a function"))
     }
 
     /// The signature of an exported function (see [`Instance::func`] for how `name` is spelled).
-    pub fn signature(&mut self, name: &str) -> Result<wasmtime::component::types::ComponentFunc, Error> {
+    pub fn signature(
+        &mut self,
+        name: &str,
+    ) -> Result<wasmtime::component::types::ComponentFunc, Error> {
         let func = self.func(name)?;
         Ok(func.ty(&self.store))
     }
@@ -324,7 +384,11 @@ impl Instance {
         }
         let mut results = Vec::new();
         results.resize(ty.results().len(), Val::Bool(false));
-        let outcome = with_timeout(self.limits.timeout, func.call_async(&mut self.store, args, &mut results)).await;
+        let outcome = with_timeout(
+            self.limits.timeout,
+            func.call_async(&mut self.store, args, &mut results),
+        )
+        .await;
         self.settle(outcome)?;
         Ok(results)
     }
@@ -335,7 +399,9 @@ impl Instance {
         let err = match outcome {
             Outcome::Done(Ok(r)) => return Ok(r),
             Outcome::Done(Err(e)) => self.classify(e),
-            Outcome::TimedOut(limit) => Error::Timeout { after_ms: limit.as_millis() },
+            Outcome::TimedOut(limit) => Error::Timeout {
+                after_ms: limit.as_millis(),
+            },
         };
         if !matches!(err, Error::BadArguments(_) | Error::MissingExport { .. }) {
             self.stopped = true;
@@ -349,7 +415,10 @@ impl Instance {
         }
         let limiter = &self.store.data().limiter;
         if let Some(requested) = limiter.refused {
-            return Error::MemoryLimit { requested, limit: limiter.max_memory };
+            return Error::MemoryLimit {
+                requested,
+                limit: limiter.max_memory,
+            };
         }
         match e.downcast_ref::<Trap>() {
             Some(Trap::OutOfFuel) => Error::OutOfFuel,
@@ -374,7 +443,10 @@ enum Outcome<R> {
 /// Runs a Wasmtime future, dropping it (which unwinds the capsule's fiber) if it outlives `limit`.
 /// The capsule yields periodically through fuel or epoch preemption, which is what lets the
 /// timer win the race against a busy loop.
-async fn with_timeout<R>(limit: Option<Duration>, fut: impl Future<Output = wasmtime::Result<R>>) -> Outcome<R> {
+async fn with_timeout<R>(
+    limit: Option<Duration>,
+    fut: impl Future<Output = wasmtime::Result<R>>,
+) -> Outcome<R> {
     match limit {
         Some(limit) => match embassy_time::with_timeout(limit, fut).await {
             Ok(r) => Outcome::Done(r),

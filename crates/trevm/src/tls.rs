@@ -9,12 +9,17 @@
 
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-static SLOTS: [AtomicPtr<u8>; 2] = [AtomicPtr::new(core::ptr::null_mut()), AtomicPtr::new(core::ptr::null_mut())];
+static SLOTS: [AtomicPtr<u8>; 2] = [
+    AtomicPtr::new(core::ptr::null_mut()),
+    AtomicPtr::new(core::ptr::null_mut()),
+];
 
 /// Returns the pointer stored in `slot` (null if never set or if `slot` is out of range).
 #[unsafe(no_mangle)]
 pub extern "C" fn wasmtime_tls_get(slot: usize) -> *mut u8 {
-    SLOTS.get(slot).map_or(core::ptr::null_mut(), |s| s.load(Ordering::Relaxed))
+    SLOTS
+        .get(slot)
+        .map_or(core::ptr::null_mut(), |s| s.load(Ordering::Relaxed))
 }
 
 /// Stores `ptr` in `slot` (ignored if `slot` is out of range).

@@ -29,14 +29,26 @@ pub(crate) fn ty(t: &Type) -> String {
             (None, Some(err)) => format!("result<_, {}>", ty(&err)),
             (Some(ok), Some(err)) => format!("result<{}, {}>", ty(&ok), ty(&err)),
         },
-        Type::Tuple(t) => format!("tuple<{}>", t.types().map(|t| ty(&t)).collect::<Vec<_>>().join(", ")),
+        Type::Tuple(t) => format!(
+            "tuple<{}>",
+            t.types().map(|t| ty(&t)).collect::<Vec<_>>().join(", ")
+        ),
         Type::Record(r) => format!(
             "record {{ {} }}",
-            r.fields().map(|f| format!("{}: {}", f.name, ty(&f.ty))).collect::<Vec<_>>().join(", ")
+            r.fields()
+                .map(|f| format!("{}: {}", f.name, ty(&f.ty)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Type::Enum(e) => format!("enum {{ {} }}", e.names().collect::<Vec<_>>().join(", ")),
         Type::Flags(fl) => format!("flags {{ {} }}", fl.names().collect::<Vec<_>>().join(", ")),
-        Type::Variant(v) => format!("variant {{ {} }}", v.cases().map(|c| c.name.to_string()).collect::<Vec<_>>().join(", ")),
+        Type::Variant(v) => format!(
+            "variant {{ {} }}",
+            v.cases()
+                .map(|c| c.name.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         other => format!("{other:?}"),
     }
 }

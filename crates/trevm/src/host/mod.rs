@@ -27,7 +27,7 @@ pub use rng::DEFAULT_RANDOM_BYTES_CAP;
 #[allow(missing_docs, clippy::all)]
 pub mod bindings {
     wasmtime::component::bindgen!({
-        path: "../../wit",
+        path: "wit",
         world: "trevm:host/imports",
         imports: {
             "ariel:wasm-bindings/time-api.sleep": async,
@@ -54,12 +54,20 @@ pub struct Grants {
 impl Grants {
     /// Every interface compiled into this build.
     pub const fn all() -> Self {
-        Grants { log: cfg!(feature = "log"), time: cfg!(feature = "time"), rng: cfg!(feature = "rng") }
+        Grants {
+            log: cfg!(feature = "log"),
+            time: cfg!(feature = "time"),
+            rng: cfg!(feature = "rng"),
+        }
     }
 
     /// No host interface at all (pure computation).
     pub const fn none() -> Self {
-        Grants { log: false, time: false, rng: false }
+        Grants {
+            log: false,
+            time: false,
+            rng: false,
+        }
     }
 }
 
@@ -89,7 +97,9 @@ pub struct HostState {
 
 impl core::fmt::Debug for HostState {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("HostState").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("HostState")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -158,15 +168,24 @@ pub(crate) fn add_to_linker(
     use wasmtime::component::HasSelf;
     #[cfg(feature = "log")]
     if grants.log {
-        bindings::ariel::wasm_bindings::log_api::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+        bindings::ariel::wasm_bindings::log_api::add_to_linker::<HostState, HasSelf<HostState>>(
+            linker,
+            |s| s,
+        )?;
     }
     #[cfg(feature = "time")]
     if grants.time {
-        bindings::ariel::wasm_bindings::time_api::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+        bindings::ariel::wasm_bindings::time_api::add_to_linker::<HostState, HasSelf<HostState>>(
+            linker,
+            |s| s,
+        )?;
     }
     #[cfg(feature = "rng")]
     if grants.rng {
-        bindings::ariel::wasm_bindings::rng_api::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+        bindings::ariel::wasm_bindings::rng_api::add_to_linker::<HostState, HasSelf<HostState>>(
+            linker,
+            |s| s,
+        )?;
     }
     let _ = (linker, grants);
     Ok(())

@@ -1,7 +1,7 @@
 //! `ariel:wasm-bindings/rng-api` on rand_core 0.9.
 
-use super::{HostRefusal, HostState};
 use super::bindings::ariel::wasm_bindings::rng_api;
+use super::{HostRefusal, HostState};
 use alloc::format;
 use alloc::vec::Vec;
 use wasmtime::component::Resource;
@@ -11,9 +11,11 @@ pub const DEFAULT_RANDOM_BYTES_CAP: u32 = 4096;
 
 impl HostState {
     fn rng(&mut self) -> wasmtime::Result<&mut super::BoxedRng> {
-        self.rng
-            .as_mut()
-            .ok_or_else(|| wasmtime::Error::new(HostRefusal("rng-api: this device has no random number generator".into())))
+        self.rng.as_mut().ok_or_else(|| {
+            wasmtime::Error::new(HostRefusal(
+                "rng-api: this device has no random number generator".into(),
+            ))
+        })
     }
 }
 
@@ -36,8 +38,9 @@ impl rng_api::HostRNG for HostState {
             ))));
         }
         let mut buf = Vec::new();
-        buf.try_reserve_exact(len as usize)
-            .map_err(|_| wasmtime::Error::new(HostRefusal(format!("rng-api: cannot allocate {len} bytes"))))?;
+        buf.try_reserve_exact(len as usize).map_err(|_| {
+            wasmtime::Error::new(HostRefusal(format!("rng-api: cannot allocate {len} bytes")))
+        })?;
         buf.resize(len as usize, 0);
         self.rng()?.fill_bytes(&mut buf);
         Ok(buf)

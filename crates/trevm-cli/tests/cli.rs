@@ -1,0 +1,275 @@
+//! The `trevm` command as a user runs it: exit codes and what it prints.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn trevm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trevm"))
+        .args(args)
+        .output()
+        .expect("run trevm")
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Builds payloads/<name> with `trevm build` once into a temp dir.
+fn built(name: &str) -> PathBuf {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let dir = DIR.get_or_init(|| tempfile::tempdir().expect("tempdir"));
+    let out = dir.path().join(format!("{name}.cwasm"));
+    if !out.exists() {
+        let o = trevm(&[
+            "build",
+            "-q",
+            root().join("payloads").join(name).to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "trevm build {name}: {}", text(&o));
+        let t = text(&o);
+        for stage in [
+            "core module",
+            "component",
+            "precompiled (.cwasm)",
+            "capsule",
+        ] {
+            assert!(t.contains(stage), "size of stage `{stage}` missing: {t}");
+        }
+    }
+    out
+}
+
+#[test]
+fn run_fibonacci_with_invoke_prints_the_result() {
+    let cap = built("fibonacci");
+    let o = trevm(&["run", cap.to_str().unwrap(), "--invoke", "fibonacci(20)"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "6765");
+}
+
+#[test]
+fn run_builds_a_payload_directory_on_the_fly() {
+    let o = trevm(&[
+        "run",
+        "-q",
+        root().join("payloads/sandbox").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "\"Hello from the sandbox!\""
+    );
+}
+
+#[test]
+fn timeout_stops_the_async_capsule_with_exit_124() {
+    let cap = built("async-bindings");
+    let o = trevm(&["run", cap.to_str().unwrap(), "--timeout", "2s"]);
+    assert_eq!(o.status.code(), Some(124), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("async-bindings: Hello from inside the capsule"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("async-bindings: Now sleeping for 3 seconds"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("Starting an infinite loop"),
+        "the 3 s sleep outlived the 2 s timeout: {stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("capsule timed out: stopped after 2 s"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn trap_is_printed_and_exit_is_nonzero() {
+    let cap = built("hostile");
+    let o = trevm(&["run", cap.to_str().unwrap(), "--invoke", "log-then-trap()"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("hostile: about to trap"));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("capsule trapped") && stderr.contains("unreachable"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn fuel_and_memory_limits_from_the_command_line() {
+    let cap = built("hostile");
+    let o = trevm(&[
+        "run",
+        cap.to_str().unwrap(),
+        "--invoke",
+        "spin()",
+        "--fuel",
+        "100000",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("ran out of fuel"),
+        "{}",
+        text(&o)
+    );
+
+    let o = trevm(&[
+        "run",
+        cap.to_str().unwrap(),
+        "--invoke",
+        "grow-memory(100000)",
+        "--max-memory",
+        "64KiB",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "-1");
+
+    let o = trevm(&[
+        "run",
+        cap.to_str().unwrap(),
+        "--invoke",
+        "trap()",
+        "--max-memory",
+        "1KiB",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("memory limit"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn bad_invocations_get_one_clear_message() {
+    let cap = built("fibonacci");
+    let cap = cap.to_str().unwrap();
+    for (args, expected) in [
+        (
+            vec!["run", cap, "--invoke", "fibonacci("],
+            "cannot parse --invoke",
+        ),
+        (
+            vec!["run", cap, "--invoke", "fibonacci(\"x\")"],
+            "bad arguments",
+        ),
+        (vec!["run", cap, "--invoke", "nope()"], "export `nope`"),
+        (vec!["run", "/no/such/capsule.cwasm"], "no such file"),
+        (vec!["build", "/no/such/dir"], "no such file or directory"),
+    ] {
+        let o = trevm(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o));
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn pulley32_capsule_is_refused_on_this_host_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fib32.cwasm");
+    let o = trevm(&[
+        "build",
+        "-q",
+        "--target",
+        "pulley32",
+        root().join("payloads/fibonacci").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = trevm(&["run", out.to_str().unwrap(), "--invoke", "fibonacci(3)"]);
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("target pulley32 ≠ pulley64"), "{stderr}");
+}
+
+fn write_crate(dir: &Path, lib_rs: &str, cdylib: bool) {
+    let crate_type = if cdylib {
+        "crate-type = [\"cdylib\"]\n"
+    } else {
+        ""
+    };
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!("[package]\nname = \"probe\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[lib]\n{crate_type}\n[workspace]\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("src/lib.rs"), lib_rs).unwrap();
+}
+
+#[test]
+fn build_errors_are_one_message_and_nonzero() {
+    let dir = tempfile::tempdir().unwrap();
+    // Cargo failure: the compiler's error is passed on.
+    let broken = dir.path().join("broken");
+    write_crate(
+        &broken,
+        "#![no_std]\npub fn f() -> u32 { \"not a number\" }\n",
+        true,
+    );
+    let o = trevm(&["build", "-q", broken.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("cargo failed to build") && stderr.contains("mismatched types"),
+        "{stderr}"
+    );
+
+    // Not a cdylib: no .wasm comes out.
+    let rlib = dir.path().join("rlib");
+    write_crate(&rlib, "#![no_std]\npub fn f() -> u32 { 1 }\n", false);
+    let o = trevm(&["build", "-q", rlib.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("crate-type = [\"cdylib\"]"),
+        "{}",
+        text(&o)
+    );
+
+    // A cdylib without wit-bindgen metadata cannot become a component.
+    let bare = dir.path().join("bare");
+    write_crate(
+        &bare,
+        "#![no_std]\n#[unsafe(no_mangle)] pub extern \"C\" fn f() -> u32 { 1 }\n#[panic_handler] fn p(_: &core::panic::PanicInfo) -> ! { loop {} }\n",
+        true,
+    );
+    let o = trevm(&["build", "-q", bare.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("cannot turn the core module into a component"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn inspect_lists_imports_and_exports() {
+    let cap = built("async-bindings");
+    let o = trevm(&["inspect", cap.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("profile   pulley64 with fuel preemption"),
+        "{out}"
+    );
+    assert!(out.contains("ariel:wasm-bindings/log-api@0.0.1"), "{out}");
+    assert!(out.contains("  run()"), "{out}");
+}

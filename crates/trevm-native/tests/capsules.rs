@@ -1,0 +1,345 @@
+//! Behaviour a capsule author or device developer can observe: what capsules log, what they
+//! draw, how long they sleep, and how every kind of misbehaviour comes back as an error value.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use common::*;
+use futures_util::future::{Either, select};
+use trevm::capsule::{CapsuleError, encode};
+use trevm::{
+    Capsule, EngineProfile, Error, Grants, HostState, Limits, Preemption, Runtime, RuntimeOptions,
+    Target, Val,
+};
+
+#[test]
+fn log_rng_and_time_bindings_are_observable() {
+    let rt = runtime();
+    let loaded = rt.load(&capsule("async-bindings")).unwrap();
+    let (host, log) = host("async-bindings");
+    let host = host.with_rng(CountingRng::default());
+    // The capsule sleeps 3 s, then loops forever: a 4 s timeout ends it after the second clock read.
+    let limits = Limits::new().with_timeout(trevm::Duration::from_secs(4));
+    let err = block_on(async {
+        let mut inst = rt.instantiate(&loaded, host, limits).await?;
+        inst.call_run().await
+    })
+    .unwrap_err();
+    assert_eq!(err, Error::Timeout { after_ms: 4000 });
+
+    let lines = log.messages();
+    assert_eq!(lines[0], "Hello from inside the capsule");
+    // log + rng: ten numbers, each the counting RNG's next value modulo 100.
+    let numbers: Vec<u32> = lines[2..12]
+        .iter()
+        .map(|l| l.parse().expect("a number"))
+        .collect();
+    let expected: Vec<u32> = (1..=10).map(|i| (7 * i) % 100).collect();
+    assert_eq!(numbers, expected, "log: {lines:?}");
+    // time: now-as-millis before and after `sleep(3000)` are at least 3000 ms apart.
+    let millis = |l: &String| -> u64 {
+        l.trim_start_matches("It has been ")
+            .trim_end_matches(" ms since boot")
+            .parse()
+            .expect("ms")
+    };
+    let before = lines
+        .iter()
+        .find(|l| l.starts_with("It has been"))
+        .map(millis)
+        .expect("first clock line");
+    let after = lines
+        .iter()
+        .filter(|l| l.starts_with("It has been"))
+        .nth(1)
+        .map(millis)
+        .expect("second line");
+    assert!(after - before >= 3000, "slept {} ms", after - before);
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("Starting an infinite loop")
+    );
+}
+
+#[test]
+fn timeout_stops_a_busy_loop_while_other_tasks_run() {
+    let rt = runtime();
+    let loaded = rt.load(&capsule("hostile")).unwrap();
+    let (host, _) = host("hostile");
+    let ticks = Arc::new(AtomicU32::new(0));
+    let t = ticks.clone();
+    let heartbeat = async move {
+        loop {
+            embassy_time::Timer::after_millis(50).await;
+            t.fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    let limits = Limits::new().with_timeout(trevm::Duration::from_millis(600));
+    let result = block_on(async {
+        let mut inst = rt.instantiate(&loaded, host, limits).await.unwrap();
+        let call = Box::pin(async move {
+            let r = inst.call("spin", &[]).await;
+            (r, inst)
+        });
+        match select(call, Box::pin(heartbeat)).await {
+            Either::Left((r, _)) => r,
+            Either::Right(_) => unreachable!("heartbeat never ends"),
+        }
+    });
+    let (result, mut inst) = result;
+    assert_eq!(result, Err(Error::Timeout { after_ms: 600 }));
+    // The executor was never blocked: the heartbeat kept ticking during the busy loop.
+    assert!(
+        ticks.load(Ordering::Relaxed) >= 5,
+        "heartbeat ticked {} times",
+        ticks.load(Ordering::Relaxed)
+    );
+    // The instance is stopped; the runtime is fine and can start a new one.
+    assert_eq!(block_on(inst.call("spin", &[])), Err(Error::Stopped));
+    let (host, _) = common::host("hostile");
+    let grown = block_on(async {
+        let mut inst = rt.instantiate(&loaded, host, Limits::new()).await?;
+        inst.call("grow-memory", &[Val::U32(0)]).await
+    });
+    assert!(
+        matches!(grown.as_deref(), Ok([Val::S32(n)]) if *n > 0),
+        "{grown:?}"
+    );
+}
+
+#[test]
+fn fuel_budget_stops_a_busy_loop() {
+    let rt = runtime();
+    let loaded = rt.load(&capsule("hostile")).unwrap();
+    let (host, _) = host("hostile");
+    let r = block_on(async {
+        let mut inst = rt
+            .instantiate(&loaded, host, Limits::new().with_fuel(1_000_000))
+            .await?;
+        inst.call("spin", &[]).await
+    });
+    assert_eq!(r, Err(Error::OutOfFuel));
+}
+
+#[test]
+fn traps_are_reported_and_stop_only_that_instance() {
+    let rt = runtime();
+    let loaded = rt.load(&capsule("hostile")).unwrap();
+    let (host, log) = host("hostile");
+    block_on(async {
+        let mut inst = rt.instantiate(&loaded, host, Limits::new()).await.unwrap();
+        let err = inst.call("log-then-trap", &[]).await.unwrap_err();
+        match &err {
+            Error::Trap(msg) => assert!(msg.contains("unreachable"), "{msg}"),
+            other => panic!("expected a trap, got {other:?}"),
+        }
+        assert!(err.to_string().starts_with("capsule trapped: "), "{err}");
+        assert_eq!(log.messages(), ["about to trap"]);
+        assert_eq!(inst.call("trap", &[]).await, Err(Error::Stopped));
+        // A panic inside the capsule is a trap too.
+        let (host, _) = common::host("hostile");
+        let mut fresh = rt.instantiate(&loaded, host, Limits::new()).await.unwrap();
+        assert!(matches!(fresh.call("trap", &[]).await, Err(Error::Trap(_))));
+    });
+}
+
+#[test]
+fn memory_growth_beyond_the_limit_is_refused() {
+    let rt = runtime();
+    let loaded = rt.load(&capsule("hostile")).unwrap();
+    let (host, _) = host("hostile");
+    let limits = Limits::new().with_max_memory(64 * 1024);
+    block_on(async {
+        let mut inst = rt.instantiate(&loaded, host, limits).await.unwrap();
+        // The guest sees memory.grow fail (-1) and can carry on.
+        let r = inst
+            .call("grow-memory", &[Val::U32(1024 * 1024)])
+            .await
+            .unwrap();
+        assert_eq!(r, [Val::S32(-1)]);
+        // Growth within the limit works and returns the previous size (32 KiB initial memory).
+        let r = inst.call("grow-memory", &[Val::U32(1024)]).await.unwrap();
+        assert_eq!(r, [Val::S32(32 * 1024)]);
+    });
+    // A capsule whose initial memory exceeds the limit does not start.
+    let (host, _) = common::host("hostile");
+    let err = block_on(rt.instantiate(&loaded, host, Limits::new().with_max_memory(16 * 1024)))
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::MemoryLimit { requested, limit: 16384 } if requested > 16384),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn huge_random_bytes_request_is_refused_not_fatal() {
+    let rt = runtime();
+    let loaded = rt.load(&capsule("hostile")).unwrap();
+    let (host, _) = host("hostile");
+    let host = host.with_rng(CountingRng::default());
+    let err = block_on(async {
+        let mut inst = rt.instantiate(&loaded, host, Limits::new()).await?;
+        inst.call("huge-random", &[]).await
+    })
+    .unwrap_err();
+    match err {
+        Error::HostRefused(msg) => {
+            assert!(msg.contains("random-bytes(4294967295) exceeds"), "{msg}")
+        }
+        other => panic!("expected HostRefused, got {other:?}"),
+    }
+}
+
+#[test]
+fn capsule_built_for_another_profile_is_refused_with_the_reason() {
+    let rt = runtime();
+    let pulley32 = capsule_bytes("fibonacci", EngineProfile::pulley32(Preemption::Fuel));
+    let c = Capsule::from_vec(pulley32).unwrap();
+    let err = rt.load(&c).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, Error::Capsule(CapsuleError::ProfileMismatch { .. })),
+        "{err:?}"
+    );
+    assert!(msg.contains("target pulley32 ≠ pulley64"), "{msg}");
+    assert!(msg.contains("trevm build --target pulley64"), "{msg}");
+
+    let epoch = capsule_bytes(
+        "fibonacci",
+        EngineProfile {
+            target: Target::pulley_for_this_machine(),
+            preemption: Preemption::Epoch,
+        },
+    );
+    let err = rt
+        .load(&Capsule::from_vec(epoch.clone()).unwrap())
+        .unwrap_err();
+    assert!(err.to_string().contains("preemption epoch ≠ fuel"), "{err}");
+
+    // The same bytes run on a runtime of their own profile.
+    let epoch_rt = Runtime::new(
+        Capsule::from_vec(epoch.clone()).unwrap().profile(),
+        RuntimeOptions::host(),
+    )
+    .unwrap();
+    let loaded = epoch_rt.load(&Capsule::from_vec(epoch).unwrap()).unwrap();
+    let ticker = epoch_rt.engine().clone();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            ticker.increment_epoch();
+        }
+    });
+    let r = block_on(async {
+        let mut inst = epoch_rt
+            .instantiate(&loaded, HostState::new("fib"), Limits::new())
+            .await?;
+        inst.call("fibonacci", &[Val::U32(20)]).await
+    });
+    assert_eq!(r, Ok(vec![Val::U32(6765)]));
+}
+
+#[test]
+fn garbage_and_damaged_capsules_are_refused_without_panic() {
+    let rt = runtime();
+    let good = capsule_bytes("fibonacci", EngineProfile::for_this_machine());
+
+    assert!(matches!(
+        Capsule::from_vec(vec![]),
+        Err(CapsuleError::BadMagic { .. })
+    ));
+    assert!(matches!(
+        Capsule::from_vec(b"hello world, not a capsule".to_vec()),
+        Err(CapsuleError::BadMagic { .. })
+    ));
+    for cut in [8, 63, 64, 100, good.len() / 2, good.len() - 1] {
+        let r = Capsule::from_vec(good[..cut].to_vec());
+        assert!(
+            matches!(
+                r,
+                Err(CapsuleError::TooShort { .. } | CapsuleError::Truncated { .. })
+            ),
+            "cut at {cut}: {r:?}"
+        );
+    }
+    for at in [64, 200, good.len() / 2, good.len() - 1] {
+        let mut bad = good.clone();
+        bad[at] ^= 0x5a;
+        assert!(
+            matches!(Capsule::from_vec(bad), Err(CapsuleError::Corrupted { .. })),
+            "flip at {at}"
+        );
+    }
+    let mut bad_header = good.clone();
+    bad_header[12] = 99; // unknown target
+    assert_eq!(
+        Capsule::from_vec(bad_header).unwrap_err(),
+        CapsuleError::BadHeader("unknown target")
+    );
+
+    // A bare Wasmtime .cwasm and a core module are recognised and explained.
+    let err = Capsule::from_vec(good[64..].to_vec()).unwrap_err();
+    assert!(err.to_string().contains("bare Wasmtime .cwasm"), "{err}");
+
+    // A valid header and CRC around bytes that are not Wasmtime code: Wasmtime refuses them.
+    for junk in [&b""[..], b"\x7fELF garbage", &[0u8; 4096][..]] {
+        let wrapped = encode(EngineProfile::for_this_machine(), "junk", junk).unwrap();
+        let err = rt.load(&Capsule::from_vec(wrapped).unwrap()).unwrap_err();
+        assert!(matches!(err, Error::Engine(_)), "{err:?}");
+    }
+}
+
+#[test]
+fn interfaces_not_granted_fail_at_link_time() {
+    let rt = Runtime::new(
+        EngineProfile::for_this_machine(),
+        RuntimeOptions::host().with_grants(Grants::none()),
+    )
+    .unwrap();
+    let loaded = rt.load(&capsule("async-bindings")).unwrap();
+    let err = block_on(rt.instantiate(&loaded, HostState::new("a"), Limits::new())).unwrap_err();
+    match err {
+        Error::Link(msg) => assert!(msg.contains("ariel:wasm-bindings/"), "{msg}"),
+        other => panic!("expected a link error, got {other:?}"),
+    }
+    // A pure capsule needs no grant at all.
+    let loaded = rt.load(&capsule("sandbox")).unwrap();
+    let r = block_on(async {
+        let mut inst = rt
+            .instantiate(&loaded, HostState::new("s"), Limits::new())
+            .await?;
+        inst.call("run", &[]).await
+    });
+    assert_eq!(r, Ok(vec![Val::String("Hello from the sandbox!".into())]));
+}
+
+#[test]
+fn wrong_export_and_arguments_are_errors_not_traps() {
+    let rt = runtime();
+    let loaded = rt.load(&capsule("fibonacci")).unwrap();
+    block_on(async {
+        let mut inst = rt
+            .instantiate(&loaded, HostState::new("fib"), Limits::new())
+            .await
+            .unwrap();
+        assert!(matches!(
+            inst.call("nope", &[]).await,
+            Err(Error::MissingExport { .. })
+        ));
+        assert!(matches!(
+            inst.call("fibonacci", &[]).await,
+            Err(Error::BadArguments(_))
+        ));
+        assert!(matches!(
+            inst.call("fibonacci", &[Val::String("x".into())]).await,
+            Err(Error::BadArguments(_))
+        ));
+        // Still usable after those.
+        assert_eq!(
+            inst.call("fibonacci", &[Val::U32(20)]).await,
+            Ok(vec![Val::U32(6765)])
+        );
+    });
+}

@@ -1,0 +1,78 @@
+//! Builds the repository's payloads into capsules once per test binary.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use trevm::{Capsule, EngineProfile, HostState, Runtime, RuntimeOptions};
+use trevm_native::ConsoleLog;
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The capsule bytes of `payloads/<name>` built for `profile` (cached per test binary).
+pub fn capsule_bytes(name: &str, profile: EngineProfile) -> Vec<u8> {
+    type Cache = Mutex<HashMap<(String, EngineProfile), Vec<u8>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    // Hold the lock while building: cargo would serialise the builds anyway.
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    cache
+        .entry((name.to_string(), profile))
+        .or_insert_with(|| {
+            let opts = trevm_build::BuildOptions {
+                profile,
+                quiet: true,
+                ..Default::default()
+            };
+            match trevm_build::build(&repo_root().join("payloads").join(name), &opts) {
+                Ok(built) => built.capsule,
+                Err(e) => panic!("building payload {name}: {e}"),
+            }
+        })
+        .clone()
+}
+
+/// A runtime for this machine's default profile (pulley, fuel).
+pub fn runtime() -> Runtime {
+    Runtime::new(EngineProfile::for_this_machine(), RuntimeOptions::host()).expect("runtime")
+}
+
+/// `capsule_bytes` for this machine's default profile, checked.
+pub fn capsule(name: &str) -> Capsule<'static> {
+    Capsule::from_vec(capsule_bytes(name, EngineProfile::for_this_machine())).expect("capsule")
+}
+
+/// A host state whose log lines are kept, and the log.
+pub fn host(name: &str) -> (HostState, Arc<ConsoleLog>) {
+    let log = Arc::new(ConsoleLog::silent());
+    (HostState::new(name).with_log(log.clone()), log)
+}
+
+/// A predictable generator: 7, 14, 21, … so tests know what a capsule drew.
+#[derive(Debug, Default)]
+pub struct CountingRng(pub u64);
+
+impl rand_core::RngCore for CountingRng {
+    fn next_u32(&mut self) -> u32 {
+        self.next_u64() as u32
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0 += 7;
+        self.0
+    }
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        for b in dst {
+            *b = self.next_u32() as u8;
+        }
+    }
+}
+
+/// Runs a future to completion on this thread (embassy-time's generic queue lets any executor
+/// drive timers on the native board).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    futures_executor::block_on(f)
+}
