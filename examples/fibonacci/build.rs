@@ -1,18 +1,9 @@
-//! Builds payloads/fibonacci from source into a capsule for this machine (pulley64 on 64-bit hosts).
-
-use std::path::PathBuf;
+//! Builds payloads/fibonacci from source into `$OUT_DIR/fibonacci.cwasm`, for the pointer width of the
+//! target (pulley64 on the native board).
 
 fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"))
-        .join("fibonacci.cwasm");
-    let opts = trevm_build::BuildOptions::for_build_script();
-    if let Err(e) = trevm_build::build_for_build_script(
-        &root.join("payloads/fibonacci"),
-        &root.join("wit"),
-        &out,
-        &opts,
-    ) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    if let Err(e) = trevm_build::embed_payload(&root, "fibonacci") {
         // A build script reports failure by panicking; the message is the build error.
         panic!("building the fibonacci capsule failed: {e}");
     }

@@ -557,3 +557,18 @@ pub fn build_for_build_script(
     })?;
     Ok(built)
 }
+
+/// For a build script inside this repository's layout: builds `payloads/<name>` (relative to
+/// `repo_root`) with [`BuildOptions::for_build_script`] and writes `$OUT_DIR/<name>.cwasm`, for
+/// `trevm::include_capsule!(concat!(env!("OUT_DIR"), "/<name>.cwasm"))`.
+pub fn embed_payload(repo_root: &Path, name: &str) -> Result<Built, BuildError> {
+    let out_dir = std::env::var_os("OUT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    build_for_build_script(
+        &repo_root.join("payloads").join(name),
+        &repo_root.join("wit"),
+        &out_dir.join(format!("{name}.cwasm")),
+        &BuildOptions::for_build_script(),
+    )
+}

@@ -316,6 +316,25 @@ fn interfaces_not_granted_fail_at_link_time() {
 }
 
 #[test]
+fn deep_recursion_is_a_stack_overflow_trap() {
+    let rt = runtime();
+    let loaded = rt.load(&capsule("fibonacci")).unwrap();
+    let r = block_on(async {
+        let mut inst = rt
+            .instantiate(&loaded, HostState::new("fib"), Limits::new())
+            .await?;
+        inst.call("fibonacci", &[Val::U32(10_000_000)]).await
+    });
+    match r {
+        Err(Error::Trap(msg)) => {
+            assert!(msg.starts_with("wasm trap: call stack exhausted"), "{msg}");
+            assert!(msg.len() < 400, "backtrace should be folded: {msg}");
+        }
+        other => panic!("expected a stack overflow trap, got {other:?}"),
+    }
+}
+
+#[test]
 fn wrong_export_and_arguments_are_errors_not_traps() {
     let rt = runtime();
     let loaded = rt.load(&capsule("fibonacci")).unwrap();
@@ -342,4 +361,47 @@ fn wrong_export_and_arguments_are_errors_not_traps() {
             Ok(vec![Val::U32(6765)])
         );
     });
+}
+
+/// Capsule bytes at a 16-byte-aligned `'static` address, as `include_capsule!` gives firmware.
+fn leak_aligned(bytes: &[u8]) -> &'static [u8] {
+    let buf: &'static mut [u8] = Vec::leak(vec![0u8; bytes.len() + 16]);
+    let offset = buf.as_ptr().align_offset(16);
+    let slot = &mut buf[offset..offset + bytes.len()];
+    slot.copy_from_slice(bytes);
+    slot
+}
+
+#[test]
+fn static_capsules_load_in_place_repeatedly_and_across_runtimes() {
+    let bytes = leak_aligned(&capsule_bytes(
+        "fibonacci",
+        EngineProfile::for_this_machine(),
+    ));
+    let rt = runtime();
+    let other = runtime();
+    // Wasmtime registers in-place code by address: loading the same bytes again (same or another
+    // engine) must neither panic nor break the first load.
+    let first = rt.load(&Capsule::from_static(bytes).unwrap()).unwrap();
+    let second = rt.load(&Capsule::from_static(bytes).unwrap()).unwrap();
+    let third = other.load(&Capsule::from_static(bytes).unwrap()).unwrap();
+    // A borrowed, non-'static slice is always copied, so the capsule may outlive it.
+    let borrowed = {
+        let temporary = bytes.to_vec();
+        rt.load(&Capsule::from_slice(&temporary).unwrap()).unwrap()
+    };
+    for (runtime, loaded) in [
+        (&rt, &first),
+        (&rt, &second),
+        (&other, &third),
+        (&rt, &borrowed),
+    ] {
+        let r = block_on(async {
+            let mut inst = runtime
+                .instantiate(loaded, HostState::new("fib"), Limits::new())
+                .await?;
+            inst.call("fibonacci", &[Val::U32(20)]).await
+        });
+        assert_eq!(r, Ok(vec![Val::U32(6765)]));
+    }
 }

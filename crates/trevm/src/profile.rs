@@ -90,8 +90,9 @@ pub enum Preemption {
     /// Deterministic, roughly doubles interpreted cost.
     Fuel = 1,
     /// Epoch interruption: the code checks a counter that a timer task advances
-    /// ([`Runtime::tick_epochs`](crate::Runtime::tick_epochs)); cheaper than fuel, not
-    /// deterministic, no instruction budget.
+    /// ([`Runtime::tick_epochs`](crate::Runtime::tick_epochs)). Not deterministic, no instruction
+    /// budget, and on Pulley no cheaper than fuel (see `docs/bench.md`); only on targets with
+    /// 64-bit atomics (not Cortex-M).
     Epoch = 2,
 }
 

@@ -130,25 +130,50 @@ impl Runtime {
     /// heap buffer.
     pub fn load(&self, capsule: &Capsule<'_>) -> Result<LoadedCapsule, Error> {
         capsule.check_profile(self.profile)?;
-        let payload = capsule.payload();
-        let aligned = (payload.as_ptr() as usize).is_multiple_of(16);
-        let component = if capsule.is_static() && aligned {
-            let ptr = core::ptr::NonNull::from(payload);
-            // SAFETY: the payload was produced by `Engine::precompile_component` with this very
-            // profile (header stamp checked above, CRC checked when the `Capsule` was made), the
-            // memory is `'static` and immutable (borrowed from a `&'static [u8]`), and it is
-            // aligned to 16 bytes, which is what Wasmtime needs for Pulley code.
-            unsafe { Component::deserialize_raw(&self.engine, ptr) }
-        } else {
-            // SAFETY: as above, the bytes were produced by `Engine::precompile_component` for this
-            // profile (stamp and CRC checked); Wasmtime copies them into its own aligned buffer.
-            unsafe { Component::deserialize(&self.engine, payload) }
-        }
-        .map_err(|e| Error::Engine(format!("{e:#}")))?;
+        let component = match capsule.static_payload() {
+            Some(payload) if (payload.as_ptr() as usize).is_multiple_of(16) => {
+                self.load_in_place(payload)?
+            }
+            _ => self.load_copy(capsule.payload())?,
+        };
         Ok(LoadedCapsule {
             name: capsule.name().to_string(),
             component,
         })
+    }
+
+    fn load_copy(&self, payload: &[u8]) -> Result<Component, Error> {
+        // SAFETY: the bytes were produced by `Engine::precompile_component` for this profile
+        // (header stamp checked by `load`, CRC checked when the `Capsule` was made); Wasmtime
+        // copies them into its own aligned buffer.
+        unsafe { Component::deserialize(&self.engine, payload) }
+            .map_err(|e| Error::Engine(format!("{e:#}")))
+    }
+
+    /// Deserializes `'static`, 16-byte-aligned code without copying it (from flash on a device).
+    ///
+    /// Wasmtime registers code by address and panics if the same bytes are registered twice, so a
+    /// process-wide list remembers what was loaded in place: loading the same capsule again with
+    /// the same engine reuses that component; with another engine it falls back to a copy.
+    fn load_in_place(&self, payload: &'static [u8]) -> Result<Component, Error> {
+        let addr = payload.as_ptr() as usize;
+        let mut loaded = IN_PLACE.lock();
+        if let Some((_, c)) = loaded.iter().find(|(a, _)| *a == addr) {
+            if Engine::same(c.engine(), &self.engine) {
+                return Ok(c.clone());
+            }
+            drop(loaded);
+            return self.load_copy(payload);
+        }
+        let ptr = core::ptr::NonNull::from(payload);
+        // SAFETY: the payload was produced by `Engine::precompile_component` with this very
+        // profile (header stamp checked by `load`, CRC checked when the `Capsule` was made); the
+        // memory is `'static` and immutable (a `&'static [u8]`), 16-byte aligned as Pulley code
+        // needs, and not yet registered with Wasmtime (checked against `IN_PLACE` under its lock).
+        let component = unsafe { Component::deserialize_raw(&self.engine, ptr) }
+            .map_err(|e| Error::Engine(format!("{e:#}")))?;
+        loaded.push((addr, component.clone()));
+        Ok(component)
     }
 
     /// Instantiates a loaded capsule with its own store, host state and limits.
@@ -422,7 +447,10 @@ impl Instance {
         }
         match e.downcast_ref::<Trap>() {
             Some(Trap::OutOfFuel) => Error::OutOfFuel,
-            Some(_) => Error::Trap(format!("{e:?}")),
+            Some(trap) => Error::Trap(describe_trap(
+                trap,
+                e.downcast_ref::<wasmtime::WasmBacktrace>(),
+            )),
             None => {
                 let msg = format!("{e:#}");
                 if msg.contains("type mismatch") || msg.contains("expected") {
@@ -453,5 +481,110 @@ async fn with_timeout<R>(
             Err(_) => Outcome::TimedOut(limit),
         },
         None => Outcome::Done(fut.await),
+    }
+}
+
+/// `unreachable instruction executed` plus a short backtrace in which runs of the same frame (deep
+/// recursion) are folded, so a stack overflow does not print thousands of lines.
+fn describe_trap(trap: &Trap, backtrace: Option<&wasmtime::WasmBacktrace>) -> String {
+    const MAX_LINES: usize = 8;
+    let mut out = format!("{trap}");
+    let Some(bt) = backtrace else { return out };
+    let frame = |f: &wasmtime::FrameInfo| {
+        let name = f.func_name().map_or_else(
+            || format!("wasm function {}", f.func_index()),
+            |n| n.to_string(),
+        );
+        match f.module_offset() {
+            Some(off) => format!("{name} @ {off:#x}"),
+            None => name,
+        }
+    };
+    let mut lines = Vec::new();
+    let mut frames = bt.frames().iter().map(frame).peekable();
+    while let Some(f) = frames.next() {
+        let mut repeats = 1usize;
+        while frames.peek() == Some(&f) {
+            frames.next();
+            repeats += 1;
+        }
+        if lines.len() == MAX_LINES {
+            lines.push("…".to_string());
+            break;
+        }
+        lines.push(if repeats > 1 {
+            format!("{f} (×{repeats})")
+        } else {
+            f
+        });
+    }
+    if !lines.is_empty() {
+        out.push_str("; backtrace: ");
+        out.push_str(&lines.join(" ← "));
+    }
+    out
+}
+
+/// Capsules loaded in place, by payload address (see [`Runtime::load_in_place`]). Entries stay for
+/// the life of the program: their bytes are `'static` anyway.
+static IN_PLACE: SpinLock<Vec<(usize, Component)>> = SpinLock::new(Vec::new());
+
+/// A minimal lock for `no_std`: loads are rare and short, so spinning is fine. Not for use from
+/// interrupt handlers.
+struct SpinLock<T> {
+    locked: core::sync::atomic::AtomicBool,
+    value: core::cell::UnsafeCell<T>,
+}
+
+// SAFETY: access to `value` is serialised by `locked` (acquire on lock, release on unlock), so
+// sharing the lock between threads is sound when `T` may be sent between them.
+unsafe impl<T: Send> Sync for SpinLock<T> {}
+
+impl<T> SpinLock<T> {
+    const fn new(value: T) -> Self {
+        SpinLock {
+            locked: core::sync::atomic::AtomicBool::new(false),
+            value: core::cell::UnsafeCell::new(value),
+        }
+    }
+
+    fn lock(&self) -> SpinGuard<'_, T> {
+        use core::sync::atomic::Ordering;
+        while self
+            .locked
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            core::hint::spin_loop();
+        }
+        SpinGuard { lock: self }
+    }
+}
+
+struct SpinGuard<'a, T> {
+    lock: &'a SpinLock<T>,
+}
+
+impl<T> core::ops::Deref for SpinGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard exists only while this thread holds `locked`.
+        unsafe { &*self.lock.value.get() }
+    }
+}
+
+impl<T> core::ops::DerefMut for SpinGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard exists only while this thread holds `locked`, and `&mut self` is
+        // the only way to it.
+        unsafe { &mut *self.lock.value.get() }
+    }
+}
+
+impl<T> Drop for SpinGuard<'_, T> {
+    fn drop(&mut self) {
+        self.lock
+            .locked
+            .store(false, core::sync::atomic::Ordering::Release);
     }
 }

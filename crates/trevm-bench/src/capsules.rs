@@ -1,0 +1,103 @@
+//! Building the example capsules for every profile the benchmark needs.
+
+use std::path::Path;
+
+use trevm::{EngineProfile, Preemption, Target};
+use trevm_build::{BuildOptions, Stage};
+
+/// The example capsules, as directories under `payloads/`.
+pub const EXAMPLES: [&str; 4] = ["async-bindings", "fibonacci", "sandbox", "bench-calls"];
+
+/// Every profile each example is compiled for: both Pulley widths with each preemption (for the
+/// size table), and native code (Cranelift, for the host this runs on) without preemption.
+pub const PROFILES: [EngineProfile; 7] = [
+    EngineProfile::pulley64(Preemption::Fuel),
+    EngineProfile::pulley64(Preemption::None),
+    EngineProfile::pulley64(Preemption::Epoch),
+    EngineProfile::pulley32(Preemption::Fuel),
+    EngineProfile::pulley32(Preemption::None),
+    EngineProfile::pulley32(Preemption::Epoch),
+    EngineProfile {
+        target: Target::Host,
+        preemption: Preemption::None,
+    },
+];
+
+/// One example, compiled for every profile in [`PROFILES`].
+#[derive(Debug)]
+pub struct Example {
+    /// Directory name under `payloads/`.
+    pub name: &'static str,
+    /// Size of the core module cargo produced.
+    pub core_module: usize,
+    /// Size of the component made from it.
+    pub component: usize,
+    /// Per profile: the capsule bytes and the size of Wasmtime's precompiled code in it.
+    pub compiled: Vec<Compiled>,
+}
+
+/// An example compiled for one profile.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The profile.
+    pub profile: EngineProfile,
+    /// The capsule (header + `.cwasm`).
+    pub capsule: Vec<u8>,
+    /// Size of the `.cwasm` alone.
+    pub cwasm: usize,
+}
+
+impl Example {
+    /// The capsule for `profile` (which must be one of [`PROFILES`]).
+    pub fn capsule(&self, profile: EngineProfile) -> &[u8] {
+        &self.compiled(profile).capsule
+    }
+
+    /// The compiled form for `profile` (which must be one of [`PROFILES`]).
+    pub fn compiled(&self, profile: EngineProfile) -> &Compiled {
+        self.compiled
+            .iter()
+            .find(|c| c.profile == profile)
+            .unwrap_or_else(|| panic!("{} was not compiled for {profile}", self.name))
+    }
+}
+
+fn stage(built: &trevm_build::Built, stage: Stage) -> usize {
+    built
+        .stages
+        .iter()
+        .find(|(s, _)| *s == stage)
+        .map_or(0, |(_, size)| *size)
+}
+
+/// Builds `payloads/<name>` once with `trevm_build::build` (cargo → component → capsule for the
+/// first profile), then precompiles the same component for the other profiles.
+pub fn build(root: &Path, name: &'static str) -> Result<Example, Box<dyn std::error::Error>> {
+    let first = PROFILES[0];
+    let opts = BuildOptions {
+        profile: first,
+        quiet: true,
+        ..Default::default()
+    };
+    let built = trevm_build::build(&root.join("payloads").join(name), &opts)?;
+    let mut compiled = vec![Compiled {
+        profile: first,
+        capsule: built.capsule.clone(),
+        cwasm: stage(&built, Stage::Precompiled),
+    }];
+    for &profile in &PROFILES[1..] {
+        let cwasm = trevm_build::precompile(&built.component, profile)?;
+        let capsule = trevm::capsule::encode(profile, &built.name, &cwasm)?;
+        compiled.push(Compiled {
+            profile,
+            capsule,
+            cwasm: cwasm.len(),
+        });
+    }
+    Ok(Example {
+        name,
+        core_module: stage(&built, Stage::CoreModule),
+        component: stage(&built, Stage::Component),
+        compiled,
+    })
+}
