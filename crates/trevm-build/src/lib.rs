@@ -52,6 +52,11 @@ pub enum BuildError {
         /// `+nightly ` or empty.
         plus: String,
     },
+    /// `--nightly` needs the nightly toolchain's rust-src component.
+    #[error(
+        "--nightly builds core and alloc from source: run `rustup +nightly component add rust-src` (and check `rustup toolchain list` shows a nightly)"
+    )]
+    MissingRustSrc,
     /// Cargo could not be started.
     #[error("could not run cargo: {0}")]
     CargoSpawn(std::io::Error),
@@ -420,8 +425,21 @@ fn check_target_installed(opts: &BuildOptions) -> Result<(), BuildError> {
                 .any(|e| e.file_name().to_string_lossy().starts_with("libcore-"))
         })
         .unwrap_or(false);
-    // With -Zbuild-std the target's prebuilt std is not needed.
-    if out.status.success() && (core_present || opts.nightly) {
+    if opts.nightly {
+        // -Zbuild-std compiles core and alloc from source instead of using the target's prebuilt
+        // ones: that needs the rust-src component.
+        let sysroot = Command::new("rustup")
+            .args(["run", "nightly", "rustc", "--print", "sysroot"])
+            .stderr(Stdio::null())
+            .output()
+            .map_err(BuildError::CargoSpawn)?;
+        let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+        if !sysroot.join("lib/rustlib/src/rust/library").is_dir() {
+            return Err(BuildError::MissingRustSrc);
+        }
+        return Ok(());
+    }
+    if out.status.success() && core_present {
         Ok(())
     } else {
         Err(BuildError::MissingTarget {

@@ -77,7 +77,8 @@ pub mod rng {
         RNG::next_u64()
     }
 
-    /// `len` random bytes (`RNG::random_bytes`); the host may return fewer.
+    /// `len` random bytes (`RNG::random_bytes`). The host caps one request (4 KiB by default) and
+    /// traps the capsule above its cap, so ask for what you need in small pieces.
     #[inline]
     #[must_use]
     pub fn random_bytes(len: u32) -> Vec<u8> {
