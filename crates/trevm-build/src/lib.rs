@@ -454,6 +454,13 @@ fn check_target_installed(opts: &BuildOptions) -> Result<(), BuildError> {
 fn cargo_build(manifest: &Path, opts: &BuildOptions) -> Result<(String, PathBuf), BuildError> {
     check_target_installed(opts)?;
     let mut cmd = cargo_command(opts);
+    // Cargo reads `.cargo/config.toml` from the current directory upwards: run it from the
+    // payload's directory so the payload's config applies, not the caller's (a firmware's target
+    // directory or runner would be wrong here).
+    let manifest = &std::fs::canonicalize(manifest).unwrap_or_else(|_| manifest.to_path_buf());
+    if let Some(dir) = manifest.parent() {
+        cmd.current_dir(dir);
+    }
     cmd.arg("build")
         .arg("--release")
         .arg("--lib")

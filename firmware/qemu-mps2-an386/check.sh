@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds the firmware, boots it in QEMU (mps2-an386, Cortex-M4) with a time limit, and checks its
+# semihosting output and exit status. Used by CI; prints the firmware's output.
+set -uo pipefail
+cd "$(dirname "$0")"
+cargo build --release || exit 1
+elf=../../target/thumbv7em-none-eabihf/release/trevm-firmware-mps2-an386
+out=$(mktemp)
+timeout 120 qemu-system-arm -M mps2-an386 -nographic -semihosting-config enable=on,target=native \
+    -kernel "$elf" > "$out" 2>&1
+status=$?
+cat "$out"
+fail=0
+if [ "$status" -ne 0 ]; then
+    echo "firmware: FAILED: QEMU exit status $status (0 expected; 124 means it hung)"
+    fail=1
+fi
+for expected in \
+    "board: fibonacci(20) = [U32(6765)]" \
+    "async-bindings: Hello from inside the capsule" \
+    "async-bindings: Now sleeping for 3 seconds" \
+    "async-bindings: Starting an infinite loop" \
+    "board: async-bindings stopped by its 5 s timeout" \
+    "board: all capsules behaved as expected"; do
+    if ! grep -qF -- "$expected" "$out"; then
+        echo "firmware: FAILED: missing output line: $expected"
+        fail=1
+    fi
+done
+numbers=$(grep -cE '\] async-bindings: [0-9]{1,2}$' "$out")
+if [ "$numbers" -ne 10 ]; then
+    echo "firmware: FAILED: expected 10 random numbers from the capsule, saw $numbers"
+    fail=1
+fi
+rm -f "$out"
+[ "$fail" -eq 0 ] && echo "firmware: QEMU run OK"
+exit "$fail"
