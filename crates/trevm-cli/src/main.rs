@@ -305,7 +305,10 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
 }
 
 fn describe_params(sig: &trevm::wasmtime::component::types::ComponentFunc) -> String {
-    let params: Vec<String> = sig.params().map(|(n, t)| format!("{n}: {t:?}")).collect();
+    let params: Vec<String> = sig
+        .params()
+        .map(|(n, t)| format!("{n}: {}", trevm::typefmt::ty(&t)))
+        .collect();
     if params.is_empty() {
         "no arguments".into()
     } else {

@@ -15,7 +15,7 @@ pub mod profile;
 mod runtime;
 #[cfg(all(feature = "tls", not(feature = "std")))]
 pub mod tls;
-mod typefmt;
+pub mod typefmt;
 
 pub use capsule::{Capsule, CapsuleError};
 pub use error::Error;

@@ -1,12 +1,12 @@
-//! WIT-like spelling of component types, for listings and error messages.
+//! WIT-like spelling of component types (`u32`, `list<u8>`, …), for listings and error messages.
 
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use wasmtime::component::types::Type;
 
-/// `u32`, `list<u8>`, `option<string>`, `result<u32, string>`, …
-pub(crate) fn ty(t: &Type) -> String {
+/// Spells a component type as WIT does: `u32`, `list<u8>`, `option<string>`, `result<u32, string>`, …
+pub fn ty(t: &Type) -> String {
     match t {
         Type::Bool => "bool".into(),
         Type::S8 => "s8".into(),
