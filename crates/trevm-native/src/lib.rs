@@ -5,6 +5,10 @@
 //! - a console [`LogSink`](trevm::LogSink) that prints each capsule line with the time since boot
 //!   and the capsule's name, and can also keep the lines for tests ([`ConsoleLog::captured`]);
 //! - OS randomness for `rng-api`;
+//! - a simulated LED ([`SimPin`], an embedded-hal output pin whose changes are printed and
+//!   recorded) and a simulated push button ([`trevm::host::Button`]) that tests press with
+//!   [`NativeBoard::press_button`] and a person presses with Enter
+//!   ([`NativeBoard::press_button_on_enter`]);
 //! - [`NativeBoard::host_state`], which grants a capsule everything the board has.
 #![warn(missing_docs)]
 
@@ -16,6 +20,7 @@ pub use embassy_time;
 pub use trevm;
 
 use trevm::HostState;
+use trevm::host::{Button, SharedLed};
 
 /// Time since the board booted (process start), as `1.234`.
 pub fn uptime() -> String {
@@ -90,10 +95,65 @@ impl trevm::LogSink for ConsoleLog {
     }
 }
 
+/// The native board's LED pin: an embedded-hal output pin that prints each change and records it
+/// (time since boot in ms, new level).
+#[derive(Debug, Clone)]
+pub struct SimPin {
+    high: bool,
+    log: Arc<ConsoleLog>,
+    history: Arc<Mutex<Vec<(u64, bool)>>>,
+}
+
+impl SimPin {
+    fn set(&mut self, high: bool) {
+        if high != self.high {
+            self.high = high;
+            self.log.board(if high {
+                "LED on  (●)"
+            } else {
+                "LED off (○)"
+            });
+            if let Ok(mut h) = self.history.lock() {
+                h.push((embassy_time::Instant::now().as_millis(), high));
+            }
+        }
+    }
+}
+
+impl embedded_hal::digital::ErrorType for SimPin {
+    type Error = core::convert::Infallible;
+}
+
+impl embedded_hal::digital::OutputPin for SimPin {
+    fn set_low(&mut self) -> Result<(), Self::Error> {
+        self.set(false);
+        Ok(())
+    }
+    fn set_high(&mut self) -> Result<(), Self::Error> {
+        self.set(true);
+        Ok(())
+    }
+}
+
+impl embedded_hal::digital::StatefulOutputPin for SimPin {
+    fn is_set_high(&mut self) -> Result<bool, Self::Error> {
+        Ok(self.high)
+    }
+    fn is_set_low(&mut self) -> Result<bool, Self::Error> {
+        Ok(!self.high)
+    }
+}
+
+/// How long a simulated press holds the button low.
+pub const PRESS_MS: u64 = 50;
+
 /// The native board's peripherals as capsule host state.
 #[derive(Debug, Clone)]
 pub struct NativeBoard {
     log: Arc<ConsoleLog>,
+    led: Arc<SharedLed<SimPin>>,
+    led_history: Arc<Mutex<Vec<(u64, bool)>>>,
+    button: Arc<Button>,
 }
 
 impl Default for NativeBoard {
@@ -105,14 +165,23 @@ impl Default for NativeBoard {
 impl NativeBoard {
     /// A board whose log prints to stdout.
     pub fn new() -> Self {
-        NativeBoard {
-            log: Arc::new(ConsoleLog::new()),
-        }
+        Self::with_log(Arc::new(ConsoleLog::new()))
     }
 
-    /// A board with the given log sink.
+    /// A board with the given log sink (capsule lines and LED changes go there).
     pub fn with_log(log: Arc<ConsoleLog>) -> Self {
-        NativeBoard { log }
+        let led_history = Arc::new(Mutex::new(Vec::new()));
+        let pin = SimPin {
+            high: false,
+            log: log.clone(),
+            history: led_history.clone(),
+        };
+        NativeBoard {
+            log,
+            led: Arc::new(SharedLed::new(pin)),
+            led_history,
+            button: Arc::new(Button::new()),
+        }
     }
 
     /// The board's log.
@@ -120,10 +189,66 @@ impl NativeBoard {
         &self.log
     }
 
-    /// Host state for a capsule called `name`: console log and OS randomness.
+    /// Host state for a capsule called `name`: console log, OS randomness, the LED and the
+    /// button.
     pub fn host_state(&self, name: &str) -> HostState {
         HostState::new(name)
             .with_log(self.log.clone())
             .with_rng(rand_core::UnwrapErr(rand_core::OsRng))
+            .with_led(self.led.clone())
+            .with_button(self.button.clone())
+    }
+
+    /// The LED as capsules see it.
+    pub fn led(&self) -> &Arc<SharedLed<SimPin>> {
+        &self.led
+    }
+
+    /// Whether the LED is on now.
+    pub fn led_is_on(&self) -> bool {
+        self.led.with_pin(|p| p.high)
+    }
+
+    /// Every LED change so far: (ms since boot, on).
+    pub fn led_history(&self) -> Vec<(u64, bool)> {
+        self.led_history
+            .lock()
+            .map(|h| h.clone())
+            .unwrap_or_default()
+    }
+
+    /// The simulated button.
+    pub fn button(&self) -> &Arc<Button> {
+        &self.button
+    }
+
+    /// Presses the button: low for [`PRESS_MS`], then released. Does not block the executor.
+    pub async fn press_button(&self) {
+        self.button.set_low(true);
+        embassy_time::Timer::after_millis(PRESS_MS).await;
+        self.button.set_low(false);
+    }
+
+    /// Lets a person press the button: each Enter on stdin is one press. Runs on a thread of its
+    /// own; ends quietly when stdin closes (e.g. under CI).
+    pub fn press_button_on_enter(&self) {
+        let button = self.button.clone();
+        let log = self.log.clone();
+        let spawned = std::thread::Builder::new()
+            .name("button".into())
+            .spawn(move || {
+                let mut line = String::new();
+                while matches!(std::io::stdin().read_line(&mut line), Ok(n) if n > 0) {
+                    line.clear();
+                    log.board("button pressed");
+                    button.set_low(true);
+                    std::thread::sleep(std::time::Duration::from_millis(PRESS_MS));
+                    button.set_low(false);
+                }
+            });
+        if spawned.is_err() {
+            self.log
+                .board("cannot read stdin: the button cannot be pressed");
+        }
     }
 }

@@ -11,7 +11,7 @@ wit_bindgen::generate!({
     generate_all,
 });
 
-use ariel::wasm_bindings::time_api::now_as_millis;
+use ariel::wasm_bindings::time_api::{now_as_millis, sleep};
 
 struct Capsule;
 
@@ -26,6 +26,18 @@ impl Guest for Capsule {
     }
 
     fn noop() {}
+
+    fn float_across_sleeps(rounds: u32) -> f64 {
+        let mut x = 1.0f64;
+        let mut y = 0.25f32;
+        for i in 0..rounds {
+            x = x * 1.000_001 + 0.5 / f64::from(i + 1);
+            y = y * 0.999 + 0.001;
+            sleep(1);
+            x -= f64::from(y);
+        }
+        x
+    }
 }
 
 export!(Capsule);

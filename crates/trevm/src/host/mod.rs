@@ -8,8 +8,11 @@
 #[cfg(feature = "rng")]
 use alloc::boxed::Box;
 use alloc::string::String;
-#[cfg(feature = "log")]
+#[cfg(any(feature = "log", feature = "gpio"))]
 use alloc::sync::Arc;
+
+#[cfg(feature = "gpio")]
+pub mod gpio;
 
 #[cfg(feature = "log")]
 mod log;
@@ -18,6 +21,8 @@ mod rng;
 #[cfg(feature = "time")]
 mod time;
 
+#[cfg(feature = "gpio")]
+pub use gpio::{Button, Led, SharedLed};
 #[cfg(feature = "log")]
 pub use log::LogSink;
 #[cfg(feature = "rng")]
@@ -49,6 +54,8 @@ pub struct Grants {
     pub time: bool,
     /// `rng-api`.
     pub rng: bool,
+    /// `gpio-api`.
+    pub gpio: bool,
 }
 
 impl Grants {
@@ -58,6 +65,7 @@ impl Grants {
             log: cfg!(feature = "log"),
             time: cfg!(feature = "time"),
             rng: cfg!(feature = "rng"),
+            gpio: cfg!(feature = "gpio"),
         }
     }
 
@@ -67,6 +75,7 @@ impl Grants {
             log: false,
             time: false,
             rng: false,
+            gpio: false,
         }
     }
 }
@@ -92,6 +101,10 @@ pub struct HostState {
     pub(crate) rng: Option<BoxedRng>,
     #[cfg(feature = "rng")]
     pub(crate) random_bytes_cap: u32,
+    #[cfg(feature = "gpio")]
+    pub(crate) led: Option<Arc<dyn Led>>,
+    #[cfg(feature = "gpio")]
+    pub(crate) button: Option<Arc<Button>>,
     pub(crate) limiter: crate::limits::MemoryLimiter,
 }
 
@@ -114,6 +127,10 @@ impl HostState {
             rng: None,
             #[cfg(feature = "rng")]
             random_bytes_cap: DEFAULT_RANDOM_BYTES_CAP,
+            #[cfg(feature = "gpio")]
+            led: None,
+            #[cfg(feature = "gpio")]
+            button: None,
             limiter: crate::limits::MemoryLimiter::new(usize::MAX),
         }
     }
@@ -144,6 +161,21 @@ impl HostState {
         self.random_bytes_cap = cap;
         self
     }
+
+    /// The LED behind `gpio-api.toggle-led`. Without one, the call returns its error value.
+    #[cfg(feature = "gpio")]
+    pub fn with_led(mut self, led: Arc<dyn Led>) -> Self {
+        self.led = Some(led);
+        self
+    }
+
+    /// The button behind `gpio-api.wait-for-button-low`. Without one, the call returns its error
+    /// value at once.
+    #[cfg(feature = "gpio")]
+    pub fn with_button(mut self, button: Arc<Button>) -> Self {
+        self.button = Some(button);
+        self
+    }
 }
 
 /// A host call refused what the guest asked for; the call traps with this error, and the runtime
@@ -164,7 +196,7 @@ pub(crate) fn add_to_linker(
     linker: &mut wasmtime::component::Linker<HostState>,
     grants: Grants,
 ) -> wasmtime::Result<()> {
-    #[cfg(any(feature = "log", feature = "time", feature = "rng"))]
+    #[cfg(any(feature = "log", feature = "time", feature = "rng", feature = "gpio"))]
     use wasmtime::component::HasSelf;
     #[cfg(feature = "log")]
     if grants.log {
@@ -183,6 +215,13 @@ pub(crate) fn add_to_linker(
     #[cfg(feature = "rng")]
     if grants.rng {
         bindings::ariel::wasm_bindings::rng_api::add_to_linker::<HostState, HasSelf<HostState>>(
+            linker,
+            |s| s,
+        )?;
+    }
+    #[cfg(feature = "gpio")]
+    if grants.gpio {
+        bindings::ariel::wasm_bindings::gpio_api::add_to_linker::<HostState, HasSelf<HostState>>(
             linker,
             |s| s,
         )?;

@@ -1,0 +1,114 @@
+//! `gpio-api` on the native board, observed as a user would: the LED's state after button presses,
+//! and the error value (not a trap) where the board has no LED or button.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{block_on, capsule, runtime};
+use embassy_time::{Duration, Timer};
+use futures_util::future::{Either, select};
+use trevm::{Error, HostState, Limits};
+use trevm_native::{ConsoleLog, NativeBoard};
+
+/// Waits (without blocking the executor) until `cond` holds, for at most 5 s.
+async fn until(mut cond: impl FnMut() -> bool) -> bool {
+    for _ in 0..1000 {
+        if cond() {
+            return true;
+        }
+        Timer::after_millis(5).await;
+    }
+    cond()
+}
+
+#[test]
+fn each_button_press_toggles_the_led_once() {
+    let board = NativeBoard::with_log(Arc::new(ConsoleLog::silent()));
+    let rt = runtime();
+    let loaded = rt.load(&capsule("gpio")).expect("load");
+    let mut inst =
+        block_on(rt.instantiate(&loaded, board.host_state("gpio"), Limits::new())).expect("inst");
+    let presses = async {
+        for n in 1..=5 {
+            // Press only once the capsule listens, as a person would after the first toggle.
+            assert!(
+                until(|| board.button().waiters() > 0).await,
+                "capsule never waited for the button"
+            );
+            board.press_button().await;
+            assert!(
+                until(|| board.led_history().len() == n).await,
+                "press {n}: LED history {:?}",
+                board.led_history()
+            );
+        }
+    };
+    let outcome = block_on(async {
+        let run = Box::pin(inst.call("blinky", &[]));
+        match select(run, Box::pin(presses)).await {
+            Either::Left((r, _)) => Some(r),
+            Either::Right(((), _)) => None,
+        }
+    });
+    assert!(outcome.is_none(), "blinky returned early: {outcome:?}");
+    let states: Vec<bool> = board.led_history().iter().map(|&(_, on)| on).collect();
+    assert_eq!(states, [true, false, true, false, true]);
+    assert!(board.led_is_on());
+    assert_eq!(board.button().presses(), 5);
+    let toggled = board
+        .log()
+        .messages()
+        .iter()
+        .filter(|m| *m == "Button pressed: LED toggled")
+        .count();
+    assert_eq!(toggled, 5, "{:?}", board.log().messages());
+}
+
+#[test]
+fn without_a_button_blinky_gets_the_error_value_and_blinks_on_a_timer() {
+    let log = Arc::new(ConsoleLog::silent());
+    let board = NativeBoard::with_log(log.clone());
+    // LED only: no `with_button`.
+    let host = HostState::new("gpio")
+        .with_log(log.clone())
+        .with_led(board.led().clone());
+    let rt = runtime();
+    let loaded = rt.load(&capsule("gpio")).expect("load");
+    let limits = Limits::new().with_timeout(Duration::from_millis(1200));
+    let r = block_on(async {
+        let mut inst = rt.instantiate(&loaded, host, limits).await?;
+        inst.call("blinky", &[]).await
+    });
+    assert!(matches!(r, Err(Error::Timeout { .. })), "{r:?}");
+    assert!(
+        log.messages()
+            .contains(&"No button on this board: blinking every 500 ms instead".to_string()),
+        "{:?}",
+        log.messages()
+    );
+    // Toggles at 0, 0.5 and 1.0 s; allow a slow machine to miss the last one.
+    let states: Vec<bool> = board.led_history().iter().map(|&(_, on)| on).collect();
+    assert!(states.len() >= 2 && states.len() <= 3, "{states:?}");
+    assert_eq!(&states[..2], [true, false]);
+}
+
+#[test]
+fn without_led_or_button_the_capsule_is_told_and_returns() {
+    let (host, log) = common::host("gpio");
+    let rt = runtime();
+    let loaded = rt.load(&capsule("gpio")).expect("load");
+    let r = block_on(async {
+        let mut inst = rt.instantiate(&loaded, host, Limits::new()).await?;
+        inst.call("blinky", &[]).await
+    });
+    assert_eq!(r, Ok(vec![]));
+    assert_eq!(
+        log.messages(),
+        [
+            "blinky: press the button to toggle the LED",
+            "No button on this board: blinking every 500 ms instead",
+            "No LED on this board either: nothing to do",
+        ]
+    );
+}
