@@ -17,6 +17,12 @@ if [ "$status" -ne 0 ]; then
 fi
 for expected in \
     "board: fibonacci(20) = [U32(6765)]" \
+    "board: measure: fp.calibration.leak = 1; fp.calibration.guarded_leak = 0 (guard active: true)" \
+    "fp.clobbered = 0 (d8–d15 changed across a poll of the capsule call); guest float result exact: true" \
+    "gpio: No button on this board: blinking every 500 ms instead" \
+    "board: LED0 on  (toggle 1; FPGA-IO LED register reads 0x1)" \
+    "board: LED0 off (toggle 2; FPGA-IO LED register reads 0x0)" \
+    "board: blinky stopped by its timeout after" \
     "async-bindings: Hello from inside the capsule" \
     "async-bindings: Now sleeping for 3 seconds" \
     "async-bindings: Starting an infinite loop" \

@@ -9,6 +9,7 @@ extern crate std;
 
 pub mod capsule;
 mod error;
+pub mod fpctx;
 pub mod host;
 mod limits;
 pub mod profile;
@@ -19,6 +20,7 @@ pub mod typefmt;
 
 pub use capsule::{Capsule, CapsuleError};
 pub use error::Error;
+pub use fpctx::FpGuarded;
 #[cfg(feature = "log")]
 pub use host::LogSink;
 pub use host::{Grants, HostState};

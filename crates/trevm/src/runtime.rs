@@ -475,6 +475,8 @@ async fn with_timeout<R>(
     limit: Option<Duration>,
     fut: impl Future<Output = wasmtime::Result<R>>,
 ) -> Outcome<R> {
+    // Every Wasmtime future that may switch to a capsule's fiber goes through here.
+    let fut = crate::fpctx::FpGuarded::new(fut);
     match limit {
         Some(limit) => match embassy_time::with_timeout(limit, fut).await {
             Ok(r) => Outcome::Done(r),

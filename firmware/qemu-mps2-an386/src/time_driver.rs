@@ -57,3 +57,17 @@ fn SysTick() {
         DRIVER.queue.borrow(cs).borrow_mut().next_expiration(now);
     });
 }
+
+/// System-clock cycles since [`init`] (25 MHz): the tick count and SysTick's current value.
+pub fn cycles() -> u64 {
+    let reload = u64::from(SYSCLK_HZ / TICK_HZ);
+    loop {
+        let before = DRIVER.now();
+        let current = u64::from(SYST::get_current());
+        // A wrap between the two reads raises the tick interrupt at once, which moves `now()`:
+        // then read again.
+        if DRIVER.now() == before {
+            return before * reload + (reload - 1 - current);
+        }
+    }
+}

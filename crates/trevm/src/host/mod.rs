@@ -22,7 +22,7 @@ mod rng;
 mod time;
 
 #[cfg(feature = "gpio")]
-pub use gpio::{Button, Led, SharedLed};
+pub use gpio::{Button, Led, LedError, SharedLed};
 #[cfg(feature = "log")]
 pub use log::LogSink;
 #[cfg(feature = "rng")]

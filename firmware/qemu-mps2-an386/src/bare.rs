@@ -1,0 +1,123 @@
+//! Footprint variants for the report: Wasmtime used directly, without trevm, running
+//! fibonacci(20) only — synchronously (feature `bare-sync`) or through its `async` support
+//! (`bare-async`) — so docs/footprint.md can show what Wasmtime costs by itself and what `async`
+//! adds. Not a way to run capsules: no limits, no host bindings, no checks.
+
+use alloc::format;
+use alloc::string::String;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+use wasmtime::component::{Component, Linker, Val};
+use wasmtime::{Config, Engine, Store};
+
+use crate::measure::INSTRUCTIONS_PER_CYCLE;
+use crate::time_driver::cycles;
+use crate::{HEAP, board};
+
+#[repr(C, align(16))]
+struct Aligned<T: ?Sized>(T);
+
+static FIBONACCI: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
+    env!("OUT_DIR"),
+    "/fibonacci.cwasm"
+)));
+
+/// trevm's capsule header, skipped here (the variant does not check it).
+const HEADER: usize = 64;
+
+static TLS: [AtomicPtr<u8>; 2] = [
+    AtomicPtr::new(core::ptr::null_mut()),
+    AtomicPtr::new(core::ptr::null_mut()),
+];
+
+/// Wasmtime's thread-local slots (trevm's `tls` feature provides these in the full firmware).
+#[unsafe(no_mangle)]
+extern "C" fn wasmtime_tls_get(slot: usize) -> *mut u8 {
+    TLS.get(slot)
+        .map_or(core::ptr::null_mut(), |s| s.load(Ordering::Relaxed))
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn wasmtime_tls_set(slot: usize, ptr: *mut u8) {
+    if let Some(s) = TLS.get(slot) {
+        s.store(ptr, Ordering::Relaxed);
+    }
+}
+
+fn measure_cycles(key: &str, cycles: u64) {
+    board(&format!(
+        "measure: {key} = {cycles} cycles (≈ {} instructions under -icount shift=0)",
+        cycles * INSTRUCTIONS_PER_CYCLE
+    ));
+}
+
+fn err(e: wasmtime::Error) -> String {
+    format!("{e:#}")
+}
+
+pub async fn run() -> Result<(), String> {
+    board(if cfg!(feature = "bare-async") {
+        "footprint variant: Wasmtime directly (async), fibonacci only"
+    } else {
+        "footprint variant: Wasmtime directly (sync), fibonacci only"
+    });
+    // The settings trevm's `EngineProfile::pulley32(Preemption::Fuel)` applies (crates/trevm/src/
+    // profile.rs); a drift would make `deserialize_raw` below fail with Wasmtime's own message.
+    let mut c = Config::new();
+    c.target("pulley32").map_err(err)?;
+    c.wasm_custom_page_sizes(true);
+    c.memory_reservation(0);
+    c.memory_guard_size(0);
+    c.memory_reservation_for_growth(0);
+    c.memory_may_move(true);
+    c.guard_before_linear_memory(false);
+    c.memory_init_cow(false);
+    c.table_lazy_init(false);
+    c.signals_based_traps(false);
+    c.consume_fuel(true);
+    c.max_wasm_stack(8 * 1024);
+    #[cfg(feature = "bare-async")]
+    c.async_stack_size(16 * 1024);
+    let engine = Engine::new(&c).map_err(err)?;
+    let payload = &FIBONACCI.0[HEADER..];
+    let start = cycles();
+    // SAFETY: the bytes come from `trevm-build` for pulley32 with fuel (the header we skip says
+    // so), are `'static`, immutable, 16-byte aligned, and deserialized only once.
+    let component =
+        unsafe { Component::deserialize_raw(&engine, NonNull::from(payload)) }.map_err(err)?;
+    measure_cycles("cycles.fib.deserialize", cycles() - start);
+    let linker = Linker::<()>::new(&engine);
+    let mut store = Store::new(&engine, ());
+    store.set_fuel(u64::MAX).map_err(err)?;
+    let mut results = [Val::U32(0)];
+    let start = cycles();
+    #[cfg(not(feature = "bare-async"))]
+    let instance = linker.instantiate(&mut store, &component).map_err(err)?;
+    #[cfg(feature = "bare-async")]
+    let instance = linker
+        .instantiate_async(&mut store, &component)
+        .await
+        .map_err(err)?;
+    measure_cycles("cycles.fib.instantiate", cycles() - start);
+    let func = instance
+        .get_func(&mut store, "fibonacci")
+        .ok_or("no fibonacci export")?;
+    let start = cycles();
+    #[cfg(not(feature = "bare-async"))]
+    func.call(&mut store, &[Val::U32(20)], &mut results)
+        .map_err(err)?;
+    #[cfg(feature = "bare-async")]
+    func.call_async(&mut store, &[Val::U32(20)], &mut results)
+        .await
+        .map_err(err)?;
+    measure_cycles("cycles.fib20", cycles() - start);
+    board(&format!(
+        "fibonacci(20) = {results:?} (heap used {} B)",
+        HEAP.used()
+    ));
+    if results != [Val::U32(6765)] {
+        return Err("fibonacci(20) is not 6765".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,324 @@
+//! The full firmware: trevm runs fibonacci, measures call costs, probes the FP registers across
+//! fiber switches, blinks the FPGA-IO LED from a capsule, and runs the async-bindings scenario.
+//! Lines starting with `measure:` feed docs/footprint.md (see report.sh).
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use embassy_executor::Spawner;
+use embassy_time::{Duration, Instant, Timer};
+use trevm::host::{Led, LedError, SharedLed};
+use trevm::{
+    Capsule, EngineProfile, Error, Grants, HostState, Limits, Preemption, Runtime, RuntimeOptions,
+    Val,
+};
+
+use crate::fp_probe::{FpProbe, LeaksD8};
+use crate::fpga_led::FpgaLed0;
+use crate::measure::INSTRUCTIONS_PER_CYCLE;
+use crate::time_driver::cycles;
+use crate::{HEAP, board};
+
+static FIBONACCI: &[u8] = trevm::include_capsule!(concat!(env!("OUT_DIR"), "/fibonacci.cwasm"));
+static ASYNC_BINDINGS: &[u8] =
+    trevm::include_capsule!(concat!(env!("OUT_DIR"), "/async-bindings.cwasm"));
+static GPIO: &[u8] = trevm::include_capsule!(concat!(env!("OUT_DIR"), "/gpio.cwasm"));
+static BENCH_CALLS: &[u8] = trevm::include_capsule!(concat!(env!("OUT_DIR"), "/bench-calls.cwasm"));
+
+static HEARTBEATS: AtomicU32 = AtomicU32::new(0);
+
+fn measure_bytes(key: &str, bytes: usize) {
+    board(&format!("measure: {key} = {bytes} B"));
+}
+
+fn measure_cycles(key: &str, cycles: u64) {
+    board(&format!(
+        "measure: {key} = {cycles} cycles (≈ {} instructions under -icount shift=0)",
+        cycles * INSTRUCTIONS_PER_CYCLE
+    ));
+}
+
+/// Prints capsule log lines over semihosting with the time since boot.
+struct SemihostingLog;
+
+impl trevm::LogSink for SemihostingLog {
+    fn log(&self, capsule: &str, message: &str) {
+        let ms = Instant::now().as_millis();
+        cortex_m_semihosting::hprintln!(
+            "[{:>5}.{:03}] {}: {}",
+            ms / 1000,
+            ms % 1000,
+            capsule,
+            message
+        );
+    }
+}
+
+/// xorshift64*: QEMU's MPS2 has no hardware RNG. Fine for a demo, not for cryptography.
+struct XorShift(u64);
+
+impl rand_core::RngCore for XorShift {
+    fn next_u32(&mut self) -> u32 {
+        (self.next_u64() >> 32) as u32
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        rand_core::impls::fill_bytes_via_next(self, dst)
+    }
+}
+
+/// The FPGA-IO LED as capsules see it; each toggle is printed with what the register reads back.
+struct BoardLed {
+    pin: SharedLed<FpgaLed0>,
+    toggles: AtomicU32,
+}
+
+impl Led for BoardLed {
+    fn toggle(&self) -> Result<bool, LedError> {
+        let high = self.pin.toggle()?;
+        let n = self.toggles.fetch_add(1, Ordering::Relaxed) + 1;
+        board(&format!(
+            "LED0 {} (toggle {n}; FPGA-IO LED register reads {:#x})",
+            if high { "on " } else { "off" },
+            FpgaLed0::register()
+        ));
+        Ok(high)
+    }
+}
+
+#[embassy_executor::task]
+async fn heartbeat() {
+    loop {
+        Timer::after_millis(500).await;
+        HEARTBEATS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+pub async fn run(spawner: Spawner) -> Result<(), String> {
+    spawner
+        .spawn(heartbeat())
+        .map_err(|_| "cannot spawn the heartbeat task".to_string())?;
+    let profile = EngineProfile::pulley32(Preemption::Fuel);
+    let options = RuntimeOptions::mcu();
+    HEAP.watch_stacks_of(options.async_stack_size);
+    board(&format!(
+        "heap {} KiB, profile {profile}, wasm stack {} KiB, fiber stack {} KiB",
+        crate::HEAP_SIZE / 1024,
+        options.max_wasm_stack / 1024,
+        options.async_stack_size / 1024
+    ));
+    measure_bytes("heap.boot", HEAP.used());
+    let e = |e: Error| e.to_string();
+    fibonacci(profile, options).await.map_err(e)?;
+    // One runtime (engine + linker) for the next three capsules.
+    let runtime = Runtime::new(profile, options).map_err(e)?;
+    call_costs(&runtime).await.map_err(e)?;
+    fp_probe(&runtime).await?;
+    blinky(&runtime).await?;
+    async_bindings(profile, options).await?;
+    measure_bytes("fiber.stack_high_water", HEAP.watched_peak());
+    Ok(())
+}
+
+/// A pure function with no host interface granted; every stage measured.
+async fn fibonacci(profile: EngineProfile, options: RuntimeOptions) -> Result<(), Error> {
+    let base = HEAP.used();
+    let (pure, c) =
+        crate::measure::cycles(|| Runtime::new(profile, options.with_grants(Grants::none())));
+    let pure = pure?;
+    measure_cycles("cycles.engine", c);
+    measure_bytes("heap.fib.engine", HEAP.used() - base);
+    let fib = Capsule::from_static(FIBONACCI)?;
+    let (loaded, c) = crate::measure::cycles(|| pure.load(&fib));
+    let loaded = loaded?;
+    measure_cycles("cycles.fib.deserialize", c);
+    measure_bytes("heap.fib.deserialized", HEAP.used() - base);
+    let start = cycles();
+    let mut inst = pure
+        .instantiate(&loaded, HostState::new("fibonacci"), Limits::new())
+        .await?;
+    measure_cycles("cycles.fib.instantiate", cycles() - start);
+    measure_bytes("heap.fib.instantiated", HEAP.used() - base);
+    HEAP.reset_peak();
+    let start = cycles();
+    let result = inst.call("fibonacci", &[Val::U32(20)]).await?;
+    measure_cycles("cycles.fib20", cycles() - start);
+    measure_bytes("heap.fib.call_peak", HEAP.peak() - base);
+    board(&format!("fibonacci(20) = {result:?}"));
+    if result != [Val::U32(6765)] {
+        return Err(Error::Engine("fibonacci(20) is not 6765".into()));
+    }
+    Ok(())
+}
+
+/// The cost of one call into a capsule and one call out of it.
+async fn call_costs(runtime: &Runtime) -> Result<(), Error> {
+    const N: u32 = 100;
+    let loaded = runtime.load(&Capsule::from_static(BENCH_CALLS)?)?;
+    let mut inst = runtime
+        .instantiate(&loaded, HostState::new("bench-calls"), Limits::new())
+        .await?;
+    inst.call("noop", &[]).await?;
+    let start = cycles();
+    for _ in 0..N {
+        inst.call("noop", &[]).await?;
+    }
+    measure_cycles("cycles.host_to_guest", (cycles() - start) / u64::from(N));
+    let start = cycles();
+    inst.call("now-loop", &[Val::U32(0)]).await?;
+    let empty = cycles() - start;
+    let start = cycles();
+    inst.call("now-loop", &[Val::U32(10 * N)]).await?;
+    let full = cycles() - start;
+    measure_cycles(
+        "cycles.guest_to_host",
+        full.saturating_sub(empty) / u64::from(10 * N),
+    );
+    Ok(())
+}
+
+/// The same arithmetic as the bench-calls capsule's `float-across-sleeps`, natively.
+fn float_across_sleeps(rounds: u32) -> f64 {
+    let mut x = 1.0f64;
+    let mut y = 0.25f32;
+    for i in 0..rounds {
+        x = x * 1.000_001 + 0.5 / f64::from(i + 1);
+        y = y * 0.999 + 0.001;
+        x -= f64::from(y);
+    }
+    x
+}
+
+/// FP state across async host calls: the capsule's float results must be exact, and the
+/// executor's d8–d15 must be what they were before each poll of the capsule call.
+async fn fp_probe(runtime: &Runtime) -> Result<(), String> {
+    const ROUNDS: u32 = 40;
+    // Calibration: the probe must see a callee that leaves d8 changed, and trevm's guard (unless
+    // switched off) must undo it.
+    let mut leak = core::pin::pin!(FpProbe::new(LeaksD8));
+    leak.as_mut().await;
+    let mut guarded = core::pin::pin!(FpProbe::new(trevm::FpGuarded::new(LeaksD8)));
+    guarded.as_mut().await;
+    board(&format!(
+        "measure: fp.calibration.leak = {}; fp.calibration.guarded_leak = {} (guard active: {})",
+        leak.clobbered,
+        guarded.clobbered,
+        trevm::fpctx::GUARD
+    ));
+    if leak.clobbered != 1 {
+        return Err("FP probe calibration: the probe did not see d8 change".into());
+    }
+    if trevm::fpctx::GUARD && guarded.clobbered != 0 {
+        return Err("FP guard calibration: the guard did not restore d8".into());
+    }
+    let capsule = Capsule::from_static(BENCH_CALLS).map_err(|e| e.to_string())?;
+    let loaded = runtime.load(&capsule).map_err(|e| e.to_string())?;
+    let mut inst = runtime
+        .instantiate(&loaded, HostState::new("bench-calls"), Limits::new())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut probe = core::pin::pin!(FpProbe::new(
+        inst.call("float-across-sleeps", &[Val::U32(ROUNDS)])
+    ));
+    let result = probe.as_mut().await.map_err(|e| e.to_string())?;
+    let expected = float_across_sleeps(ROUNDS);
+    let exact = matches!(result.as_slice(), [Val::Float64(x)] if x.to_bits() == expected.to_bits());
+    let (polls, clobbered) = (probe.polls, probe.clobbered);
+    board(&format!(
+        "measure: fp.polls = {polls}; fp.clobbered = {clobbered} (d8–d15 changed across a poll of \
+         the capsule call); guest float result exact: {exact}"
+    ));
+    if !exact {
+        return Err(format!(
+            "float-across-sleeps({ROUNDS}) = {result:?}, expected {expected}"
+        ));
+    }
+    if clobbered > 0 && !cfg!(trevm_unguarded_fp) {
+        return Err(format!(
+            "{clobbered} FP register(s) changed across capsule polls"
+        ));
+    }
+    Ok(())
+}
+
+/// Blinky on the FPGA-IO LED: the board has no button the capsule can use (QEMU does not model
+/// the MPS2 push buttons), so the capsule blinks on a timer until its timeout.
+async fn blinky(runtime: &Runtime) -> Result<(), String> {
+    let capsule = Capsule::from_static(GPIO).map_err(|e| e.to_string())?;
+    let loaded = runtime.load(&capsule).map_err(|e| e.to_string())?;
+    let led = Arc::new(BoardLed {
+        pin: SharedLed::new(FpgaLed0),
+        toggles: AtomicU32::new(0),
+    });
+    let host = HostState::new(capsule.name())
+        .with_log(Arc::new(SemihostingLog))
+        .with_led(led.clone());
+    let timeout = Duration::from_millis(2250);
+    let mut inst = runtime
+        .instantiate(&loaded, host, Limits::new().with_timeout(timeout))
+        .await
+        .map_err(|e| e.to_string())?;
+    match inst.call("blinky", &[]).await {
+        Err(Error::Timeout { .. }) => {}
+        other => return Err(format!("blinky: expected its timeout, got {other:?}")),
+    }
+    let toggles = led.toggles.load(Ordering::Relaxed);
+    let register = FpgaLed0::register() & 1;
+    board(&format!(
+        "blinky stopped by its timeout after {toggles} toggles; LED0 register bit reads {register}"
+    ));
+    if !(4..=6).contains(&toggles) || register != toggles % 2 {
+        return Err(format!(
+            "blinky: {toggles} toggles (5 expected in 2.25 s), LED0 bit {register}"
+        ));
+    }
+    Ok(())
+}
+
+/// The async scenario: log, rng, sleep, then an endless loop stopped by the timeout while the
+/// heartbeat task keeps running.
+async fn async_bindings(profile: EngineProfile, options: RuntimeOptions) -> Result<(), String> {
+    fn e(e: impl ToString) -> String {
+        e.to_string()
+    }
+    let base = HEAP.used();
+    let runtime = Runtime::new(profile, options).map_err(e)?;
+    measure_bytes("heap.async.engine", HEAP.used() - base);
+    let capsule = Capsule::from_static(ASYNC_BINDINGS).map_err(e)?;
+    let loaded = runtime.load(&capsule).map_err(e)?;
+    measure_bytes("heap.async.deserialized", HEAP.used() - base);
+    let host = HostState::new(capsule.name())
+        .with_log(Arc::new(SemihostingLog))
+        .with_rng(XorShift(0x5eed_1234_abcd_0001));
+    let timeout = Duration::from_secs(5);
+    let mut inst = runtime
+        .instantiate(&loaded, host, Limits::new().with_timeout(timeout))
+        .await
+        .map_err(e)?;
+    measure_bytes("heap.async.instantiated", HEAP.used() - base);
+    HEAP.reset_peak();
+    let beats_before = HEARTBEATS.load(Ordering::Relaxed);
+    match inst.call_run().await {
+        Err(Error::Timeout { .. }) => {
+            measure_bytes("heap.async.run_peak", HEAP.peak() - base);
+            let beats = HEARTBEATS.load(Ordering::Relaxed) - beats_before;
+            board(&format!(
+                "async-bindings stopped by its {} s timeout; heartbeat ticked {beats} times meanwhile",
+                timeout.as_secs()
+            ));
+            if beats < 8 {
+                return Err("the executor was blocked while the capsule ran".into());
+            }
+            Ok(())
+        }
+        Ok(()) => Err("async-bindings returned; it should loop until the timeout".into()),
+        Err(err) => Err(e(err)),
+    }
+}

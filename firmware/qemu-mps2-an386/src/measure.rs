@@ -1,0 +1,140 @@
+//! Measuring the firmware: a heap that tracks its high-water mark and the stack use of capsule
+//! fibers, a painted main stack, and a cycle counter for instruction counts under
+//! `qemu-system-arm -icount shift=0`.
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use embedded_alloc::LlffHeap;
+
+/// The allocator: embedded-alloc's linked-list heap, plus bookkeeping.
+pub struct TrackingHeap {
+    inner: LlffHeap,
+    peak: AtomicUsize,
+    watched_size: AtomicUsize,
+    watched_peak: AtomicUsize,
+}
+
+impl TrackingHeap {
+    pub const fn empty() -> Self {
+        TrackingHeap {
+            inner: LlffHeap::empty(),
+            peak: AtomicUsize::new(0),
+            watched_size: AtomicUsize::new(0),
+            watched_peak: AtomicUsize::new(0),
+        }
+    }
+
+    /// # Safety
+    /// Once, before the first allocation; `start..start + size` is memory used by nothing else.
+    pub unsafe fn init(&self, start: usize, size: usize) {
+        // SAFETY: forwarded from our caller.
+        unsafe { self.inner.init(start, size) }
+    }
+
+    /// Bytes allocated now.
+    pub fn used(&self) -> usize {
+        self.inner.used()
+    }
+
+    /// Most bytes allocated at once since the last [`TrackingHeap::reset_peak`].
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::Relaxed)
+    }
+
+    /// Starts a new high-water measurement from what is allocated now.
+    pub fn reset_peak(&self) {
+        self.peak.store(self.used(), Ordering::Relaxed);
+    }
+
+    /// Treats every allocation of exactly `size` bytes with 16-byte alignment as a stack (that is
+    /// what Wasmtime's no_std fiber stacks are): it is zeroed when allocated and, when freed,
+    /// checked for how deep it was used. See [`TrackingHeap::watched_peak`].
+    pub fn watch_stacks_of(&self, size: usize) {
+        self.watched_size.store(size, Ordering::Relaxed);
+    }
+
+    /// Deepest use, in bytes, of any freed stack watched with [`TrackingHeap::watch_stacks_of`].
+    pub fn watched_peak(&self) -> usize {
+        self.watched_peak.load(Ordering::Relaxed)
+    }
+
+    fn is_watched(&self, layout: Layout) -> bool {
+        layout.align() == 16 && layout.size() == self.watched_size.load(Ordering::Relaxed)
+    }
+}
+
+// SAFETY: every method forwards to `LlffHeap`, a correct `GlobalAlloc`, with the same layout;
+// the bookkeeping only reads and zeroes memory of blocks we own at that moment.
+unsafe impl GlobalAlloc for TrackingHeap {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded from our caller.
+        let p = unsafe { self.inner.alloc(layout) };
+        if !p.is_null() {
+            self.peak.fetch_max(self.inner.used(), Ordering::Relaxed);
+            if self.is_watched(layout) {
+                // SAFETY: `p` is a fresh block of `layout.size()` bytes.
+                unsafe { core::ptr::write_bytes(p, 0, layout.size()) };
+            }
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if self.is_watched(layout) {
+            // A stack grows down from the top: the first non-zero word from the bottom marks the
+            // deepest point reached.
+            let words = layout.size() / 4;
+            let base = ptr.cast::<u32>();
+            // SAFETY: the block is ours until the `dealloc` below, 16-byte aligned, `size` long.
+            let untouched = (0..words)
+                .take_while(|&i| unsafe { base.add(i).read_volatile() } == 0)
+                .count();
+            self.watched_peak
+                .fetch_max(layout.size() - untouched * 4, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded from our caller.
+        unsafe { self.inner.dealloc(ptr, layout) }
+    }
+}
+
+unsafe extern "C" {
+    static _stack_start: u32;
+    static _stack_end: u32;
+}
+
+const PAINT: u32 = 0x5afe_57ac;
+
+/// Fills the unused part of the main stack (below the current stack pointer) with a pattern.
+pub fn paint_stack() {
+    let bottom = (&raw const _stack_end) as usize;
+    let sp = cortex_m::register::msp::read() as usize;
+    let mut p = bottom;
+    while p + 256 < sp {
+        // SAFETY: between the end of the statics/heap and the live stack: memory nothing uses.
+        unsafe { (p as *mut u32).write_volatile(PAINT) };
+        p += 4;
+    }
+}
+
+/// Deepest main-stack use since [`paint_stack`], in bytes.
+pub fn stack_high_water() -> usize {
+    let top = (&raw const _stack_start) as usize;
+    let mut p = (&raw const _stack_end) as usize;
+    // SAFETY: reads words of the stack region, which is always mapped RAM.
+    while p < top && unsafe { (p as *const u32).read_volatile() } == PAINT {
+        p += 4;
+    }
+    top - p
+}
+
+/// Under `-icount shift=0` QEMU advances virtual time by 1 ns per instruction, and SysTick counts
+/// the 25 MHz system clock: one cycle is 40 instructions.
+pub const INSTRUCTIONS_PER_CYCLE: u64 = 40;
+
+/// Measures `f`'s cost in SysTick cycles.
+pub fn cycles<R>(f: impl FnOnce() -> R) -> (R, u64) {
+    let start = crate::time_driver::cycles();
+    let r = f();
+    (r, crate::time_driver::cycles() - start)
+}
