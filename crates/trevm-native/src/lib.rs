@@ -9,18 +9,26 @@
 //!   recorded) and a simulated push button ([`trevm::host::Button`]) that tests press with
 //!   [`NativeBoard::press_button`] and a person presses with Enter
 //!   ([`NativeBoard::press_button_on_enter`]);
+//! - UDP on real sockets ([`NativeUdp`], dual-stack IPv4/IPv6);
+//! - simulated sensors ([`SimSensor`]): a temperature sensor on a 20–30 °C wave and a humidity
+//!   sensor on a random walk;
 //! - [`NativeBoard::host_state`], which grants a capsule everything the board has.
 #![warn(missing_docs)]
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+mod sensors;
+mod udp;
+
 pub use embassy_executor;
 pub use embassy_time;
+pub use sensors::{MEASUREMENT_MS, SimSensor};
 pub use trevm;
+pub use udp::{MAX_DATAGRAM, NativeUdp};
 
 use trevm::HostState;
-use trevm::host::{Button, SharedLed};
+use trevm::host::{Button, SensorRegistry, SharedLed};
 
 /// Time since the board booted (process start), as `1.234`.
 pub fn uptime() -> String {
@@ -154,6 +162,8 @@ pub struct NativeBoard {
     led: Arc<SharedLed<SimPin>>,
     led_history: Arc<Mutex<Vec<(u64, bool)>>>,
     button: Arc<Button>,
+    sensors: Arc<SensorRegistry>,
+    udp: Arc<NativeUdp>,
 }
 
 impl Default for NativeBoard {
@@ -181,7 +191,25 @@ impl NativeBoard {
             led: Arc::new(SharedLed::new(pin)),
             led_history,
             button: Arc::new(Button::new()),
+            sensors: Arc::new(
+                SensorRegistry::new()
+                    .with(Arc::new(SimSensor::temperature_wave()))
+                    .with(Arc::new(SimSensor::humidity_walk(0x5eed))),
+            ),
+            udp: Arc::new(NativeUdp::default()),
         }
+    }
+
+    /// The same board with other sensors.
+    pub fn with_sensors(mut self, sensors: SensorRegistry) -> Self {
+        self.sensors = Arc::new(sensors);
+        self
+    }
+
+    /// The same board with capsule sockets bound on another address.
+    pub fn with_udp(mut self, udp: NativeUdp) -> Self {
+        self.udp = Arc::new(udp);
+        self
     }
 
     /// The board's log.
@@ -189,14 +217,16 @@ impl NativeBoard {
         &self.log
     }
 
-    /// Host state for a capsule called `name`: console log, OS randomness, the LED and the
-    /// button.
+    /// Host state for a capsule called `name`: console log, OS randomness, the LED, the button,
+    /// the sensors and UDP.
     pub fn host_state(&self, name: &str) -> HostState {
         HostState::new(name)
             .with_log(self.log.clone())
             .with_rng(rand_core::UnwrapErr(rand_core::OsRng))
             .with_led(self.led.clone())
             .with_button(self.button.clone())
+            .with_sensors(self.sensors.clone())
+            .with_udp(self.udp.clone())
     }
 
     /// The LED as capsules see it.

@@ -115,6 +115,14 @@ pub async fn run(spawner: Spawner) -> Result<(), String> {
         options.async_stack_size / 1024
     ));
     measure_bytes("heap.boot", HEAP.used());
+    for (name, bytes) in [
+        ("fibonacci", FIBONACCI),
+        ("async-bindings", ASYNC_BINDINGS),
+        ("gpio", GPIO),
+        ("bench-calls", BENCH_CALLS),
+    ] {
+        measure_bytes(&format!("capsule.{name}"), bytes.len());
+    }
     let e = |e: Error| e.to_string();
     fibonacci(profile, options).await.map_err(e)?;
     // One runtime (engine + linker) for the next three capsules.

@@ -8,11 +8,22 @@
 #[cfg(feature = "rng")]
 use alloc::boxed::Box;
 use alloc::string::String;
-#[cfg(any(feature = "log", feature = "gpio"))]
+#[cfg(any(
+    feature = "log",
+    feature = "gpio",
+    feature = "sensors",
+    feature = "udp"
+))]
 use alloc::sync::Arc;
+#[cfg(feature = "sensors")]
+use alloc::vec::Vec;
 
 #[cfg(feature = "gpio")]
 pub mod gpio;
+#[cfg(feature = "sensors")]
+pub mod sensors;
+#[cfg(feature = "udp")]
+pub mod udp;
 
 #[cfg(feature = "log")]
 mod log;
@@ -27,6 +38,10 @@ pub use gpio::{Button, Led, LedError, SharedLed};
 pub use log::LogSink;
 #[cfg(feature = "rng")]
 pub use rng::DEFAULT_RANDOM_BYTES_CAP;
+#[cfg(feature = "sensors")]
+pub use sensors::{Sensor, SensorRegistry};
+#[cfg(feature = "udp")]
+pub use udp::{UdpSocket, UdpStack};
 
 /// Generated host bindings for every interface of `ariel:wasm-bindings@0.0.1` a device may grant.
 #[allow(missing_docs, clippy::all)]
@@ -39,6 +54,8 @@ pub mod bindings {
             "ariel:wasm-bindings/gpio-api.wait-for-button-low": async,
             "ariel:wasm-bindings/sensors-api.wait-for-reading": async,
             "ariel:wasm-bindings/rng-api": trappable,
+            "ariel:wasm-bindings/udp-api.[static]udp-socket.send": async,
+            "ariel:wasm-bindings/udp-api.[static]udp-socket.try-recv": async,
         },
         require_store_data_send: true,
     });
@@ -56,6 +73,10 @@ pub struct Grants {
     pub rng: bool,
     /// `gpio-api`.
     pub gpio: bool,
+    /// `sensors-api`.
+    pub sensors: bool,
+    /// `udp-api`.
+    pub udp: bool,
 }
 
 impl Grants {
@@ -66,6 +87,8 @@ impl Grants {
             time: cfg!(feature = "time"),
             rng: cfg!(feature = "rng"),
             gpio: cfg!(feature = "gpio"),
+            sensors: cfg!(feature = "sensors"),
+            udp: cfg!(feature = "udp"),
         }
     }
 
@@ -76,6 +99,8 @@ impl Grants {
             time: false,
             rng: false,
             gpio: false,
+            sensors: false,
+            udp: false,
         }
     }
 }
@@ -105,6 +130,13 @@ pub struct HostState {
     pub(crate) led: Option<Arc<dyn Led>>,
     #[cfg(feature = "gpio")]
     pub(crate) button: Option<Arc<Button>>,
+    #[cfg(feature = "sensors")]
+    pub(crate) sensors: Option<Arc<SensorRegistry>>,
+    /// Sensors triggered by the capsule's last `trigger-measurements`, by registry index.
+    #[cfg(feature = "sensors")]
+    pub(crate) triggered: Vec<usize>,
+    #[cfg(feature = "udp")]
+    pub(crate) udp: udp::UdpState,
     pub(crate) limiter: crate::limits::MemoryLimiter,
 }
 
@@ -131,6 +163,12 @@ impl HostState {
             led: None,
             #[cfg(feature = "gpio")]
             button: None,
+            #[cfg(feature = "sensors")]
+            sensors: None,
+            #[cfg(feature = "sensors")]
+            triggered: Vec::new(),
+            #[cfg(feature = "udp")]
+            udp: udp::UdpState::default(),
             limiter: crate::limits::MemoryLimiter::new(usize::MAX),
         }
     }
@@ -176,6 +214,20 @@ impl HostState {
         self.button = Some(button);
         self
     }
+
+    /// The sensors behind `sensors-api`. Without them, its calls return their error value.
+    #[cfg(feature = "sensors")]
+    pub fn with_sensors(mut self, sensors: Arc<SensorRegistry>) -> Self {
+        self.sensors = Some(sensors);
+        self
+    }
+
+    /// The network stack behind `udp-api`. Without one, `bind` returns its error value.
+    #[cfg(feature = "udp")]
+    pub fn with_udp(mut self, stack: Arc<dyn UdpStack>) -> Self {
+        self.udp.stack = Some(stack);
+        self
+    }
 }
 
 /// A host call refused what the guest asked for; the call traps with this error, and the runtime
@@ -196,7 +248,14 @@ pub(crate) fn add_to_linker(
     linker: &mut wasmtime::component::Linker<HostState>,
     grants: Grants,
 ) -> wasmtime::Result<()> {
-    #[cfg(any(feature = "log", feature = "time", feature = "rng", feature = "gpio"))]
+    #[cfg(any(
+        feature = "log",
+        feature = "time",
+        feature = "rng",
+        feature = "gpio",
+        feature = "sensors",
+        feature = "udp"
+    ))]
     use wasmtime::component::HasSelf;
     #[cfg(feature = "log")]
     if grants.log {
@@ -222,6 +281,20 @@ pub(crate) fn add_to_linker(
     #[cfg(feature = "gpio")]
     if grants.gpio {
         bindings::ariel::wasm_bindings::gpio_api::add_to_linker::<HostState, HasSelf<HostState>>(
+            linker,
+            |s| s,
+        )?;
+    }
+    #[cfg(feature = "sensors")]
+    if grants.sensors {
+        bindings::ariel::wasm_bindings::sensors_api::add_to_linker::<HostState, HasSelf<HostState>>(
+            linker,
+            |s| s,
+        )?;
+    }
+    #[cfg(feature = "udp")]
+    if grants.udp {
+        bindings::ariel::wasm_bindings::udp_api::add_to_linker::<HostState, HasSelf<HostState>>(
             linker,
             |s| s,
         )?;
