@@ -597,3 +597,13 @@ pub fn embed_payload(repo_root: &Path, name: &str) -> Result<Built, BuildError> 
         &BuildOptions::for_build_script(),
     )
 }
+
+/// The whole `build.rs` of an application in this repository's layout: [`embed_payload`] for
+/// each of `names`, failing the build (a build script panics to do so) with the reason.
+pub fn embed_payloads_or_fail(repo_root: &Path, names: &[&str]) {
+    for name in names {
+        if let Err(e) = embed_payload(repo_root, name) {
+            panic!("building the {name} capsule failed: {e}");
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! `trevm`: build, inspect and run capsules.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -100,8 +101,10 @@ struct RunArgs {
     /// Capsule (.cwasm), payload crate directory / Cargo.toml, or .wasm (built on the fly).
     input: PathBuf,
     /// Function to call, with WAVE-encoded arguments, e.g. 'fibonacci(20)'. Default: run().
+    /// Repeat it to make several calls on the same instance, in order, e.g.
+    /// `--invoke 'bind-socket(4242)' --invoke 'run()'`.
     #[arg(long)]
-    invoke: Option<String>,
+    invoke: Vec<String>,
     /// Fuel budget (fuel preemption only).
     #[arg(long)]
     fuel: Option<u64>,
@@ -263,27 +266,43 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
     }
 
     let board = NativeBoard::new();
+    // The native board's button: Enter presses it (for gpio capsules such as blinky).
+    if std::io::stdin().is_terminal() {
+        eprintln!("(press Enter to press the board's button)");
+    }
+    board.press_button_on_enter();
     let name = capsule.name().to_string();
-    let invoke = args.invoke.unwrap_or_else(|| "run()".to_string());
-    let call = wasm_wave::untyped::UntypedFuncCall::parse(&invoke)
-        .map_err(|e| anyhow::anyhow!("cannot parse --invoke '{invoke}': {e}"))?;
-    let func_name = call.name().to_string();
+    let invokes = if args.invoke.is_empty() {
+        vec!["run()".to_string()]
+    } else {
+        args.invoke
+    };
+    let mut calls = Vec::new();
+    for invoke in &invokes {
+        let call = wasm_wave::untyped::UntypedFuncCall::parse(invoke)
+            .map_err(|e| anyhow::anyhow!("cannot parse --invoke '{invoke}': {e}"))?;
+        calls.push(call);
+    }
 
     let started = std::time::Instant::now();
     let outcome = futures_executor::block_on(async {
         let mut instance = runtime
             .instantiate(&loaded, board.host_state(&name), limits)
             .await?;
-        let sig = instance.signature(&func_name)?;
-        let types: Vec<_> = sig.params().map(|(_, t)| t).collect();
-        let params: Vec<trevm::Val> = call.to_wasm_params(types.iter()).map_err(|e| {
-            Error::BadArguments(format!(
-                "{e} (`{func_name}` takes {})",
-                describe_params(&sig)
-            ))
-        })?;
-        let results = instance.call(&func_name, &params).await?;
-        Ok::<_, Error>((results, instance.fuel_consumed()))
+        let mut all_results = Vec::new();
+        for call in &calls {
+            let func_name = call.name().to_string();
+            let sig = instance.signature(&func_name)?;
+            let types: Vec<_> = sig.params().map(|(_, t)| t).collect();
+            let params: Vec<trevm::Val> = call.to_wasm_params(types.iter()).map_err(|e| {
+                Error::BadArguments(format!(
+                    "{e} (`{func_name}` takes {})",
+                    describe_params(&sig)
+                ))
+            })?;
+            all_results.extend(instance.call(&func_name, &params).await?);
+        }
+        Ok::<_, Error>((all_results, instance.fuel_consumed()))
     });
     let elapsed = started.elapsed();
     match outcome {

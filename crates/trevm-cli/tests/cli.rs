@@ -273,3 +273,63 @@ fn inspect_lists_imports_and_exports() {
     assert!(out.contains("ariel:wasm-bindings/log-api@0.0.1"), "{out}");
     assert!(out.contains("  run()"), "{out}");
 }
+
+#[test]
+fn run_gives_capsules_the_board_sensors_and_network() {
+    // Sensors: the simulated temperature wave, read until the timeout.
+    let cap = built("sensors");
+    let o = trevm(&[
+        "run",
+        cap.to_str().unwrap(),
+        "--invoke",
+        "monitor-temperature()",
+        "--timeout",
+        "1200ms",
+    ]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(124), "{t}");
+    assert!(t.contains("sensors: Temperature: 20.00 °C"), "{t}");
+    assert!(t.contains("sensors: Temperature: 21.00 °C"), "{t}");
+
+    // UDP: two calls on one instance (bind, then serve), answered over a real socket.
+    let cap = built("udp");
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("free port")
+        .port();
+    let bind = format!("bind-socket({port})");
+    let cap_arg = cap.to_str().unwrap().to_string();
+    let server = std::thread::spawn(move || {
+        trevm(&[
+            "run",
+            &cap_arg,
+            "--invoke",
+            &bind,
+            "--invoke",
+            "run()",
+            "--timeout",
+            "10s",
+        ])
+    });
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").expect("client");
+    client
+        .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .expect("timeout");
+    let mut buf = [0u8; 64];
+    let mut reply = None;
+    // The capsule needs a moment to start: ask again until it answers.
+    for _ in 0..40 {
+        let _ = client.send_to(b"ping", ("127.0.0.1", port));
+        if let Ok((n, _)) = client.recv_from(&mut buf) {
+            reply = Some(buf[..n].to_vec());
+            break;
+        }
+    }
+    let o = server.join().expect("trevm run");
+    assert_eq!(reply.as_deref(), Some(&b"PING"[..]), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("Listening on UDP port {port}")),
+        "{}",
+        text(&o)
+    );
+}

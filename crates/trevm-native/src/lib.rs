@@ -16,8 +16,10 @@
 #![warn(missing_docs)]
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+pub mod drive;
 mod sensors;
 mod udp;
 
@@ -260,10 +262,12 @@ impl NativeBoard {
     }
 
     /// Lets a person press the button: each Enter on stdin is one press. Runs on a thread of its
-    /// own; ends quietly when stdin closes (e.g. under CI).
-    pub fn press_button_on_enter(&self) {
+    /// own; the flag it returns is set once stdin closes (Ctrl-D, or no stdin at all under CI).
+    pub fn press_button_on_enter(&self) -> Arc<AtomicBool> {
+        let closed = Arc::new(AtomicBool::new(false));
         let button = self.button.clone();
         let log = self.log.clone();
+        let flag = closed.clone();
         let spawned = std::thread::Builder::new()
             .name("button".into())
             .spawn(move || {
@@ -275,10 +279,26 @@ impl NativeBoard {
                     std::thread::sleep(std::time::Duration::from_millis(PRESS_MS));
                     button.set_low(false);
                 }
+                flag.store(true, Ordering::Relaxed);
             });
         if spawned.is_err() {
             self.log
                 .board("cannot read stdin: the button cannot be pressed");
+            closed.store(true, Ordering::Relaxed);
         }
+        closed
     }
+}
+
+/// Ends a board program: exit status 0 for `Ok`, else prints the error as a board line and exits
+/// with 1.
+pub fn exit(board: &NativeBoard, result: Result<(), impl std::fmt::Display>) -> ! {
+    let code = match result {
+        Ok(()) => 0,
+        Err(e) => {
+            board.log().board(&format!("error: {e}"));
+            1
+        }
+    };
+    std::process::exit(code)
 }

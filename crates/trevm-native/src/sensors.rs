@@ -91,11 +91,11 @@ impl SimSensor {
         )
     }
 
-    /// A temperature sensor that rises from 20 °C to 30 °C and back in 0.5 °C steps, over and
-    /// over: it crosses 25 °C every 10 readings.
+    /// A temperature sensor that rises from 20 °C to 30 °C and back in 1 °C steps, over and
+    /// over: readings 6 and 16 of every 20 cross 25 °C, upwards then downwards.
     pub fn temperature_wave() -> Self {
-        let up = (0..=20).map(|i| 2000 + 50 * i);
-        let down = (1..20).rev().map(|i| 2000 + 50 * i);
+        let up = (0..=10).map(|i| 2000 + 100 * i);
+        let down = (1..10).rev().map(|i| 2000 + 100 * i);
         Self::temperature_script(up.chain(down).collect())
     }
 

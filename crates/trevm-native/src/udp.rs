@@ -45,7 +45,8 @@ fn map_err(e: std::io::Error) -> UdpError {
 impl UdpStack for NativeUdp {
     fn bind(&self, port: u16) -> Result<Box<dyn UdpSocket>, UdpError> {
         let socket = match std::net::UdpSocket::bind(SocketAddr::new(self.addr, port)) {
-            Err(e) if self.addr.is_ipv6() && e.kind() == std::io::ErrorKind::AddrNotAvailable => {
+            // No IPv6 on this machine: serve IPv4 only.
+            Err(e) if self.addr.is_ipv6() && e.kind() != std::io::ErrorKind::AddrInUse => {
                 std::net::UdpSocket::bind(SocketAddr::new(IpAddr::from([0, 0, 0, 0]), port))
             }
             other => other,

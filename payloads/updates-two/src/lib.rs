@@ -1,5 +1,5 @@
 //! Example capsule for the world `example-updates`, version two (the update): a countdown from
-//! 100 at two steps a second, then a quiet wait.
+//! 99 at two steps a second, then a quiet wait.
 #![no_std]
 
 // Allocator and panic handler.
@@ -18,12 +18,19 @@ struct Capsule;
 
 impl Guest for Capsule {
     fn run() {
-        info("Version two started: counting down from 100");
-        let mut line = *b"two: 100";
+        info("Version two started: counting down from 99");
         for n in (0..100u8).rev() {
-            let digits = [b' ', b'0' + n / 10, b'0' + n % 10];
-            line[5..].copy_from_slice(&digits);
-            if let Ok(text) = core::str::from_utf8(&line) {
+            let mut line = [0u8; 7];
+            line[..5].copy_from_slice(b"two: ");
+            let len = if n >= 10 {
+                line[5] = b'0' + n / 10;
+                line[6] = b'0' + n % 10;
+                7
+            } else {
+                line[5] = b'0' + n;
+                6
+            };
+            if let Ok(text) = core::str::from_utf8(&line[..len]) {
                 info(text);
             }
             sleep(500);

@@ -1,0 +1,120 @@
+//! Driving a board program from a test as a user would: start it, read its output line by line
+//! as it comes, type into its stdin (Enter presses the button), stop it.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+/// A running board program.
+#[derive(Debug)]
+pub struct Running {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Running {
+    /// Starts `program` with `args`, stdin and stdout piped.
+    pub fn start(program: &str, args: &[&str]) -> std::io::Result<Running> {
+        let mut child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or(std::io::ErrorKind::BrokenPipe)?;
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Running {
+            stdin: child.stdin.take(),
+            child,
+            lines,
+            seen: Vec::new(),
+        })
+    }
+
+    /// Waits up to `timeout` for an output line containing `needle` and returns it; on timeout or
+    /// end of output, `Err` with everything printed so far.
+    pub fn wait_for(&mut self, needle: &str, timeout: Duration) -> Result<String, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return Ok(line);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(format!(
+                        "no line with {needle:?} within {timeout:?}; output:\n{}",
+                        self.output()
+                    ));
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(format!(
+                        "output ended before a line with {needle:?}; output:\n{}",
+                        self.output()
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Types a line into the program's stdin (on the native board: presses the button).
+    pub fn enter(&mut self) -> std::io::Result<()> {
+        let stdin = self.stdin.as_mut().ok_or(std::io::ErrorKind::BrokenPipe)?;
+        stdin.write_all(b"\n")?;
+        stdin.flush()
+    }
+
+    /// Closes stdin (Ctrl-D) and waits up to `timeout` for the program to end by itself; kills it
+    /// if it does not. Returns its exit status (`None` if it had to be killed) and all its output.
+    pub fn finish(mut self, timeout: Duration) -> (Option<ExitStatus>, String) {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                _ => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break None;
+                }
+            }
+        };
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+            self.seen.push(line);
+        }
+        (status, self.output())
+    }
+
+    /// Everything the program printed so far (that was read).
+    pub fn output(&self) -> String {
+        self.seen.join("\n")
+    }
+
+    /// The lines read so far.
+    pub fn lines(&self) -> &[String] {
+        &self.seen
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

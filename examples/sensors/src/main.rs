@@ -1,0 +1,40 @@
+//! The `sensors` capsule on the native board: it reads the simulated temperature (a 20–30 °C wave
+//! in 1 °C steps) every 500 ms and logs when it crosses 25 °C. Runs for 10 s (or the number of
+//! seconds given as the first argument).
+
+use trevm::{Capsule, EngineProfile, Error, Limits, Runtime, RuntimeOptions};
+use trevm_native::NativeBoard;
+
+static CAPSULE: &[u8] = trevm::include_capsule!(concat!(env!("OUT_DIR"), "/sensors.cwasm"));
+
+#[embassy_executor::main]
+async fn main(_spawner: embassy_executor::Spawner) {
+    let board = NativeBoard::new();
+    let result = run(&board).await;
+    trevm_native::exit(&board, result)
+}
+
+async fn run(board: &NativeBoard) -> Result<(), Error> {
+    let seconds = match std::env::args().nth(1) {
+        Some(s) => s
+            .parse()
+            .map_err(|_| Error::BadArguments(format!("`{s}` is not a number of seconds")))?,
+        None => 10,
+    };
+    let runtime = Runtime::new(EngineProfile::for_this_machine(), RuntimeOptions::host())?;
+    let loaded = runtime.load(&Capsule::from_static(CAPSULE)?)?;
+    let limits = Limits::new().with_timeout(embassy_time::Duration::from_secs(seconds));
+    let mut instance = runtime
+        .instantiate(&loaded, board.host_state("sensors"), limits)
+        .await?;
+    match instance.call("monitor-temperature", &[]).await {
+        Err(Error::Timeout { .. }) => {
+            board
+                .log()
+                .board(&format!("monitoring stopped after {seconds} s"));
+            Ok(())
+        }
+        Err(e) => Err(e),
+        Ok(_) => Ok(()),
+    }
+}
