@@ -112,3 +112,69 @@ fn without_led_or_button_the_capsule_is_told_and_returns() {
         ]
     );
 }
+
+/// An embedded-hal-async input pin whose level flips every 100 ms by itself: a stand-in for an
+/// Ariel OS `IntEnabledInput` with a finger on the button.
+struct FlippingPin {
+    low: bool,
+}
+
+impl embedded_hal::digital::ErrorType for FlippingPin {
+    type Error = core::convert::Infallible;
+}
+
+impl embedded_hal::digital::InputPin for FlippingPin {
+    fn is_high(&mut self) -> Result<bool, Self::Error> {
+        Ok(!self.low)
+    }
+    fn is_low(&mut self) -> Result<bool, Self::Error> {
+        Ok(self.low)
+    }
+}
+
+impl embedded_hal_async::digital::Wait for FlippingPin {
+    async fn wait_for_high(&mut self) -> Result<(), Self::Error> {
+        Timer::after_millis(100).await;
+        self.low = false;
+        Ok(())
+    }
+    async fn wait_for_low(&mut self) -> Result<(), Self::Error> {
+        Timer::after_millis(100).await;
+        self.low = true;
+        Ok(())
+    }
+    async fn wait_for_rising_edge(&mut self) -> Result<(), Self::Error> {
+        self.wait_for_high().await
+    }
+    async fn wait_for_falling_edge(&mut self) -> Result<(), Self::Error> {
+        self.wait_for_low().await
+    }
+    async fn wait_for_any_edge(&mut self) -> Result<(), Self::Error> {
+        if self.low {
+            self.wait_for_high().await
+        } else {
+            self.wait_for_low().await
+        }
+    }
+}
+
+#[test]
+fn a_real_input_pin_drives_the_button_through_follow() {
+    let board = NativeBoard::with_log(Arc::new(ConsoleLog::silent()));
+    let rt = runtime();
+    let loaded = rt.load(&capsule("gpio")).expect("load");
+    let mut inst =
+        block_on(rt.instantiate(&loaded, board.host_state("gpio"), Limits::new())).expect("inst");
+    let button = board.button().clone();
+    let done = block_on(async {
+        let follow = Box::pin(button.follow(FlippingPin { low: false }));
+        let run = Box::pin(inst.call("blinky", &[]));
+        let enough = Box::pin(until(|| board.led_history().len() >= 3));
+        match select(select(follow, run), enough).await {
+            Either::Right((ok, _)) => ok,
+            Either::Left(_) => false,
+        }
+    });
+    assert!(done, "LED history {:?}", board.led_history());
+    assert!(button.presses() >= 2, "{} presses", button.presses());
+}
