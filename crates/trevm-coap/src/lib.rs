@@ -1,0 +1,14 @@
+#![no_std]
+#![doc = "CoAP for trevm devices (`no_std + alloc`): the RFC 7252 message format, duplicate"]
+#![doc = "detection, RFC 7959 block-wise transfer, and (later) the capsule lifecycle resources."]
+#![warn(missing_docs)]
+#![deny(missing_debug_implementations)]
+
+extern crate alloc;
+
+pub mod block;
+pub mod dedup;
+pub mod message;
+
+pub use block::BlockOpt;
+pub use message::{Message, MsgType, ParseError};
