@@ -6,13 +6,15 @@
 #
 #   firmware/qemu-mps2-an386/report.sh            # writes docs/footprint.md
 #   REPORT_TARGET_DIR=/tmp/t firmware/...          # build elsewhere (default: target/footprint)
+#   REPORT_SKIP_RUNS=1 firmware/...                 # only rewrite the page from the last runs
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$here"
 target_dir=${REPORT_TARGET_DIR:-$root/target/footprint}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# ELFs and QEMU outputs of the last run stay here, so the page can be rewritten without rebuilding.
+work=$target_dir/report-work
+mkdir -p "$work"
 out=$root/docs/footprint.md
 elf_name=trevm-firmware-mps2-an386
 triple=thumbv7em-none-eabihf
@@ -37,7 +39,10 @@ build() { # variant opt [extra rustflags] → copies the ELF to $work/<variant>-
 }
 
 section() { # elf section → size in bytes (0 if absent)
-    readelf -SW "$1" | awk -v s="$2" '$2 == s { print strtonum("0x" $6); found=1 } END { if (!found) print 0 }'
+    local hex
+    # `[ 2] .text PROGBITS addr off size …`: the size is the 4th field after the name.
+    hex=$(readelf -SW "$1" | awk -v s="$2" '{ for (i = 1; i <= NF; i++) if ($i == s) { print $(i + 4); exit } }')
+    echo $((16#${hex:-0}))
 }
 
 run() { # tag → QEMU output under -icount (exit status checked)
@@ -53,18 +58,20 @@ measure() { # tag key → the first number on its `measure: key = N` line
     sed -n "s/.*[ :;]$2 = \([0-9]*\).*/\1/p" "$work/$1.out" | head -n1
 }
 
-for opt in s z; do
-    for v in "${variants[@]}"; do
-        build "$v" "$opt"
-        run "$v-$opt"
+if [ -z "${REPORT_SKIP_RUNS:-}" ]; then
+    for opt in s z; do
+        for v in "${variants[@]}"; do
+            build "$v" "$opt"
+            run "$v-$opt"
+        done
     done
-done
-build trevm s "--cfg trevm_unguarded_fp"
-run trevm-s-unguarded
+    build trevm s "--cfg trevm_unguarded_fp"
+    run trevm-s-unguarded
+fi
 
 heap_size=$((1024 * 1024))
 kb() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
-num() { printf "%'d" "$1"; }
+num() { echo "$1" | sed -e ':a' -e 's/\B[0-9]\{3\}\>/,&/' -e 'ta'; }
 instr() { local c; c=$(measure "$1" "$2"); [ -n "$c" ] && num $((c * 40)) || echo "–"; }
 
 capsules_s=0

@@ -8,7 +8,13 @@ extern crate alloc;
 
 pub mod block;
 pub mod dedup;
+pub mod device;
 pub mod message;
+pub mod sandbox;
+pub mod server;
 
 pub use block::BlockOpt;
+pub use device::Device;
 pub use message::{Message, MsgType, ParseError};
+pub use sandbox::{Sandbox, SandboxLimits};
+pub use server::{Request, Resources, Response, Server, ServerLimits};

@@ -19,6 +19,7 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+pub mod coap;
 pub mod drive;
 mod sensors;
 mod udp;

@@ -1,0 +1,197 @@
+//! The sandbox: ephemeral capsules uploaded, run, replaced and deleted over CoAP.
+//!
+//! - `PUT /sandbox/<name>` (block-wise for anything over one block) stores a capsule exporting
+//!   `run: func() -> string` (world `example-sandbox-no-bindings`) after checking it: its header
+//!   and CRC, that it was built for this device's profile, that it instantiates with no host
+//!   interface, and that `run` has that signature. 2.01 Created (2.04 Changed when it replaces
+//!   one), or 4.00 with the reason; a refused upload leaves any capsule of that name in place.
+//! - `GET /sandbox/<name>` runs it in a fresh instance under the sandbox's limits: 2.05 with the
+//!   string; 5.03 when the timeout (or fuel) stopped it; 5.00 with the trap otherwise.
+//! - `DELETE /sandbox/<name>`: 2.02, or 4.04.
+//! - `GET /sandbox`: the names, one per line.
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use trevm::{Capsule, Error, Grants, HostState, Limits, LoadedCapsule, Runtime, Val};
+
+use crate::message::code;
+use crate::server::{Request, Response, TEXT_PLAIN};
+
+/// The sandbox's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct SandboxLimits {
+    /// Limits of each run (timeout, fuel, memory).
+    pub run: Limits,
+    /// Most capsules stored at once.
+    pub max_capsules: usize,
+    /// Longest capsule name.
+    pub max_name: usize,
+}
+
+impl Default for SandboxLimits {
+    fn default() -> Self {
+        SandboxLimits {
+            run: Limits::new()
+                .with_timeout(trevm::Duration::from_secs(2))
+                .with_max_memory(256 * 1024),
+            max_capsules: 8,
+            max_name: 32,
+        }
+    }
+}
+
+/// Uploaded capsules by name.
+#[derive(Debug)]
+pub struct Sandbox {
+    runtime: Runtime,
+    limits: SandboxLimits,
+    capsules: BTreeMap<String, LoadedCapsule>,
+    runs: u64,
+}
+
+impl Sandbox {
+    /// A sandbox whose capsules run on `runtime` (which should grant no host interface: sandbox
+    /// capsules import none).
+    pub fn new(runtime: Runtime, limits: SandboxLimits) -> Self {
+        Sandbox {
+            runtime,
+            limits,
+            capsules: BTreeMap::new(),
+            runs: 0,
+        }
+    }
+
+    /// The grants a sandbox runtime should have: none.
+    pub const GRANTS: Grants = Grants::none();
+
+    /// Names of the stored capsules.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.capsules.keys().map(String::as_str)
+    }
+
+    /// How many times a capsule has been run (to check that duplicates are not run twice).
+    pub fn runs(&self) -> u64 {
+        self.runs
+    }
+
+    /// Handles a request whose path starts with `sandbox`; `rest` is the path after it.
+    pub async fn handle(&mut self, request: &Request<'_>, rest: &[&str]) -> Response {
+        match (request.code, rest) {
+            (code::GET, []) => {
+                let mut list = String::new();
+                for name in self.names() {
+                    list.push_str(name);
+                    list.push('\n');
+                }
+                Response::text(code::CONTENT, list)
+            }
+            (_, []) => Response::text(code::METHOD_NOT_ALLOWED, "GET lists the capsules"),
+            (c, [name]) => match c {
+                code::PUT => self.put(name, request.payload).await,
+                code::GET => self.run(name).await,
+                code::DELETE => match self.capsules.remove(*name) {
+                    Some(_) => Response::empty(code::DELETED),
+                    None => Response::text(code::NOT_FOUND, format!("no capsule `{name}`")),
+                },
+                _ => Response::text(code::METHOD_NOT_ALLOWED, "PUT, GET or DELETE"),
+            },
+            _ => Response::text(code::NOT_FOUND, "/sandbox/<name>"),
+        }
+    }
+
+    async fn put(&mut self, name: &str, bytes: &[u8]) -> Response {
+        let valid_name = !name.is_empty()
+            && name.len() <= self.limits.max_name
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid_name {
+            return Response::text(
+                code::BAD_REQUEST,
+                format!(
+                    "capsule names are 1–{} characters of a-z, 0-9, - and _",
+                    self.limits.max_name
+                ),
+            );
+        }
+        let replacing = self.capsules.contains_key(name);
+        if !replacing && self.capsules.len() >= self.limits.max_capsules {
+            return Response::text(
+                code::SERVICE_UNAVAILABLE,
+                format!(
+                    "the sandbox holds {} capsules already",
+                    self.limits.max_capsules
+                ),
+            );
+        }
+        match self.check(bytes).await {
+            Ok(loaded) => {
+                self.capsules.insert(name.to_string(), loaded);
+                Response::empty(if replacing {
+                    code::CHANGED
+                } else {
+                    code::CREATED
+                })
+            }
+            Err(reason) => Response::text(code::BAD_REQUEST, reason),
+        }
+    }
+
+    /// Everything that can be checked before a capsule is stored.
+    async fn check(&self, bytes: &[u8]) -> Result<LoadedCapsule, String> {
+        let capsule = Capsule::from_vec(bytes.to_vec()).map_err(|e| e.to_string())?;
+        let loaded = self.runtime.load(&capsule).map_err(|e| e.to_string())?;
+        let mut instance = self
+            .runtime
+            .instantiate(&loaded, HostState::new(capsule.name()), self.limits.run)
+            .await
+            .map_err(|e| e.to_string())?;
+        let sig = instance.signature("run").map_err(|e| e.to_string())?;
+        let takes_nothing = sig.params().len() == 0;
+        let returns_string = matches!(
+            sig.results().collect::<Vec<_>>().as_slice(),
+            [trevm::wasmtime::component::types::Type::String]
+        );
+        if !(takes_nothing && returns_string) {
+            return Err("the capsule's `run` must be `func() -> string` (world \
+                        example-sandbox-no-bindings)"
+                .into());
+        }
+        Ok(loaded)
+    }
+
+    async fn run(&mut self, name: &str) -> Response {
+        let Some(loaded) = self.capsules.get(name) else {
+            return Response::text(code::NOT_FOUND, format!("no capsule `{name}`"));
+        };
+        self.runs += 1;
+        let outcome = async {
+            let mut instance = self
+                .runtime
+                .instantiate(loaded, HostState::new(name), self.limits.run)
+                .await?;
+            instance.call("run", &[]).await
+        }
+        .await;
+        match outcome {
+            Ok(results) => match results.as_slice() {
+                [Val::String(s)] => Response {
+                    code: code::CONTENT,
+                    payload: s.clone().into_bytes(),
+                    content_format: Some(TEXT_PLAIN),
+                },
+                other => Response::text(
+                    code::INTERNAL_SERVER_ERROR,
+                    format!("`run` returned {other:?}"),
+                ),
+            },
+            Err(e @ (Error::Timeout { .. } | Error::OutOfFuel)) => {
+                Response::text(code::SERVICE_UNAVAILABLE, format!("capsule stopped: {e}"))
+            }
+            Err(e) => Response::text(code::INTERNAL_SERVER_ERROR, e.to_string()),
+        }
+    }
+}

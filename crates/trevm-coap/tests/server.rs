@@ -1,0 +1,480 @@
+//! The CoAP device in-process, datagram in, datagram out: the sandbox lifecycle, duplicate
+//! detection, block-wise transfer, and every kind of bad input answered with the right code
+//! while the capsule already stored keeps answering.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use trevm::{EngineProfile, Runtime, RuntimeOptions};
+use trevm_coap::message::{code, opt};
+use trevm_coap::{
+    BlockOpt, Device, Message, MsgType, Sandbox, SandboxLimits, Server, ServerLimits,
+};
+
+type Peer = &'static str;
+
+fn capsule(name: &str, initial_memory: u32) -> Vec<u8> {
+    static CACHE: OnceLock<std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>> =
+        OnceLock::new();
+    let mut cache = CACHE.get_or_init(Default::default).lock().unwrap();
+    cache
+        .entry(name.to_string())
+        .or_insert_with(|| {
+            let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+            let opts = trevm_build::BuildOptions {
+                quiet: true,
+                initial_memory,
+                ..Default::default()
+            };
+            trevm_build::build(&root.join("payloads").join(name), &opts)
+                .unwrap_or_else(|e| panic!("building {name}: {e}"))
+                .capsule
+        })
+        .clone()
+}
+
+fn server(limits: ServerLimits) -> Server<Peer, Device> {
+    let runtime = Runtime::new(
+        EngineProfile::for_this_machine(),
+        RuntimeOptions::host().with_grants(Sandbox::GRANTS),
+    )
+    .expect("runtime");
+    let sandbox_limits = SandboxLimits {
+        run: SandboxLimits::default()
+            .run
+            .with_timeout(trevm::Duration::from_millis(300)),
+        ..Default::default()
+    };
+    Server::new(
+        Device {
+            sandbox: Sandbox::new(runtime, sandbox_limits),
+        },
+        limits,
+    )
+}
+
+struct Client {
+    mid: u16,
+}
+
+impl Client {
+    fn request(&mut self, c: u8, path: &str, payload: &[u8], extra: &[(u16, u32)]) -> Message {
+        self.mid = self.mid.wrapping_add(1);
+        let mut m = Message {
+            ty: MsgType::Con,
+            code: c,
+            mid: self.mid,
+            token: self.mid.to_be_bytes().to_vec(),
+            options: path
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(|s| (opt::URI_PATH, s.as_bytes().to_vec()))
+                .collect(),
+            payload: payload.to_vec(),
+        };
+        for (n, v) in extra {
+            m.add_uint_option(*n, *v);
+        }
+        m
+    }
+}
+
+fn send(s: &mut Server<Peer, Device>, peer: Peer, m: &Message) -> Message {
+    let reply = futures_executor::block_on(s.handle(&peer, &m.encode(), 0)).expect("a reply");
+    let reply = Message::parse(&reply).expect("a well-formed reply");
+    assert_eq!(reply.token, m.token, "token echoed");
+    assert_eq!(
+        (reply.ty, reply.mid),
+        (MsgType::Ack, m.mid),
+        "piggybacked ACK"
+    );
+    reply
+}
+
+/// PUTs `body` block-wise with blocks of `2^(szx+4)` bytes; returns the last reply.
+fn upload(
+    s: &mut Server<Peer, Device>,
+    c: &mut Client,
+    path: &str,
+    body: &[u8],
+    szx: u8,
+) -> Message {
+    let size = 16 << szx;
+    let blocks: Vec<&[u8]> = body.chunks(size).collect();
+    let mut last = None;
+    for (num, chunk) in blocks.iter().enumerate() {
+        let more = num + 1 < blocks.len();
+        let b1 = BlockOpt {
+            num: num as u32,
+            more,
+            szx,
+        }
+        .to_uint();
+        let reply = send(
+            s,
+            "peer",
+            &c.request(code::PUT, path, chunk, &[(opt::BLOCK1, b1)]),
+        );
+        if more {
+            assert_eq!(
+                reply.code,
+                code::CONTINUE,
+                "block {num}: {}",
+                String::from_utf8_lossy(&reply.payload)
+            );
+        }
+        last = Some(reply);
+    }
+    last.expect("at least one block")
+}
+
+fn get_text(s: &mut Server<Peer, Device>, c: &mut Client, path: &str) -> (u8, String) {
+    let r = send(s, "peer", &c.request(code::GET, path, b"", &[]));
+    (r.code, String::from_utf8_lossy(&r.payload).into_owned())
+}
+
+#[test]
+fn sandbox_lifecycle_with_block_wise_upload() {
+    let mut s = server(ServerLimits::default());
+    let mut c = Client { mid: 0 };
+    let big = capsule("sandbox-big", 128 * 1024);
+    assert!(big.len() > 40 * 1024);
+    let r = upload(&mut s, &mut c, "sandbox/big", &big, 2); // 64-byte blocks: over 900 of them
+    assert_eq!(
+        r.code,
+        code::CREATED,
+        "{}",
+        String::from_utf8_lossy(&r.payload)
+    );
+    let r = upload(
+        &mut s,
+        &mut c,
+        "sandbox/hello",
+        &capsule("sandbox", 32 * 1024),
+        6,
+    );
+    assert_eq!(r.code, code::CREATED);
+    assert_eq!(
+        get_text(&mut s, &mut c, "sandbox/hello"),
+        (code::CONTENT, "Hello from the sandbox!".into())
+    );
+    let (code_, text) = get_text(&mut s, &mut c, "sandbox/big");
+    assert_eq!(code_, code::CONTENT);
+    assert!(text.starts_with("big capsule: 45056 bytes"), "{text}");
+    let (_, links) = get_text(&mut s, &mut c, ".well-known/core");
+    assert!(
+        links.contains("</sandbox/big>") && links.contains("</sandbox/hello>"),
+        "{links}"
+    );
+    // Replace, then delete.
+    let r = upload(
+        &mut s,
+        &mut c,
+        "sandbox/hello",
+        &capsule("sandbox", 32 * 1024),
+        6,
+    );
+    assert_eq!(r.code, code::CHANGED);
+    assert_eq!(
+        send(
+            &mut s,
+            "peer",
+            &c.request(code::DELETE, "sandbox/hello", b"", &[])
+        )
+        .code,
+        code::DELETED
+    );
+    assert_eq!(get_text(&mut s, &mut c, "sandbox/hello").0, code::NOT_FOUND);
+    assert_eq!(
+        send(
+            &mut s,
+            "peer",
+            &c.request(code::DELETE, "sandbox/hello", b"", &[])
+        )
+        .code,
+        code::NOT_FOUND
+    );
+}
+
+#[test]
+fn a_duplicate_request_is_answered_from_the_cache_without_running_twice() {
+    let mut s = server(ServerLimits::default());
+    let mut c = Client { mid: 100 };
+    upload(
+        &mut s,
+        &mut c,
+        "sandbox/hello",
+        &capsule("sandbox", 32 * 1024),
+        6,
+    );
+    let get = c.request(code::GET, "sandbox/hello", b"", &[]).encode();
+    let first = futures_executor::block_on(s.handle(&"peer", &get, 1000)).unwrap();
+    let again = futures_executor::block_on(s.handle(&"peer", &get, 2000)).unwrap();
+    assert_eq!(first, again);
+    assert_eq!(s.resources.sandbox.runs(), 1, "the capsule ran once");
+    // The same message ID from another peer is another request.
+    futures_executor::block_on(s.handle(&"other", &get, 2000)).unwrap();
+    assert_eq!(s.resources.sandbox.runs(), 2);
+}
+
+#[test]
+fn a_capsule_that_never_returns_gets_5_03_and_others_keep_answering() {
+    let mut s = server(ServerLimits::default());
+    let mut c = Client { mid: 200 };
+    upload(
+        &mut s,
+        &mut c,
+        "sandbox/spin",
+        &capsule("sandbox-spin", 32 * 1024),
+        6,
+    );
+    upload(
+        &mut s,
+        &mut c,
+        "sandbox/hello",
+        &capsule("sandbox", 32 * 1024),
+        6,
+    );
+    let (code_, text) = get_text(&mut s, &mut c, "sandbox/spin");
+    assert_eq!(code_, code::SERVICE_UNAVAILABLE, "{text}");
+    assert!(text.contains("timed out"), "{text}");
+    assert_eq!(get_text(&mut s, &mut c, "sandbox/hello").0, code::CONTENT);
+}
+
+#[test]
+fn bad_input_gets_the_right_code_and_the_stored_capsule_survives() {
+    let limits = ServerLimits {
+        max_body: 96 * 1024,
+        ..Default::default()
+    };
+    let mut s = server(limits);
+    let mut c = Client { mid: 300 };
+    let hello = capsule("sandbox", 32 * 1024);
+    upload(&mut s, &mut c, "sandbox/hello", &hello, 6);
+    let still_there = |s: &mut Server<Peer, Device>, c: &mut Client| {
+        assert_eq!(
+            get_text(s, c, "sandbox/hello"),
+            (code::CONTENT, "Hello from the sandbox!".into())
+        );
+    };
+
+    // Garbage, a truncated capsule, a corrupted one: 4.00 with the reason; `hello` untouched.
+    for (what, body) in [
+        ("garbage", b"definitely not a capsule".to_vec()),
+        ("truncated", hello[..hello.len() / 2].to_vec()),
+        ("corrupted", {
+            let mut b = hello.clone();
+            let n = b.len();
+            b[n - 100] ^= 0xff;
+            b
+        }),
+    ] {
+        let r = upload(&mut s, &mut c, "sandbox/hello", &body, 6);
+        assert_eq!(r.code, code::BAD_REQUEST, "{what}");
+        assert!(!r.payload.is_empty(), "{what}: a diagnostic payload");
+        still_there(&mut s, &mut c);
+    }
+
+    // Built for another target: the reason names both.
+    let opts = trevm_build::BuildOptions {
+        quiet: true,
+        profile: EngineProfile::pulley32(trevm::Preemption::Fuel),
+        ..Default::default()
+    };
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let p32 = trevm_build::build(&root.join("payloads/sandbox"), &opts)
+        .unwrap()
+        .capsule;
+    let r = upload(&mut s, &mut c, "sandbox/hello", &p32, 6);
+    assert_eq!(r.code, code::BAD_REQUEST);
+    let reason = String::from_utf8_lossy(&r.payload);
+    assert!(reason.contains("pulley32"), "{reason}");
+    still_there(&mut s, &mut c);
+
+    // The wrong world: fibonacci has no `run() -> string`.
+    let r = upload(
+        &mut s,
+        &mut c,
+        "sandbox/hello",
+        &capsule("fibonacci", 32 * 1024),
+        6,
+    );
+    assert_eq!(r.code, code::BAD_REQUEST);
+    assert!(
+        String::from_utf8_lossy(&r.payload).contains("run"),
+        "{:?}",
+        r.payload
+    );
+    still_there(&mut s, &mut c);
+
+    // Over the size limit, announced with Size1: 4.13 with our limit as Size1.
+    let b1 = BlockOpt {
+        num: 0,
+        more: true,
+        szx: 6,
+    }
+    .to_uint();
+    let r = send(
+        &mut s,
+        "peer",
+        &c.request(
+            code::PUT,
+            "sandbox/x",
+            &[0; 1024],
+            &[(opt::BLOCK1, b1), (opt::SIZE1, 200_000)],
+        ),
+    );
+    assert_eq!(r.code, code::REQUEST_ENTITY_TOO_LARGE);
+    assert_eq!(r.uint_option(opt::SIZE1), Some(96 * 1024));
+    // …and not announced: refused once the body grows past it.
+    let big = vec![0u8; 100 * 1024];
+    let r = upload_expecting_failure(&mut s, &mut c, &big);
+    assert_eq!(r.code, code::REQUEST_ENTITY_TOO_LARGE);
+
+    // A gap in the blocks: 4.08.
+    let first = BlockOpt {
+        num: 0,
+        more: true,
+        szx: 6,
+    }
+    .to_uint();
+    let third = BlockOpt {
+        num: 2,
+        more: true,
+        szx: 6,
+    }
+    .to_uint();
+    assert_eq!(
+        send(
+            &mut s,
+            "peer",
+            &c.request(code::PUT, "sandbox/y", &[0; 1024], &[(opt::BLOCK1, first)])
+        )
+        .code,
+        code::CONTINUE
+    );
+    assert_eq!(
+        send(
+            &mut s,
+            "peer",
+            &c.request(code::PUT, "sandbox/y", &[0; 1024], &[(opt::BLOCK1, third)])
+        )
+        .code,
+        code::REQUEST_ENTITY_INCOMPLETE
+    );
+
+    // Unknown path, wrong method, bad name, unknown critical option.
+    assert_eq!(get_text(&mut s, &mut c, "nothing/here").0, code::NOT_FOUND);
+    assert_eq!(
+        send(
+            &mut s,
+            "peer",
+            &c.request(code::POST, "sandbox/hello", b"x", &[])
+        )
+        .code,
+        code::METHOD_NOT_ALLOWED
+    );
+    assert_eq!(
+        send(
+            &mut s,
+            "peer",
+            &c.request(code::PUT, "sandbox/bad name!", b"x", &[])
+        )
+        .code,
+        code::BAD_REQUEST
+    );
+    assert_eq!(
+        send(
+            &mut s,
+            "peer",
+            &c.request(code::GET, "sandbox/hello", b"", &[(2049, 1)])
+        )
+        .code,
+        code::BAD_OPTION
+    );
+
+    // Malformed datagrams: a Reset for a confirmable one, silence otherwise; never a panic.
+    let rst =
+        futures_executor::block_on(s.handle(&"peer", &[0x40, 0x01, 0x12, 0x34, 0xf0], 0)).unwrap();
+    let rst = Message::parse(&rst).unwrap();
+    assert_eq!(
+        (rst.ty, rst.code, rst.mid),
+        (MsgType::Rst, code::EMPTY, 0x1234)
+    );
+    for junk in [
+        &[][..],
+        &[0xff; 3],
+        &[0x50, 0x01, 0, 0, 0xf0],
+        &[0x80, 1, 2, 3],
+    ] {
+        assert_eq!(futures_executor::block_on(s.handle(&"peer", junk, 0)), None);
+    }
+    still_there(&mut s, &mut c);
+}
+
+fn upload_expecting_failure(s: &mut Server<Peer, Device>, c: &mut Client, body: &[u8]) -> Message {
+    for (num, chunk) in body.chunks(1024).enumerate() {
+        let b1 = BlockOpt {
+            num: num as u32,
+            more: true,
+            szx: 6,
+        }
+        .to_uint();
+        let r = send(
+            s,
+            "peer",
+            &c.request(code::PUT, "sandbox/z", chunk, &[(opt::BLOCK1, b1)]),
+        );
+        if r.code != code::CONTINUE {
+            return r;
+        }
+    }
+    panic!("the upload was never refused");
+}
+
+#[test]
+fn long_responses_are_served_block_wise() {
+    let mut s = server(ServerLimits {
+        max_block: 64,
+        ..Default::default()
+    });
+    let mut c = Client { mid: 400 };
+    for n in 0..6 {
+        upload(
+            &mut s,
+            &mut c,
+            &format!("sandbox/capsule-with-a-long-name-{n}"),
+            &capsule("sandbox", 32 * 1024),
+            2,
+        );
+    }
+    let mut body = Vec::new();
+    let mut num = 0;
+    loop {
+        let b2 = BlockOpt {
+            num,
+            more: false,
+            szx: 2,
+        }
+        .to_uint();
+        let r = send(
+            &mut s,
+            "peer",
+            &c.request(code::GET, ".well-known/core", b"", &[(opt::BLOCK2, b2)]),
+        );
+        assert_eq!(r.code, code::CONTENT);
+        let got = BlockOpt::from_uint(r.uint_option(opt::BLOCK2).expect("Block2")).unwrap();
+        assert_eq!(got.num, num);
+        body.extend_from_slice(&r.payload);
+        if !got.more {
+            break;
+        }
+        num += 1;
+    }
+    assert!(num > 2, "several blocks");
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        text.contains("</sandbox/capsule-with-a-long-name-5>;ct=0"),
+        "{text}"
+    );
+}

@@ -1,0 +1,44 @@
+//! A CoAP device with an empty sandbox, on the native board. Upload a capsule exporting
+//! `run: func() -> string`, run it, delete it — with any CoAP client:
+//!
+//! ```sh
+//! trevm build payloads/sandbox -o hello.cwasm
+//! coap-client-notls -m put -b 1024 -f hello.cwasm -U coap://127.0.0.1:5683/sandbox/hello
+//! coap-client-notls -m get coap://127.0.0.1:5683/sandbox/hello
+//! coap-client-notls -m delete coap://127.0.0.1:5683/sandbox/hello
+//! ```
+//!
+//! Listens on 127.0.0.1:5683, or the address given as the first argument (e.g. `[::1]:5683`).
+
+use std::net::{SocketAddr, UdpSocket};
+
+use trevm::{EngineProfile, Runtime, RuntimeOptions};
+use trevm_coap::{Device, Sandbox, SandboxLimits, Server, ServerLimits};
+use trevm_native::NativeBoard;
+
+#[embassy_executor::main]
+async fn main(_spawner: embassy_executor::Spawner) {
+    let board = NativeBoard::new();
+    let result = run(&board).await;
+    trevm_native::exit(&board, result)
+}
+
+async fn run(board: &NativeBoard) -> Result<(), String> {
+    let addr: SocketAddr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:5683".into())
+        .parse()
+        .map_err(|e| format!("bad listen address: {e}"))?;
+    let profile = EngineProfile::for_this_machine();
+    let runtime = Runtime::new(profile, RuntimeOptions::host().with_grants(Sandbox::GRANTS))
+        .map_err(|e| e.to_string())?;
+    let sandbox = Sandbox::new(runtime, SandboxLimits::default());
+    let mut server = Server::new(Device { sandbox }, ServerLimits::default());
+    let socket = UdpSocket::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    board.log().board(&format!(
+        "CoAP sandbox on coap://{addr} — capsules must be built for {profile}; \
+         e.g. coap-client-notls -m put -b 1024 -f hello.cwasm coap://{addr}/sandbox/hello"
+    ));
+    let error = trevm_native::coap::serve(socket, &mut server).await;
+    Err(format!("the CoAP socket failed: {error}"))
+}

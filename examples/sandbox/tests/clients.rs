@@ -1,0 +1,139 @@
+//! The sandbox device driven by real third-party CoAP clients, as a user would: libcoap's
+//! `coap-client-notls` (Debian `libcoap3-bin`) and `aiocoap-client` (PyPI `aiocoap`).
+
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use trevm_native::drive::Running;
+
+fn build(name: &str, initial_memory: u32, dir: &Path) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let opts = trevm_build::BuildOptions {
+        quiet: true,
+        initial_memory,
+        ..Default::default()
+    };
+    let built = trevm_build::build(&root.join("payloads").join(name), &opts)
+        .unwrap_or_else(|e| panic!("building {name}: {e}"));
+    let path = dir.join(format!("{name}.cwasm"));
+    std::fs::write(&path, &built.capsule).expect("write capsule");
+    path
+}
+
+/// Runs a client; returns (success, stdout + stderr).
+fn client(program: &str, args: &[&str]) -> (bool, String) {
+    let o = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {program} ({e}): install libcoap3-bin and aiocoap (see .ci/run)")
+        });
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (o.status.success(), text)
+}
+
+fn start() -> (Running, String) {
+    let port = UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut device =
+        Running::start(env!("CARGO_BIN_EXE_example-sandbox"), &[&addr]).expect("start");
+    device
+        .wait_for("CoAP sandbox on coap://", Duration::from_secs(20))
+        .unwrap();
+    (device, format!("coap://{addr}"))
+}
+
+#[test]
+fn libcoap_uploads_runs_lists_and_deletes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let big = build("sandbox-big", 128 * 1024, dir.path());
+    let hello = build("sandbox", 32 * 1024, dir.path());
+    assert!(std::fs::metadata(&big).unwrap().len() > 40 * 1024);
+    let (_device, base) = start();
+    let coap = |args: &[&str]| client("coap-client-notls", args);
+
+    // 64-byte blocks: ~1000 of them, so libcoap's tokens grow to 8 bytes on the way.
+    let (ok, out) = coap(&[
+        "-m",
+        "put",
+        "-b",
+        "64",
+        "-f",
+        big.to_str().unwrap(),
+        "-U",
+        &format!("{base}/sandbox/big"),
+    ]);
+    assert!(ok && !out.contains("4.") && !out.contains("5."), "{out}");
+    let (_, out) = coap(&["-m", "get", "-U", &format!("{base}/sandbox/big")]);
+    assert!(
+        out.contains("big capsule: 45056 bytes of data, checksum "),
+        "{out}"
+    );
+
+    // 1024-byte blocks.
+    let (ok, out) = coap(&[
+        "-m",
+        "put",
+        "-b",
+        "1024",
+        "-f",
+        hello.to_str().unwrap(),
+        "-U",
+        &format!("{base}/sandbox/hello"),
+    ]);
+    assert!(ok && !out.contains("4."), "{out}");
+    let (_, out) = coap(&["-m", "get", "-U", &format!("{base}/sandbox/hello")]);
+    assert!(out.contains("Hello from the sandbox!"), "{out}");
+
+    let (_, out) = coap(&["-m", "get", "-U", &format!("{base}/.well-known/core")]);
+    assert!(
+        out.contains("</sandbox/big>") && out.contains("</sandbox/hello>"),
+        "{out}"
+    );
+
+    let (_, out) = coap(&["-m", "delete", "-U", &format!("{base}/sandbox/big")]);
+    assert!(!out.contains("4."), "{out}");
+    // coap-client-notls exits 0 even on 4.xx: check what it printed.
+    let (_, out) = coap(&["-m", "get", "-U", &format!("{base}/sandbox/big")]);
+    assert!(out.contains("4.04"), "{out}");
+    let (_, out) = coap(&["-m", "get", "-U", &format!("{base}/sandbox/hello")]);
+    assert!(
+        out.contains("Hello from the sandbox!"),
+        "the other capsule still answers: {out}"
+    );
+}
+
+#[test]
+fn aiocoap_uploads_runs_and_deletes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let big = build("sandbox-big", 128 * 1024, dir.path());
+    let (_device, base) = start();
+    let aiocoap = |args: &[&str]| client("aiocoap-client", args);
+    let url = format!("{base}/sandbox/big");
+    let (ok, out) = aiocoap(&[
+        "-m",
+        "PUT",
+        "--payload",
+        &format!("@{}", big.display()),
+        &url,
+    ]);
+    assert!(ok, "{out}");
+    let (ok, out) = aiocoap(&[&url]);
+    assert!(ok && out.contains("big capsule: 45056 bytes"), "{out}");
+    let (ok, out) = aiocoap(&[&format!("{base}/.well-known/core")]);
+    assert!(ok && out.contains("/sandbox/big"), "{out}");
+    let (ok, out) = aiocoap(&["-m", "DELETE", &url]);
+    assert!(ok, "{out}");
+    // aiocoap-client exits non-zero on 4.xx.
+    let (ok, out) = aiocoap(&[&url]);
+    assert!(!ok && out.contains("4.04"), "{out}");
+}
