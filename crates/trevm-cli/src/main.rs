@@ -11,6 +11,8 @@ use trevm::{Capsule, EngineProfile, Error, Limits, Preemption, Runtime, RuntimeO
 use trevm_build::{BuildOptions, OptLevel};
 use trevm_native::NativeBoard;
 
+mod coap_client;
+
 #[derive(Parser)]
 #[command(
     name = "trevm",
@@ -33,6 +35,60 @@ enum Command {
         /// Capsule (.cwasm), payload directory, or .wasm.
         input: PathBuf,
     },
+    /// Upload a capsule to a device over CoAP, e.g. to coap://127.0.0.1/sandbox/hello.
+    Push(PushArgs),
+    /// Send one CoAP request (GET by default) and print the response body.
+    Call(CallArgs),
+    /// Start a CoAP device with an empty sandbox on the native board (push capsules to it).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:5683")]
+        listen: std::net::SocketAddr,
+    },
+    /// List a device's resources (its /.well-known/core).
+    Ls {
+        /// The device, e.g. coap://127.0.0.1:5683.
+        url: String,
+    },
+}
+
+#[derive(Args)]
+struct PushArgs {
+    /// Capsule (.cwasm), or a payload directory / .wasm built on the fly (see --target).
+    capsule: PathBuf,
+    /// Where to PUT it, e.g. coap://127.0.0.1:5683/sandbox/hello.
+    url: String,
+    /// Block size for the upload: 16 to 1024 bytes.
+    #[arg(long, default_value_t = 1024)]
+    block: usize,
+    #[command(flatten)]
+    compile: CompileArgs,
+}
+
+#[derive(Args)]
+struct CallArgs {
+    /// The resource, e.g. coap://127.0.0.1:5683/sandbox/hello.
+    url: String,
+    /// Method.
+    #[arg(long, short, value_enum, default_value = "get")]
+    method: MethodArg,
+    /// Request body, as text.
+    #[arg(long, conflicts_with = "payload_file")]
+    payload: Option<String>,
+    /// Request body, from a file.
+    #[arg(long)]
+    payload_file: Option<PathBuf>,
+    /// Block size for long bodies: 16 to 1024 bytes.
+    #[arg(long, default_value_t = 1024)]
+    block: usize,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MethodArg {
+    Get,
+    Post,
+    Put,
+    Delete,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -173,6 +229,17 @@ fn main() -> ExitCode {
         Command::Build(args) => cmd_build(args),
         Command::Run(args) => cmd_run(args),
         Command::Inspect { input } => cmd_inspect(&input),
+        Command::Push(args) => cmd_push(args),
+        Command::Call(args) => cmd_call(args),
+        Command::Ls { url } => cmd_ls(&url),
+        Command::Serve { listen } => {
+            let board = NativeBoard::new();
+            let result =
+                futures_executor::block_on(trevm_native::coap::serve_sandbox(listen, &board));
+            result
+                .map_err(|e| anyhow::anyhow!(e))
+                .map(|()| ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
@@ -321,6 +388,79 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
         ))),
         Err(e) => Err(anyhow::Error::new(e).context(format!("running `{name}`"))),
     }
+}
+
+fn cmd_push(args: PushArgs) -> Result<ExitCode> {
+    let url = coap_client::Url::parse(&args.url)?;
+    let bytes = obtain_capsule(&args.capsule, &args.compile)?;
+    let mut client = coap_client::Client::new(url.clone())?;
+    eprintln!("pushing {} bytes to {}", bytes.len(), args.url);
+    let reply = client.request(
+        trevm_coap::message::code::PUT,
+        &bytes,
+        args.block,
+        coap_client::print_progress,
+    )?;
+    finish_reply(&reply)
+}
+
+fn cmd_call(args: CallArgs) -> Result<ExitCode> {
+    use trevm_coap::message::code;
+    let url = coap_client::Url::parse(&args.url)?;
+    let payload = match (&args.payload, &args.payload_file) {
+        (Some(text), _) => text.clone().into_bytes(),
+        (None, Some(path)) => {
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?
+        }
+        (None, None) => Vec::new(),
+    };
+    let method = match args.method {
+        MethodArg::Get => code::GET,
+        MethodArg::Post => code::POST,
+        MethodArg::Put => code::PUT,
+        MethodArg::Delete => code::DELETE,
+    };
+    let mut client = coap_client::Client::new(url)?;
+    let reply = client.request(method, &payload, args.block, |_, _| {})?;
+    finish_reply(&reply)
+}
+
+fn cmd_ls(url: &str) -> Result<ExitCode> {
+    let mut url = coap_client::Url::parse(url)?;
+    url.path = vec![".well-known".into(), "core".into()];
+    let mut client = coap_client::Client::new(url)?;
+    let reply = client.request(trevm_coap::message::code::GET, &[], 1024, |_, _| {})?;
+    if !reply.is_success() {
+        bail!("{}", reply.describe());
+    }
+    let text = String::from_utf8_lossy(&reply.payload);
+    for link in text.split(',').filter(|l| !l.trim().is_empty()) {
+        let (target, attrs) = link.split_once(';').unwrap_or((link, ""));
+        let target = target.trim().trim_start_matches('<').trim_end_matches('>');
+        if attrs.is_empty() {
+            println!("{target}");
+        } else {
+            println!("{target}  {attrs}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a response: its body on stdout, its code on stderr; exit status 1 unless 2.xx.
+fn finish_reply(reply: &coap_client::Reply) -> Result<ExitCode> {
+    if !reply.is_success() {
+        bail!("{}", reply.describe());
+    }
+    eprintln!("{}", reply.describe());
+    if !reply.payload.is_empty() {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        out.write_all(&reply.payload)?;
+        if !reply.payload.ends_with(b"\n") {
+            writeln!(out)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn describe_params(sig: &trevm::wasmtime::component::types::ComponentFunc) -> String {

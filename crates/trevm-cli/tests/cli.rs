@@ -333,3 +333,102 @@ fn run_gives_capsules_the_board_sensors_and_network() {
         text(&o)
     );
 }
+
+/// `trevm serve` in the background on a free port; killed when dropped.
+struct Served(std::process::Child, String);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve() -> Served {
+    use std::io::{BufRead, BufReader};
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trevm"))
+        .args(["serve", "--listen", &addr])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("trevm serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first = String::new();
+    let _ = BufReader::new(stdout).read_line(&mut first);
+    assert!(first.contains("CoAP sandbox on coap://"), "{first}");
+    Served(child, format!("coap://{addr}"))
+}
+
+#[test]
+fn push_call_and_ls_talk_to_a_served_device() {
+    let device = serve();
+    let base = &device.1;
+    let hello = built("sandbox");
+    let url = format!("{base}/sandbox/hello");
+    let o = trevm(&["push", hello.to_str().unwrap(), &url, "--block", "64"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("2.01 Created"), "{}", text(&o));
+    let o = trevm(&["call", &url]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "Hello from the sandbox!\n"
+    );
+    let o = trevm(&["ls", base]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("/sandbox/hello  ct=0"),
+        "{}",
+        text(&o)
+    );
+    // A capsule of the wrong world, straight from its payload directory: refused with the reason.
+    let fib = root().join("payloads/fibonacci");
+    let o = trevm(&[
+        "push",
+        fib.to_str().unwrap(),
+        &format!("{base}/sandbox/fib"),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("4.00 Bad Request: the capsule has no `run` export"),
+        "{}",
+        text(&o)
+    );
+    let o = trevm(&["call", "-m", "delete", &url]);
+    assert!(text(&o).contains("2.02 Deleted"), "{}", text(&o));
+    let o = trevm(&["call", &url]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("4.04 Not Found: no capsule `hello`"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn client_errors_are_one_clear_message() {
+    let closed = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("free port")
+        .port();
+    for (args, expected) in [
+        (
+            vec!["ls".to_string(), format!("coap://127.0.0.1:{closed}")],
+            "connection refused",
+        ),
+        (
+            vec!["call".into(), "http://example.com/x".into()],
+            "is not a coap:// URL",
+        ),
+        (vec!["call".into(), "coap:///x".into()], "has no host"),
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = trevm(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(expected), "{args:?}: {}", text(&o));
+    }
+}

@@ -149,16 +149,20 @@ impl Sandbox {
             .instantiate(&loaded, HostState::new(capsule.name()), self.limits.run)
             .await
             .map_err(|e| e.to_string())?;
-        let sig = instance.signature("run").map_err(|e| e.to_string())?;
+        const WORLD: &str = "sandbox capsules export `run: func() -> string` (world \
+                             example-sandbox-no-bindings)";
+        let sig = instance
+            .signature("run")
+            .map_err(|_| format!("the capsule has no `run` export: {WORLD}"))?;
         let takes_nothing = sig.params().len() == 0;
         let returns_string = matches!(
             sig.results().collect::<Vec<_>>().as_slice(),
             [trevm::wasmtime::component::types::Type::String]
         );
         if !(takes_nothing && returns_string) {
-            return Err("the capsule's `run` must be `func() -> string` (world \
-                        example-sandbox-no-bindings)"
-                .into());
+            return Err(format!(
+                "the capsule's `run` has another signature: {WORLD}"
+            ));
         }
         Ok(loaded)
     }

@@ -34,3 +34,22 @@ pub async fn serve<R: Resources>(
         }
     }
 }
+
+/// Runs a CoAP device with an empty sandbox on `addr` (see [`trevm_coap::Sandbox`]) until its
+/// socket fails. Capsules must be built for this machine's default profile.
+pub async fn serve_sandbox(addr: SocketAddr, board: &crate::NativeBoard) -> Result<(), String> {
+    use trevm::{EngineProfile, Runtime, RuntimeOptions};
+    use trevm_coap::{Device, Sandbox, SandboxLimits, ServerLimits};
+    let profile = EngineProfile::for_this_machine();
+    let runtime = Runtime::new(profile, RuntimeOptions::host().with_grants(Sandbox::GRANTS))
+        .map_err(|e| e.to_string())?;
+    let sandbox = Sandbox::new(runtime, SandboxLimits::default());
+    let mut server = Server::new(Device { sandbox }, ServerLimits::default());
+    let socket = UdpSocket::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    board.log().board(&format!(
+        "CoAP sandbox on coap://{addr} — capsules must be built for {profile}; \
+         e.g. trevm push hello.cwasm coap://{addr}/sandbox/hello"
+    ));
+    let error = serve(socket, &mut server).await;
+    Err(format!("the CoAP socket failed: {error}"))
+}

@@ -10,10 +10,8 @@
 //!
 //! Listens on 127.0.0.1:5683, or the address given as the first argument (e.g. `[::1]:5683`).
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 
-use trevm::{EngineProfile, Runtime, RuntimeOptions};
-use trevm_coap::{Device, Sandbox, SandboxLimits, Server, ServerLimits};
 use trevm_native::NativeBoard;
 
 #[embassy_executor::main]
@@ -29,16 +27,7 @@ async fn run(board: &NativeBoard) -> Result<(), String> {
         .unwrap_or_else(|| "127.0.0.1:5683".into())
         .parse()
         .map_err(|e| format!("bad listen address: {e}"))?;
-    let profile = EngineProfile::for_this_machine();
-    let runtime = Runtime::new(profile, RuntimeOptions::host().with_grants(Sandbox::GRANTS))
-        .map_err(|e| e.to_string())?;
-    let sandbox = Sandbox::new(runtime, SandboxLimits::default());
-    let mut server = Server::new(Device { sandbox }, ServerLimits::default());
-    let socket = UdpSocket::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    board.log().board(&format!(
-        "CoAP sandbox on coap://{addr} — capsules must be built for {profile}; \
-         e.g. coap-client-notls -m put -b 1024 -f hello.cwasm coap://{addr}/sandbox/hello"
-    ));
-    let error = trevm_native::coap::serve(socket, &mut server).await;
-    Err(format!("the CoAP socket failed: {error}"))
+    // The device: trevm_coap's message layer (dedup, block-wise transfer, .well-known/core) in
+    // front of a Sandbox, on a UDP socket (crates/trevm-native/src/coap.rs).
+    trevm_native::coap::serve_sandbox(addr, board).await
 }
