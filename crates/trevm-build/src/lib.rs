@@ -130,6 +130,8 @@ pub struct BuildOptions {
     pub quiet: bool,
     /// Cargo target directory (defaults to cargo's choice for the payload's workspace).
     pub target_dir: Option<PathBuf>,
+    /// Cargo features of the payload crate to enable.
+    pub features: Vec<String>,
 }
 
 impl BuildOptions {
@@ -164,6 +166,7 @@ impl Default for BuildOptions {
             name: None,
             quiet: false,
             target_dir: None,
+            features: Vec::new(),
         }
     }
 }
@@ -470,6 +473,9 @@ fn cargo_build(manifest: &Path, opts: &BuildOptions) -> Result<(String, PathBuf)
         .arg("--message-format=json-render-diagnostics");
     if let Some(dir) = &opts.target_dir {
         cmd.arg("--target-dir").arg(dir);
+    }
+    if !opts.features.is_empty() {
+        cmd.arg("--features").arg(opts.features.join(","));
     }
     let profile_settings = [
         format!("profile.release.opt-level={}", opts.opt_level.cargo_value()),

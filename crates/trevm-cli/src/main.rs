@@ -136,6 +136,9 @@ struct CompileArgs {
     /// Don't show cargo's output unless it fails.
     #[arg(long, short)]
     quiet: bool,
+    /// Cargo features of the payload crate to enable (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    features: Vec<String>,
 }
 
 #[derive(Args)]
@@ -219,6 +222,7 @@ impl CompileArgs {
             name,
             quiet: self.quiet,
             target_dir: None,
+            features: self.features.clone(),
         })
     }
 }
@@ -486,6 +490,7 @@ fn cmd_inspect(input: &Path) -> Result<ExitCode> {
             initial_memory: 32 * 1024,
             stack_size: 8 * 1024,
             quiet: true,
+            features: Vec::new(),
         },
     )?;
     let capsule = Capsule::from_vec(bytes).map_err(Error::from)?;

@@ -189,26 +189,7 @@ impl Message {
             return Err(ParseError::BadTokenLength);
         }
         let token = bytes.get(4..4 + tkl).ok_or(ParseError::Truncated)?.to_vec();
-        let mut at = 4 + tkl;
-        let mut options = Vec::new();
-        let mut number: u16 = 0;
-        let mut payload = Vec::new();
-        while let Some(&head) = bytes.get(at) {
-            at += 1;
-            if head == 0xff {
-                payload = bytes[at..].to_vec();
-                if payload.is_empty() {
-                    return Err(ParseError::EmptyPayload);
-                }
-                break;
-            }
-            let delta = ext(head >> 4, bytes, &mut at)?;
-            let len = usize::from(ext(head & 0x0f, bytes, &mut at)?);
-            number = number.checked_add(delta).ok_or(ParseError::BadOption)?;
-            let value = bytes.get(at..at + len).ok_or(ParseError::Truncated)?;
-            at += len;
-            options.push((number, value.to_vec()));
-        }
+        let (options, payload) = parse_options_payload(&bytes[4 + tkl..])?;
         Ok(Message {
             ty: MsgType::from_bits(b0 >> 4),
             code,
@@ -229,24 +210,7 @@ impl Message {
         out.push(self.code);
         out.extend_from_slice(&self.mid.to_be_bytes());
         out.extend_from_slice(token);
-        let mut opts: Vec<&(u16, Vec<u8>)> = self.options.iter().collect();
-        opts.sort_by_key(|(n, _)| *n);
-        let mut last = 0u16;
-        for (number, value) in opts {
-            let delta = number - last;
-            last = *number;
-            let (dn, dext) = nibble(delta);
-            let len = u16::try_from(value.len()).unwrap_or(u16::MAX);
-            let (ln, lext) = nibble(len);
-            out.push(dn << 4 | ln);
-            out.extend_from_slice(&dext);
-            out.extend_from_slice(&lext);
-            out.extend_from_slice(&value[..usize::from(len)]);
-        }
-        if !self.payload.is_empty() {
-            out.push(0xff);
-            out.extend_from_slice(&self.payload);
-        }
+        out.extend_from_slice(&encode_options_payload(&self.options, &self.payload));
         out
     }
 
@@ -289,6 +253,57 @@ impl Message {
             .map(|(n, _)| *n)
             .find(|n| n % 2 == 1 && !known.contains(n))
     }
+}
+
+/// Parses what follows the token: options, then an optional payload marker and payload. This is
+/// also the form in which `coap-server-guest.coap-run` passes requests and responses.
+pub fn parse_options_payload(bytes: &[u8]) -> Result<(Vec<(u16, Vec<u8>)>, Vec<u8>), ParseError> {
+    let mut at = 0;
+    let mut options = Vec::new();
+    let mut number: u16 = 0;
+    let mut payload = Vec::new();
+    while let Some(&head) = bytes.get(at) {
+        at += 1;
+        if head == 0xff {
+            payload = bytes[at..].to_vec();
+            if payload.is_empty() {
+                return Err(ParseError::EmptyPayload);
+            }
+            break;
+        }
+        let delta = ext(head >> 4, bytes, &mut at)?;
+        let len = usize::from(ext(head & 0x0f, bytes, &mut at)?);
+        number = number.checked_add(delta).ok_or(ParseError::BadOption)?;
+        let value = bytes.get(at..at + len).ok_or(ParseError::Truncated)?;
+        at += len;
+        options.push((number, value.to_vec()));
+    }
+    Ok((options, payload))
+}
+
+/// Encodes options (in ascending number order; a stable sort keeps repeated options in order)
+/// and, if not empty, the payload marker and payload.
+pub fn encode_options_payload(options: &[(u16, Vec<u8>)], payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + 16);
+    let mut opts: Vec<&(u16, Vec<u8>)> = options.iter().collect();
+    opts.sort_by_key(|(n, _)| *n);
+    let mut last = 0u16;
+    for (number, value) in opts {
+        let delta = number - last;
+        last = *number;
+        let (dn, dext) = nibble(delta);
+        let len = u16::try_from(value.len()).unwrap_or(u16::MAX);
+        let (ln, lext) = nibble(len);
+        out.push(dn << 4 | ln);
+        out.extend_from_slice(&dext);
+        out.extend_from_slice(&lext);
+        out.extend_from_slice(&value[..usize::from(len)]);
+    }
+    if !payload.is_empty() {
+        out.push(0xff);
+        out.extend_from_slice(payload);
+    }
+    out
 }
 
 /// The 4-bit nibble and extension bytes for an option delta or length.

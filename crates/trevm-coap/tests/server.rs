@@ -14,16 +14,21 @@ use trevm_coap::{
 type Peer = &'static str;
 
 fn capsule(name: &str, initial_memory: u32) -> Vec<u8> {
+    capsule_with(name, initial_memory, &[])
+}
+
+fn capsule_with(name: &str, initial_memory: u32, features: &[&str]) -> Vec<u8> {
     static CACHE: OnceLock<std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>> =
         OnceLock::new();
     let mut cache = CACHE.get_or_init(Default::default).lock().unwrap();
     cache
-        .entry(name.to_string())
+        .entry(format!("{name}{features:?}"))
         .or_insert_with(|| {
             let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
             let opts = trevm_build::BuildOptions {
                 quiet: true,
                 initial_memory,
+                features: features.iter().map(|f| f.to_string()).collect(),
                 ..Default::default()
             };
             trevm_build::build(&root.join("payloads").join(name), &opts)
@@ -34,6 +39,10 @@ fn capsule(name: &str, initial_memory: u32) -> Vec<u8> {
 }
 
 fn server(limits: ServerLimits) -> Server<Peer, Device> {
+    server_with(limits, false)
+}
+
+fn server_with(limits: ServerLimits, persistent: bool) -> Server<Peer, Device> {
     let runtime = Runtime::new(
         EngineProfile::for_this_machine(),
         RuntimeOptions::host().with_grants(Sandbox::GRANTS),
@@ -45,9 +54,22 @@ fn server(limits: ServerLimits) -> Server<Peer, Device> {
             .with_timeout(trevm::Duration::from_millis(300)),
         ..Default::default()
     };
+    let persistent = persistent.then(|| {
+        let grants = trevm::Grants {
+            log: true,
+            ..trevm::Grants::none()
+        };
+        let rt = Runtime::new(
+            EngineProfile::for_this_machine(),
+            RuntimeOptions::host().with_grants(grants),
+        )
+        .expect("runtime");
+        trevm_coap::Persistent::new(rt, trevm::Limits::new(), None).expect("persistent")
+    });
     Server::new(
         Device {
             sandbox: Sandbox::new(runtime, sandbox_limits),
+            persistent,
         },
         limits,
     )
@@ -476,5 +498,115 @@ fn long_responses_are_served_block_wise() {
     assert!(
         text.contains("</sandbox/capsule-with-a-long-name-5>;ct=0"),
         "{text}"
+    );
+}
+
+#[test]
+fn the_persistent_capsule_serves_its_resources_and_is_replaced_live() {
+    let mut s = server_with(ServerLimits::default(), true);
+    let mut c = Client { mid: 500 };
+    assert_eq!(
+        get_text(&mut s, &mut c, "vm/hello").0,
+        code::NOT_FOUND,
+        "nothing loaded yet"
+    );
+    let v1 = capsule("coap-persistent", 32 * 1024);
+    let r = upload(&mut s, &mut c, "vm-control", &v1, 6);
+    assert_eq!(
+        r.code,
+        code::CHANGED,
+        "{}",
+        String::from_utf8_lossy(&r.payload)
+    );
+    assert_eq!(
+        get_text(&mut s, &mut c, "vm/hello"),
+        (
+            code::CONTENT,
+            "Hello from the persistent capsule, version 1".into()
+        )
+    );
+    let r = send(
+        &mut s,
+        "peer",
+        &c.request(code::PUT, "vm/shout", b"make me loud", &[]),
+    );
+    assert_eq!(
+        (r.code, r.payload.as_slice()),
+        (code::CHANGED, &b"MAKE ME LOUD"[..])
+    );
+    assert_eq!(r.uint_option(opt::CONTENT_FORMAT), Some(0));
+    assert_eq!(
+        get_text(&mut s, &mut c, "vm/count"),
+        (code::CONTENT, "3".into())
+    );
+    assert_eq!(get_text(&mut s, &mut c, "vm/nothing").0, code::NOT_FOUND);
+    assert_eq!(
+        send(
+            &mut s,
+            "peer",
+            &c.request(code::DELETE, "vm/hello", b"", &[])
+        )
+        .code,
+        code::METHOD_NOT_ALLOWED
+    );
+    let (_, links) = get_text(&mut s, &mut c, ".well-known/core");
+    assert!(
+        links.contains("</vm/hello>")
+            && links.contains("</vm/shout>")
+            && links.contains("</vm-control>"),
+        "{links}"
+    );
+
+    // Bad replacements: 4.00 with the reason, version 1 keeps serving.
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let opts = trevm_build::BuildOptions {
+        quiet: true,
+        profile: EngineProfile::pulley32(trevm::Preemption::Fuel),
+        ..Default::default()
+    };
+    let p32 = trevm_build::build(&root.join("payloads/coap-persistent"), &opts)
+        .unwrap()
+        .capsule;
+    for (what, body, reason) in [
+        ("garbage", b"not a capsule at all".to_vec(), "capsule"),
+        ("truncated", v1[..v1.len() / 3].to_vec(), "capsule"),
+        (
+            "wrong world",
+            capsule("sandbox", 32 * 1024),
+            "coap-server-guest",
+        ),
+        ("other target", p32, "pulley32"),
+    ] {
+        let r = upload(&mut s, &mut c, "vm-control", &body, 6);
+        assert_eq!(r.code, code::BAD_REQUEST, "{what}");
+        let text = String::from_utf8_lossy(&r.payload);
+        assert!(text.contains(reason), "{what}: {text}");
+        assert_eq!(
+            get_text(&mut s, &mut c, "vm/hello"),
+            (
+                code::CONTENT,
+                "Hello from the persistent capsule, version 1".into()
+            ),
+            "{what}"
+        );
+    }
+
+    // The real update.
+    let v2 = capsule_with("coap-persistent", 32 * 1024, &["v2"]);
+    assert_eq!(
+        upload(&mut s, &mut c, "vm-control", &v2, 6).code,
+        code::CHANGED
+    );
+    assert_eq!(
+        get_text(&mut s, &mut c, "vm/hello"),
+        (
+            code::CONTENT,
+            "Hello from the persistent capsule, version 2".into()
+        )
+    );
+    assert_eq!(
+        get_text(&mut s, &mut c, "vm/count"),
+        (code::CONTENT, "2".into()),
+        "a fresh instance"
     );
 }

@@ -44,7 +44,13 @@ pub async fn serve_sandbox(addr: SocketAddr, board: &crate::NativeBoard) -> Resu
     let runtime = Runtime::new(profile, RuntimeOptions::host().with_grants(Sandbox::GRANTS))
         .map_err(|e| e.to_string())?;
     let sandbox = Sandbox::new(runtime, SandboxLimits::default());
-    let mut server = Server::new(Device { sandbox }, ServerLimits::default());
+    let mut server = Server::new(
+        Device {
+            sandbox,
+            persistent: None,
+        },
+        ServerLimits::default(),
+    );
     let socket = UdpSocket::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     board.log().board(&format!(
         "CoAP sandbox on coap://{addr} — capsules must be built for {profile}; \

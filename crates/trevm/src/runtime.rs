@@ -123,6 +123,13 @@ impl Runtime {
         &self.engine
     }
 
+    /// The linker capsules are instantiated with, to add host functions beyond the
+    /// `ariel:wasm-bindings` interfaces (e.g. a world's own imports, such as `uppercase` in
+    /// `example-coap-server`). Host functions defined here must not panic on guest input.
+    pub fn linker_mut(&mut self) -> &mut Linker<HostState> {
+        &mut self.linker
+    }
+
     /// Checks the capsule's profile and deserializes its code.
     ///
     /// A `&'static` capsule whose payload is suitably aligned is used in place (from flash on a

@@ -1,0 +1,315 @@
+//! The persistent capsule: a capsule exporting `ariel:wasm-bindings/coap-server-guest` serves the
+//! resources it reports under `/vm/…`, and `PUT /vm-control` replaces it while the device runs.
+//!
+//! - At load the device calls the capsule's `initialize-handler`, then `report` for its paths
+//!   (`hello` or `/hello`; served as `/vm/hello` and listed in `/.well-known/core`).
+//! - A request to `/vm/<path…>` becomes `coap-run(code, observed-len, message)`: `message` holds
+//!   the request's Uri-Path options (the path below `/vm`), its Content-Format and its payload in
+//!   CoAP option encoding ([`crate::message::encode_options_payload`]) in its first
+//!   `observed-len` bytes, and is [`RESPONSE_ROOM`] bytes long at least: the room the capsule may
+//!   use for its answer. The capsule returns the response code and the response's options and
+//!   payload in the same encoding. `not-found` → 4.04, `internal-server-error` → 5.00,
+//!   `handler-not-built` → 5.03; a trap → 5.00, and the next request gets a fresh instance.
+//! - `PUT /vm-control` with a capsule (block-wise) loads, instantiates and initialises the new
+//!   capsule *while the old one keeps serving*; only once all of that succeeded does it take the
+//!   old one's place (2.04). Anything wrong — not a capsule, another profile, another world, a
+//!   failing `initialize-handler` or `report` — answers 4.00 with the reason and leaves the old
+//!   capsule serving. `GET /vm-control` says which capsule serves and what.
+//!
+//! The capsule's world is `example-coap-server`: it may import `log-api` and
+//! `uppercase: func(input: string) -> string`, which [`Persistent::new`] provides.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use trevm::{Capsule, Error, HostState, Limits, LoadedCapsule, LogSink, Runtime, Val};
+
+use crate::message::{code, encode_options_payload, opt, parse_options_payload};
+use crate::server::{Request, Response};
+
+/// Bytes of room the capsule gets for its response in `coap-run`'s message buffer.
+pub const RESPONSE_ROOM: usize = 1152;
+
+const IFACE: &str = "ariel:wasm-bindings/coap-server-guest@0.0.1";
+
+/// The capsule serving now.
+#[derive(Debug)]
+struct Active {
+    loaded: LoadedCapsule,
+    instance: Option<trevm::Instance>,
+    paths: Vec<String>,
+    serial: u32,
+}
+
+/// The `/vm` resources and `/vm-control`.
+pub struct Persistent {
+    runtime: Runtime,
+    limits: Limits,
+    log: Option<Arc<dyn LogSink>>,
+    active: Option<Active>,
+    loads: u32,
+}
+
+impl core::fmt::Debug for Persistent {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Persistent")
+            .field("active", &self.active.as_ref().map(|a| a.loaded.name()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Persistent {
+    /// A persistent-capsule slot running capsules on `runtime`, whose linker gets the world's
+    /// `uppercase` import here. Grant the runtime `log-api` (and nothing else is needed).
+    pub fn new(
+        mut runtime: Runtime,
+        limits: Limits,
+        log: Option<Arc<dyn LogSink>>,
+    ) -> Result<Self, Error> {
+        runtime
+            .linker_mut()
+            .root()
+            .func_wrap("uppercase", |_store, (input,): (String,)| {
+                Ok((input.to_uppercase(),))
+            })
+            .map_err(|e| Error::Link(format!("{e:#}")))?;
+        Ok(Persistent {
+            runtime,
+            limits,
+            log,
+            active: None,
+            loads: 0,
+        })
+    }
+
+    /// The serving capsule's name and resource paths, if one is loaded.
+    pub fn serving(&self) -> Option<(&str, &[String])> {
+        self.active
+            .as_ref()
+            .map(|a| (a.loaded.name(), a.paths.as_slice()))
+    }
+
+    fn host(&self, name: &str) -> HostState {
+        let host = HostState::new(name);
+        match &self.log {
+            Some(log) => host.with_log(log.clone()),
+            None => host,
+        }
+    }
+
+    /// Loads, instantiates and initialises a capsule, then makes it the serving one. On error the
+    /// serving capsule is untouched.
+    pub async fn replace(&mut self, bytes: &[u8]) -> Result<&[String], String> {
+        let capsule = Capsule::from_vec(bytes.to_vec()).map_err(|e| e.to_string())?;
+        let loaded = self.runtime.load(&capsule).map_err(|e| e.to_string())?;
+        let mut instance = self
+            .runtime
+            .instantiate(&loaded, self.host(capsule.name()), self.limits)
+            .await
+            .map_err(|e| e.to_string())?;
+        let paths = initialise(&mut instance).await?;
+        self.loads += 1;
+        self.active = Some(Active {
+            loaded,
+            instance: Some(instance),
+            paths,
+            serial: self.loads,
+        });
+        Ok(self.active.as_ref().map_or(&[], |a| a.paths.as_slice()))
+    }
+
+    /// `/.well-known/core` links of the serving capsule's resources.
+    pub fn links(&self) -> Vec<String> {
+        let mut links = alloc::vec![String::from(
+            "</vm-control>;title=\"PUT a capsule to replace the persistent one\""
+        )];
+        if let Some(a) = &self.active {
+            links.extend(
+                a.paths
+                    .iter()
+                    .map(|p| format!("</vm/{}>", p.trim_start_matches('/'))),
+            );
+        }
+        links
+    }
+
+    /// Handles `/vm-control`.
+    pub async fn control(&mut self, request: &Request<'_>) -> Response {
+        match request.code {
+            code::PUT => match self.replace(request.payload).await {
+                Ok(paths) => Response::text(code::CHANGED, format!("serving {}", paths.join(", "))),
+                Err(reason) => Response::text(code::BAD_REQUEST, reason),
+            },
+            code::GET => match &self.active {
+                Some(a) => Response::text(
+                    code::CONTENT,
+                    format!(
+                        "capsule `{}` (load {}) serves: {}",
+                        a.loaded.name(),
+                        a.serial,
+                        a.paths.join(", ")
+                    ),
+                ),
+                None => Response::text(code::CONTENT, "no persistent capsule"),
+            },
+            _ => Response::text(code::METHOD_NOT_ALLOWED, "PUT a capsule, or GET"),
+        }
+    }
+
+    /// Handles `/vm/<rest…>`.
+    pub async fn handle(&mut self, request: &Request<'_>, rest: &[&str]) -> Response {
+        let Some(active) = self.active.as_mut() else {
+            return Response::text(code::NOT_FOUND, "no persistent capsule is loaded");
+        };
+        // After a trap the old store cannot be trusted: start a fresh instance.
+        if active
+            .instance
+            .as_ref()
+            .is_none_or(trevm::Instance::is_stopped)
+        {
+            let host = match &self.log {
+                Some(log) => HostState::new(active.loaded.name()).with_log(log.clone()),
+                None => HostState::new(active.loaded.name()),
+            };
+            match self
+                .runtime
+                .instantiate(&active.loaded, host, self.limits)
+                .await
+            {
+                Ok(mut instance) => {
+                    if let Err(e) = initialise(&mut instance).await {
+                        return Response::text(code::SERVICE_UNAVAILABLE, e);
+                    }
+                    active.instance = Some(instance);
+                }
+                Err(e) => return Response::text(code::SERVICE_UNAVAILABLE, e.to_string()),
+            }
+        }
+        let Some(instance) = active.instance.as_mut() else {
+            return Response::text(code::SERVICE_UNAVAILABLE, "no instance");
+        };
+        let mut options: Vec<(u16, Vec<u8>)> = rest
+            .iter()
+            .map(|s| (opt::URI_PATH, s.as_bytes().to_vec()))
+            .collect();
+        if let Some(cf) = request.content_format {
+            let b = cf.to_be_bytes();
+            let skip = b.iter().take_while(|x| **x == 0).count();
+            options.push((opt::CONTENT_FORMAT, b[skip..].to_vec()));
+        }
+        let mut message = encode_options_payload(&options, request.payload);
+        let observed = message.len() as u32;
+        if message.len() < RESPONSE_ROOM {
+            message.resize(RESPONSE_ROOM, 0);
+        }
+        let args = [
+            Val::U8(request.code),
+            Val::U32(observed),
+            Val::List(message.into_iter().map(Val::U8).collect()),
+        ];
+        let result = instance.call(&format!("{IFACE}#coap-run"), &args).await;
+        match result {
+            Ok(v) => decode_run(&v),
+            Err(e @ (Error::Timeout { .. } | Error::OutOfFuel)) => {
+                Response::text(code::SERVICE_UNAVAILABLE, format!("capsule stopped: {e}"))
+            }
+            Err(e) => Response::text(code::INTERNAL_SERVER_ERROR, e.to_string()),
+        }
+    }
+}
+
+/// `initialize-handler`, then `report`.
+async fn initialise(instance: &mut trevm::Instance) -> Result<Vec<String>, String> {
+    const WORLD: &str = "a persistent capsule exports ariel:wasm-bindings/coap-server-guest \
+                         (world example-coap-server)";
+    let init = instance
+        .call(&format!("{IFACE}#initialize-handler"), &[])
+        .await
+        .map_err(|e| match e {
+            Error::MissingExport { .. } => format!("{e}: {WORLD}"),
+            e => format!("initialize-handler: {e}"),
+        })?;
+    if init != [Val::Result(Ok(None))] {
+        return Err("the capsule's initialize-handler returned its error".into());
+    }
+    let report = instance
+        .call(&format!("{IFACE}#report"), &[])
+        .await
+        .map_err(|e| format!("report: {e}"))?;
+    match report.as_slice() {
+        [Val::Result(Ok(Some(list)))] => match list.as_ref() {
+            Val::List(items) => items
+                .iter()
+                .map(|v| match v {
+                    Val::String(s) => Ok(s.clone()),
+                    _ => Err("report returned a non-string".to_string()),
+                })
+                .collect(),
+            _ => Err("report returned no list".into()),
+        },
+        _ => Err("the capsule's report returned its error".into()),
+    }
+}
+
+/// `coap-run`'s result as a response.
+fn decode_run(v: &[Val]) -> Response {
+    let bad = || {
+        Response::text(
+            code::INTERNAL_SERVER_ERROR,
+            "coap-run returned a malformed answer",
+        )
+    };
+    match v {
+        [Val::Result(Ok(Some(ok)))] => {
+            let Val::Tuple(t) = ok.as_ref() else {
+                return bad();
+            };
+            let (Some(Val::U8(c)), Some(Val::List(bytes))) = (t.first(), t.get(1)) else {
+                return bad();
+            };
+            let bytes: Option<Vec<u8>> = bytes
+                .iter()
+                .map(|b| if let Val::U8(b) = b { Some(*b) } else { None })
+                .collect();
+            let Some(bytes) = bytes else { return bad() };
+            let Ok((options, payload)) = parse_options_payload(&bytes) else {
+                return Response::text(
+                    code::INTERNAL_SERVER_ERROR,
+                    "the capsule's response options are malformed",
+                );
+            };
+            // Only response codes (class 2–5) may go back to a client.
+            if !(0x40..0xc0).contains(c) {
+                return Response::text(
+                    code::INTERNAL_SERVER_ERROR,
+                    format!("the capsule answered with code {}", code::dotted(*c)),
+                );
+            }
+            let content_format = options
+                .iter()
+                .find(|(n, _)| *n == opt::CONTENT_FORMAT)
+                .and_then(|(_, v)| {
+                    (v.len() <= 4).then(|| v.iter().fold(0u32, |a, b| a << 8 | u32::from(*b)))
+                });
+            Response {
+                code: *c,
+                payload,
+                content_format,
+            }
+        }
+        [Val::Result(Err(Some(e)))] => match e.as_ref() {
+            Val::Enum(case) if case == "not-found" => Response::text(code::NOT_FOUND, "not found"),
+            Val::Enum(case) if case == "handler-not-built" => Response::text(
+                code::SERVICE_UNAVAILABLE,
+                "the capsule's handler is not built",
+            ),
+            _ => Response::text(
+                code::INTERNAL_SERVER_ERROR,
+                "the capsule reported an internal error",
+            ),
+        },
+        _ => bad(),
+    }
+}
