@@ -138,6 +138,9 @@ impl core::fmt::Display for ParseError {
     }
 }
 
+/// Options as `(number, value)` pairs.
+pub type Options = Vec<(u16, Vec<u8>)>;
+
 /// A CoAP message over UDP.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Message {
@@ -150,7 +153,7 @@ pub struct Message {
     /// Token, 0 to 8 bytes.
     pub token: Vec<u8>,
     /// Options in ascending number order (repeated options keep their order).
-    pub options: Vec<(u16, Vec<u8>)>,
+    pub options: Options,
     /// Payload.
     pub payload: Vec<u8>,
 }
@@ -257,7 +260,7 @@ impl Message {
 
 /// Parses what follows the token: options, then an optional payload marker and payload. This is
 /// also the form in which `coap-server-guest.coap-run` passes requests and responses.
-pub fn parse_options_payload(bytes: &[u8]) -> Result<(Vec<(u16, Vec<u8>)>, Vec<u8>), ParseError> {
+pub fn parse_options_payload(bytes: &[u8]) -> Result<(Options, Vec<u8>), ParseError> {
     let mut at = 0;
     let mut options = Vec::new();
     let mut number: u16 = 0;
