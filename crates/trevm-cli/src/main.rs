@@ -39,7 +39,8 @@ enum Command {
     Push(PushArgs),
     /// Send one CoAP request (GET by default) and print the response body.
     Call(CallArgs),
-    /// Start a CoAP device with an empty sandbox on the native board (push capsules to it).
+    /// Start a CoAP device on the native board: an empty sandbox (`/sandbox/<name>`) and an empty
+    /// persistent-capsule slot (`PUT /vm-control`).
     Serve {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:5683")]
@@ -239,7 +240,7 @@ fn main() -> ExitCode {
         Command::Serve { listen } => {
             let board = NativeBoard::new();
             let result =
-                futures_executor::block_on(trevm_native::coap::serve_sandbox(listen, &board));
+                futures_executor::block_on(trevm_native::coap::serve_device(listen, &board, None));
             result
                 .map_err(|e| anyhow::anyhow!(e))
                 .map(|()| ExitCode::SUCCESS)

@@ -359,7 +359,7 @@ fn serve() -> Served {
     let stdout = child.stdout.take().expect("stdout");
     let mut first = String::new();
     let _ = BufReader::new(stdout).read_line(&mut first);
-    assert!(first.contains("CoAP sandbox on coap://"), "{first}");
+    assert!(first.contains("CoAP device on coap://"), "{first}");
     Served(child, format!("coap://{addr}"))
 }
 

@@ -35,25 +35,47 @@ pub async fn serve<R: Resources>(
     }
 }
 
-/// Runs a CoAP device with an empty sandbox on `addr` (see [`trevm_coap::Sandbox`]) until its
-/// socket fails. Capsules must be built for this machine's default profile.
-pub async fn serve_sandbox(addr: SocketAddr, board: &crate::NativeBoard) -> Result<(), String> {
-    use trevm::{EngineProfile, Runtime, RuntimeOptions};
-    use trevm_coap::{Device, Sandbox, SandboxLimits, ServerLimits};
+/// Runs a CoAP device on `addr` until its socket fails: an empty sandbox (see
+/// [`trevm_coap::Sandbox`]) and a persistent-capsule slot (see [`trevm_coap::Persistent`]),
+/// loaded with `persistent` if given. Capsules must be built for this machine's default profile.
+pub async fn serve_device(
+    addr: SocketAddr,
+    board: &crate::NativeBoard,
+    persistent: Option<&[u8]>,
+) -> Result<(), String> {
+    use std::sync::Arc;
+    use trevm::{EngineProfile, Grants, Limits, Runtime, RuntimeOptions};
+    use trevm_coap::{Device, Persistent, Sandbox, SandboxLimits, ServerLimits};
     let profile = EngineProfile::for_this_machine();
-    let runtime = Runtime::new(profile, RuntimeOptions::host().with_grants(Sandbox::GRANTS))
+    let sandbox_rt = Runtime::new(profile, RuntimeOptions::host().with_grants(Sandbox::GRANTS))
         .map_err(|e| e.to_string())?;
-    let sandbox = Sandbox::new(runtime, SandboxLimits::default());
-    let mut server = Server::new(
-        Device {
-            sandbox,
-            persistent: None,
-        },
-        ServerLimits::default(),
-    );
+    let log_only = Grants {
+        log: true,
+        ..Grants::none()
+    };
+    let persistent_rt = Runtime::new(profile, RuntimeOptions::host().with_grants(log_only))
+        .map_err(|e| e.to_string())?;
+    let log: Arc<dyn trevm::LogSink> = board.log().clone();
+    let limits = Limits::new().with_timeout(embassy_time::Duration::from_secs(2));
+    let mut slot = Persistent::new(persistent_rt, limits, Some(log)).map_err(|e| e.to_string())?;
+    if let Some(bytes) = persistent {
+        let paths = slot
+            .replace(bytes)
+            .await
+            .map_err(|e| format!("the persistent capsule: {e}"))?;
+        board.log().board(&format!(
+            "persistent capsule serves /vm/{}",
+            paths.join(", /vm/")
+        ));
+    }
+    let device = Device {
+        sandbox: Sandbox::new(sandbox_rt, SandboxLimits::default()),
+        persistent: Some(slot),
+    };
+    let mut server = Server::new(device, ServerLimits::default());
     let socket = UdpSocket::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     board.log().board(&format!(
-        "CoAP sandbox on coap://{addr} — capsules must be built for {profile}; \
+        "CoAP device on coap://{addr} — capsules must be built for {profile}; \
          e.g. trevm push hello.cwasm coap://{addr}/sandbox/hello"
     ));
     let error = serve(socket, &mut server).await;

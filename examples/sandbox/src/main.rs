@@ -29,5 +29,5 @@ async fn run(board: &NativeBoard) -> Result<(), String> {
         .map_err(|e| format!("bad listen address: {e}"))?;
     // The device: trevm_coap's message layer (dedup, block-wise transfer, .well-known/core) in
     // front of a Sandbox, on a UDP socket (crates/trevm-native/src/coap.rs).
-    trevm_native::coap::serve_sandbox(addr, board).await
+    trevm_native::coap::serve_device(addr, board, None).await
 }

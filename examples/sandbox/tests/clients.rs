@@ -47,7 +47,7 @@ fn start() -> (Running, String) {
     let mut device =
         Running::start(env!("CARGO_BIN_EXE_example-sandbox"), &[&addr]).expect("start");
     device
-        .wait_for("CoAP sandbox on coap://", Duration::from_secs(20))
+        .wait_for("CoAP device on coap://", Duration::from_secs(20))
         .unwrap();
     (device, format!("coap://{addr}"))
 }

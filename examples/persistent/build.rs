@@ -1,0 +1,6 @@
+//! Builds the persistent capsule (version 1) from payloads/coap-persistent into `$OUT_DIR`.
+
+fn main() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    trevm_build::embed_payloads_or_fail(&root, &["coap-persistent"]);
+}

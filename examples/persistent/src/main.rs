@@ -1,0 +1,34 @@
+//! A CoAP device whose resources come from a capsule: `payloads/coap-persistent` (version 1,
+//! built into the firmware) serves `/vm/hello`, `/vm/shout` and `/vm/count`. Replace it while the
+//! device runs, without a failed request:
+//!
+//! ```sh
+//! trevm build payloads/coap-persistent --features v2 -o v2.cwasm
+//! trevm push v2.cwasm coap://127.0.0.1/vm-control
+//! trevm call coap://127.0.0.1/vm/hello        # … version 2
+//! trevm call -m put --payload 'make me loud' coap://127.0.0.1/vm/shout
+//! ```
+//!
+//! Listens on 127.0.0.1:5683, or the address given as the first argument. It has the sandbox too.
+
+use std::net::SocketAddr;
+
+use trevm_native::NativeBoard;
+
+static CAPSULE: &[u8] = trevm::include_capsule!(concat!(env!("OUT_DIR"), "/coap-persistent.cwasm"));
+
+#[embassy_executor::main]
+async fn main(_spawner: embassy_executor::Spawner) {
+    let board = NativeBoard::new();
+    let result = run(&board).await;
+    trevm_native::exit(&board, result)
+}
+
+async fn run(board: &NativeBoard) -> Result<(), String> {
+    let addr: SocketAddr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:5683".into())
+        .parse()
+        .map_err(|e| format!("bad listen address: {e}"))?;
+    trevm_native::coap::serve_device(addr, board, Some(CAPSULE)).await
+}

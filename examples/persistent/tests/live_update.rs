@@ -1,0 +1,126 @@
+//! As a user: a client polls the persistent capsule's resource while another replaces the capsule
+//! with libcoap's coap-client-notls; every poll is answered, first by version 1, then by version 2.
+
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use trevm_coap::message::{code, opt};
+use trevm_coap::{Message, MsgType};
+use trevm_native::drive::Running;
+
+/// One confirmable GET; `Err` on a timeout or an error code.
+fn get(sock: &UdpSocket, mid: u16, path: &[&str]) -> Result<String, String> {
+    let m = Message {
+        ty: MsgType::Con,
+        code: code::GET,
+        mid,
+        token: mid.to_be_bytes().to_vec(),
+        options: path
+            .iter()
+            .map(|s| (opt::URI_PATH, s.as_bytes().to_vec()))
+            .collect(),
+        payload: Vec::new(),
+    };
+    sock.send(&m.encode()).map_err(|e| e.to_string())?;
+    let mut buf = [0u8; 2048];
+    loop {
+        let n = sock
+            .recv(&mut buf)
+            .map_err(|e| format!("request {mid}: {e}"))?;
+        let reply = Message::parse(&buf[..n]).map_err(|e| e.to_string())?;
+        if reply.mid != mid {
+            continue;
+        }
+        if reply.code != code::CONTENT {
+            return Err(format!("request {mid}: {}", code::dotted(reply.code)));
+        }
+        return Ok(String::from_utf8_lossy(&reply.payload).into_owned());
+    }
+}
+
+#[test]
+fn replacing_the_capsule_while_a_client_polls_fails_no_request() {
+    let port = UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut device =
+        Running::start(env!("CARGO_BIN_EXE_example-persistent"), &[&addr]).expect("start");
+    device
+        .wait_for("CoAP device on coap://", Duration::from_secs(20))
+        .unwrap();
+
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let opts = trevm_build::BuildOptions {
+        quiet: true,
+        features: vec!["v2".into()],
+        ..Default::default()
+    };
+    let v2 = trevm_build::build(&root.join("payloads/coap-persistent"), &opts)
+        .expect("build v2")
+        .capsule;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let v2_path = dir.path().join("v2.cwasm");
+    std::fs::write(&v2_path, v2).expect("write");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let poller = {
+        let stop = stop.clone();
+        let addr = addr.clone();
+        std::thread::spawn(move || {
+            let sock = UdpSocket::bind("127.0.0.1:0").expect("client");
+            sock.connect(&addr).expect("connect");
+            sock.set_read_timeout(Some(Duration::from_secs(5)))
+                .expect("timeout");
+            let mut answers = Vec::new();
+            let mut mid = 1u16;
+            while !stop.load(Ordering::Relaxed) {
+                answers.push(get(&sock, mid, &["vm", "hello"]));
+                mid = mid.wrapping_add(1);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            answers
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let o = Command::new("coap-client-notls")
+        .args([
+            "-m",
+            "put",
+            "-b",
+            "256",
+            "-f",
+            v2_path.to_str().unwrap(),
+            "-U",
+        ])
+        .arg(format!("coap://{addr}/vm-control"))
+        .output()
+        .expect("coap-client-notls (install libcoap3-bin)");
+    let out = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    assert!(out.contains("serving hello, shout, count"), "{out}");
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    let answers = poller.join().expect("poller");
+
+    let failed: Vec<&String> = answers.iter().filter_map(|a| a.as_ref().err()).collect();
+    assert!(
+        failed.is_empty(),
+        "failed requests during the update: {failed:?}"
+    );
+    let texts: Vec<&str> = answers.iter().filter_map(|a| a.as_deref().ok()).collect();
+    let first_v2 = texts
+        .iter()
+        .position(|t| t.ends_with("version 2"))
+        .expect("version 2 answered eventually");
+    assert!(first_v2 > 0, "version 1 answered first");
+    assert!(texts[..first_v2].iter().all(|t| t.ends_with("version 1")));
+    assert!(texts[first_v2..].iter().all(|t| t.ends_with("version 2")));
+    device
+        .wait_for("persistent capsule version 2 ready", Duration::from_secs(5))
+        .unwrap();
+}
