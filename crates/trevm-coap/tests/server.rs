@@ -610,3 +610,35 @@ fn the_persistent_capsule_serves_its_resources_and_is_replaced_live() {
         "a fresh instance"
     );
 }
+
+#[test]
+fn non_confirmable_requests_get_non_responses_and_long_tokens_are_echoed() {
+    let mut s = server(ServerLimits::default());
+    let mut c = Client { mid: 600 };
+    upload(
+        &mut s,
+        &mut c,
+        "sandbox/hello",
+        &capsule("sandbox", 32 * 1024),
+        6,
+    );
+    let mut m = c.request(code::GET, "sandbox/hello", b"", &[]);
+    m.ty = MsgType::Non;
+    m.token = vec![1, 2, 3, 4, 5, 6, 7, 8];
+    let reply = futures_executor::block_on(s.handle(&"peer", &m.encode(), 0)).expect("a reply");
+    let reply = Message::parse(&reply).expect("well-formed");
+    assert_eq!(reply.ty, MsgType::Non);
+    assert_ne!(reply.mid, m.mid, "a NON response has its own message ID");
+    assert_eq!(reply.token, m.token);
+    assert_eq!(reply.payload, b"Hello from the sandbox!");
+    // A CoAP ping: an empty CON gets a Reset with its message ID.
+    let ping = Message {
+        ty: MsgType::Con,
+        code: code::EMPTY,
+        mid: 0x4242,
+        ..Default::default()
+    };
+    let pong = futures_executor::block_on(s.handle(&"peer", &ping.encode(), 0)).expect("a reply");
+    let pong = Message::parse(&pong).unwrap();
+    assert_eq!((pong.ty, pong.mid), (MsgType::Rst, 0x4242));
+}
