@@ -156,7 +156,7 @@ impl embedded_hal::digital::StatefulOutputPin for SimPin {
 }
 
 /// How long a simulated press holds the button low.
-pub const PRESS_MS: u64 = 50;
+pub const PRESS_MS: u64 = 100;
 
 /// The native board's peripherals as capsule host state.
 #[derive(Debug, Clone)]

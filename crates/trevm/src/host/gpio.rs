@@ -151,11 +151,14 @@ impl Button {
         critical_section::with(|cs| self.state.borrow_ref(cs).waiters.len())
     }
 
-    /// Resolves once the button is low; at once if it is low already.
+    /// Resolves once the button is low; at once if it is low already. A press that begins and
+    /// ends between two polls of the future (a short press while the executor was busy) counts
+    /// too, as an edge-triggered interrupt would have caught it.
     pub fn wait_for_low(&self) -> WaitForLow<'_> {
         WaitForLow {
             button: self,
             id: None,
+            presses_at_start: None,
         }
     }
 
@@ -185,6 +188,7 @@ impl Button {
 pub struct WaitForLow<'a> {
     button: &'a Button,
     id: Option<u64>,
+    presses_at_start: Option<u64>,
 }
 
 impl Future for WaitForLow<'_> {
@@ -193,13 +197,15 @@ impl Future for WaitForLow<'_> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let button = self.button;
         let id = self.id;
-        let (ready, id) = critical_section::with(|cs| {
+        let start = self.presses_at_start;
+        let (ready, id, presses) = critical_section::with(|cs| {
             let mut s = button.state.borrow_ref_mut(cs);
-            if s.low {
+            let pressed_meanwhile = start.is_some_and(|p| s.presses > p);
+            if s.low || pressed_meanwhile {
                 if let Some(id) = id {
                     s.waiters.retain(|(w, _)| *w != id);
                 }
-                return (true, None);
+                return (true, None, s.presses);
             }
             let id = id.unwrap_or_else(|| {
                 s.next_id += 1;
@@ -209,9 +215,10 @@ impl Future for WaitForLow<'_> {
                 Some((_, waker)) => waker.clone_from(cx.waker()),
                 None => s.waiters.push((id, cx.waker().clone())),
             }
-            (false, Some(id))
+            (false, Some(id), s.presses)
         });
         self.id = id;
+        self.presses_at_start.get_or_insert(presses);
         if ready {
             Poll::Ready(())
         } else {
