@@ -103,3 +103,33 @@ pub mod sensors {
         wait_for_reading,
     };
 }
+
+/// Small text helpers that avoid `core::fmt`, which costs a capsule about 3.6 KB.
+pub mod text {
+    use alloc::string::String;
+
+    /// Appends `n` in decimal.
+    pub fn push_decimal(out: &mut String, n: u64) {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        let mut n = n;
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for &d in &digits[i..] {
+            out.push(char::from(d));
+        }
+    }
+
+    /// `n` in decimal, as a new string.
+    pub fn decimal(n: u64) -> String {
+        let mut s = String::new();
+        push_decimal(&mut s, n);
+        s
+    }
+}

@@ -18,6 +18,7 @@ use alloc::string::String;
 use ariel::wasm_bindings::log_api::info;
 use ariel::wasm_bindings::rng_api::RNG;
 use ariel::wasm_bindings::time_api::{now_as_millis, sleep};
+use trevm_guest::text::push_decimal;
 
 struct Capsule;
 
@@ -54,21 +55,4 @@ fn log_uptime() {
     push_decimal(&mut line, now_as_millis());
     line.push_str(" ms since boot");
     info(&line);
-}
-
-/// Append `n` in decimal (a small stand-in for `core::fmt`, which would cost ~3.6 KB).
-fn push_decimal(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[i..] {
-        out.push(char::from(d));
-    }
 }

@@ -24,6 +24,7 @@ use core::cell::Cell;
 use ariel::wasm_bindings::log_api::info;
 use exports::ariel::wasm_bindings::coap_server_guest::{CoapErr, Guest as CoapServer};
 use trevm_coap::message::{encode_options_payload, opt, parse_options_payload};
+use trevm_guest::text::decimal;
 
 const GREETING: &str = if cfg!(feature = "v2") {
     "Hello from the persistent capsule, version 2"
@@ -54,7 +55,10 @@ static STATE: State = State {
 
 fn text(code: u8, body: &str) -> (u8, Vec<u8>) {
     // Content-Format 0: text/plain; charset=utf-8 (an empty value encodes 0).
-    (code, encode_options_payload(&[(opt::CONTENT_FORMAT, Vec::new())], body.as_bytes()))
+    (
+        code,
+        encode_options_payload(&[(opt::CONTENT_FORMAT, Vec::new())], body.as_bytes()),
+    )
 }
 
 struct Capsule;
@@ -83,10 +87,7 @@ impl CoapServer for Capsule {
                 let code = if code == PUT { CHANGED } else { CONTENT };
                 text(code, &uppercase(&input))
             }
-            (GET, [b"count"]) => {
-                let mut digits = [0u8; 10];
-                text(CONTENT, decimal(STATE.requests.get(), &mut digits))
-            }
+            (GET, [b"count"]) => text(CONTENT, &decimal(u64::from(STATE.requests.get()))),
             (_, [b"hello" | b"shout" | b"count"]) => (METHOD_NOT_ALLOWED, Vec::new()),
             _ => return Err(CoapErr::NotFound),
         };
@@ -112,16 +113,3 @@ impl CoapServer for Capsule {
 }
 
 export!(Capsule);
-
-fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &str {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    core::str::from_utf8(&buf[i..]).unwrap_or("?")
-}

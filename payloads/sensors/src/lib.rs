@@ -17,6 +17,7 @@ use alloc::string::String;
 use ariel::wasm_bindings::log_api::info;
 use ariel::wasm_bindings::sensors_api::{Category, Label, trigger_measurements, wait_for_reading};
 use ariel::wasm_bindings::time_api::sleep;
+use trevm_guest::text::push_decimal;
 
 /// The alert threshold, in hundredths of a degree Celsius.
 const THRESHOLD: i32 = 2500;
@@ -75,24 +76,8 @@ fn push_centi(out: &mut String, centi: i32) {
         out.push('-');
     }
     let abs = centi.unsigned_abs();
-    push_decimal(out, abs / 100);
+    push_decimal(out, u64::from(abs / 100));
     out.push('.');
     out.push(char::from(b'0' + (abs / 10 % 10) as u8));
     out.push(char::from(b'0' + (abs % 10) as u8));
-}
-
-fn push_decimal(out: &mut String, mut n: u32) {
-    let mut digits = [0u8; 10];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[i..] {
-        out.push(char::from(d));
-    }
 }

@@ -16,6 +16,7 @@ wit_bindgen::generate!({
 use alloc::string::String;
 use ariel::wasm_bindings::log_api::info;
 use ariel::wasm_bindings::udp_api::UdpSocket;
+use trevm_guest::text::push_decimal;
 
 struct Capsule;
 
@@ -27,7 +28,7 @@ impl Guest for Capsule {
         } else {
             line.push_str("Cannot bind UDP port ");
         }
-        push_decimal(&mut line, u32::from(port));
+        push_decimal(&mut line, u64::from(port));
         info(&line);
     }
 
@@ -37,7 +38,7 @@ impl Guest for Capsule {
                 Ok(Some((mut data, from))) => {
                     data.make_ascii_uppercase();
                     let mut line = String::from("Echoing ");
-                    push_decimal(&mut line, data.len() as u32);
+                    push_decimal(&mut line, data.len() as u64);
                     line.push_str(" bytes, upper-cased");
                     info(&line);
                     if UdpSocket::send(&data, from).is_err() {
@@ -56,19 +57,3 @@ impl Guest for Capsule {
 }
 
 export!(Capsule);
-
-fn push_decimal(out: &mut String, mut n: u32) {
-    let mut digits = [0u8; 10];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[i..] {
-        out.push(char::from(d));
-    }
-}

@@ -16,6 +16,7 @@ wit_bindgen::generate!({
 use alloc::string::String;
 use ariel::wasm_bindings::log_api::info;
 use ariel::wasm_bindings::time_api::sleep;
+use trevm_guest::text::push_decimal;
 
 struct Capsule;
 
@@ -26,7 +27,7 @@ impl Guest for Capsule {
         loop {
             n += 1;
             let mut line = String::from("one: ");
-            line.push_str(itoa(n, &mut [0; 10]));
+            push_decimal(&mut line, u64::from(n));
             info(&line);
             sleep(1000);
         }
@@ -34,16 +35,3 @@ impl Guest for Capsule {
 }
 
 export!(Capsule);
-
-fn itoa(mut n: u32, buf: &mut [u8; 10]) -> &str {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    core::str::from_utf8(&buf[i..]).unwrap_or("?")
-}
