@@ -91,14 +91,6 @@ impl Persistent {
             .map(|a| (a.loaded.name(), a.paths.as_slice()))
     }
 
-    fn host(&self, name: &str) -> HostState {
-        let host = HostState::new(name);
-        match &self.log {
-            Some(log) => host.with_log(log.clone()),
-            None => host,
-        }
-    }
-
     /// Loads, instantiates and initialises a capsule, then makes it the serving one. On error the
     /// serving capsule is untouched.
     pub async fn replace(&mut self, bytes: &[u8]) -> Result<&[String], String> {
@@ -106,7 +98,7 @@ impl Persistent {
         let loaded = self.runtime.load(&capsule).map_err(|e| e.to_string())?;
         let mut instance = self
             .runtime
-            .instantiate(&loaded, self.host(capsule.name()), self.limits)
+            .instantiate(&loaded, host_state(&self.log, capsule.name()), self.limits)
             .await
             .map_err(|e| e.to_string())?;
         let paths = initialise(&mut instance).await?;
@@ -217,6 +209,15 @@ impl Persistent {
             }
             Err(e) => Response::text(code::INTERNAL_SERVER_ERROR, e.to_string()),
         }
+    }
+}
+
+/// Host state for a persistent capsule: its name and, if the device has one, the log.
+fn host_state(log: &Option<Arc<dyn LogSink>>, name: &str) -> HostState {
+    let host = HostState::new(name);
+    match log {
+        Some(log) => host.with_log(log.clone()),
+        None => host,
     }
 }
 
