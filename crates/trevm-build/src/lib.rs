@@ -68,6 +68,24 @@ pub enum BuildError {
         /// What cargo printed (errors included).
         output: String,
     },
+    /// The payload's data, stack and heap arena do not fit the linear memory it is linked with.
+    #[error(
+        "{manifest}: the capsule needs {needed} bytes of linear memory (its data, {stack}-byte \
+         stack and heap arena) but is linked with {given}: build it with --initial-memory {hint}KiB \
+         (or BuildOptions::initial_memory)"
+    )]
+    MemoryTooSmall {
+        /// The manifest built.
+        manifest: PathBuf,
+        /// Bytes the linker asked for.
+        needed: u64,
+        /// `--initial-memory` given.
+        given: u32,
+        /// The shadow stack size in bytes.
+        stack: u32,
+        /// `needed` rounded up to whole KiB.
+        hint: u64,
+    },
     /// The crate produced no `.wasm` (not a `cdylib` library crate).
     #[error(
         "{0} produced no .wasm file: a payload must be a library crate with `crate-type = [\"cdylib\"]`"
@@ -523,6 +541,15 @@ fn cargo_build(manifest: &Path, opts: &BuildOptions) -> Result<(String, PathBuf)
         if output.trim().is_empty() {
             output = "(cargo printed nothing; see above)".into();
         }
+        if let Some(needed) = memory_needed(&output) {
+            return Err(BuildError::MemoryTooSmall {
+                manifest: manifest.to_path_buf(),
+                needed,
+                given: opts.initial_memory,
+                stack: opts.stack_size,
+                hint: needed.div_ceil(1024),
+            });
+        }
         return Err(BuildError::CargoFailed {
             manifest: manifest.to_path_buf(),
             output,
@@ -602,6 +629,12 @@ pub fn embed_payload(repo_root: &Path, name: &str) -> Result<Built, BuildError> 
         &out_dir.join(format!("{name}.cwasm")),
         &BuildOptions::for_build_script(),
     )
+}
+
+/// wasm-ld's "initial memory too small, N bytes needed", as N.
+fn memory_needed(linker_output: &str) -> Option<u64> {
+    let (_, rest) = linker_output.split_once("initial memory too small, ")?;
+    rest.split_whitespace().next()?.parse().ok()
 }
 
 /// The whole `build.rs` of an application in this repository's layout: [`embed_payload`] for

@@ -432,3 +432,34 @@ fn client_errors_are_one_clear_message() {
         assert!(text(&o).contains(expected), "{args:?}: {}", text(&o));
     }
 }
+
+#[test]
+fn a_payload_too_big_for_its_memory_is_told_how_much_it_needs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("big.cwasm");
+    let big = root().join("payloads/sandbox-big");
+    let o = trevm(&[
+        "build",
+        "-q",
+        big.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("bytes of linear memory"), "{}", text(&o));
+    assert!(
+        text(&o).contains("build it with --initial-memory"),
+        "{}",
+        text(&o)
+    );
+    let o = trevm(&[
+        "build",
+        "-q",
+        big.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--initial-memory",
+        "128KiB",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+}
