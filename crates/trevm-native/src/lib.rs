@@ -303,3 +303,12 @@ pub fn exit(board: &NativeBoard, result: Result<(), impl std::fmt::Display>) -> 
     };
     std::process::exit(code)
 }
+
+/// The program's first command-line argument parsed as `T`, or `default` without one; a value
+/// that does not parse is an error naming `what` was expected.
+pub fn first_arg<T: std::str::FromStr>(default: T, what: &str) -> Result<T, String> {
+    match std::env::args().nth(1) {
+        Some(s) => s.parse().map_err(|_| format!("`{s}` is not {what}")),
+        None => Ok(default),
+    }
+}

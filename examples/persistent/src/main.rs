@@ -25,10 +25,7 @@ async fn main(_spawner: embassy_executor::Spawner) {
 }
 
 async fn run(board: &NativeBoard) -> Result<(), String> {
-    let addr: SocketAddr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:5683".into())
-        .parse()
-        .map_err(|e| format!("bad listen address: {e}"))?;
+    let addr: SocketAddr =
+        trevm_native::first_arg(([127, 0, 0, 1], 5683).into(), "a listen address")?;
     trevm_native::coap::serve_device(addr, board, Some(CAPSULE)).await
 }

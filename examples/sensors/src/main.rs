@@ -15,12 +15,8 @@ async fn main(_spawner: embassy_executor::Spawner) {
 }
 
 async fn run(board: &NativeBoard) -> Result<(), Error> {
-    let seconds = match std::env::args().nth(1) {
-        Some(s) => s
-            .parse()
-            .map_err(|_| Error::BadArguments(format!("`{s}` is not a number of seconds")))?,
-        None => 10,
-    };
+    let seconds: u64 =
+        trevm_native::first_arg(10, "a number of seconds").map_err(Error::BadArguments)?;
     let runtime = Runtime::new(EngineProfile::for_this_machine(), RuntimeOptions::host())?;
     let loaded = runtime.load(&Capsule::from_static(CAPSULE)?)?;
     let limits = Limits::new().with_timeout(embassy_time::Duration::from_secs(seconds));

@@ -15,12 +15,7 @@ async fn main(_spawner: embassy_executor::Spawner) {
 }
 
 async fn run(board: &NativeBoard) -> Result<(), Error> {
-    let port: u16 = match std::env::args().nth(1) {
-        Some(s) => s
-            .parse()
-            .map_err(|_| Error::BadArguments(format!("`{s}` is not a UDP port")))?,
-        None => 4242,
-    };
+    let port: u16 = trevm_native::first_arg(4242, "a UDP port").map_err(Error::BadArguments)?;
     let runtime = Runtime::new(EngineProfile::for_this_machine(), RuntimeOptions::host())?;
     let loaded = runtime.load(&Capsule::from_static(CAPSULE)?)?;
     let mut instance = runtime
