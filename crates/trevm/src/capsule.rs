@@ -1,20 +1,26 @@
-//! The capsule container: a small header in front of Wasmtime's precompiled component.
+//! The capsule container: a small header in front of Wasmtime's precompiled component, and a
+//! trailer carrying the capsule's manifest, signed or not.
 //!
 //! ```text
 //! offset size field
 //!      0    8 magic "TREVMCAP"
-//!      8    2 container format version (1), little endian
+//!      8    2 container format version (2), little endian
 //!     10    2 header length in bytes (64)
 //!     12    1 target        (see [`Target`])
 //!     13    1 preemption    (see [`Preemption`])
 //!     14    2 Wasmtime major version the code was produced by
-//!     16    4 payload length in bytes
-//!     20    4 payload CRC-32 (IEEE)
+//!     16    4 payload length in bytes (P)
+//!     20    4 CRC-32 (IEEE) of everything after the header: payload and trailer
 //!     24    2 profile revision ([`PROFILE_REVISION`])
-//!     26    6 reserved, zero
+//!     26    1 trailer kind: 0 none, 1 unsigned manifest, 2 signed manifest (see [`TrailerKind`])
+//!     27    1 reserved, zero
+//!     28    4 trailer length in bytes (T), at most [`MAX_TRAILER_LEN`]
 //!     32   32 capsule name, UTF-8, NUL padded
-//!     64    … payload: the `.cwasm` produced by `Engine::precompile_component`
+//!     64    P payload: the `.cwasm` produced by `Engine::precompile_component`
+//!   64+P    T trailer: a manifest (CBOR, see [`crate::manifest`]), or a COSE_Sign1 over one
+//!               (see [`crate::trust`])
 //! ```
+//! A capsule is exactly `64 + P + T` bytes: trailing bytes are refused.
 //!
 //! The header is checked before Wasmtime sees a byte: wrong magic, truncation, corruption (the
 //! CRC) and a different profile are all reported as [`CapsuleError`]s that say what differs. The
@@ -23,8 +29,10 @@
 //! without a copy.
 //!
 //! The CRC guards against accidents (a truncated upload, a flipped bit), not against an attacker:
-//! Wasmtime trusts precompiled code, so capsules from untrusted sources must be authenticated
-//! (signed) before they are loaded.
+//! anyone can recompute it. Wasmtime trusts precompiled code, so a [`Capsule`] cannot be loaded:
+//! only a [`VerifiedCapsule`](crate::trust::VerifiedCapsule) can, which comes from a
+//! [`TrustPolicy`](crate::trust::TrustPolicy) that checked its signature, or from
+//! [`include_capsule!`](crate::include_capsule) (code built into the firmware image).
 
 use alloc::borrow::Cow;
 use alloc::vec::Vec;
@@ -36,10 +44,37 @@ use crate::profile::{EngineProfile, PROFILE_REVISION, Preemption, Target, WASMTI
 pub const MAGIC: [u8; 8] = *b"TREVMCAP";
 /// Length of the header in front of the payload.
 pub const HEADER_LEN: usize = 64;
-/// Container format version written by this crate.
-pub const FORMAT_VERSION: u16 = 1;
+/// Container format version written and read by this crate (2: with a manifest trailer).
+pub const FORMAT_VERSION: u16 = 2;
 /// Longest capsule name stored in the header (bytes of UTF-8).
 pub const MAX_NAME_LEN: usize = 32;
+/// Longest trailer (manifest or signature) a capsule may carry: it is parsed before anything
+/// else is trusted, so its size is bounded.
+pub const MAX_TRAILER_LEN: usize = 4096;
+
+/// What follows the payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum TrailerKind {
+    /// Nothing: a bare capsule (no manifest).
+    None = 0,
+    /// A manifest (CBOR, [`crate::manifest::Manifest`]) that nobody signed: it says what the
+    /// capsule is, but proves nothing.
+    Manifest = 1,
+    /// A COSE_Sign1 (RFC 9052) whose payload is the manifest (see [`crate::trust`]).
+    Signed = 2,
+}
+
+impl TrailerKind {
+    fn from_u8(b: u8) -> Option<Self> {
+        match b {
+            0 => Some(TrailerKind::None),
+            1 => Some(TrailerKind::Manifest),
+            2 => Some(TrailerKind::Signed),
+            _ => None,
+        }
+    }
+}
 
 /// Why capsule bytes were refused before (or while) handing them to Wasmtime.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,14 +96,19 @@ pub enum CapsuleError {
     },
     /// The header is internally inconsistent (bad length, unknown enum value, bad name).
     BadHeader(&'static str),
-    /// Fewer payload bytes than the header announces.
+    /// Fewer bytes than the header announces.
     Truncated {
-        /// Payload bytes announced by the header.
+        /// Bytes after the header announced by the header (payload and trailer).
         expected: usize,
-        /// Payload bytes present.
+        /// Bytes present after the header.
         found: usize,
     },
-    /// The payload does not match its checksum.
+    /// More bytes than the header announces: a capsule is exactly header, payload and trailer.
+    TrailingBytes {
+        /// Bytes after the end of the trailer.
+        extra: usize,
+    },
+    /// The payload and trailer do not match their checksum.
     Corrupted {
         /// CRC in the header.
         expected: u32,
@@ -104,16 +144,21 @@ impl fmt::Display for CapsuleError {
             }
             CapsuleError::UnsupportedFormat { version } => write!(
                 f,
-                "capsule container format {version} is not supported (this runtime reads format {FORMAT_VERSION})"
+                "capsule container format {version} is not supported (this runtime reads format \
+                 {FORMAT_VERSION}); rebuild it with this version of `trevm build`"
             ),
             CapsuleError::BadHeader(why) => write!(f, "corrupted capsule header: {why}"),
             CapsuleError::Truncated { expected, found } => write!(
                 f,
-                "capsule is truncated: header announces {expected} payload bytes, only {found} present"
+                "capsule is truncated: header announces {expected} bytes after it, only {found} present"
+            ),
+            CapsuleError::TrailingBytes { extra } => write!(
+                f,
+                "capsule has {extra} unexpected byte(s) after its end (header, payload and trailer)"
             ),
             CapsuleError::Corrupted { expected, found } => write!(
                 f,
-                "capsule is corrupted: payload CRC-32 is {found:#010x}, header says {expected:#010x}"
+                "capsule is corrupted: CRC-32 is {found:#010x}, header says {expected:#010x}"
             ),
             CapsuleError::ProfileMismatch { capsule, runtime } => {
                 write!(
@@ -214,8 +259,12 @@ pub struct CapsuleHeader {
     pub stamp: StampedProfile,
     /// Payload length.
     pub payload_len: usize,
-    /// Payload CRC-32.
-    pub payload_crc: u32,
+    /// CRC-32 of payload and trailer.
+    pub crc: u32,
+    /// What follows the payload.
+    pub trailer_kind: TrailerKind,
+    /// Trailer length.
+    pub trailer_len: usize,
     name: [u8; MAX_NAME_LEN],
     name_len: u8,
 }
@@ -227,19 +276,30 @@ impl CapsuleHeader {
         core::str::from_utf8(&self.name[..usize::from(self.name_len)]).unwrap_or("")
     }
 
+    /// Bytes after the header: payload and trailer.
+    pub fn body_len(&self) -> usize {
+        // Both are bounded (u32 and MAX_TRAILER_LEN) when parsed or built; saturate anyway.
+        self.payload_len.saturating_add(self.trailer_len)
+    }
+
     /// Parses and checks a header (not the payload).
     pub fn parse(bytes: &[u8]) -> Result<Self, CapsuleError> {
-        if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
+        let Some(h) = bytes.first_chunk::<HEADER_LEN>() else {
+            return Err(if bytes.starts_with(&MAGIC) {
+                CapsuleError::TooShort { len: bytes.len() }
+            } else {
+                CapsuleError::BadMagic {
+                    looks_like: sniff(bytes),
+                }
+            });
+        };
+        if h[..MAGIC.len()] != MAGIC {
             return Err(CapsuleError::BadMagic {
                 looks_like: sniff(bytes),
             });
         }
-        if bytes.len() < HEADER_LEN {
-            return Err(CapsuleError::TooShort { len: bytes.len() });
-        }
-        let u16_at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]);
-        let u32_at =
-            |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
+        let u16_at = |o: usize| u16::from_le_bytes([h[o], h[o + 1]]);
+        let u32_at = |o: usize| u32::from_le_bytes([h[o], h[o + 1], h[o + 2], h[o + 3]]);
         let version = u16_at(8);
         if version != FORMAT_VERSION {
             return Err(CapsuleError::UnsupportedFormat { version });
@@ -247,9 +307,9 @@ impl CapsuleHeader {
         if usize::from(u16_at(10)) != HEADER_LEN {
             return Err(CapsuleError::BadHeader("unexpected header length"));
         }
-        let target = Target::from_u8(bytes[12]).ok_or(CapsuleError::BadHeader("unknown target"))?;
+        let target = Target::from_u8(h[12]).ok_or(CapsuleError::BadHeader("unknown target"))?;
         let preemption =
-            Preemption::from_u8(bytes[13]).ok_or(CapsuleError::BadHeader("unknown preemption"))?;
+            Preemption::from_u8(h[13]).ok_or(CapsuleError::BadHeader("unknown preemption"))?;
         let stamp = StampedProfile {
             profile: EngineProfile { target, preemption },
             wasmtime_major: u16_at(14),
@@ -257,18 +317,38 @@ impl CapsuleHeader {
         };
         let payload_len = usize::try_from(u32_at(16))
             .map_err(|_| CapsuleError::BadHeader("payload too large"))?;
-        let payload_crc = u32_at(20);
+        let crc = u32_at(20);
+        let trailer_kind =
+            TrailerKind::from_u8(h[26]).ok_or(CapsuleError::BadHeader("unknown trailer kind"))?;
+        if h[27] != 0 {
+            return Err(CapsuleError::BadHeader("reserved byte is not zero"));
+        }
+        let trailer_len = usize::try_from(u32_at(28))
+            .ok()
+            .filter(|&n| n <= MAX_TRAILER_LEN)
+            .ok_or(CapsuleError::BadHeader("trailer longer than 4096 bytes"))?;
+        if (trailer_kind == TrailerKind::None) != (trailer_len == 0) {
+            return Err(CapsuleError::BadHeader(
+                "trailer length does not match trailer kind",
+            ));
+        }
         let mut name = [0u8; MAX_NAME_LEN];
-        name.copy_from_slice(&bytes[32..64]);
+        name.copy_from_slice(&h[32..64]);
         let name_len = name.iter().position(|&b| b == 0).unwrap_or(MAX_NAME_LEN);
+        if name[name_len..].iter().any(|&b| b != 0) {
+            return Err(CapsuleError::BadHeader("name is not NUL padded"));
+        }
         if core::str::from_utf8(&name[..name_len]).is_err() {
             return Err(CapsuleError::BadHeader("name is not UTF-8"));
         }
         Ok(CapsuleHeader {
             stamp,
             payload_len,
-            payload_crc,
+            crc,
+            trailer_kind,
+            trailer_len,
             name,
+            // At most MAX_NAME_LEN (32).
             name_len: name_len as u8,
         })
     }
@@ -282,43 +362,104 @@ impl CapsuleHeader {
         h[12] = self.stamp.profile.target as u8;
         h[13] = self.stamp.profile.preemption as u8;
         h[14..16].copy_from_slice(&self.stamp.wasmtime_major.to_le_bytes());
+        // Both lengths were bounded when the header was built (`encode`) or parsed.
         h[16..20].copy_from_slice(&(self.payload_len as u32).to_le_bytes());
-        h[20..24].copy_from_slice(&self.payload_crc.to_le_bytes());
+        h[20..24].copy_from_slice(&self.crc.to_le_bytes());
         h[24..26].copy_from_slice(&self.stamp.revision.to_le_bytes());
+        h[26] = self.trailer_kind as u8;
+        h[28..32].copy_from_slice(&(self.trailer_len as u32).to_le_bytes());
         h[32..32 + usize::from(self.name_len)]
             .copy_from_slice(&self.name[..usize::from(self.name_len)]);
         h
     }
 }
 
-/// Wraps a precompiled component (the output of `Engine::precompile_component` for `profile`)
-/// into capsule bytes. The name is cut to [`MAX_NAME_LEN`] bytes at a character boundary.
-///
-/// Fails only if the payload is larger than 4 GiB.
-pub fn encode(profile: EngineProfile, name: &str, cwasm: &[u8]) -> Result<Vec<u8>, CapsuleError> {
-    let payload_len =
-        u32::try_from(cwasm.len()).map_err(|_| CapsuleError::BadHeader("payload too large"))?;
+/// Cuts `name` to [`MAX_NAME_LEN`] bytes at a character boundary.
+pub fn cut_name(name: &str) -> &str {
     let mut cut = name.len().min(MAX_NAME_LEN);
     while !name.is_char_boundary(cut) {
         cut -= 1;
     }
+    &name[..cut]
+}
+
+/// Wraps a precompiled component (the output of `Engine::precompile_component` for `profile`)
+/// into capsule bytes with no trailer. The name is cut to [`MAX_NAME_LEN`] bytes at a character
+/// boundary.
+///
+/// Fails only if the payload is larger than 4 GiB.
+pub fn encode(profile: EngineProfile, name: &str, cwasm: &[u8]) -> Result<Vec<u8>, CapsuleError> {
+    encode_with_trailer(profile, name, cwasm, TrailerKind::None, &[])
+}
+
+/// Like [`encode`], with a trailer (a manifest, or a COSE_Sign1 over one: see
+/// [`crate::trust::sign_manifest`]).
+///
+/// Fails if the payload is larger than 4 GiB, the trailer longer than [`MAX_TRAILER_LEN`], or the
+/// kind and the trailer disagree (an empty trailer goes with [`TrailerKind::None`] only).
+pub fn encode_with_trailer(
+    profile: EngineProfile,
+    name: &str,
+    cwasm: &[u8],
+    trailer_kind: TrailerKind,
+    trailer: &[u8],
+) -> Result<Vec<u8>, CapsuleError> {
+    let payload_len =
+        u32::try_from(cwasm.len()).map_err(|_| CapsuleError::BadHeader("payload too large"))?;
+    if trailer.len() > MAX_TRAILER_LEN {
+        return Err(CapsuleError::BadHeader("trailer longer than 4096 bytes"));
+    }
+    if (trailer_kind == TrailerKind::None) != trailer.is_empty() {
+        return Err(CapsuleError::BadHeader(
+            "trailer length does not match trailer kind",
+        ));
+    }
+    let name = cut_name(name);
     let mut name_buf = [0u8; MAX_NAME_LEN];
-    name_buf[..cut].copy_from_slice(&name.as_bytes()[..cut]);
+    name_buf[..name.len()].copy_from_slice(name.as_bytes());
+    let mut crc = Crc32::new();
+    crc.update(cwasm);
+    crc.update(trailer);
     let header = CapsuleHeader {
         stamp: StampedProfile::current(profile),
         payload_len: payload_len as usize,
-        payload_crc: crc32(cwasm),
+        crc: crc.finish(),
+        trailer_kind,
+        trailer_len: trailer.len(),
         name: name_buf,
-        name_len: cut as u8,
+        name_len: name.len() as u8,
     };
-    let mut out = Vec::with_capacity(HEADER_LEN + cwasm.len());
+    let mut out = Vec::with_capacity(HEADER_LEN + cwasm.len() + trailer.len());
     out.extend_from_slice(&header.to_bytes());
     out.extend_from_slice(cwasm);
+    out.extend_from_slice(trailer);
     Ok(out)
 }
 
-/// Capsule bytes whose header and checksum have been checked. Cheap: nothing is deserialized yet;
-/// [`Runtime::load`](crate::Runtime::load) does that.
+/// The same capsule (header, payload) with another trailer: how a manifest or a signature is
+/// attached to a built capsule.
+pub fn with_trailer(
+    capsule: &Capsule<'_>,
+    trailer_kind: TrailerKind,
+    trailer: &[u8],
+) -> Result<Vec<u8>, CapsuleError> {
+    let mut bytes = encode_with_trailer(
+        capsule.profile(),
+        capsule.name(),
+        capsule.payload(),
+        trailer_kind,
+        trailer,
+    )?;
+    // Keep the stamp as it was (encode writes this runtime's current one).
+    let mut header = CapsuleHeader::parse(&bytes)?;
+    header.stamp = capsule.header().stamp;
+    bytes[..HEADER_LEN].copy_from_slice(&header.to_bytes());
+    Ok(bytes)
+}
+
+/// Capsule bytes whose header, length and checksum have been checked. Cheap: nothing is
+/// deserialized, nothing is trusted yet. To load it, verify it first with a
+/// [`TrustPolicy`](crate::trust::TrustPolicy).
 #[derive(Debug, Clone)]
 pub struct Capsule<'a> {
     header: CapsuleHeader,
@@ -359,9 +500,19 @@ impl<'a> Capsule<'a> {
         &self.bytes[HEADER_LEN..HEADER_LEN + self.header.payload_len]
     }
 
+    /// The trailer after the payload (empty for [`TrailerKind::None`]).
+    pub fn trailer(&self) -> &[u8] {
+        &self.bytes[HEADER_LEN + self.header.payload_len..]
+    }
+
+    /// The whole capsule.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
     /// Size of the whole capsule in bytes.
     pub fn len(&self) -> usize {
-        HEADER_LEN + self.header.payload_len
+        self.bytes.len()
     }
 
     /// Always false: a checked capsule has a header.
@@ -387,19 +538,31 @@ impl<'a> Capsule<'a> {
             .map(|b| &b[HEADER_LEN..HEADER_LEN + self.header.payload_len])
     }
 
+    /// An owned copy (for keeping a capsule that was checked in a borrowed buffer).
+    pub fn into_owned(self) -> Capsule<'static> {
+        Capsule {
+            header: self.header,
+            bytes: Cow::Owned(self.bytes.into_owned()),
+            static_bytes: self.static_bytes,
+        }
+    }
+
     fn check(bytes: &[u8]) -> Result<CapsuleHeader, CapsuleError> {
         let header = CapsuleHeader::parse(bytes)?;
         let found = bytes.len() - HEADER_LEN;
-        if found < header.payload_len {
-            return Err(CapsuleError::Truncated {
-                expected: header.payload_len,
-                found,
+        let expected = header.body_len();
+        if found < expected {
+            return Err(CapsuleError::Truncated { expected, found });
+        }
+        if found > expected {
+            return Err(CapsuleError::TrailingBytes {
+                extra: found - expected,
             });
         }
-        let crc = crc32(&bytes[HEADER_LEN..HEADER_LEN + header.payload_len]);
-        if crc != header.payload_crc {
+        let crc = crc32(&bytes[HEADER_LEN..]);
+        if crc != header.crc {
             return Err(CapsuleError::Corrupted {
-                expected: header.payload_crc,
+                expected: header.crc,
                 found: crc,
             });
         }
@@ -408,8 +571,9 @@ impl<'a> Capsule<'a> {
 }
 
 impl Capsule<'static> {
-    /// Checks capsule bytes that live forever (e.g. `include_bytes!` in flash). When they are
-    /// suitably aligned, [`Runtime::load`](crate::Runtime::load) uses them in place.
+    /// Checks capsule bytes that live forever (e.g. a capsule in a flash partition). When they
+    /// are suitably aligned, [`Runtime::load`](crate::Runtime::load) uses them in place once they
+    /// are verified.
     pub fn from_static(bytes: &'static [u8]) -> Result<Self, CapsuleError> {
         let header = Self::check(bytes)?;
         Ok(Capsule {
@@ -440,50 +604,87 @@ fn sniff(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// CRC-32 (IEEE 802.3, reflected, as zlib), a byte at a time from a 1 KiB table computed at
-/// compile time (a bitwise loop was the slowest step of a cold start, ≈ 5 ns per byte on the host).
+/// The capsule checksum: CRC-32/ISO-HDLC (IEEE 802.3, as zlib), from the `crc` crate.
+struct Crc32(crc::Digest<'static, u32>);
+
+static CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+impl Crc32 {
+    fn new() -> Self {
+        Crc32(CRC32.digest())
+    }
+    fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+    fn finish(self) -> u32 {
+        self.0.finalize()
+    }
+}
+
+/// CRC-32 (IEEE 802.3, reflected, as zlib) of `data`.
 pub fn crc32(data: &[u8]) -> u32 {
-    const fn table() -> [u32; 256] {
-        let mut table = [0u32; 256];
-        let mut i = 0;
-        while i < 256 {
-            let mut crc = i as u32;
-            let mut bit = 0;
-            while bit < 8 {
-                crc = if crc & 1 == 1 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-                bit += 1;
-            }
-            table[i] = crc;
-            i += 1;
-        }
-        table
+    CRC32.checksum(data)
+}
+
+/// A capsule built into the firmware image: the output of [`include_capsule!`](crate::include_capsule).
+///
+/// It is trusted because it is part of the image that was built, signed and flashed as a whole,
+/// not because of anything in its bytes: [`EmbeddedCapsule::check`] checks its header and CRC and
+/// turns it into a [`VerifiedCapsule`](crate::trust::VerifiedCapsule) without a signature. The
+/// only way to make one is the macro (or the `unsafe` [`EmbeddedCapsule::new_unchecked`]).
+#[derive(Debug, Clone, Copy)]
+pub struct EmbeddedCapsule {
+    bytes: &'static [u8],
+}
+
+impl EmbeddedCapsule {
+    /// Wraps capsule bytes that are part of the firmware image.
+    ///
+    /// # Safety
+    ///
+    /// `bytes` must be a capsule produced by `trevm build` (or `trevm_build`) from code the
+    /// firmware's builder trusts, e.g. embedded with `include_bytes!` at build time. Wasmtime
+    /// runs precompiled code without checking it: bytes from anywhere else (a network, a
+    /// writable flash region, a file) can take over the device. Use
+    /// [`TrustPolicy::verify`](crate::trust::TrustPolicy::verify) for those.
+    pub const unsafe fn new_unchecked(bytes: &'static [u8]) -> Self {
+        EmbeddedCapsule { bytes }
     }
-    static TABLE: [u32; 256] = table();
-    let mut crc = !0u32;
-    for &b in data {
-        crc = (crc >> 8) ^ TABLE[((crc ^ u32::from(b)) & 0xff) as usize];
+
+    /// The capsule bytes.
+    pub const fn bytes(&self) -> &'static [u8] {
+        self.bytes
     }
-    !crc
+
+    /// Checks header, length and CRC (a corrupted image is still refused) and returns the
+    /// capsule ready for [`Runtime::load`](crate::Runtime::load), trusted as part of the image.
+    pub fn check(&self) -> Result<crate::trust::VerifiedCapsule<'static>, CapsuleError> {
+        let capsule = Capsule::from_static(self.bytes)?;
+        Ok(crate::trust::VerifiedCapsule::embedded(capsule))
+    }
 }
 
 /// Embeds a capsule file in the binary with the alignment that lets the runtime use it in place.
 ///
-/// Expands to a `&'static [u8]`.
+/// Expands to an [`EmbeddedCapsule`](crate::capsule::EmbeddedCapsule): code built into the image
+/// is trusted without a signature, because the image itself is what the device's owner built and
+/// flashed. Give the macro only capsules your build made (e.g. in `build.rs` with
+/// `trevm_build::embed_payload`).
 ///
 /// ```ignore
-/// static CAPSULE: &[u8] = trevm::include_capsule!(concat!(env!("OUT_DIR"), "/hello.cwasm"));
+/// static CAPSULE: trevm::EmbeddedCapsule =
+///     trevm::include_capsule!(concat!(env!("OUT_DIR"), "/hello.cwasm"));
+/// let loaded = runtime.load(&CAPSULE.check()?)?;
 /// ```
 #[macro_export]
 macro_rules! include_capsule {
     ($path:expr) => {{
         #[repr(C, align(16))]
         struct __TrevmAligned<T: ?Sized>(T);
-        static __TREVM_CAPSULE: &__TrevmAligned<[u8]> = &__TrevmAligned(*include_bytes!($path));
-        &__TREVM_CAPSULE.0
+        const __TREVM_CAPSULE: &__TrevmAligned<[u8]> = &__TrevmAligned(*include_bytes!($path));
+        // SAFETY: the bytes are a file included into the binary at build time, i.e. part of the
+        // firmware image its builder made and flashed (the contract of `new_unchecked`).
+        unsafe { $crate::capsule::EmbeddedCapsule::new_unchecked(&__TREVM_CAPSULE.0) }
     }};
 }
 
@@ -495,6 +696,36 @@ mod tests {
     fn crc_matches_zlib() {
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
         assert_eq!(crc32(b""), 0);
+    }
+
+    #[test]
+    fn trailing_bytes_and_trailers_are_checked() {
+        let profile = EngineProfile::pulley32(Preemption::Fuel);
+        let bytes =
+            encode_with_trailer(profile, "t", b"code", TrailerKind::Manifest, b"\xa0").unwrap();
+        let c = Capsule::from_slice(&bytes).unwrap();
+        assert_eq!(c.payload(), b"code");
+        assert_eq!(c.trailer(), b"\xa0");
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(
+            Capsule::from_slice(&longer).unwrap_err(),
+            CapsuleError::TrailingBytes { extra: 1 }
+        );
+        // The CRC covers the trailer too.
+        let mut flipped = bytes.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        assert!(matches!(
+            Capsule::from_slice(&flipped),
+            Err(CapsuleError::Corrupted { .. })
+        ));
+        let mut reserved = bytes.clone();
+        reserved[27] = 1;
+        assert_eq!(
+            Capsule::from_slice(&reserved).unwrap_err(),
+            CapsuleError::BadHeader("reserved byte is not zero")
+        );
+        assert!(encode_with_trailer(profile, "t", b"", TrailerKind::Signed, &[0; 4097]).is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@ use alloc::string::String;
 use core::fmt;
 
 use crate::capsule::CapsuleError;
+use crate::trust::TrustError;
 
 /// Everything that can go wrong loading, instantiating or running a capsule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,6 +12,9 @@ use crate::capsule::CapsuleError;
 pub enum Error {
     /// The capsule bytes were refused (not a capsule, truncated, corrupted, other profile).
     Capsule(CapsuleError),
+    /// The trust policy refused the capsule (unsigned, unknown signer, bad signature, altered,
+    /// not allowed, older than installed, importing what was not granted).
+    Refused(TrustError),
     /// Wasmtime refused the engine configuration or the precompiled code.
     Engine(String),
     /// The capsule needs something the runtime does not provide (an interface not granted, a
@@ -52,6 +56,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Capsule(e) => fmt::Display::fmt(e, f),
+            Error::Refused(e) => fmt::Display::fmt(e, f),
             Error::Engine(m) => write!(f, "wasmtime engine error: {m}"),
             Error::Link(m) => write!(f, "cannot link capsule: {m}"),
             Error::MissingExport { name, reason } => write!(f, "export `{name}`: {reason}"),
@@ -83,5 +88,11 @@ impl core::error::Error for Error {}
 impl From<CapsuleError> for Error {
     fn from(e: CapsuleError) -> Self {
         Error::Capsule(e)
+    }
+}
+
+impl From<TrustError> for Error {
+    fn from(e: TrustError) -> Self {
+        Error::Refused(e)
     }
 }

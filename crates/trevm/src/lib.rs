@@ -12,21 +12,25 @@ mod error;
 pub mod fpctx;
 pub mod host;
 mod limits;
+pub mod manifest;
 pub mod profile;
 mod runtime;
 #[cfg(all(feature = "tls", not(feature = "std")))]
 pub mod tls;
+pub mod trust;
 pub mod typefmt;
 
-pub use capsule::{Capsule, CapsuleError};
+pub use capsule::{Capsule, CapsuleError, EmbeddedCapsule};
 pub use error::Error;
 pub use fpctx::FpGuarded;
 #[cfg(feature = "log")]
 pub use host::LogSink;
 pub use host::{Grants, HostState};
 pub use limits::Limits;
+pub use manifest::Manifest;
 pub use profile::{EngineProfile, Preemption, Target};
 pub use runtime::{ExportedFunc, Instance, LoadedCapsule, Runtime, RuntimeOptions};
+pub use trust::{TrustError, TrustPolicy, TrustedKey, VerifiedCapsule, VersionLedger};
 
 /// Re-exports a capsule's dynamically typed values and Wasmtime itself, for embedders that need
 /// them (e.g. calling exports with arguments).

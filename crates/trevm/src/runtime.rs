@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::host::{Grants, HostRefusal, HostState};
 use crate::limits::Limits;
 use crate::profile::{EngineProfile, Preemption};
+use crate::trust::VerifiedCapsule;
 
 /// Runtime settings that do not affect compiled code (so they may differ from the precompiler).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,18 +131,50 @@ impl Runtime {
         &mut self.linker
     }
 
-    /// Checks the capsule's profile and deserializes its code.
+    /// Deserializes a verified capsule's code: one signed by a trusted key
+    /// ([`TrustPolicy::verify`](crate::TrustPolicy::verify)) or built into the firmware
+    /// ([`EmbeddedCapsule::check`](crate::EmbeddedCapsule::check)). Checks its profile first and,
+    /// for a signed capsule, that the component imports nothing outside its signed grants
+    /// ([`TrustError::ImportNotGranted`](crate::TrustError::ImportNotGranted)).
     ///
     /// A `&'static` capsule whose payload is suitably aligned is used in place (from flash on a
     /// device, without copying the code to RAM); otherwise the code is copied into an aligned
     /// heap buffer.
-    pub fn load(&self, capsule: &Capsule<'_>) -> Result<LoadedCapsule, Error> {
+    pub fn load(&self, capsule: &VerifiedCapsule<'_>) -> Result<LoadedCapsule, Error> {
+        // SAFETY: a `VerifiedCapsule` is made only by `TrustPolicy::verify` (signed by a trusted
+        // key, payload digest checked), by `EmbeddedCapsule::check` (part of the firmware image),
+        // or by the `unsafe` constructors whose callers took on this very contract.
+        let loaded = unsafe { self.load_unverified(capsule.capsule()) }?;
+        if let Some(signed) = capsule.signed() {
+            let ty = loaded.component.component_type();
+            if let Some((import, _)) = ty
+                .imports(&self.engine)
+                .find(|(name, _)| !signed.manifest.grants(name))
+            {
+                return Err(Error::Refused(crate::TrustError::ImportNotGranted {
+                    import: import.to_string(),
+                }));
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// Checks the capsule's profile and deserializes its code, trusting it blindly.
+    ///
+    /// # Safety
+    ///
+    /// Wasmtime runs precompiled code as it is: forged or corrupted code can read and write any
+    /// host memory, crash the device or keep it from ever running another task. The caller
+    /// guarantees that `capsule` is the unaltered output of `trevm build` from code it trusts
+    /// (which is what [`Runtime::load`] checks with a signature).
+    pub unsafe fn load_unverified(&self, capsule: &Capsule<'_>) -> Result<LoadedCapsule, Error> {
         capsule.check_profile(self.profile)?;
+        // SAFETY (both calls): the caller vouches for the bytes (this function's contract).
         let component = match capsule.static_payload() {
             Some(payload) if (payload.as_ptr() as usize).is_multiple_of(16) => {
-                self.load_in_place(payload)?
+                unsafe { self.load_in_place(payload) }?
             }
-            _ => self.load_copy(capsule.payload())?,
+            _ => unsafe { self.load_copy(capsule.payload()) }?,
         };
         Ok(LoadedCapsule {
             name: capsule.name().to_string(),
@@ -149,10 +182,13 @@ impl Runtime {
         })
     }
 
-    fn load_copy(&self, payload: &[u8]) -> Result<Component, Error> {
-        // SAFETY: the bytes were produced by `Engine::precompile_component` for this profile
-        // (header stamp checked by `load`, CRC checked when the `Capsule` was made); Wasmtime
-        // copies them into its own aligned buffer.
+    /// # Safety
+    ///
+    /// `payload` is trusted precompiled code for this profile (see [`Runtime::load_unverified`]).
+    unsafe fn load_copy(&self, payload: &[u8]) -> Result<Component, Error> {
+        // SAFETY: the caller guarantees the bytes are trusted output of
+        // `Engine::precompile_component` for this profile (stamp checked by
+        // `load_unverified`); Wasmtime copies them into its own aligned buffer.
         unsafe { Component::deserialize(&self.engine, payload) }
             .map_err(|e| Error::Engine(format!("{e:#}")))
     }
@@ -162,7 +198,11 @@ impl Runtime {
     /// Wasmtime registers code by address and panics if the same bytes are registered twice, so a
     /// process-wide list remembers what was loaded in place: loading the same capsule again with
     /// the same engine reuses that component; with another engine it falls back to a copy.
-    fn load_in_place(&self, payload: &'static [u8]) -> Result<Component, Error> {
+    ///
+    /// # Safety
+    ///
+    /// `payload` is trusted precompiled code for this profile (see [`Runtime::load_unverified`]).
+    unsafe fn load_in_place(&self, payload: &'static [u8]) -> Result<Component, Error> {
         let addr = payload.as_ptr() as usize;
         let mut loaded = IN_PLACE.lock();
         if let Some((_, c)) = loaded.iter().find(|(a, _)| *a == addr) {
@@ -170,12 +210,13 @@ impl Runtime {
                 return Ok(c.clone());
             }
             drop(loaded);
-            return self.load_copy(payload);
+            // SAFETY: the caller's guarantee covers these bytes.
+            return unsafe { self.load_copy(payload) };
         }
         let ptr = core::ptr::NonNull::from(payload);
-        // SAFETY: the payload was produced by `Engine::precompile_component` with this very
-        // profile (header stamp checked by `load`, CRC checked when the `Capsule` was made); the
-        // memory is `'static` and immutable (a `&'static [u8]`), 16-byte aligned as Pulley code
+        // SAFETY: the caller guarantees the payload is trusted output of
+        // `Engine::precompile_component` for this profile (stamp checked by `load_unverified`);
+        // the memory is `'static` and immutable (a `&'static [u8]`), 16-byte aligned as Pulley code
         // needs, and not yet registered with Wasmtime (checked against `IN_PLACE` under its lock).
         let component = unsafe { Component::deserialize_raw(&self.engine, ptr) }
             .map_err(|e| Error::Engine(format!("{e:#}")))?;
