@@ -3,7 +3,18 @@
 use std::path::Path;
 
 use trevm::{EngineProfile, Preemption, Target};
-use trevm_build::{BuildOptions, Stage};
+use trevm_build::{BuildOptions, Signing, Stage};
+
+/// The key the benchmark signs its capsules with (made once per run, never written anywhere).
+pub fn key() -> &'static trevm_sign::SigningKey {
+    static KEY: std::sync::OnceLock<trevm_sign::SigningKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(trevm_sign::SigningKey::generate)
+}
+
+/// A device policy trusting [`key`].
+pub fn policy() -> trevm::TrustPolicy {
+    trevm::TrustPolicy::new().trust(key().trusted("the benchmark key"))
+}
 
 /// The example capsules, as directories under `payloads/`.
 pub const EXAMPLES: [&str; 4] = ["async-bindings", "fibonacci", "sandbox", "bench-calls"];
@@ -77,17 +88,19 @@ pub fn build(root: &Path, name: &'static str) -> Result<Example, Box<dyn std::er
     let opts = BuildOptions {
         profile: first,
         quiet: true,
+        signing: Signing::Unsigned,
         ..Default::default()
     };
     let built = trevm_build::build(&root.join("payloads").join(name), &opts)?;
     let mut compiled = vec![Compiled {
         profile: first,
-        capsule: built.capsule.clone(),
+        capsule: trevm_sign::sign(&built.capsule, key(), Some(1), None)?,
         cwasm: stage(&built, Stage::Precompiled),
     }];
     for &profile in &PROFILES[1..] {
         let cwasm = trevm_build::precompile(&built.component, profile)?;
-        let capsule = trevm::capsule::encode(profile, &built.name, &cwasm)?;
+        let bare = trevm::capsule::encode(profile, &built.name, &cwasm)?;
+        let capsule = trevm_sign::sign(&bare, key(), Some(1), Some(built.imports.clone()))?;
         compiled.push(Compiled {
             profile,
             capsule,

@@ -20,7 +20,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures_executor::block_on;
-use trevm::{Capsule, EngineProfile, Limits, Preemption, Runtime, RuntimeOptions, Target, Val};
+use trevm::{
+    Capsule, EngineProfile, Limits, Preemption, Runtime, RuntimeOptions, Target, Val,
+    VerifiedCapsule, VersionLedger,
+};
 use trevm_native::NativeBoard;
 
 use capsules::Example;
@@ -235,6 +238,7 @@ impl Bench {
             "capsule",
             "profile",
             "check (from_vec)",
+            "verify (Ed25519)",
             "load (copy)",
             "load (in place)",
             "instantiate",
@@ -262,6 +266,7 @@ impl Bench {
                     ex.name.into(),
                     profile_name(rt.profile()),
                     time(c.check.median()),
+                    time(c.verify.median()),
                     time(c.load_copy.median()),
                     in_place,
                     time(c.instantiate.median()),
@@ -492,7 +497,7 @@ fn fib_capsule(
     expected: u32,
     runs: usize,
 ) -> Result<Samples> {
-    let capsule = Capsule::from_vec(example.capsule(rt.profile()).to_vec())?;
+    let capsule = verified(Capsule::from_vec(example.capsule(rt.profile()).to_vec())?)?;
     let loaded = rt.load(&capsule)?;
     block_on(async {
         let mut instance = rt
@@ -519,6 +524,8 @@ fn fib_capsule(
 struct ColdStart {
     /// `Capsule::from_vec`: header and CRC-32 check.
     check: Samples,
+    /// `TrustPolicy::verify`: COSE_Sign1 parse, Ed25519 signature, SHA-256 of the payload.
+    verify: Samples,
     /// `Runtime::load` of an owned capsule: Wasmtime copies the code into its own buffer.
     load_copy: Samples,
     /// `Runtime::load` of an aligned `'static` capsule (as from flash), or why it cannot be done.
@@ -535,12 +542,17 @@ fn cold_start(
 ) -> Result<ColdStart> {
     let bytes = example.capsule(rt.profile());
     let mut check = Samples::default();
+    let mut verify = Samples::default();
     let mut load_copy = Samples::default();
+    let policy = capsules::policy();
     for _ in 0..runs {
         let owned = bytes.to_vec();
         let t = Instant::now();
         let capsule = Capsule::from_vec(owned)?;
         check.push(nanos(t.elapsed()));
+        let t = Instant::now();
+        let capsule = policy.verify(capsule, &VersionLedger::new())?;
+        verify.push(nanos(t.elapsed()));
         let t = Instant::now();
         let loaded = rt.load(&capsule)?;
         load_copy.push(nanos(t.elapsed()));
@@ -551,13 +563,13 @@ fn cold_start(
     // twice), so loading the same bytes again is a cache hit. Time first loads: a fresh
     // `'static` copy per run (leaked; a few MiB for the whole benchmark).
     let probe = rt
-        .load(&Capsule::from_static(leak_aligned(bytes))?)
+        .load(&verified(Capsule::from_static(leak_aligned(bytes))?)?)
         .map(drop);
     let load_in_place = match probe {
         Ok(()) => {
             let mut s = Samples::default();
             for _ in 0..runs {
-                let flash = Capsule::from_static(leak_aligned(bytes))?;
+                let flash = verified(Capsule::from_static(leak_aligned(bytes))?)?;
                 let t = Instant::now();
                 let loaded = rt.load(&flash)?;
                 s.push(nanos(t.elapsed()));
@@ -568,7 +580,7 @@ fn cold_start(
         Err(e) => Err(e.to_string()),
     };
 
-    let loaded = rt.load(&Capsule::from_vec(bytes.to_vec())?)?;
+    let loaded = rt.load(&verified(Capsule::from_vec(bytes.to_vec())?)?)?;
     let mut instantiate = Samples::default();
     for _ in 0..runs {
         let host = board.host_state(example.name);
@@ -579,10 +591,16 @@ fn cold_start(
     }
     Ok(ColdStart {
         check,
+        verify,
         load_copy,
         load_in_place,
         instantiate,
     })
+}
+
+/// `capsule`, verified against the benchmark's key.
+fn verified(capsule: Capsule<'static>) -> Result<VerifiedCapsule<'static>> {
+    Ok(capsules::policy().verify(capsule, &VersionLedger::new())?)
 }
 
 /// A copy of `bytes` that lives for the rest of the process, 16-byte aligned like a capsule
@@ -613,7 +631,7 @@ fn call_costs(
     limits: Limits,
     plan: &Plan,
 ) -> Result<CallCosts> {
-    let capsule = Capsule::from_vec(example.capsule(rt.profile()).to_vec())?;
+    let capsule = verified(Capsule::from_vec(example.capsule(rt.profile()).to_vec())?)?;
     let loaded = rt.load(&capsule)?;
     block_on(async {
         let mut instance = rt

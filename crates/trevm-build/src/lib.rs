@@ -105,6 +105,9 @@ pub enum BuildError {
     /// The capsule could not be encoded.
     #[error("{0}")]
     Capsule(#[from] trevm::CapsuleError),
+    /// The capsule could not be signed (key file, manifest).
+    #[error("signing the capsule: {0}")]
+    Sign(#[from] trevm_sign::SignError),
 }
 
 /// Size optimisation for the payload's Rust code.
@@ -150,6 +153,23 @@ pub struct BuildOptions {
     pub target_dir: Option<PathBuf>,
     /// Cargo features of the payload crate to enable.
     pub features: Vec<String>,
+    /// Who signs the capsule.
+    pub signing: Signing,
+    /// Anti-rollback version of the manifest (default: [`trevm_sign::default_version`], the
+    /// build time).
+    pub version: Option<u64>,
+}
+
+/// Who signs a capsule [`build`] makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signing {
+    /// Nobody: the capsule carries an unsigned manifest (for [`trevm::include_capsule!`], which
+    /// needs no signature, or for signing later with `trevm sign`).
+    Unsigned,
+    /// The development key ([`trevm_sign::dev_key`]), created on first use.
+    DevKey,
+    /// The PKCS#8 PEM private key in this file.
+    Key(PathBuf),
 }
 
 impl BuildOptions {
@@ -168,6 +188,7 @@ impl BuildOptions {
                 preemption: Preemption::Fuel,
             },
             quiet: true,
+            signing: Signing::Unsigned,
             ..Default::default()
         }
     }
@@ -185,6 +206,8 @@ impl Default for BuildOptions {
             quiet: false,
             target_dir: None,
             features: Vec::new(),
+            signing: Signing::DevKey,
+            version: None,
         }
     }
 }
@@ -226,6 +249,12 @@ pub struct Built {
     pub stages: Vec<(Stage, usize)>,
     /// Profile used.
     pub profile: EngineProfile,
+    /// The component's imports: the grants its manifest lists.
+    pub imports: Vec<String>,
+    /// The manifest's version.
+    pub version: u64,
+    /// The signer's key id, if signed.
+    pub signer: Option<trevm::trust::KeyId>,
 }
 
 impl Built {
@@ -322,7 +351,23 @@ pub fn build(input: &Path, opts: &BuildOptions) -> Result<Built, BuildError> {
     let name = opts.name.clone().unwrap_or(name);
     let cwasm = precompile(&component, opts.profile)?;
     stages.push((Stage::Precompiled, cwasm.len()));
-    let capsule = trevm::capsule::encode(opts.profile, &name, &cwasm)?;
+    let bare = trevm::capsule::encode(opts.profile, &name, &cwasm)?;
+    let imports = component_imports(&component)?;
+    let version = opts.version.unwrap_or_else(trevm_sign::default_version);
+    let (capsule, signer) = match &opts.signing {
+        Signing::Unsigned => (
+            trevm_sign::attach_manifest(&bare, version, imports.clone())?,
+            None,
+        ),
+        signing => {
+            let key = match signing {
+                Signing::Key(path) => trevm_sign::SigningKey::read(path)?,
+                _ => trevm_sign::dev_key()?.key,
+            };
+            let signed = trevm_sign::sign(&bare, &key, Some(version), Some(imports.clone()))?;
+            (signed, Some(key.kid()))
+        }
+    };
     stages.push((Stage::Capsule, capsule.len()));
     Ok(Built {
         name,
@@ -330,7 +375,37 @@ pub fn build(input: &Path, opts: &BuildOptions) -> Result<Built, BuildError> {
         component,
         stages,
         profile: opts.profile,
+        imports,
+        version,
+        signer,
     })
+}
+
+/// The names a component imports at its top level (interfaces such as
+/// `ariel:wasm-bindings/log-api@0.0.1`, or functions of its world such as `uppercase`): what its
+/// manifest grants.
+pub fn component_imports(component: &[u8]) -> Result<Vec<String>, BuildError> {
+    let mut imports = Vec::new();
+    let mut depth = 0usize;
+    for payload in wasmparser::Parser::new(0).parse_all(component) {
+        let payload =
+            payload.map_err(|e| BuildError::Componentize(format!("not a valid component: {e}")))?;
+        match payload {
+            wasmparser::Payload::ModuleSection { .. }
+            | wasmparser::Payload::ComponentSection { .. } => depth += 1,
+            wasmparser::Payload::End(_) => depth = depth.saturating_sub(1),
+            wasmparser::Payload::ComponentImportSection(reader) if depth == 0 => {
+                for import in reader {
+                    let import = import.map_err(|e| {
+                        BuildError::Componentize(format!("not a valid component: {e}"))
+                    })?;
+                    imports.push(import.name.name.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(imports)
 }
 
 fn file_stem(path: &Path) -> String {

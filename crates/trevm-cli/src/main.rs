@@ -7,11 +7,42 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use trevm::{Capsule, EngineProfile, Error, Limits, Preemption, Runtime, RuntimeOptions, Target};
-use trevm_build::{BuildOptions, OptLevel};
+use trevm::{
+    Capsule, EngineProfile, Error, Limits, Preemption, Runtime, RuntimeOptions, Target,
+    VersionLedger,
+};
+use trevm_build::{BuildOptions, OptLevel, Signing};
 use trevm_native::NativeBoard;
 
 mod coap_client;
+mod signing;
+
+/// `println!` that ends the program quietly (exit 0) when stdout is a closed pipe
+/// (`trevm inspect x | head -1`), instead of panicking.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = writeln!(out, $($arg)*) {
+            $crate::stdout_failed(e);
+        }
+    }};
+}
+
+/// What `outln!` does when stdout fails: quiet exit on a closed pipe, else a one-line error.
+pub fn stdout_failed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("error: writing to stdout: {e}");
+    std::process::exit(1);
+}
+
+/// Writes a file, saying which one failed.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
 
 #[derive(Parser)]
 #[command(
@@ -30,21 +61,31 @@ enum Command {
     Build(BuildArgs),
     /// Run a capsule on the native board (a .cwasm capsule, or a payload/.wasm built on the fly).
     Run(RunArgs),
-    /// Show a capsule's header, imports and exports.
-    Inspect {
-        /// Capsule (.cwasm), payload directory, or .wasm.
-        input: PathBuf,
-    },
+    /// Show a capsule's header, signer, version, digest and grants (and, if it verifies, its
+    /// imports and exports).
+    Inspect(signing::InspectArgs),
+    /// Make an Ed25519 signing key: NAME.pem (private, 0600) and NAME.pub.pem (public).
+    Keygen(signing::KeygenArgs),
+    /// Sign a capsule with a private key.
+    Sign(signing::SignArgs),
+    /// Check a capsule's signature against trusted public keys, as a device would.
+    Verify(signing::VerifyArgs),
     /// Upload a capsule to a device over CoAP, e.g. to coap://127.0.0.1/sandbox/hello.
     Push(PushArgs),
     /// Send one CoAP request (GET by default) and print the response body.
     Call(CallArgs),
     /// Start a CoAP device on the native board: an empty sandbox (`/sandbox/<name>`) and an empty
-    /// persistent-capsule slot (`PUT /vm-control`).
+    /// persistent-capsule slot (`PUT /vm-control`). It runs capsules signed by the development
+    /// key (and --trust keys) only.
     Serve {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:5683")]
         listen: std::net::SocketAddr,
+        #[command(flatten)]
+        trust: signing::TrustFlags,
+        /// Also run UNSIGNED capsules. Insecure: anyone who reaches the device can take it over.
+        #[arg(long)]
+        insecure_allow_unsigned: bool,
     },
     /// List a device's resources (its /.well-known/core).
     Ls {
@@ -140,6 +181,15 @@ struct CompileArgs {
     /// Cargo features of the payload crate to enable (comma-separated).
     #[arg(long, value_delimiter = ',')]
     features: Vec<String>,
+    /// Sign with this private key (PKCS#8 PEM from `trevm keygen`) instead of the development key.
+    #[arg(long, value_name = "KEY", conflicts_with = "unsigned")]
+    sign: Option<PathBuf>,
+    /// Don't sign: the capsule carries an unsigned manifest (sign it later with `trevm sign`).
+    #[arg(long)]
+    unsigned: bool,
+    /// Anti-rollback version to sign (default: now, as YYYYMMDDhhmmss UTC).
+    #[arg(long)]
+    version: Option<u64>,
 }
 
 #[derive(Args)]
@@ -176,6 +226,11 @@ struct RunArgs {
     max_memory: u64,
     #[command(flatten)]
     compile: CompileArgs,
+    #[command(flatten)]
+    trust: signing::TrustFlags,
+    /// Also run an UNSIGNED capsule. Insecure: only for code you built yourself.
+    #[arg(long)]
+    insecure_allow_unsigned: bool,
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -224,6 +279,12 @@ impl CompileArgs {
             quiet: self.quiet,
             target_dir: None,
             features: self.features.clone(),
+            signing: match (&self.sign, self.unsigned) {
+                (Some(key), _) => Signing::Key(key.clone()),
+                (None, true) => Signing::Unsigned,
+                (None, false) => Signing::DevKey,
+            },
+            version: self.version,
         })
     }
 }
@@ -233,18 +294,28 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build(args) => cmd_build(args),
         Command::Run(args) => cmd_run(args),
-        Command::Inspect { input } => cmd_inspect(&input),
+        Command::Inspect(args) => cmd_inspect(&args),
+        Command::Keygen(args) => signing::cmd_keygen(&args),
+        Command::Sign(args) => signing::cmd_sign(&args),
+        Command::Verify(args) => signing::cmd_verify(&args),
         Command::Push(args) => cmd_push(args),
         Command::Call(args) => cmd_call(args),
         Command::Ls { url } => cmd_ls(&url),
-        Command::Serve { listen } => {
-            let board = NativeBoard::new();
-            let result =
-                futures_executor::block_on(trevm_native::coap::serve_device(listen, &board, None));
-            result
-                .map_err(|e| anyhow::anyhow!(e))
-                .map(|()| ExitCode::SUCCESS)
-        }
+        Command::Serve {
+            listen,
+            trust,
+            insecure_allow_unsigned,
+        } => trust
+            .args(insecure_allow_unsigned)
+            .policy()
+            .and_then(|policy| {
+                let board = NativeBoard::new();
+                futures_executor::block_on(trevm_native::coap::serve_device(
+                    listen, &board, None, policy,
+                ))
+            })
+            .map_err(|e| anyhow::anyhow!(e))
+            .map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
@@ -267,10 +338,18 @@ fn cmd_build(args: BuildArgs) -> Result<ExitCode> {
     let out = args
         .output
         .unwrap_or_else(|| PathBuf::from(format!("{}.{}.cwasm", built.name, opts.profile.target)));
-    std::fs::write(&out, &built.capsule).with_context(|| format!("writing {}", out.display()))?;
-    println!("built capsule `{}` for {}:", built.name, built.profile);
-    print!("{}", built.size_report());
-    println!("wrote {}", out.display());
+    write_file(&out, &built.capsule)?;
+    outln!("built capsule `{}` for {}:", built.name, built.profile);
+    outln!("{}", built.size_report().trim_end());
+    match built.signer {
+        Some(kid) => outln!("signed with key {kid}, version {}", built.version),
+        None => outln!(
+            "UNSIGNED (version {}): devices refuse it until `trevm sign` signs it",
+            built.version
+        ),
+    }
+    outln!("grants    {}", describe_grants(&built.imports));
+    outln!("wrote {}", out.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -293,9 +372,25 @@ fn obtain_capsule(input: &Path, compile: &CompileArgs) -> Result<Vec<u8>> {
     Ok(built.capsule)
 }
 
+fn describe_grants(imports: &[String]) -> String {
+    if imports.is_empty() {
+        "none".into()
+    } else {
+        imports.join(", ")
+    }
+}
+
 fn cmd_run(args: RunArgs) -> Result<ExitCode> {
     let bytes = obtain_capsule(&args.input, &args.compile)?;
     let capsule = Capsule::from_vec(bytes).map_err(Error::from)?;
+    let policy = args
+        .trust
+        .args(args.insecure_allow_unsigned)
+        .policy()
+        .map_err(anyhow::Error::msg)?;
+    let capsule = policy
+        .verify(capsule, &VersionLedger::new())
+        .map_err(Error::from)?;
     // Run with the capsule's own profile when this machine can; otherwise the runtime's own
     // profile refuses it with a message naming the difference.
     let profile = if capsule.profile().runs_here() {
@@ -380,7 +475,7 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
     match outcome {
         Ok((results, _fuel)) => {
             for r in &results {
-                println!(
+                outln!(
                     "{}",
                     wasm_wave::to_string(r).unwrap_or_else(|_| format!("{r:?}"))
                 );
@@ -443,9 +538,9 @@ fn cmd_ls(url: &str) -> Result<ExitCode> {
         let (target, attrs) = link.split_once(';').unwrap_or((link, ""));
         let target = target.trim().trim_start_matches('<').trim_end_matches('>');
         if attrs.is_empty() {
-            println!("{target}");
+            outln!("{target}");
         } else {
-            println!("{target}  {attrs}");
+            outln!("{target}  {attrs}");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -460,9 +555,15 @@ fn finish_reply(reply: &coap_client::Reply) -> Result<ExitCode> {
     if !reply.payload.is_empty() {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
-        out.write_all(&reply.payload)?;
-        if !reply.payload.ends_with(b"\n") {
-            writeln!(out)?;
+        let written = out.write_all(&reply.payload).and_then(|()| {
+            if reply.payload.ends_with(b"\n") {
+                Ok(())
+            } else {
+                writeln!(out)
+            }
+        });
+        if let Err(e) = written {
+            stdout_failed(e);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -480,9 +581,9 @@ fn describe_params(sig: &trevm::wasmtime::component::types::ComponentFunc) -> St
     }
 }
 
-fn cmd_inspect(input: &Path) -> Result<ExitCode> {
+fn cmd_inspect(args: &signing::InspectArgs) -> Result<ExitCode> {
     let bytes = obtain_capsule(
-        input,
+        &args.input,
         &CompileArgs {
             target: None,
             preemption: PreemptionArg::Fuel,
@@ -492,37 +593,10 @@ fn cmd_inspect(input: &Path) -> Result<ExitCode> {
             stack_size: 8 * 1024,
             quiet: true,
             features: Vec::new(),
+            sign: None,
+            unsigned: false,
+            version: None,
         },
     )?;
-    let capsule = Capsule::from_vec(bytes).map_err(Error::from)?;
-    let h = capsule.header();
-    println!("capsule   {}", capsule.name());
-    println!("profile   {}", h.stamp);
-    println!(
-        "size      {} bytes ({} payload, CRC-32 {:#010x})",
-        capsule.len(),
-        h.payload_len,
-        h.payload_crc
-    );
-    if !capsule.profile().runs_here() {
-        println!("(built for another machine: imports and exports are not shown here)");
-        return Ok(ExitCode::SUCCESS);
-    }
-    let runtime = Runtime::new(capsule.profile(), RuntimeOptions::host())?;
-    let loaded = runtime.load(&capsule)?;
-    let ty = loaded.component().component_type();
-    println!("imports:");
-    for (name, _) in ty.imports(runtime.engine()) {
-        println!("  {name}");
-    }
-    println!("exports:");
-    for f in loaded.exported_funcs(&runtime) {
-        let results = if f.results.is_empty() {
-            String::new()
-        } else {
-            format!(" -> {}", f.results.join(", "))
-        };
-        println!("  {}({}){results}", f.name, f.params.join(", "));
-    }
-    Ok(ExitCode::SUCCESS)
+    signing::cmd_inspect(args, bytes)
 }

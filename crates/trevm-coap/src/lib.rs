@@ -4,10 +4,13 @@
 #![doc = "sandbox, the persistent capsule). Without the `device` feature only the message format"]
 #![doc = "is built, e.g. for capsules that parse CoAP themselves. See docs/coap.md."]
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 #![deny(missing_debug_implementations)]
 
 extern crate alloc;
 
+#[cfg(feature = "device")]
+pub mod admit;
 pub mod block;
 pub mod dedup;
 #[cfg(feature = "device")]

@@ -48,8 +48,13 @@ pub mod code {
     pub const CONTINUE: u8 = 0x5f;
     /// 4.00 Bad Request.
     pub const BAD_REQUEST: u8 = 0x80;
+    /// 4.01 Unauthorized: the capsule did not authenticate (unsigned, unknown signer, bad
+    /// signature, altered after signing).
+    pub const UNAUTHORIZED: u8 = 0x81;
     /// 4.02 Bad Option.
     pub const BAD_OPTION: u8 = 0x82;
+    /// 4.03 Forbidden: authentic, but the device's policy refuses it (name, grants, rollback).
+    pub const FORBIDDEN: u8 = 0x83;
     /// 4.04 Not Found.
     pub const NOT_FOUND: u8 = 0x84;
     /// 4.05 Method Not Allowed.

@@ -12,9 +12,11 @@
 //!   `handler-not-built` → 5.03; a trap → 5.00, and the next request gets a fresh instance.
 //! - `PUT /vm-control` with a capsule (block-wise) loads, instantiates and initialises the new
 //!   capsule *while the old one keeps serving*; only once all of that succeeded does it take the
-//!   old one's place (2.04). Anything wrong — not a capsule, another profile, another world, a
-//!   failing `initialize-handler` or `report` — answers 4.00 with the reason and leaves the old
-//!   capsule serving. `GET /vm-control` says which capsule serves and what.
+//!   old one's place (2.04). The capsule must pass the device's [`TrustPolicy`] first: refused,
+//!   it gets 4.01 or 4.03 with the reason (see [`crate::admit`]). Anything else wrong — not a
+//!   capsule, another profile, another world, a failing `initialize-handler` or `report` —
+//!   answers 4.00 with the reason. Either way the old capsule keeps serving. `GET /vm-control`
+//!   says which capsule serves, what, its version and signer.
 //!
 //! The capsule's world is `example-coap-server`: it may import `log-api` and
 //! `uppercase: func(input: string) -> string`, which [`Persistent::new`] provides.
@@ -24,8 +26,12 @@ use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use trevm::{Capsule, Error, HostState, Limits, LoadedCapsule, LogSink, Runtime, Val};
+use trevm::{
+    Error, HostState, Limits, LoadedCapsule, LogSink, Runtime, TrustPolicy, Val, VerifiedCapsule,
+    VersionLedger,
+};
 
+use crate::admit::{Refusal, admit};
 use crate::message::{code, encode_options_payload, opt, parse_options_payload};
 use crate::server::{Request, Response};
 
@@ -38,6 +44,8 @@ const IFACE: &str = "ariel:wasm-bindings/coap-server-guest@0.0.1";
 #[derive(Debug)]
 struct Active {
     loaded: LoadedCapsule,
+    /// Version and signer, for `GET /vm-control`.
+    provenance: String,
     instance: Option<trevm::Instance>,
     paths: Vec<String>,
     serial: u32,
@@ -47,6 +55,8 @@ struct Active {
 pub struct Persistent {
     runtime: Runtime,
     limits: Limits,
+    trust: TrustPolicy,
+    ledger: VersionLedger,
     log: Option<Arc<dyn LogSink>>,
     active: Option<Active>,
     loads: u32,
@@ -62,11 +72,13 @@ impl core::fmt::Debug for Persistent {
 
 impl Persistent {
     /// A persistent-capsule slot running capsules on `runtime`, whose linker gets the world's
-    /// `uppercase` import here. Grant the runtime `log-api` (and nothing else is needed).
+    /// `uppercase` import here, for capsules that pass `trust`. Grant the runtime `log-api` (and
+    /// nothing else is needed).
     pub fn new(
         mut runtime: Runtime,
         limits: Limits,
         log: Option<Arc<dyn LogSink>>,
+        trust: TrustPolicy,
     ) -> Result<Self, Error> {
         runtime
             .linker_mut()
@@ -78,6 +90,8 @@ impl Persistent {
         Ok(Persistent {
             runtime,
             limits,
+            trust,
+            ledger: VersionLedger::new(),
             log,
             active: None,
             loads: 0,
@@ -91,20 +105,41 @@ impl Persistent {
             .map(|a| (a.loaded.name(), a.paths.as_slice()))
     }
 
-    /// Loads, instantiates and initialises a capsule, then makes it the serving one. On error the
-    /// serving capsule is untouched.
-    pub async fn replace(&mut self, bytes: &[u8]) -> Result<&[String], String> {
-        let capsule = Capsule::from_vec(bytes.to_vec()).map_err(|e| e.to_string())?;
-        let loaded = self.runtime.load(&capsule).map_err(|e| e.to_string())?;
+    /// Verifies, loads, instantiates and initialises uploaded capsule bytes, then makes the
+    /// capsule the serving one. On error the serving capsule is untouched.
+    pub async fn replace(&mut self, bytes: &[u8]) -> Result<&[String], Refusal> {
+        let admitted = admit(&self.runtime, &self.trust, &self.ledger, bytes)?;
+        self.install(admitted.loaded, &admitted.verified).await
+    }
+
+    /// Like [`Persistent::replace`], for a capsule verified already (e.g. one built into the
+    /// firmware: [`EmbeddedCapsule::check`](trevm::EmbeddedCapsule::check)).
+    pub async fn replace_verified(
+        &mut self,
+        capsule: &VerifiedCapsule<'_>,
+    ) -> Result<&[String], Refusal> {
+        let loaded = self.runtime.load(capsule)?;
+        self.install(loaded, capsule).await
+    }
+
+    async fn install(
+        &mut self,
+        loaded: LoadedCapsule,
+        verified: &VerifiedCapsule<'_>,
+    ) -> Result<&[String], Refusal> {
         let mut instance = self
             .runtime
-            .instantiate(&loaded, host_state(&self.log, capsule.name()), self.limits)
+            .instantiate(&loaded, host_state(&self.log, verified.name()), self.limits)
             .await
-            .map_err(|e| e.to_string())?;
-        let paths = initialise(&mut instance).await?;
+            .map_err(|e| Refusal::bad_request(e.to_string()))?;
+        let paths = initialise(&mut instance)
+            .await
+            .map_err(Refusal::bad_request)?;
+        self.ledger.record(verified);
         self.loads += 1;
         self.active = Some(Active {
             loaded,
+            provenance: crate::admit::describe(verified),
             instance: Some(instance),
             paths,
             serial: self.loads,
@@ -132,15 +167,16 @@ impl Persistent {
         match request.code {
             code::PUT => match self.replace(request.payload).await {
                 Ok(paths) => Response::text(code::CHANGED, format!("serving {}", paths.join(", "))),
-                Err(reason) => Response::text(code::BAD_REQUEST, reason),
+                Err(refusal) => Response::text(refusal.code, refusal.message),
             },
             code::GET => match &self.active {
                 Some(a) => Response::text(
                     code::CONTENT,
                     format!(
-                        "capsule `{}` (load {}) serves: {}",
+                        "capsule `{}` (load {}, {}) serves: {}",
                         a.loaded.name(),
                         a.serial,
+                        a.provenance,
                         a.paths.join(", ")
                     ),
                 ),

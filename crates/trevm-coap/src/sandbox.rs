@@ -2,9 +2,11 @@
 //!
 //! - `PUT /sandbox/<name>` (block-wise for anything over one block) stores a capsule exporting
 //!   `run: func() -> string` (world `example-sandbox-no-bindings`) after checking it: its header
-//!   and CRC, that it was built for this device's profile, that it instantiates with no host
+//!   and CRC, that it was built for this device's profile, that a key the device's
+//!   [`TrustPolicy`] trusts signed it (see [`crate::admit`]), that it instantiates with no host
 //!   interface, and that `run` has that signature. 2.01 Created (2.04 Changed when it replaces
-//!   one), or 4.00 with the reason; a refused upload leaves any capsule of that name in place.
+//!   one); 4.01 or 4.03 when the trust policy refuses it, 4.00 for anything else, each with the
+//!   reason. A refused upload leaves any capsule of that name in place.
 //! - `GET /sandbox/<name>` runs it in a fresh instance under the sandbox's limits: 2.05 with the
 //!   string; 5.03 when the timeout (or fuel) stopped it; 5.00 with the trap otherwise.
 //! - `DELETE /sandbox/<name>`: 2.02, or 4.04.
@@ -15,8 +17,11 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use trevm::{Capsule, Error, Grants, HostState, Limits, LoadedCapsule, Runtime, Val};
+use trevm::{
+    Error, Grants, HostState, Limits, LoadedCapsule, Runtime, TrustPolicy, Val, VersionLedger,
+};
 
+use crate::admit::{Refusal, admit};
 use crate::message::code;
 use crate::server::{Request, Response, TEXT_PLAIN};
 
@@ -48,17 +53,21 @@ impl Default for SandboxLimits {
 pub struct Sandbox {
     runtime: Runtime,
     limits: SandboxLimits,
+    trust: TrustPolicy,
+    ledger: VersionLedger,
     capsules: BTreeMap<String, LoadedCapsule>,
     runs: u64,
 }
 
 impl Sandbox {
     /// A sandbox whose capsules run on `runtime` (which should grant no host interface: sandbox
-    /// capsules import none).
-    pub fn new(runtime: Runtime, limits: SandboxLimits) -> Self {
+    /// capsules import none) and must pass `trust`.
+    pub fn new(runtime: Runtime, limits: SandboxLimits, trust: TrustPolicy) -> Self {
         Sandbox {
             runtime,
             limits,
+            trust,
+            ledger: VersionLedger::new(),
             capsules: BTreeMap::new(),
             runs: 0,
         }
@@ -128,43 +137,48 @@ impl Sandbox {
             );
         }
         match self.check(bytes).await {
-            Ok(loaded) => {
-                self.capsules.insert(name.to_string(), loaded);
+            Ok(admitted) => {
+                self.ledger.record(&admitted.verified);
+                self.capsules.insert(name.to_string(), admitted.loaded);
                 Response::empty(if replacing {
                     code::CHANGED
                 } else {
                     code::CREATED
                 })
             }
-            Err(reason) => Response::text(code::BAD_REQUEST, reason),
+            Err(refusal) => Response::text(refusal.code, refusal.message),
         }
     }
 
     /// Everything that can be checked before a capsule is stored.
-    async fn check(&self, bytes: &[u8]) -> Result<LoadedCapsule, String> {
-        let capsule = Capsule::from_vec(bytes.to_vec()).map_err(|e| e.to_string())?;
-        let loaded = self.runtime.load(&capsule).map_err(|e| e.to_string())?;
+    async fn check(&self, bytes: &[u8]) -> Result<crate::admit::Admitted, Refusal> {
+        let admitted = admit(&self.runtime, &self.trust, &self.ledger, bytes)?;
+        let bad = |e: Error| Refusal::bad_request(e.to_string());
         let mut instance = self
             .runtime
-            .instantiate(&loaded, HostState::new(capsule.name()), self.limits.run)
+            .instantiate(
+                &admitted.loaded,
+                HostState::new(admitted.verified.name()),
+                self.limits.run,
+            )
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(bad)?;
         const WORLD: &str = "sandbox capsules export `run: func() -> string` (world \
                              example-sandbox-no-bindings)";
-        let sig = instance
-            .signature("run")
-            .map_err(|_| format!("the capsule has no `run` export: {WORLD}"))?;
+        let sig = instance.signature("run").map_err(|_| {
+            Refusal::bad_request(format!("the capsule has no `run` export: {WORLD}"))
+        })?;
         let takes_nothing = sig.params().len() == 0;
         let returns_string = matches!(
             sig.results().collect::<Vec<_>>().as_slice(),
             [trevm::wasmtime::component::types::Type::String]
         );
         if !(takes_nothing && returns_string) {
-            return Err(format!(
+            return Err(Refusal::bad_request(format!(
                 "the capsule's `run` has another signature: {WORLD}"
-            ));
+            )));
         }
-        Ok(loaded)
+        Ok(admitted)
     }
 
     async fn run(&mut self, name: &str) -> Response {

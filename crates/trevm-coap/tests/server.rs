@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use trevm::{EngineProfile, Runtime, RuntimeOptions};
+use trevm::{EngineProfile, Runtime, RuntimeOptions, TrustPolicy};
 use trevm_coap::message::{code, opt};
 use trevm_coap::{
     BlockOpt, Device, Message, MsgType, Sandbox, SandboxLimits, Server, ServerLimits,
@@ -13,6 +13,28 @@ use trevm_coap::{
 
 type Peer = &'static str;
 
+/// The key this test device trusts (made once per test binary).
+fn key() -> &'static trevm_sign::SigningKey {
+    static KEY: OnceLock<trevm_sign::SigningKey> = OnceLock::new();
+    KEY.get_or_init(trevm_sign::SigningKey::generate)
+}
+
+fn trusting_key() -> TrustPolicy {
+    TrustPolicy::new().trust(key().trusted("the test key"))
+}
+
+/// `capsule` signed again by `key` with `version` (grants from its manifest, or `grants`).
+fn signed(
+    capsule: &[u8],
+    key: &trevm_sign::SigningKey,
+    version: u64,
+    grants: Option<&[&str]>,
+) -> Vec<u8> {
+    let grants = grants.map(|g| g.iter().map(|s| s.to_string()).collect());
+    trevm_sign::sign(capsule, key, Some(version), grants).expect("sign")
+}
+
+/// `payloads/<name>` built and signed by the test key, version 1.
 fn capsule(name: &str, initial_memory: u32) -> Vec<u8> {
     capsule_with(name, initial_memory, &[])
 }
@@ -29,11 +51,13 @@ fn capsule_with(name: &str, initial_memory: u32, features: &[&str]) -> Vec<u8> {
                 quiet: true,
                 initial_memory,
                 features: features.iter().map(|f| f.to_string()).collect(),
+                signing: trevm_build::Signing::Unsigned,
                 ..Default::default()
             };
-            trevm_build::build(&root.join("payloads").join(name), &opts)
+            let unsigned = trevm_build::build(&root.join("payloads").join(name), &opts)
                 .unwrap_or_else(|e| panic!("building {name}: {e}"))
-                .capsule
+                .capsule;
+            signed(&unsigned, key(), 1, None)
         })
         .clone()
 }
@@ -43,6 +67,14 @@ fn server(limits: ServerLimits) -> Server<Peer, Device> {
 }
 
 fn server_with(limits: ServerLimits, persistent: bool) -> Server<Peer, Device> {
+    server_trusting(limits, persistent, trusting_key())
+}
+
+fn server_trusting(
+    limits: ServerLimits,
+    persistent: bool,
+    trust: TrustPolicy,
+) -> Server<Peer, Device> {
     let runtime = Runtime::new(
         EngineProfile::for_this_machine(),
         RuntimeOptions::host().with_grants(Sandbox::GRANTS),
@@ -64,11 +96,12 @@ fn server_with(limits: ServerLimits, persistent: bool) -> Server<Peer, Device> {
             RuntimeOptions::host().with_grants(grants),
         )
         .expect("runtime");
-        trevm_coap::Persistent::new(rt, trevm::Limits::new(), None).expect("persistent")
+        trevm_coap::Persistent::new(rt, trevm::Limits::new(), None, trust.clone())
+            .expect("persistent")
     });
     Server::new(
         Device {
-            sandbox: Sandbox::new(runtime, sandbox_limits),
+            sandbox: Sandbox::new(runtime, sandbox_limits, trust),
             persistent,
         },
         limits,
@@ -301,6 +334,7 @@ fn bad_input_gets_the_right_code_and_the_stored_capsule_survives() {
     let opts = trevm_build::BuildOptions {
         quiet: true,
         profile: EngineProfile::pulley32(trevm::Preemption::Fuel),
+        signing: trevm_build::Signing::Unsigned,
         ..Default::default()
     };
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -562,6 +596,7 @@ fn the_persistent_capsule_serves_its_resources_and_is_replaced_live() {
     let opts = trevm_build::BuildOptions {
         quiet: true,
         profile: EngineProfile::pulley32(trevm::Preemption::Fuel),
+        signing: trevm_build::Signing::Unsigned,
         ..Default::default()
     };
     let p32 = trevm_build::build(&root.join("payloads/coap-persistent"), &opts)
@@ -592,7 +627,12 @@ fn the_persistent_capsule_serves_its_resources_and_is_replaced_live() {
     }
 
     // The real update.
-    let v2 = capsule_with("coap-persistent", 32 * 1024, &["v2"]);
+    let v2 = signed(
+        &capsule_with("coap-persistent", 32 * 1024, &["v2"]),
+        key(),
+        2,
+        None,
+    );
     assert_eq!(
         upload(&mut s, &mut c, "vm-control", &v2, 6).code,
         code::CHANGED
@@ -641,4 +681,196 @@ fn non_confirmable_requests_get_non_responses_and_long_tokens_are_echoed() {
     let pong = futures_executor::block_on(s.handle(&"peer", &ping.encode(), 0)).expect("a reply");
     let pong = Message::parse(&pong).unwrap();
     assert_eq!((pong.ty, pong.mid), (MsgType::Rst, 0x4242));
+}
+
+/// The reply's code and diagnostic text.
+fn outcome(r: &Message) -> (u8, String) {
+    (r.code, String::from_utf8_lossy(&r.payload).into_owned())
+}
+
+/// Header, payload and trailer of a capsule with `payload` changed by `patch` and the CRC
+/// recomputed: what an attacker who read the format sends.
+fn patched(capsule: &[u8], patch: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let c = trevm::Capsule::from_slice(capsule).unwrap();
+    let mut payload = c.payload().to_vec();
+    patch(&mut payload);
+    trevm::capsule::encode_with_trailer(
+        c.profile(),
+        c.name(),
+        &payload,
+        c.header().trailer_kind,
+        c.trailer(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn untrusted_capsules_get_4_01_or_4_03_with_the_reason_and_the_stored_capsule_survives() {
+    let policy = TrustPolicy::new().trust(key().trusted("the test key").only_names([
+        "sandbox",
+        "fibonacci",
+        "coap-persistent",
+    ]));
+    let mut s = server_trusting(ServerLimits::default(), true, policy);
+    let mut c = Client { mid: 700 };
+    let hello = capsule("sandbox", 32 * 1024);
+    assert_eq!(
+        upload(&mut s, &mut c, "sandbox/hello", &hello, 6).code,
+        code::CREATED
+    );
+    let v1 = capsule("coap-persistent", 32 * 1024);
+    assert_eq!(
+        upload(&mut s, &mut c, "vm-control", &v1, 6).code,
+        code::CHANGED
+    );
+    let both_still_answer = |s: &mut Server<Peer, Device>, c: &mut Client, what: &str| {
+        assert_eq!(
+            get_text(s, c, "sandbox/hello"),
+            (code::CONTENT, "Hello from the sandbox!".into()),
+            "{what}"
+        );
+        assert_eq!(
+            get_text(s, c, "vm/hello"),
+            (
+                code::CONTENT,
+                "Hello from the persistent capsule, version 1".into()
+            ),
+            "{what}"
+        );
+    };
+
+    let unsigned = {
+        let opts = trevm_build::BuildOptions {
+            quiet: true,
+            signing: trevm_build::Signing::Unsigned,
+            ..Default::default()
+        };
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        trevm_build::build(&root.join("payloads/sandbox"), &opts)
+            .unwrap()
+            .capsule
+    };
+    let stranger = trevm_sign::SigningKey::generate();
+    // A Pulley instruction patched after signing, CRC recomputed (the attack that used to crash
+    // the device): the digest no longer matches.
+    let patched_code = patched(&hello, |p| {
+        let n = p.len();
+        p[n / 2] ^= 0x01;
+    });
+    // …and the same capsule re-signed with an untrusted key.
+    let resigned = signed(&patched_code, &stranger, 99, Some(&[]));
+    // A signature byte flipped, CRC recomputed.
+    let forged_sig = {
+        let c = trevm::Capsule::from_slice(&hello).unwrap();
+        let mut t = c.trailer().to_vec();
+        let n = t.len();
+        t[n - 1] ^= 0x80;
+        trevm::capsule::with_trailer(&c, trevm::capsule::TrailerKind::Signed, &t).unwrap()
+    };
+    let other_name = {
+        let c = trevm::Capsule::from_slice(&unsigned).unwrap();
+        let renamed = trevm::capsule::encode(c.profile(), "intruder", c.payload()).unwrap();
+        signed(&renamed, key(), 1, Some(&[]))
+    };
+
+    let cases: Vec<(&str, &str, Vec<u8>, u8, &str)> = vec![
+        (
+            "unsigned",
+            "sandbox/hello",
+            unsigned.clone(),
+            code::UNAUTHORIZED,
+            "capsule is not signed",
+        ),
+        (
+            "unknown signer",
+            "sandbox/hello",
+            resigned,
+            code::UNAUTHORIZED,
+            "which this device does not trust",
+        ),
+        (
+            "patched after signing",
+            "sandbox/hello",
+            patched_code,
+            code::UNAUTHORIZED,
+            "does not match the SHA-256 digest it was signed with",
+        ),
+        (
+            "bad signature",
+            "sandbox/hello",
+            forged_sig,
+            code::UNAUTHORIZED,
+            "signature does not verify with the test key",
+        ),
+        (
+            "name not allowed",
+            "sandbox/hello",
+            other_name,
+            code::FORBIDDEN,
+            "the test key is not allowed to sign capsules named `intruder`",
+        ),
+        (
+            "downgrade",
+            "sandbox/hello",
+            signed(&hello, key(), 0, None),
+            code::FORBIDDEN,
+            "version 0 of `sandbox` is older than the installed version 1 (anti-rollback)",
+        ),
+        (
+            "same version, other code",
+            "vm-control",
+            signed(
+                &capsule_with("coap-persistent", 32 * 1024, &["v2"]),
+                key(),
+                1,
+                None,
+            ),
+            code::FORBIDDEN,
+            "version 1 of `coap-persistent` is installed already with other contents",
+        ),
+        (
+            "import outside the signed grants",
+            "vm-control",
+            signed(&v1, key(), 5, Some(&["ariel:wasm-bindings/log-api@0.0.1"])),
+            code::FORBIDDEN,
+            "capsule imports `uppercase`, which its signed manifest does not grant",
+        ),
+        (
+            "unsigned persistent",
+            "vm-control",
+            unsigned,
+            code::UNAUTHORIZED,
+            "capsule is not signed",
+        ),
+    ];
+    for (what, path, body, expected, reason) in cases {
+        let (got, text) = outcome(&upload(&mut s, &mut c, path, &body, 6));
+        assert_eq!(got, expected, "{what}: {text}");
+        assert!(text.contains(reason), "{what}: {text}");
+        both_still_answer(&mut s, &mut c, what);
+    }
+
+    // A newer signed version is accepted, and then the old one is a downgrade.
+    let v2 = signed(
+        &capsule_with("coap-persistent", 32 * 1024, &["v2"]),
+        key(),
+        2,
+        None,
+    );
+    assert_eq!(
+        upload(&mut s, &mut c, "vm-control", &v2, 6).code,
+        code::CHANGED
+    );
+    let (got, text) = outcome(&upload(&mut s, &mut c, "vm-control", &v1, 6));
+    assert_eq!(got, code::FORBIDDEN, "{text}");
+    assert!(
+        text.contains("older than the installed version 2"),
+        "{text}"
+    );
+    let (got, status) = get_text(&mut s, &mut c, "vm-control");
+    assert_eq!(got, code::CONTENT);
+    assert!(
+        status.contains("version 2, signed by the test key"),
+        "{status}"
+    );
 }

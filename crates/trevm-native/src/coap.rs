@@ -37,11 +37,13 @@ pub async fn serve<R: Resources>(
 
 /// Runs a CoAP device on `addr` until its socket fails: an empty sandbox (see
 /// [`trevm_coap::Sandbox`]) and a persistent-capsule slot (see [`trevm_coap::Persistent`]),
-/// loaded with `persistent` if given. Capsules must be built for this machine's default profile.
+/// loaded with `persistent` if given. Uploaded capsules must be built for this machine's default
+/// profile and pass `trust` (see [`crate::trust::development_policy`]).
 pub async fn serve_device(
     addr: SocketAddr,
     board: &crate::NativeBoard,
-    persistent: Option<&[u8]>,
+    persistent: Option<trevm::EmbeddedCapsule>,
+    trust: trevm::TrustPolicy,
 ) -> Result<(), String> {
     use std::sync::Arc;
     use trevm::{EngineProfile, Grants, Limits, Runtime, RuntimeOptions};
@@ -57,26 +59,31 @@ pub async fn serve_device(
         .map_err(|e| e.to_string())?;
     let log: Arc<dyn trevm::LogSink> = board.log().clone();
     let limits = Limits::new().with_timeout(embassy_time::Duration::from_secs(2));
-    let mut slot = Persistent::new(persistent_rt, limits, Some(log)).map_err(|e| e.to_string())?;
-    if let Some(bytes) = persistent {
-        let paths = slot
-            .replace(bytes)
-            .await
+    let mut slot = Persistent::new(persistent_rt, limits, Some(log), trust.clone())
+        .map_err(|e| e.to_string())?;
+    if let Some(embedded) = persistent {
+        let capsule = embedded
+            .check()
             .map_err(|e| format!("the persistent capsule: {e}"))?;
+        let paths = slot
+            .replace_verified(&capsule)
+            .await
+            .map_err(|e| format!("the persistent capsule: {}", e.message))?;
         board.log().board(&format!(
             "persistent capsule serves /vm/{}",
             paths.join(", /vm/")
         ));
     }
+    let trusted = crate::trust::describe_policy(&trust);
     let device = Device {
-        sandbox: Sandbox::new(sandbox_rt, SandboxLimits::default()),
+        sandbox: Sandbox::new(sandbox_rt, SandboxLimits::default(), trust),
         persistent: Some(slot),
     };
     let mut server = Server::new(device, ServerLimits::default());
     let socket = UdpSocket::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     board.log().board(&format!(
-        "CoAP device on coap://{addr} — capsules must be built for {profile}; \
-         e.g. trevm push hello.cwasm coap://{addr}/sandbox/hello"
+        "CoAP device on coap://{addr} — capsules must be built for {profile} and {trusted}; \
+         e.g. trevm push payloads/sandbox coap://{addr}/sandbox/hello"
     ));
     let error = serve(socket, &mut server).await;
     Err(format!("the CoAP socket failed: {error}"))

@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 pub mod coap;
 pub mod drive;
 mod sensors;
+pub mod trust;
 mod udp;
 
 pub use embassy_executor;

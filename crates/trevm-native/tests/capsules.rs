@@ -11,7 +11,7 @@ use futures_util::future::{Either, select};
 use trevm::capsule::{CapsuleError, encode};
 use trevm::{
     Capsule, EngineProfile, Error, Grants, HostState, Limits, Preemption, Runtime, RuntimeOptions,
-    Target, Val,
+    Target, TrustError, Val, VersionLedger,
 };
 
 #[test]
@@ -196,8 +196,7 @@ fn huge_random_bytes_request_is_refused_not_fatal() {
 fn capsule_built_for_another_profile_is_refused_with_the_reason() {
     let rt = runtime();
     let pulley32 = capsule_bytes("fibonacci", EngineProfile::pulley32(Preemption::Fuel));
-    let c = Capsule::from_vec(pulley32).unwrap();
-    let err = rt.load(&c).unwrap_err();
+    let err = rt.load(&verified(pulley32)).unwrap_err();
     let msg = err.to_string();
     assert!(
         matches!(err, Error::Capsule(CapsuleError::ProfileMismatch { .. })),
@@ -213,9 +212,7 @@ fn capsule_built_for_another_profile_is_refused_with_the_reason() {
             preemption: Preemption::Epoch,
         },
     );
-    let err = rt
-        .load(&Capsule::from_vec(epoch.clone()).unwrap())
-        .unwrap_err();
+    let err = rt.load(&verified(epoch.clone())).unwrap_err();
     assert!(err.to_string().contains("preemption epoch ≠ fuel"), "{err}");
 
     // The same bytes run on a runtime of their own profile.
@@ -224,7 +221,7 @@ fn capsule_built_for_another_profile_is_refused_with_the_reason() {
         RuntimeOptions::host(),
     )
     .unwrap();
-    let loaded = epoch_rt.load(&Capsule::from_vec(epoch).unwrap()).unwrap();
+    let loaded = epoch_rt.load(&verified(epoch)).unwrap();
     let ticker = epoch_rt.engine().clone();
     std::thread::spawn(move || {
         loop {
@@ -283,12 +280,23 @@ fn garbage_and_damaged_capsules_are_refused_without_panic() {
     let err = Capsule::from_vec(good[64..].to_vec()).unwrap_err();
     assert!(err.to_string().contains("bare Wasmtime .cwasm"), "{err}");
 
-    // A valid header and CRC around bytes that are not Wasmtime code: Wasmtime refuses them.
+    // A valid header and CRC around bytes that are not Wasmtime code: without a signature the
+    // trust policy refuses them before Wasmtime sees a byte.
     for junk in [&b""[..], b"\x7fELF garbage", &[0u8; 4096][..]] {
         let wrapped = encode(EngineProfile::for_this_machine(), "junk", junk).unwrap();
-        let err = rt.load(&Capsule::from_vec(wrapped).unwrap()).unwrap_err();
-        assert!(matches!(err, Error::Engine(_)), "{err:?}");
+        let err = policy()
+            .verify(Capsule::from_vec(wrapped).unwrap(), &VersionLedger::new())
+            .unwrap_err();
+        assert_eq!(err, TrustError::Unsigned);
     }
+    // Signed by a key the device does not know: refused too.
+    let stranger = trevm_sign::SigningKey::generate();
+    let signed = trevm_sign::sign(&good, &stranger, Some(1), None).unwrap();
+    let err = policy()
+        .verify(Capsule::from_vec(signed).unwrap(), &VersionLedger::new())
+        .unwrap_err();
+    assert!(matches!(err, TrustError::UnknownSigner { .. }), "{err}");
+    let _ = rt;
 }
 
 #[test]
@@ -382,13 +390,20 @@ fn static_capsules_load_in_place_repeatedly_and_across_runtimes() {
     let other = runtime();
     // Wasmtime registers in-place code by address: loading the same bytes again (same or another
     // engine) must neither panic nor break the first load.
-    let first = rt.load(&Capsule::from_static(bytes).unwrap()).unwrap();
-    let second = rt.load(&Capsule::from_static(bytes).unwrap()).unwrap();
-    let third = other.load(&Capsule::from_static(bytes).unwrap()).unwrap();
+    let first = rt
+        .load(&verify(Capsule::from_static(bytes).unwrap()))
+        .unwrap();
+    let second = rt
+        .load(&verify(Capsule::from_static(bytes).unwrap()))
+        .unwrap();
+    let third = other
+        .load(&verify(Capsule::from_static(bytes).unwrap()))
+        .unwrap();
     // A borrowed, non-'static slice is always copied, so the capsule may outlive it.
     let borrowed = {
         let temporary = bytes.to_vec();
-        rt.load(&Capsule::from_slice(&temporary).unwrap()).unwrap()
+        rt.load(&verify(Capsule::from_slice(&temporary).unwrap()))
+            .unwrap()
     };
     for (runtime, loaded) in [
         (&rt, &first),

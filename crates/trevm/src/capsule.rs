@@ -542,7 +542,10 @@ impl<'a> Capsule<'a> {
     pub fn into_owned(self) -> Capsule<'static> {
         Capsule {
             header: self.header,
-            bytes: Cow::Owned(self.bytes.into_owned()),
+            bytes: match self.static_bytes {
+                Some(b) => Cow::Borrowed(b),
+                None => Cow::Owned(self.bytes.into_owned()),
+            },
             static_bytes: self.static_bytes,
         }
     }

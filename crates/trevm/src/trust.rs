@@ -377,6 +377,14 @@ impl<'a> VerifiedCapsule<'a> {
         }
     }
 
+    /// The same, owning its bytes (copies them unless they are `'static` already).
+    pub fn into_static(self) -> VerifiedCapsule<'static> {
+        VerifiedCapsule {
+            capsule: self.capsule.into_owned(),
+            provenance: self.provenance,
+        }
+    }
+
     /// The capsule.
     pub fn capsule(&self) -> &Capsule<'a> {
         &self.capsule
@@ -398,6 +406,13 @@ impl<'a> VerifiedCapsule<'a> {
     /// The capsule's name.
     pub fn name(&self) -> &str {
         self.capsule.name()
+    }
+}
+
+impl<'a> core::ops::Deref for VerifiedCapsule<'a> {
+    type Target = Capsule<'a>;
+    fn deref(&self) -> &Capsule<'a> {
+        &self.capsule
     }
 }
 

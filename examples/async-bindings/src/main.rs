@@ -3,15 +3,17 @@
 //! The capsule logs, prints ten random numbers, sleeps 3 s (an async host call: the executor keeps
 //! running other tasks), then loops forever sleeping. The host stops it with a 9 s timeout and
 //! reports how long it ran, while a heartbeat task shows the executor was never blocked.
+#![forbid(unsafe_code)]
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use embassy_executor::Spawner;
 use embassy_time::{Duration, Instant, Timer};
-use trevm::{Capsule, EngineProfile, Error, Limits, Runtime, RuntimeOptions};
+use trevm::{EngineProfile, Error, Limits, Runtime, RuntimeOptions};
 use trevm_native::NativeBoard;
 
-static CAPSULE: &[u8] = trevm::include_capsule!(concat!(env!("OUT_DIR"), "/async-bindings.cwasm"));
+static CAPSULE: trevm::EmbeddedCapsule =
+    trevm::include_capsule!(concat!(env!("OUT_DIR"), "/async-bindings.cwasm"));
 static HEARTBEATS: AtomicU32 = AtomicU32::new(0);
 const TIMEOUT: Duration = Duration::from_secs(9);
 
@@ -44,7 +46,7 @@ async fn run(board: &NativeBoard, spawner: Spawner) -> Result<(), Error> {
         .spawn(heartbeat(board.clone()))
         .map_err(|e| Error::Engine(format!("spawn: {e:?}")))?;
     let runtime = Runtime::new(EngineProfile::for_this_machine(), RuntimeOptions::host())?;
-    let capsule = Capsule::from_static(CAPSULE)?;
+    let capsule = CAPSULE.check()?;
     board.log().board(&format!(
         "loading capsule `{}` ({} bytes, {})",
         capsule.name(),

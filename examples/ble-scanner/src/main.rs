@@ -2,12 +2,14 @@
 //! advertising reports from five simulated devices, in a fixed pseudo-random order, each handed to
 //! the capsule's `on-single-report`. Then it asks the capsule for `return-stats` and prints them
 //! beside what it fed.
+#![forbid(unsafe_code)]
 
 use embassy_time::Timer;
-use trevm::{Capsule, EngineProfile, Error, Limits, Runtime, RuntimeOptions, Val};
+use trevm::{EngineProfile, Error, Limits, Runtime, RuntimeOptions, Val};
 use trevm_native::NativeBoard;
 
-static CAPSULE: &[u8] = trevm::include_capsule!(concat!(env!("OUT_DIR"), "/ble-scanner.cwasm"));
+static CAPSULE: trevm::EmbeddedCapsule =
+    trevm::include_capsule!(concat!(env!("OUT_DIR"), "/ble-scanner.cwasm"));
 
 const REPORT: &str = "ariel:wasm-bindings/ble-api@0.0.1#on-single-report";
 const STATS: &str = "ariel:wasm-bindings/ble-api@0.0.1#return-stats";
@@ -57,7 +59,7 @@ fn show(a: [u8; 6]) -> String {
 
 async fn run(board: &NativeBoard) -> Result<(), Error> {
     let runtime = Runtime::new(EngineProfile::for_this_machine(), RuntimeOptions::host())?;
-    let loaded = runtime.load(&Capsule::from_static(CAPSULE)?)?;
+    let loaded = runtime.load(&CAPSULE.check()?)?;
     let mut instance = runtime
         .instantiate(&loaded, board.host_state("ble-scanner"), Limits::new())
         .await?;

@@ -1,13 +1,15 @@
 //! A pure-computation capsule on the native board: call `fibonacci(n)` and print the result.
 //!
 //! Usage: `cargo run --release -p example-fibonacci [-- N]` (default N = 20).
+#![forbid(unsafe_code)]
 
 use embassy_executor::Spawner;
 use embassy_time::Instant;
-use trevm::{Capsule, EngineProfile, Error, Grants, Limits, Runtime, RuntimeOptions, Val};
+use trevm::{EngineProfile, Error, Grants, Limits, Runtime, RuntimeOptions, Val};
 use trevm_native::NativeBoard;
 
-static CAPSULE: &[u8] = trevm::include_capsule!(concat!(env!("OUT_DIR"), "/fibonacci.cwasm"));
+static CAPSULE: trevm::EmbeddedCapsule =
+    trevm::include_capsule!(concat!(env!("OUT_DIR"), "/fibonacci.cwasm"));
 
 #[embassy_executor::main]
 async fn main(_spawner: Spawner) {
@@ -34,7 +36,7 @@ async fn run(board: &NativeBoard) -> Result<(), Error> {
         EngineProfile::for_this_machine(),
         RuntimeOptions::host().with_grants(Grants::none()),
     )?;
-    let capsule = Capsule::from_static(CAPSULE)?;
+    let capsule = CAPSULE.check()?;
     let loaded = runtime.load(&capsule)?;
     let mut instance = runtime
         .instantiate(&loaded, board.host_state("fibonacci"), Limits::new())

@@ -1,13 +1,15 @@
 //! Blinky on the native board: the `gpio` capsule waits for the button and toggles the LED on each
 //! press. Press Enter to press the button; Ctrl-D (end of input) quits.
+#![forbid(unsafe_code)]
 
 use embassy_futures::select::{Either, select};
 use embassy_time::Timer;
 use std::sync::atomic::Ordering;
-use trevm::{Capsule, EngineProfile, Error, Limits, Runtime, RuntimeOptions};
+use trevm::{EngineProfile, Error, Limits, Runtime, RuntimeOptions};
 use trevm_native::NativeBoard;
 
-static CAPSULE: &[u8] = trevm::include_capsule!(concat!(env!("OUT_DIR"), "/gpio.cwasm"));
+static CAPSULE: trevm::EmbeddedCapsule =
+    trevm::include_capsule!(concat!(env!("OUT_DIR"), "/gpio.cwasm"));
 
 #[embassy_executor::main]
 async fn main(_spawner: embassy_executor::Spawner) {
@@ -22,7 +24,7 @@ async fn run(board: &NativeBoard) -> Result<(), Error> {
         .log()
         .board("press Enter to press the button; Ctrl-D quits");
     let runtime = Runtime::new(EngineProfile::for_this_machine(), RuntimeOptions::host())?;
-    let loaded = runtime.load(&Capsule::from_static(CAPSULE)?)?;
+    let loaded = runtime.load(&CAPSULE.check()?)?;
     let mut instance = runtime
         .instantiate(&loaded, board.host_state("gpio"), Limits::new())
         .await?;

@@ -10,12 +10,14 @@
 //! ```
 //!
 //! Listens on 127.0.0.1:5683, or the address given as the first argument. It has the sandbox too.
+#![forbid(unsafe_code)]
 
 use std::net::SocketAddr;
 
 use trevm_native::NativeBoard;
 
-static CAPSULE: &[u8] = trevm::include_capsule!(concat!(env!("OUT_DIR"), "/coap-persistent.cwasm"));
+static CAPSULE: trevm::EmbeddedCapsule =
+    trevm::include_capsule!(concat!(env!("OUT_DIR"), "/coap-persistent.cwasm"));
 
 #[embassy_executor::main]
 async fn main(_spawner: embassy_executor::Spawner) {
@@ -27,5 +29,7 @@ async fn main(_spawner: embassy_executor::Spawner) {
 async fn run(board: &NativeBoard) -> Result<(), String> {
     let addr: SocketAddr =
         trevm_native::first_arg(([127, 0, 0, 1], 5683).into(), "a listen address")?;
-    trevm_native::coap::serve_device(addr, board, Some(CAPSULE)).await
+    // Replacements must be signed by the development key (`trevm build` signs with it).
+    let trust = trevm_native::trust::development_policy()?;
+    trevm_native::coap::serve_device(addr, board, Some(CAPSULE), trust).await
 }

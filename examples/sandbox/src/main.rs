@@ -2,13 +2,14 @@
 //! `run: func() -> string`, run it, delete it — with any CoAP client:
 //!
 //! ```sh
-//! trevm build payloads/sandbox -o hello.cwasm
+//! trevm build payloads/sandbox -o hello.cwasm   # signed with your development key
 //! coap-client-notls -m put -b 1024 -f hello.cwasm -U coap://127.0.0.1:5683/sandbox/hello
 //! coap-client-notls -m get coap://127.0.0.1:5683/sandbox/hello
 //! coap-client-notls -m delete coap://127.0.0.1:5683/sandbox/hello
 //! ```
 //!
 //! Listens on 127.0.0.1:5683, or the address given as the first argument (e.g. `[::1]:5683`).
+#![forbid(unsafe_code)]
 
 use std::net::SocketAddr;
 
@@ -26,5 +27,7 @@ async fn run(board: &NativeBoard) -> Result<(), String> {
         trevm_native::first_arg(([127, 0, 0, 1], 5683).into(), "a listen address")?;
     // The device: trevm_coap's message layer (dedup, block-wise transfer, .well-known/core) in
     // front of a Sandbox, on a UDP socket (crates/trevm-native/src/coap.rs).
-    trevm_native::coap::serve_device(addr, board, None).await
+    // Uploads must be signed by the development key (`trevm build` signs with it by default).
+    let trust = trevm_native::trust::development_policy()?;
+    trevm_native::coap::serve_device(addr, board, None, trust).await
 }

@@ -1,15 +1,18 @@
 //! Switching capsules at run time: two capsules are preloaded; one runs, and each press of the
 //! button (Enter) stops it and starts the other — the firmware itself never restarts. Ctrl-D quits.
+#![forbid(unsafe_code)]
 
 use std::sync::atomic::Ordering;
 
 use embassy_futures::select::{Either, select};
 use embassy_time::Timer;
-use trevm::{Capsule, EngineProfile, Error, Limits, Runtime, RuntimeOptions};
+use trevm::{EngineProfile, Error, Limits, Runtime, RuntimeOptions};
 use trevm_native::NativeBoard;
 
-static ONE: &[u8] = trevm::include_capsule!(concat!(env!("OUT_DIR"), "/updates-one.cwasm"));
-static TWO: &[u8] = trevm::include_capsule!(concat!(env!("OUT_DIR"), "/updates-two.cwasm"));
+static ONE: trevm::EmbeddedCapsule =
+    trevm::include_capsule!(concat!(env!("OUT_DIR"), "/updates-one.cwasm"));
+static TWO: trevm::EmbeddedCapsule =
+    trevm::include_capsule!(concat!(env!("OUT_DIR"), "/updates-two.cwasm"));
 
 #[embassy_executor::main]
 async fn main(_spawner: embassy_executor::Spawner) {
@@ -21,10 +24,7 @@ async fn main(_spawner: embassy_executor::Spawner) {
 async fn run(board: &NativeBoard) -> Result<(), Error> {
     let stdin_closed = board.press_button_on_enter();
     let runtime = Runtime::new(EngineProfile::for_this_machine(), RuntimeOptions::host())?;
-    let capsules = [
-        runtime.load(&Capsule::from_static(ONE)?)?,
-        runtime.load(&Capsule::from_static(TWO)?)?,
-    ];
+    let capsules = [runtime.load(&ONE.check()?)?, runtime.load(&TWO.check()?)?];
     board
         .log()
         .board("press Enter to switch capsules; Ctrl-D quits");

@@ -1,11 +1,13 @@
 //! A UDP echo served by a capsule on the native board: the `udp` capsule binds a real socket (IPv4
 //! and IPv6) and sends every datagram back upper-cased. Port 4242, or the first argument. Try:
 //! `echo hello | nc -u -w1 127.0.0.1 4242`. Ctrl-C stops it.
+#![forbid(unsafe_code)]
 
-use trevm::{Capsule, EngineProfile, Error, Limits, Runtime, RuntimeOptions, Val};
+use trevm::{EngineProfile, Error, Limits, Runtime, RuntimeOptions, Val};
 use trevm_native::NativeBoard;
 
-static CAPSULE: &[u8] = trevm::include_capsule!(concat!(env!("OUT_DIR"), "/udp.cwasm"));
+static CAPSULE: trevm::EmbeddedCapsule =
+    trevm::include_capsule!(concat!(env!("OUT_DIR"), "/udp.cwasm"));
 
 #[embassy_executor::main]
 async fn main(_spawner: embassy_executor::Spawner) {
@@ -17,7 +19,7 @@ async fn main(_spawner: embassy_executor::Spawner) {
 async fn run(board: &NativeBoard) -> Result<(), Error> {
     let port: u16 = trevm_native::first_arg(4242, "a UDP port").map_err(Error::BadArguments)?;
     let runtime = Runtime::new(EngineProfile::for_this_machine(), RuntimeOptions::host())?;
-    let loaded = runtime.load(&Capsule::from_static(CAPSULE)?)?;
+    let loaded = runtime.load(&CAPSULE.check()?)?;
     let mut instance = runtime
         .instantiate(&loaded, board.host_state("udp"), Limits::new())
         .await?;

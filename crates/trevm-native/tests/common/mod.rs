@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use trevm::{Capsule, EngineProfile, HostState, Runtime, RuntimeOptions};
+use trevm::{
+    Capsule, EngineProfile, HostState, Runtime, RuntimeOptions, TrustPolicy, VerifiedCapsule,
+    VersionLedger,
+};
 use trevm_native::ConsoleLog;
 
 pub fn repo_root() -> PathBuf {
@@ -41,9 +44,22 @@ pub fn runtime() -> Runtime {
     Runtime::new(EngineProfile::for_this_machine(), RuntimeOptions::host()).expect("runtime")
 }
 
-/// `capsule_bytes` for this machine's default profile, checked.
-pub fn capsule(name: &str) -> Capsule<'static> {
-    Capsule::from_vec(capsule_bytes(name, EngineProfile::for_this_machine())).expect("capsule")
+/// The policy of a device on this machine: the development key `trevm_build` signs with.
+pub fn policy() -> TrustPolicy {
+    trevm_native::trust::development_policy().expect("development key")
+}
+
+/// Capsule bytes checked and verified as a device does.
+pub fn verified(bytes: Vec<u8>) -> VerifiedCapsule<'static> {
+    let capsule = Capsule::from_vec(bytes).expect("capsule");
+    policy()
+        .verify(capsule, &VersionLedger::new())
+        .expect("signed by the development key")
+}
+
+/// `capsule_bytes` for this machine's default profile, checked and verified.
+pub fn capsule(name: &str) -> VerifiedCapsule<'static> {
+    verified(capsule_bytes(name, EngineProfile::for_this_machine()))
 }
 
 /// A host state whose log lines are kept, and the log.
@@ -75,4 +91,11 @@ impl rand_core::RngCore for CountingRng {
 /// drive timers on the native board).
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     futures_executor::block_on(f)
+}
+
+/// `capsule`, verified (borrowed bytes).
+pub fn verify<'a>(capsule: Capsule<'a>) -> VerifiedCapsule<'a> {
+    policy()
+        .verify(capsule, &VersionLedger::new())
+        .expect("signed by the development key")
 }

@@ -1,0 +1,86 @@
+//! Admitting an uploaded capsule: check its bytes, verify its signature against the device's
+//! trust policy, then (and only then) let Wasmtime load it.
+//!
+//! Refusals map to CoAP codes by RFC 7252 semantics (§5.9.2): a capsule that does not
+//! *authenticate* (unsigned, unknown signer, bad signature, payload or header altered after
+//! signing) gets **4.01 Unauthorized** — signing it with a trusted key would help; an authentic
+//! capsule the policy *forbids* (a name or grant not allowed for its signer, a version older than
+//! the installed one, an import outside its signed grants) gets **4.03 Forbidden**; bytes that are
+//! not a capsule for this device get **4.00 Bad Request**. The message says exactly why.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use trevm::{Capsule, Error, LoadedCapsule, Runtime, TrustPolicy, VerifiedCapsule, VersionLedger};
+
+use crate::message::code;
+
+/// A refused upload: the response code and the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// 4.00, 4.01 or 4.03 (see the [module docs](self)).
+    pub code: u8,
+    /// Why, for the diagnostic payload.
+    pub message: String,
+}
+
+impl Refusal {
+    /// A 4.00 Bad Request.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Refusal {
+            code: code::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Error> for Refusal {
+    fn from(e: Error) -> Self {
+        let code = match &e {
+            Error::Refused(t) if t.is_authentication_failure() => code::UNAUTHORIZED,
+            Error::Refused(_) => code::FORBIDDEN,
+            _ => code::BAD_REQUEST,
+        };
+        Refusal {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// A capsule that passed the trust policy and was loaded.
+#[derive(Debug)]
+pub struct Admitted {
+    /// The loaded code.
+    pub loaded: LoadedCapsule,
+    /// What was verified (signer, manifest), for the ledger and for status.
+    pub verified: VerifiedCapsule<'static>,
+}
+
+/// Checks, verifies and loads uploaded bytes; nothing installed is touched.
+pub fn admit(
+    runtime: &Runtime,
+    policy: &TrustPolicy,
+    ledger: &VersionLedger,
+    bytes: &[u8],
+) -> Result<Admitted, Refusal> {
+    let capsule = Capsule::from_vec(Vec::from(bytes)).map_err(Error::from)?;
+    capsule
+        .check_profile(runtime.profile())
+        .map_err(Error::from)?;
+    let verified = policy.verify(capsule, ledger).map_err(Error::from)?;
+    let loaded = runtime.load(&verified)?;
+    Ok(Admitted { loaded, verified })
+}
+
+/// One line saying who signed a capsule and which version it is, e.g.
+/// `version 20261130061502, signed by the development key 3f2a…`.
+pub fn describe(verified: &VerifiedCapsule<'_>) -> String {
+    match verified.signed() {
+        Some(s) => alloc::format!("version {}, signed by {}", s.manifest.version, s.signer),
+        None => match verified.provenance() {
+            trevm::trust::Provenance::Embedded => "built into the firmware".to_string(),
+            _ => "UNSIGNED (accepted by an insecure development policy)".to_string(),
+        },
+    }
+}
