@@ -19,10 +19,35 @@ fn main() {
         }
     }
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    if std::env::var_os("CARGO_FEATURE_SIGNED").is_some() {
+        signed_capsule(&root, &out);
+    }
     std::fs::copy(here.join("memory.x"), out.join("memory.x")).expect("copy memory.x");
     println!("cargo:rustc-link-search={}", out.display());
     // cortex-m-rt's linker script (here rather than in .cargo/config.toml, so RUSTFLAGS set by
     // report.sh do not replace it).
     println!("cargo:rustc-link-arg=-Tlink.x");
     println!("cargo:rerun-if-changed=memory.x");
+}
+
+/// The capsule the firmware treats as received (as from a flash slot an updater wrote): the
+/// async-bindings payload signed with the development key, and the public key the firmware trusts
+/// (`trusted-key.bin`, the raw 32 bytes) — as a developer's own device would.
+fn signed_capsule(root: &Path, out: &Path) {
+    let opts = trevm_build::BuildOptions {
+        signing: trevm_build::Signing::DevKey,
+        ..trevm_build::BuildOptions::for_build_script()
+    };
+    let payload = root.join("payloads/async-bindings");
+    if let Err(e) = trevm_build::build_for_build_script(
+        &payload,
+        &root.join("wit"),
+        &out.join("async-bindings.signed.cwasm"),
+        &opts,
+    ) {
+        panic!("building the signed async-bindings capsule failed: {e}");
+    }
+    let key = trevm_sign::dev_key().unwrap_or_else(|e| panic!("the development key: {e}"));
+    std::fs::write(out.join("trusted-key.bin"), key.key.public_key()).expect("write trusted key");
+    println!("cargo:rerun-if-changed={}", key.path.display());
 }

@@ -23,6 +23,9 @@ for expected in \
     "board: LED0 on  (toggle 1; FPGA-IO LED register reads 0x1)" \
     "board: LED0 off (toggle 2; FPGA-IO LED register reads 0x0)" \
     "board: blinky stopped by its timeout after" \
+    "board: tampered capsule refused: capsule payload does not match the SHA-256 digest it was signed with" \
+    "board: signed capsule \`async-bindings\` (" \
+    "verified: version " \
     "async-bindings: Hello from inside the capsule" \
     "async-bindings: Now sleeping for 3 seconds" \
     "async-bindings: Starting an infinite loop" \

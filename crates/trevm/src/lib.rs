@@ -7,6 +7,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod argcheck;
 pub mod capsule;
 mod error;
 pub mod fpctx;

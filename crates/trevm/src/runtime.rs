@@ -455,6 +455,11 @@ impl Instance {
                 args.len()
             )));
         }
+        for (i, ((pname, pty), arg)) in ty.params().zip(args).enumerate() {
+            crate::argcheck::check(arg, &pty).map_err(|e| {
+                Error::BadArguments(format!("`{name}` argument {} (`{pname}`): {e}", i + 1))
+            })?;
+        }
         let mut results = Vec::new();
         results.resize(ty.results().len(), Val::Bool(false));
         let outcome = with_timeout(
@@ -499,14 +504,9 @@ impl Instance {
                 trap,
                 e.downcast_ref::<wasmtime::WasmBacktrace>(),
             )),
-            None => {
-                let msg = format!("{e:#}");
-                if msg.contains("type mismatch") || msg.contains("expected") {
-                    Error::BadArguments(msg)
-                } else {
-                    Error::Trap(msg)
-                }
-            }
+            // Arguments were type-checked before the call (`argcheck`), so anything else that
+            // went wrong happened while the capsule ran: treat it as a trap.
+            None => Error::Trap(format!("{e:#}")),
         }
     }
 }

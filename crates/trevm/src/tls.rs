@@ -15,6 +15,10 @@ static SLOTS: [AtomicPtr<u8>; 2] = [
 ];
 
 /// Returns the pointer stored in `slot` (null if never set or if `slot` is out of range).
+// SAFETY: `no_mangle` exports the symbol Wasmtime's no_std runtime declares and calls, with the
+// signature it declares; this module is compiled only with the `tls` feature and without `std`,
+// where nothing else defines it (a second definition fails to link, it cannot be shadowed). The
+// statics are correct only with one thread running capsules, as the feature's docs say.
 #[unsafe(no_mangle)]
 pub extern "C" fn wasmtime_tls_get(slot: usize) -> *mut u8 {
     SLOTS
@@ -23,6 +27,7 @@ pub extern "C" fn wasmtime_tls_get(slot: usize) -> *mut u8 {
 }
 
 /// Stores `ptr` in `slot` (ignored if `slot` is out of range).
+// SAFETY: as for `wasmtime_tls_get` above.
 #[unsafe(no_mangle)]
 pub extern "C" fn wasmtime_tls_set(slot: usize, ptr: *mut u8) {
     if let Some(s) = SLOTS.get(slot) {

@@ -11,8 +11,8 @@ use embassy_executor::Spawner;
 use embassy_time::{Duration, Instant, Timer};
 use trevm::host::{Led, LedError, SharedLed};
 use trevm::{
-    Capsule, EngineProfile, Error, Grants, HostState, Limits, Preemption, Runtime, RuntimeOptions,
-    Val,
+    EmbeddedCapsule, EngineProfile, Error, Grants, HostState, Limits, Preemption, Runtime,
+    RuntimeOptions, Val,
 };
 
 use crate::fp_probe::{FpProbe, LeaksD8};
@@ -21,11 +21,14 @@ use crate::measure::INSTRUCTIONS_PER_CYCLE;
 use crate::time_driver::cycles;
 use crate::{HEAP, board};
 
-static FIBONACCI: &[u8] = trevm::include_capsule!(concat!(env!("OUT_DIR"), "/fibonacci.cwasm"));
-static ASYNC_BINDINGS: &[u8] =
+static FIBONACCI: EmbeddedCapsule =
+    trevm::include_capsule!(concat!(env!("OUT_DIR"), "/fibonacci.cwasm"));
+#[cfg(not(feature = "signed"))]
+static ASYNC_BINDINGS: EmbeddedCapsule =
     trevm::include_capsule!(concat!(env!("OUT_DIR"), "/async-bindings.cwasm"));
-static GPIO: &[u8] = trevm::include_capsule!(concat!(env!("OUT_DIR"), "/gpio.cwasm"));
-static BENCH_CALLS: &[u8] = trevm::include_capsule!(concat!(env!("OUT_DIR"), "/bench-calls.cwasm"));
+static GPIO: EmbeddedCapsule = trevm::include_capsule!(concat!(env!("OUT_DIR"), "/gpio.cwasm"));
+static BENCH_CALLS: EmbeddedCapsule =
+    trevm::include_capsule!(concat!(env!("OUT_DIR"), "/bench-calls.cwasm"));
 
 static HEARTBEATS: AtomicU32 = AtomicU32::new(0);
 
@@ -116,10 +119,10 @@ pub async fn run(spawner: Spawner) -> Result<(), String> {
     ));
     measure_bytes("heap.boot", HEAP.used());
     for (name, bytes) in [
-        ("fibonacci", FIBONACCI),
-        ("async-bindings", ASYNC_BINDINGS),
-        ("gpio", GPIO),
-        ("bench-calls", BENCH_CALLS),
+        ("fibonacci", FIBONACCI.bytes()),
+        ("async-bindings", async_bindings_bytes()),
+        ("gpio", GPIO.bytes()),
+        ("bench-calls", BENCH_CALLS.bytes()),
     ] {
         measure_bytes(&format!("capsule.{name}"), bytes.len());
     }
@@ -143,7 +146,7 @@ async fn fibonacci(profile: EngineProfile, options: RuntimeOptions) -> Result<()
     let pure = pure?;
     measure_cycles("cycles.engine", c);
     measure_bytes("heap.fib.engine", HEAP.used() - base);
-    let fib = Capsule::from_static(FIBONACCI)?;
+    let fib = FIBONACCI.check()?;
     let (loaded, c) = crate::measure::cycles(|| pure.load(&fib));
     let loaded = loaded?;
     measure_cycles("cycles.fib.deserialize", c);
@@ -169,7 +172,7 @@ async fn fibonacci(profile: EngineProfile, options: RuntimeOptions) -> Result<()
 /// The cost of one call into a capsule and one call out of it.
 async fn call_costs(runtime: &Runtime) -> Result<(), Error> {
     const N: u32 = 100;
-    let loaded = runtime.load(&Capsule::from_static(BENCH_CALLS)?)?;
+    let loaded = runtime.load(&BENCH_CALLS.check()?)?;
     let mut inst = runtime
         .instantiate(&loaded, HostState::new("bench-calls"), Limits::new())
         .await?;
@@ -226,7 +229,7 @@ async fn fp_probe(runtime: &Runtime) -> Result<(), String> {
     if trevm::fpctx::GUARD && guarded.clobbered != 0 {
         return Err("FP guard calibration: the guard did not restore d8".into());
     }
-    let capsule = Capsule::from_static(BENCH_CALLS).map_err(|e| e.to_string())?;
+    let capsule = BENCH_CALLS.check().map_err(|e| e.to_string())?;
     let loaded = runtime.load(&capsule).map_err(|e| e.to_string())?;
     let mut inst = runtime
         .instantiate(&loaded, HostState::new("bench-calls"), Limits::new())
@@ -259,7 +262,7 @@ async fn fp_probe(runtime: &Runtime) -> Result<(), String> {
 /// Blinky on the FPGA-IO LED: the board has no button the capsule can use (QEMU does not model
 /// the MPS2 push buttons), so the capsule blinks on a timer until its timeout.
 async fn blinky(runtime: &Runtime) -> Result<(), String> {
-    let capsule = Capsule::from_static(GPIO).map_err(|e| e.to_string())?;
+    let capsule = GPIO.check().map_err(|e| e.to_string())?;
     let loaded = runtime.load(&capsule).map_err(|e| e.to_string())?;
     let led = Arc::new(BoardLed {
         pin: SharedLed::new(FpgaLed0),
@@ -299,8 +302,10 @@ async fn async_bindings(profile: EngineProfile, options: RuntimeOptions) -> Resu
     let base = HEAP.used();
     let runtime = Runtime::new(profile, options).map_err(e)?;
     measure_bytes("heap.async.engine", HEAP.used() - base);
-    let capsule = Capsule::from_static(ASYNC_BINDINGS).map_err(e)?;
+    let capsule = async_bindings_capsule()?;
+    let start = cycles();
     let loaded = runtime.load(&capsule).map_err(e)?;
+    measure_cycles("cycles.async.deserialize", cycles() - start);
     measure_bytes("heap.async.deserialized", HEAP.used() - base);
     let host = HostState::new(capsule.name())
         .with_log(Arc::new(SemihostingLog))
@@ -329,4 +334,84 @@ async fn async_bindings(profile: EngineProfile, options: RuntimeOptions) -> Resu
         Ok(()) => Err("async-bindings returned; it should loop until the timeout".into()),
         Err(err) => Err(e(err)),
     }
+}
+
+#[cfg(not(feature = "signed"))]
+fn async_bindings_bytes() -> &'static [u8] {
+    ASYNC_BINDINGS.bytes()
+}
+
+#[cfg(not(feature = "signed"))]
+fn async_bindings_capsule() -> Result<trevm::VerifiedCapsule<'static>, String> {
+    ASYNC_BINDINGS.check().map_err(|e| e.to_string())
+}
+
+/// The async-bindings capsule as a device receives it: signed, in a flash region the firmware
+/// image does not vouch for. (The macro only gives it the alignment an in-place load needs; the
+/// bytes are checked as untrusted.)
+#[cfg(feature = "signed")]
+static ASYNC_BINDINGS_SIGNED: EmbeddedCapsule =
+    trevm::include_capsule!(concat!(env!("OUT_DIR"), "/async-bindings.signed.cwasm"));
+
+/// The public key this device trusts: the development key of whoever built the firmware.
+#[cfg(feature = "signed")]
+static TRUSTED_KEY: [u8; 32] = *include_bytes!(concat!(env!("OUT_DIR"), "/trusted-key.bin"));
+
+#[cfg(feature = "signed")]
+fn async_bindings_bytes() -> &'static [u8] {
+    ASYNC_BINDINGS_SIGNED.bytes()
+}
+
+/// Verifies the received capsule with the trusted key (measured), and shows that a copy with one
+/// payload byte changed and the CRC recomputed is refused.
+#[cfg(feature = "signed")]
+fn async_bindings_capsule() -> Result<trevm::VerifiedCapsule<'static>, String> {
+    use trevm::capsule::{Capsule, encode_with_trailer};
+    use trevm::{TrustPolicy, TrustedKey, VersionLedger};
+    let key = TrustedKey::ed25519(TRUSTED_KEY)
+        .map_err(|e| e.to_string())?
+        .with_label("the development key");
+    let policy = TrustPolicy::new().trust(key);
+    let ledger = VersionLedger::new();
+    let bytes = ASYNC_BINDINGS_SIGNED.bytes();
+
+    // Tampered: a byte in the middle of the Pulley code, CRC recomputed.
+    let original = Capsule::from_static(bytes).map_err(|e| e.to_string())?;
+    let mut payload = original.payload().to_vec();
+    let middle = payload.len() / 2;
+    payload[middle] ^= 0x01;
+    let tampered = encode_with_trailer(
+        original.profile(),
+        original.name(),
+        &payload,
+        original.header().trailer_kind,
+        original.trailer(),
+    )
+    .map_err(|e| e.to_string())?;
+    drop(payload);
+    let tampered = Capsule::from_vec(tampered).map_err(|e| e.to_string())?;
+    match policy.verify(tampered, &ledger) {
+        Err(refusal) => board(&format!("tampered capsule refused: {refusal}")),
+        Ok(_) => return Err("a tampered capsule passed verification".into()),
+    }
+
+    let base = HEAP.used();
+    HEAP.reset_peak();
+    let start = cycles();
+    let verified = Capsule::from_static(bytes)
+        .map_err(|e| e.to_string())
+        .and_then(|c| policy.verify(c, &ledger).map_err(|e| e.to_string()));
+    measure_cycles("cycles.verify", cycles() - start);
+    measure_bytes("heap.verify_peak", HEAP.peak() - base);
+    let verified = verified?;
+    if let Some(signed) = verified.signed() {
+        board(&format!(
+            "signed capsule `{}` ({} bytes) verified: version {}, signed by {}",
+            signed.manifest.name,
+            bytes.len(),
+            signed.manifest.version,
+            signed.signer
+        ));
+    }
+    Ok(verified)
 }
