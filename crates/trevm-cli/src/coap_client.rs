@@ -70,22 +70,12 @@ impl Reply {
 
     /// `2.05 Content` and the like, with the diagnostic payload for errors.
     pub fn describe(&self) -> String {
-        let name = match self.code {
-            code::CREATED => "Created",
-            code::DELETED => "Deleted",
-            code::CHANGED => "Changed",
-            code::CONTENT => "Content",
-            code::BAD_REQUEST => "Bad Request",
-            code::BAD_OPTION => "Bad Option",
-            code::NOT_FOUND => "Not Found",
-            code::METHOD_NOT_ALLOWED => "Method Not Allowed",
-            code::REQUEST_ENTITY_INCOMPLETE => "Request Entity Incomplete",
-            code::REQUEST_ENTITY_TOO_LARGE => "Request Entity Too Large",
-            code::INTERNAL_SERVER_ERROR => "Internal Server Error",
-            code::SERVICE_UNAVAILABLE => "Service Unavailable",
-            _ => "",
-        };
-        let mut s = format!("{} {name}", code::dotted(self.code));
+        let name = code::name(self.code);
+        let mut s = code::dotted(self.code);
+        if !name.is_empty() {
+            s.push(' ');
+            s.push_str(name);
+        }
         if !self.is_success() && !self.payload.is_empty() {
             s.push_str(": ");
             s.push_str(&String::from_utf8_lossy(&self.payload));

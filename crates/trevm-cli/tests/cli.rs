@@ -398,6 +398,20 @@ fn push_call_and_ls_talk_to_a_served_device() {
         "{}",
         text(&o)
     );
+    // Unsigned: 4.01 with the reason, and `hello` still answers.
+    let unsigned = unsigned_copy(&hello);
+    let o = trevm(&["push", unsigned.to_str().unwrap(), &url]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("4.01 Unauthorized: capsule is not signed"),
+        "{}",
+        text(&o)
+    );
+    let o = trevm(&["call", &url]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "Hello from the sandbox!\n"
+    );
     let o = trevm(&["call", "-m", "delete", &url]);
     assert!(text(&o).contains("2.02 Deleted"), "{}", text(&o));
     let o = trevm(&["call", &url]);
@@ -462,4 +476,209 @@ fn a_payload_too_big_for_its_memory_is_told_how_much_it_needs() {
         "128KiB",
     ]);
     assert!(o.status.success(), "{}", text(&o));
+}
+
+/// `capsule` with its signature replaced by an unsigned manifest (what `trevm build --unsigned`
+/// writes), in a file next to it.
+fn unsigned_copy(capsule: &Path) -> PathBuf {
+    use trevm::capsule::{TrailerKind, with_trailer};
+    let bytes = std::fs::read(capsule).expect("read capsule");
+    let c = trevm::Capsule::from_slice(&bytes).expect("capsule");
+    let (manifest, _) = trevm::trust::claimed_manifest(&c)
+        .expect("manifest")
+        .expect("a manifest");
+    let unsigned = with_trailer(&c, TrailerKind::Manifest, &manifest.to_cbor()).unwrap();
+    let out = capsule.with_extension("unsigned.cwasm");
+    std::fs::write(&out, unsigned).expect("write");
+    out
+}
+
+#[test]
+fn keygen_sign_verify_and_inspect_with_a_key_of_your_own() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fleet = dir.path().join("fleet");
+    let o = trevm(&["keygen", fleet.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let (private, public) = (
+        dir.path().join("fleet.pem"),
+        dir.path().join("fleet.pub.pem"),
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&private).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the private key is private");
+    }
+    assert!(
+        std::fs::read_to_string(&public)
+            .unwrap()
+            .starts_with("-----BEGIN PUBLIC KEY-----")
+    );
+    let o = trevm(&["keygen", fleet.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("exists already: not overwriting a key"),
+        "{}",
+        text(&o)
+    );
+
+    let signed = dir.path().join("fib42.cwasm");
+    let o = trevm(&[
+        "sign",
+        built("fibonacci").to_str().unwrap(),
+        "--key",
+        private.to_str().unwrap(),
+        "--version",
+        "42",
+        "-o",
+        signed.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("signed `fibonacci` version 42 with key"),
+        "{}",
+        text(&o)
+    );
+
+    let o = trevm(&[
+        "verify",
+        signed.to_str().unwrap(),
+        "--trust",
+        public.to_str().unwrap(),
+        "--no-dev-key",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("ok: `fibonacci` version 42 signed by key "),
+        "{}",
+        text(&o)
+    );
+    // The device's default trusts only the development key.
+    let o = trevm(&["verify", signed.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("which this device does not trust"),
+        "{}",
+        text(&o)
+    );
+
+    let o = trevm(&["inspect", signed.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("version   42"), "{out}");
+    assert!(out.contains("grants    none"), "{out}");
+    assert!(
+        out.contains("verified  no: capsule is signed by key"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("exports:"),
+        "unverified code is not handed to Wasmtime: {out}"
+    );
+    let o = trevm(&[
+        "inspect",
+        signed.to_str().unwrap(),
+        "--trust",
+        public.to_str().unwrap(),
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains("verified  yes"), "{out}");
+    assert!(out.contains("  fibonacci(n: u32) -> u32"), "{out}");
+
+    // The payload patched after signing, CRC recomputed: refused before it runs.
+    let patched = dir.path().join("patched.cwasm");
+    let bytes = std::fs::read(&signed).unwrap();
+    let c = trevm::Capsule::from_slice(&bytes).unwrap();
+    let mut payload = c.payload().to_vec();
+    let middle = payload.len() / 2;
+    payload[middle] ^= 1;
+    let forged = trevm::capsule::encode_with_trailer(
+        c.profile(),
+        c.name(),
+        &payload,
+        c.header().trailer_kind,
+        c.trailer(),
+    )
+    .unwrap();
+    std::fs::write(&patched, forged).unwrap();
+    for args in [
+        vec![
+            "verify",
+            patched.to_str().unwrap(),
+            "--trust",
+            public.to_str().unwrap(),
+        ],
+        vec![
+            "run",
+            patched.to_str().unwrap(),
+            "--trust",
+            public.to_str().unwrap(),
+            "--invoke",
+            "fibonacci(20)",
+        ],
+    ] {
+        let o = trevm(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o));
+        assert!(
+            text(&o).contains("altered after signing"),
+            "{args:?}: {}",
+            text(&o)
+        );
+        assert!(o.stdout.is_empty(), "{args:?}: nothing ran");
+    }
+}
+
+#[test]
+fn run_refuses_an_unsigned_capsule_unless_told_so_loudly() {
+    let unsigned = unsigned_copy(&built("fibonacci"));
+    let o = trevm(&[
+        "run",
+        unsigned.to_str().unwrap(),
+        "--invoke",
+        "fibonacci(20)",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("capsule is not signed"), "{}", text(&o));
+    let o = trevm(&[
+        "run",
+        unsigned.to_str().unwrap(),
+        "--invoke",
+        "fibonacci(20)",
+        "--insecure-allow-unsigned",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "6765");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("WARNING: this device runs UNSIGNED capsules")
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_commands_quietly() {
+    let cap = built("async-bindings");
+    for args in [
+        vec!["inspect", cap.to_str().unwrap()],
+        vec![
+            "run",
+            built("fibonacci").to_str().unwrap(),
+            "--invoke",
+            "fibonacci(5)",
+        ],
+    ] {
+        // The reading end is closed before the command writes anything: every write fails with
+        // EPIPE, as with `trevm inspect x | head -0`.
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let o = Command::new(env!("CARGO_BIN_EXE_trevm"))
+            .args(&args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("run trevm");
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o));
+        assert!(
+            !String::from_utf8_lossy(&o.stderr).contains("panicked"),
+            "{args:?}: {}",
+            text(&o)
+        );
+    }
 }

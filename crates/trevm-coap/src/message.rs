@@ -68,6 +68,28 @@ pub mod code {
     /// 5.03 Service Unavailable.
     pub const SERVICE_UNAVAILABLE: u8 = 0xa3;
 
+    /// `0x45` → `"Content"`: the RFC 7252 name of the codes this crate uses (empty for others).
+    pub fn name(c: u8) -> &'static str {
+        match c {
+            CREATED => "Created",
+            DELETED => "Deleted",
+            CHANGED => "Changed",
+            CONTENT => "Content",
+            CONTINUE => "Continue",
+            BAD_REQUEST => "Bad Request",
+            UNAUTHORIZED => "Unauthorized",
+            BAD_OPTION => "Bad Option",
+            FORBIDDEN => "Forbidden",
+            NOT_FOUND => "Not Found",
+            METHOD_NOT_ALLOWED => "Method Not Allowed",
+            REQUEST_ENTITY_INCOMPLETE => "Request Entity Incomplete",
+            REQUEST_ENTITY_TOO_LARGE => "Request Entity Too Large",
+            INTERNAL_SERVER_ERROR => "Internal Server Error",
+            SERVICE_UNAVAILABLE => "Service Unavailable",
+            _ => "",
+        }
+    }
+
     /// `0x45` → `"2.05"`.
     pub fn dotted(code: u8) -> alloc::string::String {
         alloc::format!("{}.{:02}", code >> 5, code & 0x1f)
