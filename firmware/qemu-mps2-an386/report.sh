@@ -26,6 +26,7 @@ declare -A features=(
     [wasmtime-sync]="--no-default-features --features bare-sync"
     [wasmtime-async]="--no-default-features --features bare-async"
     [trevm]=""
+    [trevm-unsigned]="--no-default-features --features runtime"
 )
 variants=(baseline wasmtime-sync wasmtime-async trevm)
 
@@ -67,6 +68,8 @@ if [ -z "${REPORT_SKIP_RUNS:-}" ]; then
     done
     build trevm s "--cfg trevm_unguarded_fp"
     run trevm-s-unguarded
+    # The same firmware without signature verification: what the verifier costs in flash.
+    build trevm-unsigned s
 fi
 
 heap_size=$((1024 * 1024))
@@ -95,7 +98,8 @@ done
     echo "  running the fibonacci capsule synchronously; no trevm, no host bindings;"
     echo "- **wasmtime-async** — the same with Wasmtime's \`async\` feature (fibers) and \`call_async\`;"
     echo "- **trevm** — the firmware proper: trevm with the log, time, rng and gpio bindings, limits,"
-    echo "  the FP guard, four embedded capsules (fibonacci, bench-calls, gpio blinky, async-bindings)."
+    echo "  the FP guard, four capsules (fibonacci, bench-calls, gpio blinky embedded in the image;"
+    echo "  async-bindings *received*: signed, verified with Ed25519 before it is loaded)."
     echo
     echo "## Flash and static RAM (bytes)"
     echo
@@ -176,6 +180,27 @@ done
     done
     echo "| one host→guest call (\`noop\`) | $(instr trevm-s cycles.host_to_guest) | $(instr trevm-z cycles.host_to_guest) | – | – |"
     echo "| one guest→host call (\`now-as-millis\`) | $(instr trevm-s cycles.guest_to_host) | $(instr trevm-z cycles.guest_to_host) | – | – |"
+    echo
+    echo "## Capsule verification (opt-level s)"
+    echo
+    t_uns=$(section "$work/trevm-unsigned-s.elf" .text); r_uns=$(section "$work/trevm-unsigned-s.elf" .rodata)
+    r_trevm=$(section "$work/trevm-s.elf" .rodata)
+    echo "The **trevm** firmware verifies the signed $(num "$(measure trevm-s capsule.async-bindings)")-byte"
+    echo "async-bindings capsule (COSE_Sign1, Ed25519 with \`ed25519-compact\` \`opt_size\`, SHA-256 of"
+    echo "the payload; see [\`trusted-capsules.md\`](trusted-capsules.md)) and refuses a copy with one"
+    echo "payload byte changed and the CRC recomputed. The same firmware built without that"
+    echo "(\`--no-default-features --features runtime\`: the capsule embedded instead) is smaller by:"
+    echo
+    echo "| | \`.text\` | \`.rodata\` |"
+    echo "|---|---:|---:|"
+    echo "| verifier (coset + ciborium CBOR, ed25519-compact, sha2, trust policy, the refusal demo) | $(num $((t_trevm - t_uns))) | $(num $((r_trevm - r_uns))) |"
+    echo
+    echo "| operation (async-bindings, $(num "$(measure trevm-s capsule.async-bindings)") B) | instructions |"
+    echo "|---|---:|"
+    echo "| verify: parse the signature, Ed25519, SHA-256 of the payload | $(instr trevm-s cycles.verify) |"
+    echo "| deserialize it afterwards (in place, from flash) | $(instr trevm-s cycles.async.deserialize) |"
+    echo
+    echo "Heap used while verifying: $(num "$(measure trevm-s heap.verify_peak)") B at peak."
     echo
     echo "## FP registers across fiber switches"
     echo

@@ -11,13 +11,7 @@ use wasmtime::component::types::Type;
 /// Why `val` does not fit `ty` (a path to the first mismatch), or `Ok` if it does. Types this
 /// check cannot judge from a value alone (resources, futures, streams) are left to Wasmtime.
 pub(crate) fn check(val: &Val, ty: &Type) -> Result<(), String> {
-    let mismatch = || {
-        Err(format!(
-            "expected {}, got {}",
-            crate::typefmt::ty(ty),
-            describe(val)
-        ))
-    };
+    let mismatch = || Err(format!("expected {}, got {}", kind(ty), describe(val)));
     let ok = match (ty, val) {
         (Type::Bool, Val::Bool(_))
         | (Type::S8, Val::S8(_))
@@ -109,6 +103,40 @@ pub(crate) fn check(val: &Val, ty: &Type) -> Result<(), String> {
         _ => false,
     };
     if ok { Ok(()) } else { mismatch() }
+}
+
+/// The type's kind in WIT words. Deliberately not the full type (`crate::typefmt`): that
+/// formatter costs about 10 KB of Cortex-M flash, and the path in the message locates the
+/// mismatch anyway.
+fn kind(ty: &Type) -> &'static str {
+    match ty {
+        Type::Bool => "bool",
+        Type::S8 => "s8",
+        Type::U8 => "u8",
+        Type::S16 => "s16",
+        Type::U16 => "u16",
+        Type::S32 => "s32",
+        Type::U32 => "u32",
+        Type::S64 => "s64",
+        Type::U64 => "u64",
+        Type::Float32 => "f32",
+        Type::Float64 => "f64",
+        Type::Char => "char",
+        Type::String => "string",
+        Type::List(_) | Type::FixedLengthList(_) => "a list",
+        Type::Map(_) => "a map",
+        Type::Record(_) => "a record with other fields",
+        Type::Tuple(_) => "a tuple of another length",
+        Type::Variant(_) => "a case of the variant",
+        Type::Enum(_) => "a case of the enum",
+        Type::Option(_) => "an option",
+        Type::Result(_) => "a result",
+        Type::Flags(_) => "flags of the type",
+        Type::Own(_) | Type::Borrow(_) => "a resource",
+        Type::Future(_) => "a future",
+        Type::Stream(_) => "a stream",
+        Type::ErrorContext => "an error context",
+    }
 }
 
 fn describe(val: &Val) -> &'static str {
