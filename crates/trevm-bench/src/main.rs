@@ -11,6 +11,7 @@
 //! and capsule sizes. Each figure is the median of N runs, N printed next to it. Progress goes to
 //! stderr, the tables to stdout. This is a measuring tool, not a test: nothing here asserts on time.
 //! See `docs/bench.md` for a recorded run and how to read it.
+#![forbid(unsafe_code)]
 
 mod capsules;
 mod report;

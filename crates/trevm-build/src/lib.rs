@@ -10,6 +10,7 @@
 //! instead of a manifest. The engine settings come from [`trevm::EngineProfile`], the same type the
 //! device runtime loads with, so a capsule built here always matches a runtime of the same profile.
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 use std::ffi::OsString;
 use std::fmt;

@@ -1,4 +1,5 @@
 //! `trevm`: build, inspect and run capsules.
+#![forbid(unsafe_code)]
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

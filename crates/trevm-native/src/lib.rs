@@ -14,6 +14,7 @@
 //!   sensor on a random walk;
 //! - [`NativeBoard::host_state`], which grants a capsule everything the board has.
 #![warn(missing_docs)]
+#![deny(unsafe_code)]
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -169,11 +169,12 @@ impl Runtime {
     /// (which is what [`Runtime::load`] checks with a signature).
     pub unsafe fn load_unverified(&self, capsule: &Capsule<'_>) -> Result<LoadedCapsule, Error> {
         capsule.check_profile(self.profile)?;
-        // SAFETY (both calls): the caller vouches for the bytes (this function's contract).
         let component = match capsule.static_payload() {
             Some(payload) if (payload.as_ptr() as usize).is_multiple_of(16) => {
+                // SAFETY: the caller vouches for the bytes (this function's contract).
                 unsafe { self.load_in_place(payload) }?
             }
+            // SAFETY: the caller vouches for the bytes (this function's contract).
             _ => unsafe { self.load_copy(capsule.payload()) }?,
         };
         Ok(LoadedCapsule {
