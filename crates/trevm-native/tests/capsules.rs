@@ -110,6 +110,39 @@ fn timeout_stops_a_busy_loop_while_other_tasks_run() {
 }
 
 #[test]
+fn huge_sleeps_wait_for_the_timeout_instead_of_overflowing() {
+    let rt = runtime();
+    let loaded = rt.load(&capsule("hostile")).unwrap();
+    // u64::MAX ms overflows embassy-time's ticks; 2^60 ms fits a Duration but not now + it.
+    for millis in [u64::MAX, u64::MAX / 1000, 1 << 60] {
+        let (host, log) = host("hostile");
+        let r = block_on(async {
+            let mut inst = rt
+                .instantiate(
+                    &loaded,
+                    host,
+                    Limits::new().with_timeout(trevm::Duration::from_millis(200)),
+                )
+                .await?;
+            inst.call("sleep-for", &[Val::U64(millis)]).await
+        });
+        assert_eq!(r, Err(Error::Timeout { after_ms: 200 }), "sleep({millis})");
+        assert!(
+            !log.messages().iter().any(|l| l.contains("woke up")),
+            "sleep({millis})"
+        );
+    }
+    // An ordinary sleep still wakes up.
+    let (host, log) = host("hostile");
+    block_on(async {
+        let mut inst = rt.instantiate(&loaded, host, Limits::new()).await?;
+        inst.call("sleep-for", &[Val::U64(5)]).await
+    })
+    .unwrap();
+    assert!(log.messages().iter().any(|l| l.contains("woke up")));
+}
+
+#[test]
 fn fuel_budget_stops_a_busy_loop() {
     let rt = runtime();
     let loaded = rt.load(&capsule("hostile")).unwrap();

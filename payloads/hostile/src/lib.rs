@@ -13,6 +13,7 @@ wit_bindgen::generate!({
 
 use ariel::wasm_bindings::log_api::info;
 use ariel::wasm_bindings::rng_api::RNG;
+use ariel::wasm_bindings::time_api::sleep;
 
 struct Capsule;
 
@@ -33,6 +34,11 @@ impl Guest for Capsule {
         // Pages are 1 byte (`--page-size=1`), so the delta is in bytes. Returns the previous
         // size, or -1 (usize::MAX) if the host refused.
         core::arch::wasm32::memory_grow(0, bytes as usize) as i32
+    }
+
+    fn sleep_for(millis: u64) {
+        sleep(millis);
+        info("woke up");
     }
 
     fn huge_random() -> u32 {
