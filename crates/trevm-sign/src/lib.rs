@@ -14,6 +14,7 @@
 //! The capsule format, the manifest and the checks a device makes are in the `trevm` crate
 //! ([`trevm::capsule`], [`trevm::manifest`], [`trevm::trust`]).
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -217,7 +218,11 @@ pub fn dev_key_dir() -> PathBuf {
 /// created on first use with a one-line notice on stderr. Safe against several processes
 /// creating it at once: the first to finish wins, the others read it.
 pub fn dev_key() -> Result<DevKey, SignError> {
-    let dir = dev_key_dir();
+    dev_key_in(&dev_key_dir())
+}
+
+/// [`dev_key`] in another directory.
+pub fn dev_key_in(dir: &Path) -> Result<DevKey, SignError> {
     let path = dir.join("dev-key.pem");
     if path.exists() {
         return Ok(DevKey {
@@ -225,11 +230,12 @@ pub fn dev_key() -> Result<DevKey, SignError> {
             path,
         });
     }
-    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     let key = SigningKey::generate();
     // Write under a unique name, then link it into place: `hard_link` fails if another process
     // got there first, and nobody ever reads a half-written key.
-    let tmp = dir.join(format!(".dev-key.{}.tmp", std::process::id()));
+    // Unique per process and per attempt (threads of one process race here too).
+    let tmp = dir.join(format!(".dev-key.{}.{}.tmp", std::process::id(), key.kid()));
     let _ = std::fs::remove_file(&tmp);
     write_private(&tmp, key.to_pem().as_bytes())?;
     let linked = std::fs::hard_link(&tmp, &path);
@@ -371,6 +377,25 @@ mod tests {
         // 2024-02-29 (leap day) 23:59:59.
         let leap = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_709_251_199);
         assert_eq!(version_at(leap), 20240229235959);
+    }
+
+    #[test]
+    fn the_development_key_is_made_once_even_when_threads_race() {
+        let dir = tempfile::tempdir().unwrap();
+        let kids: Vec<KeyId> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| dev_key_in(dir.path()).unwrap().key.kid()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(kids.windows(2).all(|w| w[0] == w[1]), "{kids:?}");
+        assert!(dir.path().join("dev-key.pub.pem").exists());
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 
     #[test]
