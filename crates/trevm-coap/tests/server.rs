@@ -34,6 +34,16 @@ fn signed(
     trevm_sign::sign(capsule, key, Some(version), grants).expect("sign")
 }
 
+/// `payloads/coap-persistent` with its `v2` feature, signed as version 2.
+fn persistent_v2() -> Vec<u8> {
+    signed(
+        &capsule_with("coap-persistent", 32 * 1024, &["v2"]),
+        key(),
+        2,
+        None,
+    )
+}
+
 /// `payloads/<name>` built and signed by the test key, version 1.
 fn capsule(name: &str, initial_memory: u32) -> Vec<u8> {
     capsule_with(name, initial_memory, &[])
@@ -627,14 +637,8 @@ fn the_persistent_capsule_serves_its_resources_and_is_replaced_live() {
     }
 
     // The real update.
-    let v2 = signed(
-        &capsule_with("coap-persistent", 32 * 1024, &["v2"]),
-        key(),
-        2,
-        None,
-    );
     assert_eq!(
-        upload(&mut s, &mut c, "vm-control", &v2, 6).code,
+        upload(&mut s, &mut c, "vm-control", &persistent_v2(), 6).code,
         code::CHANGED
     );
     assert_eq!(
@@ -851,14 +855,8 @@ fn untrusted_capsules_get_4_01_or_4_03_with_the_reason_and_the_stored_capsule_su
     }
 
     // A newer signed version is accepted, and then the old one is a downgrade.
-    let v2 = signed(
-        &capsule_with("coap-persistent", 32 * 1024, &["v2"]),
-        key(),
-        2,
-        None,
-    );
     assert_eq!(
-        upload(&mut s, &mut c, "vm-control", &v2, 6).code,
+        upload(&mut s, &mut c, "vm-control", &persistent_v2(), 6).code,
         code::CHANGED
     );
     let (got, text) = outcome(&upload(&mut s, &mut c, "vm-control", &v1, 6));
