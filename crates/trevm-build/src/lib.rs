@@ -315,12 +315,14 @@ pub enum WasmKind {
     Component,
 }
 
-/// Tells a core module from a component by the binary header.
+/// Tells a core module from a component by the binary header (wasmparser's check).
 pub fn wasm_kind(bytes: &[u8]) -> Option<WasmKind> {
-    match bytes {
-        [0x00, b'a', b's', b'm', 0x01, 0x00, 0x00, 0x00, ..] => Some(WasmKind::Module),
-        [0x00, b'a', b's', b'm', _, _, 0x01, 0x00, ..] => Some(WasmKind::Component),
-        _ => None,
+    if wasmparser::Parser::is_core_wasm(bytes) {
+        Some(WasmKind::Module)
+    } else if wasmparser::Parser::is_component(bytes) {
+        Some(WasmKind::Component)
+    } else {
+        None
     }
 }
 

@@ -230,3 +230,37 @@ impl fmt::Display for EngineProfile {
         write!(f, "{} with {} preemption", self.target, self.preemption)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::WASMTIME_MAJOR;
+    use alloc::string::ToString;
+
+    /// The stamp must follow the Wasmtime that is actually compiled in: read it from the
+    /// lockfiles of the workspace and of the firmware.
+    #[test]
+    fn wasmtime_major_matches_the_locked_dependency() {
+        for (which, lock) in [
+            ("Cargo.lock", include_str!("../../../Cargo.lock")),
+            (
+                "firmware/qemu-mps2-an386/Cargo.lock",
+                include_str!("../../../firmware/qemu-mps2-an386/Cargo.lock"),
+            ),
+        ] {
+            let version = lock
+                .split("[[package]]")
+                .find_map(|p| {
+                    p.contains("\nname = \"wasmtime\"\n")
+                        .then(|| p.split("\nversion = \"").nth(1))
+                        .flatten()
+                })
+                .and_then(|v| v.split('.').next())
+                .unwrap_or_else(|| panic!("{which} locks no wasmtime"));
+            assert_eq!(
+                version,
+                WASMTIME_MAJOR.to_string(),
+                "{which} locks wasmtime {version}.x but WASMTIME_MAJOR is {WASMTIME_MAJOR}"
+            );
+        }
+    }
+}
