@@ -1,0 +1,210 @@
+//! The command line's argument types (clap) and how they become build options.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use trevm::{EngineProfile, Preemption, Target};
+use trevm_build::{BuildOptions, OptLevel, Signing};
+
+use crate::signing;
+
+#[derive(Args)]
+pub(crate) struct PushArgs {
+    /// Capsule (.cwasm), or a payload directory / .wasm built on the fly (see --target).
+    pub(crate) capsule: PathBuf,
+    /// Where to PUT it, e.g. coap://127.0.0.1:5683/sandbox/hello.
+    pub(crate) url: String,
+    /// Block size for the upload: 16 to 1024 bytes.
+    #[arg(long, default_value_t = 1024)]
+    pub(crate) block: usize,
+    #[command(flatten)]
+    pub(crate) compile: CompileArgs,
+}
+
+#[derive(Args)]
+pub(crate) struct CallArgs {
+    /// The resource, e.g. coap://127.0.0.1:5683/sandbox/hello.
+    pub(crate) url: String,
+    /// Method.
+    #[arg(long, short, value_enum, default_value = "get")]
+    pub(crate) method: MethodArg,
+    /// Request body, as text.
+    #[arg(long, conflicts_with = "payload_file")]
+    pub(crate) payload: Option<String>,
+    /// Request body, from a file.
+    #[arg(long)]
+    pub(crate) payload_file: Option<PathBuf>,
+    /// Block size for long bodies: 16 to 1024 bytes.
+    #[arg(long, default_value_t = 1024)]
+    pub(crate) block: usize,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum MethodArg {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum TargetArg {
+    Pulley32,
+    Pulley64,
+    Host,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum PreemptionArg {
+    Fuel,
+    Epoch,
+    None,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum OptArg {
+    S,
+    Z,
+    #[value(name = "3")]
+    Speed,
+}
+
+#[derive(Args)]
+pub(crate) struct CompileArgs {
+    /// Code format: pulley32 for MCUs, pulley64 for 64-bit hosts, host for native code.
+    #[arg(long, value_enum)]
+    pub(crate) target: Option<TargetArg>,
+    /// How the capsule is made to yield: fuel (default), epoch, or none.
+    #[arg(long, value_enum, default_value = "fuel")]
+    pub(crate) preemption: PreemptionArg,
+    /// Optimisation of the payload: s (default), z (smallest) or 3 (fastest).
+    #[arg(long = "opt-level", value_enum, default_value = "s")]
+    pub(crate) opt_level: OptArg,
+    /// Build with nightly -Zbuild-std and panic=immediate-abort (smaller).
+    #[arg(long)]
+    pub(crate) nightly: bool,
+    /// Initial linear memory of the capsule (bytes, or with KiB/MiB).
+    #[arg(long, default_value = "32KiB", value_parser = parse_size)]
+    pub(crate) initial_memory: u64,
+    /// Wasm shadow-stack size inside linear memory.
+    #[arg(long, default_value = "8KiB", value_parser = parse_size)]
+    pub(crate) stack_size: u64,
+    /// Don't show cargo's output unless it fails.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+    /// Cargo features of the payload crate to enable (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) features: Vec<String>,
+    /// Sign with this private key (PKCS#8 PEM from `trevm keygen`) instead of the development key.
+    #[arg(long, value_name = "KEY", conflicts_with = "unsigned")]
+    pub(crate) sign: Option<PathBuf>,
+    /// Don't sign: the capsule carries an unsigned manifest (sign it later with `trevm sign`).
+    #[arg(long)]
+    pub(crate) unsigned: bool,
+    /// Anti-rollback version to sign (default: now, as YYYYMMDDhhmmss UTC).
+    #[arg(long)]
+    pub(crate) version: Option<u64>,
+}
+
+#[derive(Args)]
+pub(crate) struct BuildArgs {
+    /// Payload crate (Cargo.toml or directory), core module .wasm, or component .wasm.
+    pub(crate) input: PathBuf,
+    /// Where to write the capsule (default: <name>.<target>.cwasm in the current directory).
+    #[arg(long, short)]
+    pub(crate) output: Option<PathBuf>,
+    /// Capsule name (default: the crate or file name).
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    #[command(flatten)]
+    pub(crate) compile: CompileArgs,
+}
+
+#[derive(Args)]
+pub(crate) struct RunArgs {
+    /// Capsule (.cwasm), payload crate directory / Cargo.toml, or .wasm (built on the fly).
+    pub(crate) input: PathBuf,
+    /// Function to call, with WAVE-encoded arguments, e.g. 'fibonacci(20)'. Default: run().
+    /// Repeat it to make several calls on the same instance, in order, e.g.
+    /// `--invoke 'bind-socket(4242)' --invoke 'run()'`.
+    #[arg(long)]
+    pub(crate) invoke: Vec<String>,
+    /// Fuel budget (fuel preemption only).
+    #[arg(long)]
+    pub(crate) fuel: Option<u64>,
+    /// Stop the call after this long, e.g. 2s, 500ms.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub(crate) timeout: Option<Duration>,
+    /// Linear memory limit (bytes, or with KiB/MiB).
+    #[arg(long, default_value = "16MiB", value_parser = parse_size)]
+    pub(crate) max_memory: u64,
+    #[command(flatten)]
+    pub(crate) compile: CompileArgs,
+    #[command(flatten)]
+    pub(crate) trust: signing::TrustFlags,
+    /// Also run an UNSIGNED capsule. Insecure: only for code you built yourself.
+    #[arg(long)]
+    pub(crate) insecure_allow_unsigned: bool,
+}
+
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size like 65536, 64KiB or 1MiB"))?;
+    let mult = match unit.trim() {
+        "" | "B" => 1,
+        "K" | "KiB" | "k" | "KB" | "kB" => 1024,
+        "M" | "MiB" | "MB" => 1024 * 1024,
+        other => return Err(format!("unknown size unit `{other}` (use B, KiB or MiB)")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large"))
+}
+
+impl CompileArgs {
+    pub(crate) fn options(
+        &self,
+        default_target: Target,
+        name: Option<String>,
+    ) -> Result<BuildOptions> {
+        let target = match self.target {
+            Some(TargetArg::Pulley32) => Target::Pulley32,
+            Some(TargetArg::Pulley64) => Target::Pulley64,
+            Some(TargetArg::Host) => Target::Host,
+            None => default_target,
+        };
+        let preemption = match self.preemption {
+            PreemptionArg::Fuel => Preemption::Fuel,
+            PreemptionArg::Epoch => Preemption::Epoch,
+            PreemptionArg::None => Preemption::None,
+        };
+        let opt_level = match self.opt_level {
+            OptArg::S => OptLevel::S,
+            OptArg::Z => OptLevel::Z,
+            OptArg::Speed => OptLevel::Speed,
+        };
+        Ok(BuildOptions {
+            profile: EngineProfile { target, preemption },
+            opt_level,
+            nightly: self.nightly,
+            initial_memory: u32::try_from(self.initial_memory)
+                .context("--initial-memory is over 4 GiB")?,
+            stack_size: u32::try_from(self.stack_size).context("--stack-size is over 4 GiB")?,
+            name,
+            quiet: self.quiet,
+            target_dir: None,
+            features: self.features.clone(),
+            signing: match (&self.sign, self.unsigned) {
+                (Some(key), _) => Signing::Key(key.clone()),
+                (None, true) => Signing::Unsigned,
+                (None, false) => Signing::DevKey,
+            },
+            version: self.version,
+        })
+    }
+}

@@ -1,0 +1,87 @@
+//! `trevm push`, `trevm call`, `trevm ls`: talking to a device over CoAP.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+
+use crate::args::{CallArgs, MethodArg, PushArgs};
+use crate::{coap_client, obtain_capsule, outln, stdout_failed};
+
+pub(crate) fn cmd_push(args: PushArgs) -> Result<ExitCode> {
+    let url = coap_client::Url::parse(&args.url)?;
+    let bytes = obtain_capsule(&args.capsule, &args.compile)?;
+    let mut client = coap_client::Client::new(url.clone())?;
+    eprintln!("pushing {} bytes to {}", bytes.len(), args.url);
+    let reply = client.request(
+        trevm_coap::message::code::PUT,
+        &bytes,
+        args.block,
+        coap_client::print_progress,
+    )?;
+    finish_reply(&reply)
+}
+
+pub(crate) fn cmd_call(args: CallArgs) -> Result<ExitCode> {
+    use trevm_coap::message::code;
+    let url = coap_client::Url::parse(&args.url)?;
+    let payload = match (&args.payload, &args.payload_file) {
+        (Some(text), _) => text.clone().into_bytes(),
+        (None, Some(path)) => {
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?
+        }
+        (None, None) => Vec::new(),
+    };
+    let method = match args.method {
+        MethodArg::Get => code::GET,
+        MethodArg::Post => code::POST,
+        MethodArg::Put => code::PUT,
+        MethodArg::Delete => code::DELETE,
+    };
+    let mut client = coap_client::Client::new(url)?;
+    let reply = client.request(method, &payload, args.block, |_, _| {})?;
+    finish_reply(&reply)
+}
+
+pub(crate) fn cmd_ls(url: &str) -> Result<ExitCode> {
+    let mut url = coap_client::Url::parse(url)?;
+    url.path = vec![".well-known".into(), "core".into()];
+    let mut client = coap_client::Client::new(url)?;
+    let reply = client.request(trevm_coap::message::code::GET, &[], 1024, |_, _| {})?;
+    if !reply.is_success() {
+        bail!("{}", reply.describe());
+    }
+    let text = String::from_utf8_lossy(&reply.payload);
+    for link in text.split(',').filter(|l| !l.trim().is_empty()) {
+        let (target, attrs) = link.split_once(';').unwrap_or((link, ""));
+        let target = target.trim().trim_start_matches('<').trim_end_matches('>');
+        if attrs.is_empty() {
+            outln!("{target}");
+        } else {
+            outln!("{target}  {attrs}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a response: its body on stdout, its code on stderr; exit status 1 unless 2.xx.
+fn finish_reply(reply: &coap_client::Reply) -> Result<ExitCode> {
+    if !reply.is_success() {
+        bail!("{}", reply.describe());
+    }
+    eprintln!("{}", reply.describe());
+    if !reply.payload.is_empty() {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let written = out.write_all(&reply.payload).and_then(|()| {
+            if reply.payload.ends_with(b"\n") {
+                Ok(())
+            } else {
+                writeln!(out)
+            }
+        });
+        if let Err(e) = written {
+            stdout_failed(e);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,136 @@
+//! `trevm run`: a capsule on the native board, with its limits and `--invoke` calls.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use trevm::{
+    Capsule, EngineProfile, Error, Limits, Preemption, Runtime, RuntimeOptions, VersionLedger,
+};
+use trevm_native::NativeBoard;
+
+use crate::args::RunArgs;
+use crate::{obtain_capsule, outln};
+
+pub(crate) fn cmd_run(args: RunArgs) -> Result<ExitCode> {
+    let bytes = obtain_capsule(&args.input, &args.compile)?;
+    let capsule = Capsule::from_vec(bytes).map_err(Error::from)?;
+    let policy = args
+        .trust
+        .args(args.insecure_allow_unsigned)
+        .policy()
+        .map_err(anyhow::Error::msg)?;
+    let capsule = policy
+        .verify(capsule, &VersionLedger::new())
+        .map_err(Error::from)?;
+    // Run with the capsule's own profile when this machine can; otherwise the runtime's own
+    // profile refuses it with a message naming the difference.
+    let profile = if capsule.profile().runs_here() {
+        capsule.profile()
+    } else {
+        EngineProfile::for_this_machine()
+    };
+    let runtime = Runtime::new(profile, RuntimeOptions::host())?;
+    let loaded = runtime.load(&capsule)?;
+
+    let mut limits =
+        Limits::new().with_max_memory(usize::try_from(args.max_memory).unwrap_or(usize::MAX));
+    if let Some(fuel) = args.fuel {
+        if profile.preemption != Preemption::Fuel {
+            bail!(
+                "--fuel needs a capsule built with fuel preemption; this one has {} preemption",
+                profile.preemption
+            );
+        }
+        limits = limits.with_fuel(fuel);
+    }
+    if let Some(t) = args.timeout {
+        if profile.preemption == Preemption::None {
+            eprintln!(
+                "warning: capsule has no preemption: --timeout only fires while it is in an async host call"
+            );
+        }
+        limits = limits.with_timeout(trevm::Duration::from_micros(
+            t.as_micros().try_into().unwrap_or(u64::MAX),
+        ));
+    }
+    if profile.preemption == Preemption::Epoch {
+        let engine = runtime.engine().clone();
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_millis(10));
+                engine.increment_epoch();
+            }
+        });
+    }
+
+    let board = NativeBoard::new();
+    // The native board's button: Enter presses it (for gpio capsules such as blinky).
+    if std::io::stdin().is_terminal() {
+        eprintln!("(press Enter to press the board's button)");
+    }
+    board.press_button_on_enter();
+    let name = capsule.name().to_string();
+    let invokes = if args.invoke.is_empty() {
+        vec!["run()".to_string()]
+    } else {
+        args.invoke
+    };
+    let mut calls = Vec::new();
+    for invoke in &invokes {
+        let call = wasm_wave::untyped::UntypedFuncCall::parse(invoke)
+            .map_err(|e| anyhow::anyhow!("cannot parse --invoke '{invoke}': {e}"))?;
+        calls.push(call);
+    }
+
+    let started = std::time::Instant::now();
+    let outcome = futures_executor::block_on(async {
+        let mut instance = runtime
+            .instantiate(&loaded, board.host_state(&name), limits)
+            .await?;
+        let mut all_results = Vec::new();
+        for call in &calls {
+            let func_name = call.name().to_string();
+            let sig = instance.signature(&func_name)?;
+            let types: Vec<_> = sig.params().map(|(_, t)| t).collect();
+            let params: Vec<trevm::Val> = call.to_wasm_params(types.iter()).map_err(|e| {
+                Error::BadArguments(format!(
+                    "{e} (`{func_name}` takes {})",
+                    describe_params(&sig)
+                ))
+            })?;
+            all_results.extend(instance.call(&func_name, &params).await?);
+        }
+        Ok::<_, Error>((all_results, instance.fuel_consumed()))
+    });
+    let elapsed = started.elapsed();
+    match outcome {
+        Ok((results, _fuel)) => {
+            for r in &results {
+                outln!(
+                    "{}",
+                    wasm_wave::to_string(r).unwrap_or_else(|_| format!("{r:?}"))
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ Error::Timeout { .. }) => Err(anyhow::Error::new(e).context(format!(
+            "`{name}` stopped after {:.3} s",
+            elapsed.as_secs_f64()
+        ))),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("running `{name}`"))),
+    }
+}
+
+fn describe_params(sig: &trevm::wasmtime::component::types::ComponentFunc) -> String {
+    let params: Vec<String> = sig
+        .params()
+        .map(|(n, t)| format!("{n}: {}", trevm::typefmt::ty(&t)))
+        .collect();
+    if params.is_empty() {
+        "no arguments".into()
+    } else {
+        params.join(", ")
+    }
+}
