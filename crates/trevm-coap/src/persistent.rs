@@ -18,8 +18,10 @@
 //!   answers 4.00 with the reason. Either way the old capsule keeps serving. `GET /vm-control`
 //!   says which capsule serves, what, its version and signer.
 //!
-//! The capsule's world is `example-coap-server`: it may import `log-api` and
-//! `uppercase: func(input: string) -> string`, which [`Persistent::new`] provides.
+//! The slot is world-agnostic: the capsule may import what the runtime it is given links. For
+//! upstream's `example-coap-server` world that is `log-api` plus the world's own
+//! `uppercase: func(input: string) -> string`, which the application links (the native board
+//! does it in `trevm_native::coap::link_example_coap_server`).
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -71,22 +73,15 @@ impl core::fmt::Debug for Persistent {
 }
 
 impl Persistent {
-    /// A persistent-capsule slot running capsules on `runtime`, whose linker gets the world's
-    /// `uppercase` import here, for capsules that pass `trust`. Grant the runtime `log-api` (and
-    /// nothing else is needed).
+    /// A persistent-capsule slot running capsules on `runtime` (with every import its capsules
+    /// need already linked: granted `ariel:wasm-bindings` interfaces and the world's own
+    /// functions), for capsules that pass `trust`.
     pub fn new(
-        mut runtime: Runtime,
+        runtime: Runtime,
         limits: Limits,
         log: Option<Arc<dyn LogSink>>,
         trust: TrustPolicy,
     ) -> Result<Self, Error> {
-        runtime
-            .linker_mut()
-            .root()
-            .func_wrap("uppercase", |_store, (input,): (String,)| {
-                Ok((input.to_uppercase(),))
-            })
-            .map_err(|e| Error::Link(format!("{e:#}")))?;
         Ok(Persistent {
             runtime,
             limits,

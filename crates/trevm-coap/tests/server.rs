@@ -101,11 +101,18 @@ fn server_trusting(
             log: true,
             ..trevm::Grants::none()
         };
-        let rt = Runtime::new(
+        let mut rt = Runtime::new(
             EngineProfile::for_this_machine(),
             RuntimeOptions::host().with_grants(grants),
         )
         .expect("runtime");
+        // The example world's own import, linked by the application (as the native board does).
+        rt.linker_mut()
+            .root()
+            .func_wrap("uppercase", |_store, (input,): (String,)| {
+                Ok((input.to_uppercase(),))
+            })
+            .expect("link uppercase");
         trevm_coap::Persistent::new(rt, trevm::Limits::new(), None, trust.clone())
             .expect("persistent")
     });

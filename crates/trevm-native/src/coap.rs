@@ -35,6 +35,20 @@ pub async fn serve<R: Resources>(
     }
 }
 
+/// Links the own import of upstream's `example-coap-server` world, `uppercase: func(input:
+/// string) -> string`, next to the `ariel:wasm-bindings` interfaces a runtime grants: what the
+/// persistent capsules of `payloads/coap-persistent` (and upstream's) need.
+pub fn link_example_coap_server(runtime: &mut trevm::Runtime) -> Result<(), trevm::Error> {
+    runtime
+        .linker_mut()
+        .root()
+        .func_wrap("uppercase", |_store, (input,): (String,)| {
+            Ok((input.to_uppercase(),))
+        })
+        .map(|_| ())
+        .map_err(|e| trevm::Error::Link(format!("{e:#}")))
+}
+
 /// Runs a CoAP device on `addr` until its socket fails: an empty sandbox (see
 /// [`trevm_coap::Sandbox`]) and a persistent-capsule slot (see [`trevm_coap::Persistent`]),
 /// loaded with `persistent` if given. Uploaded capsules must be built for this machine's default
@@ -55,8 +69,9 @@ pub async fn serve_device(
         log: true,
         ..Grants::none()
     };
-    let persistent_rt = Runtime::new(profile, RuntimeOptions::host().with_grants(log_only))
+    let mut persistent_rt = Runtime::new(profile, RuntimeOptions::host().with_grants(log_only))
         .map_err(|e| e.to_string())?;
+    link_example_coap_server(&mut persistent_rt).map_err(|e| e.to_string())?;
     let log: Arc<dyn trevm::LogSink> = board.log().clone();
     let limits = Limits::new().with_timeout(embassy_time::Duration::from_secs(2));
     let mut slot = Persistent::new(persistent_rt, limits, Some(log), trust.clone())

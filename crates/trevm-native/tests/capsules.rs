@@ -455,3 +455,75 @@ fn static_capsules_load_in_place_repeatedly_and_across_runtimes() {
         assert_eq!(r, Ok(vec![Val::U32(6765)]));
     }
 }
+
+/// An application's own store data next to trevm's `HostState`, reached from a host function it
+/// links itself (`uppercase` of the `example-coap-server` world).
+#[test]
+fn an_embedder_keeps_its_own_state_and_links_its_own_imports() {
+    use trevm::HostView;
+    use trevm_coap::message::{code, encode_options_payload, opt};
+
+    struct App {
+        host: HostState,
+        shouted: Vec<String>,
+    }
+    impl HostView for App {
+        fn host(&self) -> &HostState {
+            &self.host
+        }
+        fn host_mut(&mut self) -> &mut HostState {
+            &mut self.host
+        }
+    }
+
+    let grants = Grants {
+        log: true,
+        ..Grants::none()
+    };
+    let mut rt = Runtime::<App>::with_store_data(
+        EngineProfile::for_this_machine(),
+        RuntimeOptions::host().with_grants(grants),
+    )
+    .unwrap();
+    rt.linker_mut()
+        .root()
+        .func_wrap(
+            "uppercase",
+            |mut store: trevm::wasmtime::StoreContextMut<'_, App>, (input,): (String,)| {
+                store.data_mut().shouted.push(input.clone());
+                Ok((input.to_uppercase(),))
+            },
+        )
+        .unwrap();
+    let loaded = rt.load(&capsule("coap-persistent")).unwrap();
+    let app = App {
+        host: HostState::new("coap-persistent"),
+        shouted: Vec::new(),
+    };
+    const IFACE: &str = "ariel:wasm-bindings/coap-server-guest@0.0.1";
+    let (reply, shouted) = block_on(async {
+        let mut inst = rt.instantiate(&loaded, app, Limits::new()).await?;
+        inst.call(&format!("{IFACE}#initialize-handler"), &[])
+            .await?;
+        let mut message =
+            encode_options_payload(&[(opt::URI_PATH, b"shout".to_vec())], b"make me loud");
+        let observed = message.len() as u32;
+        message.resize(1152, 0);
+        let reply = inst
+            .call(
+                &format!("{IFACE}#coap-run"),
+                &[
+                    Val::U8(code::PUT),
+                    Val::U32(observed),
+                    Val::List(message.into_iter().map(Val::U8).collect()),
+                ],
+            )
+            .await?;
+        Ok::<_, Error>((reply, inst.data().shouted.clone()))
+    })
+    .unwrap();
+    assert_eq!(shouted, ["make me loud"]);
+    let text = format!("{reply:?}");
+    // "MAKE ME LOUD" as bytes in the capsule's answer.
+    assert!(text.contains("U8(77), U8(65), U8(75), U8(69)"), "{text}");
+}

@@ -27,7 +27,7 @@ pub use error::Error;
 pub use fpctx::FpGuarded;
 #[cfg(feature = "log")]
 pub use host::LogSink;
-pub use host::{Grants, HostState};
+pub use host::{Grants, HostState, HostView};
 pub use limits::Limits;
 pub use manifest::Manifest;
 pub use profile::{EngineProfile, Preemption, Target};

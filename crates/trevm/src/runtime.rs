@@ -11,7 +11,7 @@ use wasmtime::{Engine, Store, Trap};
 
 use crate::capsule::Capsule;
 use crate::error::Error;
-use crate::host::{Grants, HostRefusal, HostState};
+use crate::host::{Grants, HostRefusal, HostState, HostView};
 use crate::limits::Limits;
 use crate::profile::{EngineProfile, Preemption};
 use crate::trust::VerifiedCapsule;
@@ -70,15 +70,29 @@ fn engine_err(e: impl core::fmt::Display) -> Error {
 
 /// One Wasmtime engine with one profile, and the linker holding the granted host interfaces.
 ///
+/// `T` is what each capsule's store holds: trevm's [`HostState`] (the default), or an
+/// embedder's own type that contains one ([`HostView`]), so an application can keep its own data
+/// next to trevm's and link its own host functions ([`Runtime::linker_mut`]) beside the
+/// `ariel:wasm-bindings` interfaces.
+///
 /// Cheap to share: clone it (the engine is reference counted).
-#[derive(Clone)]
-pub struct Runtime {
+pub struct Runtime<T: HostView = HostState> {
     engine: Engine,
     profile: EngineProfile,
-    linker: Linker<HostState>,
+    linker: Linker<T>,
 }
 
-impl core::fmt::Debug for Runtime {
+impl<T: HostView> Clone for Runtime<T> {
+    fn clone(&self) -> Self {
+        Runtime {
+            engine: self.engine.clone(),
+            profile: self.profile,
+            linker: self.linker.clone(),
+        }
+    }
+}
+
+impl<T: HostView> core::fmt::Debug for Runtime<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Runtime")
             .field("profile", &self.profile)
@@ -87,8 +101,17 @@ impl core::fmt::Debug for Runtime {
 }
 
 impl Runtime {
-    /// Creates the engine for `profile`. Fails if the profile cannot run on this machine.
+    /// Creates the engine for `profile`, for capsules whose store holds a [`HostState`]. Fails if
+    /// the profile cannot run on this machine.
     pub fn new(profile: EngineProfile, options: RuntimeOptions) -> Result<Self, Error> {
+        Runtime::with_store_data(profile, options)
+    }
+}
+
+impl<T: HostView> Runtime<T> {
+    /// Like [`Runtime::new`], for capsules whose store holds the embedder's `T` (see
+    /// [`HostView`]).
+    pub fn with_store_data(profile: EngineProfile, options: RuntimeOptions) -> Result<Self, Error> {
         if !profile.runs_here() {
             return Err(Error::Engine(format!(
                 "a runtime for {profile} cannot run on this machine"
@@ -127,7 +150,7 @@ impl Runtime {
     /// The linker capsules are instantiated with, to add host functions beyond the
     /// `ariel:wasm-bindings` interfaces (e.g. a world's own imports, such as `uppercase` in
     /// `example-coap-server`). Host functions defined here must not panic on guest input.
-    pub fn linker_mut(&mut self) -> &mut Linker<HostState> {
+    pub fn linker_mut(&mut self) -> &mut Linker<T> {
         &mut self.linker
     }
 
@@ -232,13 +255,14 @@ impl Runtime {
     pub async fn instantiate(
         &self,
         capsule: &LoadedCapsule,
-        mut host: HostState,
+        mut data: T,
         limits: Limits,
-    ) -> Result<Instance, Error> {
+    ) -> Result<Instance<T>, Error> {
+        let host = data.host_mut();
         host.limiter.max_memory = limits.max_memory;
         host.limiter.max_table_elements = limits.max_table_elements;
-        let mut store = Store::new(&self.engine, host);
-        store.limiter(|s| &mut s.limiter);
+        let mut store = Store::new(&self.engine, data);
+        store.limiter(|s| &mut s.host_mut().limiter);
         match self.profile.preemption {
             Preemption::Fuel => {
                 store
@@ -332,7 +356,7 @@ impl LoadedCapsule {
     }
 
     /// Every function the capsule exports, with its signature.
-    pub fn exported_funcs(&self, runtime: &Runtime) -> Vec<ExportedFunc> {
+    pub fn exported_funcs<T: HostView>(&self, runtime: &Runtime<T>) -> Vec<ExportedFunc> {
         use wasmtime::component::types::ComponentItem;
         let ty = self.component.component_type();
         let mut out = Vec::new();
@@ -365,32 +389,42 @@ impl LoadedCapsule {
 ///
 /// After a trap or timeout the instance is stopped (Wasmtime's state may be mid-call); every
 /// later call returns [`Error::Stopped`]. Instantiate again for a fresh start.
-pub struct Instance {
-    store: Store<HostState>,
+pub struct Instance<T: HostView = HostState> {
+    store: Store<T>,
     instance: Option<wasmtime::component::Instance>,
     limits: Limits,
     stopped: bool,
     fuel_start: u64,
 }
 
-impl core::fmt::Debug for Instance {
+impl<T: HostView> core::fmt::Debug for Instance<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Instance")
-            .field("host", self.store.data())
+            .field("host", self.store.data().host())
             .field("limits", &self.limits)
             .field("stopped", &self.stopped)
             .finish_non_exhaustive()
     }
 }
 
-impl Instance {
+impl<T: HostView> Instance<T> {
     /// The host state (capsule name, sinks).
     pub fn host(&self) -> &HostState {
-        self.store.data()
+        self.store.data().host()
     }
 
     /// The host state, mutably.
     pub fn host_mut(&mut self) -> &mut HostState {
+        self.store.data_mut().host_mut()
+    }
+
+    /// The whole store data: the embedder's `T`.
+    pub fn data(&self) -> &T {
+        self.store.data()
+    }
+
+    /// The whole store data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
         self.store.data_mut()
     }
 
@@ -492,7 +526,7 @@ impl Instance {
         if let Some(refusal) = e.downcast_ref::<HostRefusal>() {
             return Error::HostRefused(refusal.0.clone());
         }
-        let limiter = &self.store.data().limiter;
+        let limiter = &self.store.data().host().limiter;
         if let Some(requested) = limiter.refused {
             return Error::MemoryLimit {
                 requested,

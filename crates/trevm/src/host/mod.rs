@@ -230,6 +230,26 @@ impl HostState {
     }
 }
 
+/// What a capsule's store holds: trevm's [`HostState`], inside whatever the embedder keeps beside
+/// it (as wasmtime-wasi's `WasiView`). Implement it for your own type to keep application data in
+/// each capsule's store and reach it from host functions you link yourself
+/// ([`Runtime::linker_mut`](crate::Runtime::linker_mut)); [`HostState`] implements it for itself.
+pub trait HostView: Send + 'static {
+    /// trevm's part of the store data.
+    fn host(&self) -> &HostState;
+    /// trevm's part of the store data, mutably (what the `ariel:wasm-bindings` calls use).
+    fn host_mut(&mut self) -> &mut HostState;
+}
+
+impl HostView for HostState {
+    fn host(&self) -> &HostState {
+        self
+    }
+    fn host_mut(&mut self) -> &mut HostState {
+        self
+    }
+}
+
 /// A host call refused what the guest asked for; the call traps with this error, and the runtime
 /// reports it as [`Error::HostRefused`](crate::Error::HostRefused).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,8 +264,8 @@ impl core::fmt::Display for HostRefusal {
 impl core::error::Error for HostRefusal {}
 
 /// Adds the granted interfaces to a linker.
-pub(crate) fn add_to_linker(
-    linker: &mut wasmtime::component::Linker<HostState>,
+pub(crate) fn add_to_linker<T: HostView>(
+    linker: &mut wasmtime::component::Linker<T>,
     grants: Grants,
 ) -> wasmtime::Result<()> {
     #[cfg(any(
@@ -259,44 +279,44 @@ pub(crate) fn add_to_linker(
     use wasmtime::component::HasSelf;
     #[cfg(feature = "log")]
     if grants.log {
-        bindings::ariel::wasm_bindings::log_api::add_to_linker::<HostState, HasSelf<HostState>>(
+        bindings::ariel::wasm_bindings::log_api::add_to_linker::<T, HasSelf<HostState>>(
             linker,
-            |s| s,
+            T::host_mut,
         )?;
     }
     #[cfg(feature = "time")]
     if grants.time {
-        bindings::ariel::wasm_bindings::time_api::add_to_linker::<HostState, HasSelf<HostState>>(
+        bindings::ariel::wasm_bindings::time_api::add_to_linker::<T, HasSelf<HostState>>(
             linker,
-            |s| s,
+            T::host_mut,
         )?;
     }
     #[cfg(feature = "rng")]
     if grants.rng {
-        bindings::ariel::wasm_bindings::rng_api::add_to_linker::<HostState, HasSelf<HostState>>(
+        bindings::ariel::wasm_bindings::rng_api::add_to_linker::<T, HasSelf<HostState>>(
             linker,
-            |s| s,
+            T::host_mut,
         )?;
     }
     #[cfg(feature = "gpio")]
     if grants.gpio {
-        bindings::ariel::wasm_bindings::gpio_api::add_to_linker::<HostState, HasSelf<HostState>>(
+        bindings::ariel::wasm_bindings::gpio_api::add_to_linker::<T, HasSelf<HostState>>(
             linker,
-            |s| s,
+            T::host_mut,
         )?;
     }
     #[cfg(feature = "sensors")]
     if grants.sensors {
-        bindings::ariel::wasm_bindings::sensors_api::add_to_linker::<HostState, HasSelf<HostState>>(
+        bindings::ariel::wasm_bindings::sensors_api::add_to_linker::<T, HasSelf<HostState>>(
             linker,
-            |s| s,
+            T::host_mut,
         )?;
     }
     #[cfg(feature = "udp")]
     if grants.udp {
-        bindings::ariel::wasm_bindings::udp_api::add_to_linker::<HostState, HasSelf<HostState>>(
+        bindings::ariel::wasm_bindings::udp_api::add_to_linker::<T, HasSelf<HostState>>(
             linker,
-            |s| s,
+            T::host_mut,
         )?;
     }
     let _ = (linker, grants);
