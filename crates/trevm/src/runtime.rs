@@ -228,24 +228,45 @@ impl<T: HostView> Runtime<T> {
     /// `payload` is trusted precompiled code for this profile (see [`Runtime::load_unverified`]).
     unsafe fn load_in_place(&self, payload: &'static [u8]) -> Result<Component, Error> {
         let addr = payload.as_ptr() as usize;
-        let mut loaded = IN_PLACE.lock();
-        if let Some((_, c)) = loaded.iter().find(|(a, _)| *a == addr) {
-            if Engine::same(c.engine(), &self.engine) {
-                return Ok(c.clone());
+        // Claim the address (or find it claimed) in a short critical section; deserialize outside
+        // it, so interrupts are not held off for the whole load on a device.
+        let claimed = critical_section::with(|cs| {
+            let mut loaded = IN_PLACE.borrow_ref_mut(cs);
+            match loaded.iter().find(|(a, _)| *a == addr) {
+                Some((_, Some(c))) if Engine::same(c.engine(), &self.engine) => {
+                    Claim::Loaded(c.clone())
+                }
+                // Another engine has it, or another load of it is under way: copy.
+                Some(_) => Claim::Taken,
+                None => {
+                    loaded.push((addr, None));
+                    Claim::Ours
+                }
             }
-            drop(loaded);
+        });
+        match claimed {
+            Claim::Loaded(c) => return Ok(c),
             // SAFETY: the caller's guarantee covers these bytes.
-            return unsafe { self.load_copy(payload) };
+            Claim::Taken => return unsafe { self.load_copy(payload) },
+            Claim::Ours => {}
         }
         let ptr = core::ptr::NonNull::from(payload);
         // SAFETY: the caller guarantees the payload is trusted output of
         // `Engine::precompile_component` for this profile (stamp checked by `load_unverified`);
         // the memory is `'static` and immutable (a `&'static [u8]`), 16-byte aligned as Pulley code
-        // needs, and not yet registered with Wasmtime (checked against `IN_PLACE` under its lock).
+        // needs, and registered with Wasmtime by nobody else (we claimed its address in
+        // `IN_PLACE`, and claims are never released).
         let component = unsafe { Component::deserialize_raw(&self.engine, ptr) }
-            .map_err(|e| Error::Engine(format!("{e:#}")))?;
-        loaded.push((addr, component.clone()));
-        Ok(component)
+            .map_err(|e| Error::Engine(format!("{e:#}")));
+        critical_section::with(|cs| {
+            let mut loaded = IN_PLACE.borrow_ref_mut(cs);
+            if let Some(entry) = loaded.iter_mut().find(|(a, _)| *a == addr) {
+                // On failure the claim stays empty: the next load copies instead of retrying
+                // bytes Wasmtime refused (and that it may have half-registered).
+                entry.1 = component.as_ref().ok().cloned();
+            }
+        });
+        component
     }
 
     /// Instantiates a loaded capsule with its own store, host state and limits.
@@ -610,66 +631,21 @@ fn describe_trap(trap: &Trap, backtrace: Option<&wasmtime::WasmBacktrace>) -> St
     out
 }
 
-/// Capsules loaded in place, by payload address (see [`Runtime::load_in_place`]). Entries stay for
-/// the life of the program: their bytes are `'static` anyway.
-static IN_PLACE: SpinLock<Vec<(usize, Component)>> = SpinLock::new(Vec::new());
+/// Capsules loaded in place, by payload address (see [`Runtime::load_in_place`]): `None` while
+/// the load is under way or after it failed. Entries stay for the life of the program: their
+/// bytes are `'static` anyway.
+static IN_PLACE: critical_section::Mutex<core::cell::RefCell<Vec<InPlace>>> =
+    critical_section::Mutex::new(core::cell::RefCell::new(Vec::new()));
 
-/// A minimal lock for `no_std`: loads are rare and short, so spinning is fine. Not for use from
-/// interrupt handlers.
-struct SpinLock<T> {
-    locked: core::sync::atomic::AtomicBool,
-    value: core::cell::UnsafeCell<T>,
-}
+/// A payload address and its component (`None` while loading or after a failed load).
+type InPlace = (usize, Option<Component>);
 
-// SAFETY: access to `value` is serialised by `locked` (acquire on lock, release on unlock), so
-// sharing the lock between threads is sound when `T` may be sent between them.
-unsafe impl<T: Send> Sync for SpinLock<T> {}
-
-impl<T> SpinLock<T> {
-    const fn new(value: T) -> Self {
-        SpinLock {
-            locked: core::sync::atomic::AtomicBool::new(false),
-            value: core::cell::UnsafeCell::new(value),
-        }
-    }
-
-    fn lock(&self) -> SpinGuard<'_, T> {
-        use core::sync::atomic::Ordering;
-        while self
-            .locked
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            core::hint::spin_loop();
-        }
-        SpinGuard { lock: self }
-    }
-}
-
-struct SpinGuard<'a, T> {
-    lock: &'a SpinLock<T>,
-}
-
-impl<T> core::ops::Deref for SpinGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // SAFETY: the guard exists only while this thread holds `locked`.
-        unsafe { &*self.lock.value.get() }
-    }
-}
-
-impl<T> core::ops::DerefMut for SpinGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the guard exists only while this thread holds `locked`, and `&mut self` is
-        // the only way to it.
-        unsafe { &mut *self.lock.value.get() }
-    }
-}
-
-impl<T> Drop for SpinGuard<'_, T> {
-    fn drop(&mut self) {
-        self.lock
-            .locked
-            .store(false, core::sync::atomic::Ordering::Release);
-    }
+/// What [`Runtime::load_in_place`] found for an address.
+enum Claim {
+    /// Loaded already by this engine.
+    Loaded(Component),
+    /// Loaded by another engine, or being loaded: make a copy instead.
+    Taken,
+    /// Claimed by this call: load it in place.
+    Ours,
 }
