@@ -1,0 +1,226 @@
+//! Driving cargo to build a payload crate for `wasm32v1-none`.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::{BuildError, BuildOptions, WASM_TARGET};
+
+/// Environment variables of an enclosing cargo (e.g. when called from a build script) that must
+/// not leak into the payload's build, which is for another target with other flags.
+const LEAKY_ENV: &[&str] = &[
+    "RUSTFLAGS",
+    "CARGO_ENCODED_RUSTFLAGS",
+    "CARGO_BUILD_RUSTFLAGS",
+    "CARGO_BUILD_TARGET",
+    "CARGO_TARGET_DIR",
+    "CARGO_BUILD_TARGET_DIR",
+    "RUSTC_WRAPPER",
+    "RUSTC_WORKSPACE_WRAPPER",
+    "CARGO_MAKEFLAGS",
+    "CARGO_PRIMARY_PACKAGE",
+    "RUSTDOCFLAGS",
+    "CARGO_ENCODED_RUSTDOCFLAGS",
+];
+
+fn cargo_command(opts: &BuildOptions) -> Command {
+    let mut cmd = if opts.nightly {
+        let mut c = Command::new("rustup");
+        c.args(["run", "nightly", "cargo"]);
+        c
+    } else {
+        // Inside a build script `CARGO` is the real cargo binary of the running toolchain.
+        Command::new(std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")))
+    };
+    for var in LEAKY_ENV {
+        cmd.env_remove(var);
+    }
+    for (key, _) in std::env::vars_os() {
+        let k = key.to_string_lossy();
+        if k.starts_with("CARGO_PROFILE_") || k.starts_with("CARGO_TARGET_") {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd
+}
+
+fn check_target_installed(opts: &BuildOptions) -> Result<(), BuildError> {
+    let toolchain = if opts.nightly {
+        "nightly"
+    } else {
+        "the default toolchain"
+    };
+    let plus = if opts.nightly { "+nightly " } else { "" };
+    let mut cmd = if opts.nightly {
+        let mut c = Command::new("rustup");
+        c.args(["run", "nightly", "rustc"]);
+        c
+    } else {
+        Command::new(std::env::var_os("RUSTC").unwrap_or_else(|| OsString::from("rustc")))
+    };
+    let out = cmd
+        .args(["--print", "target-libdir", "--target", WASM_TARGET])
+        .stderr(Stdio::null())
+        .output()
+        .map_err(BuildError::CargoSpawn)?;
+    let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let core_present = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("libcore-"))
+        })
+        .unwrap_or(false);
+    if opts.nightly {
+        // -Zbuild-std compiles core and alloc from source instead of using the target's prebuilt
+        // ones: that needs the rust-src component.
+        let sysroot = Command::new("rustup")
+            .args(["run", "nightly", "rustc", "--print", "sysroot"])
+            .stderr(Stdio::null())
+            .output()
+            .map_err(BuildError::CargoSpawn)?;
+        let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+        if !sysroot.join("lib/rustlib/src/rust/library").is_dir() {
+            return Err(BuildError::MissingRustSrc);
+        }
+        return Ok(());
+    }
+    if out.status.success() && core_present {
+        Ok(())
+    } else {
+        Err(BuildError::MissingTarget {
+            target: WASM_TARGET.into(),
+            toolchain: toolchain.into(),
+            plus: plus.into(),
+        })
+    }
+}
+
+/// Runs cargo for the payload and returns the crate name and the produced `.wasm`.
+pub(crate) fn cargo_build(
+    manifest: &Path,
+    opts: &BuildOptions,
+) -> Result<(String, PathBuf), BuildError> {
+    check_target_installed(opts)?;
+    let mut cmd = cargo_command(opts);
+    // Cargo reads `.cargo/config.toml` from the current directory upwards: run it from the
+    // payload's directory so the payload's config applies, not the caller's (a firmware's target
+    // directory or runner would be wrong here).
+    let manifest = &std::fs::canonicalize(manifest).unwrap_or_else(|_| manifest.to_path_buf());
+    if let Some(dir) = manifest.parent() {
+        cmd.current_dir(dir);
+    }
+    cmd.arg("build")
+        .arg("--release")
+        .arg("--lib")
+        .arg("--manifest-path")
+        .arg(manifest)
+        .args(["--target", WASM_TARGET])
+        .arg("--message-format=json-render-diagnostics");
+    if let Some(dir) = &opts.target_dir {
+        cmd.arg("--target-dir").arg(dir);
+    }
+    if !opts.features.is_empty() {
+        cmd.arg("--features").arg(opts.features.join(","));
+    }
+    let profile_settings = [
+        format!("profile.release.opt-level={}", opts.opt_level.cargo_value()),
+        "profile.release.lto=\"fat\"".into(),
+        "profile.release.codegen-units=1".into(),
+        "profile.release.strip=true".into(),
+        "profile.release.debug=false".into(),
+        "profile.release.incremental=false".into(),
+        "profile.release.panic=\"abort\"".into(),
+    ];
+    for s in &profile_settings {
+        cmd.arg("--config").arg(s);
+    }
+    let mut rustflags = vec![
+        "-Clink-arg=--page-size=1".to_string(),
+        format!("-Clink-arg=--initial-memory={}", opts.initial_memory),
+        format!("-Clink-arg=-zstack-size={}", opts.stack_size),
+    ];
+    if opts.nightly {
+        cmd.args([
+            "-Zbuild-std=core,alloc",
+            "-Zbuild-std-features=optimize_for_size",
+        ]);
+        rustflags.push("-Zunstable-options".into());
+        rustflags.push("-Cpanic=immediate-abort".into());
+    }
+    cmd.env("CARGO_ENCODED_RUSTFLAGS", rustflags.join("\x1f"));
+    cmd.stdout(Stdio::piped());
+    cmd.stderr(if opts.quiet {
+        Stdio::piped()
+    } else {
+        Stdio::inherit()
+    });
+    let out = cmd.output().map_err(BuildError::CargoSpawn)?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        let mut output = String::from_utf8_lossy(&out.stderr).into_owned();
+        for line in stdout.lines() {
+            if let Ok(msg) = serde_json::from_str::<serde_json::Value>(line)
+                && let Some(rendered) = msg.pointer("/message/rendered").and_then(|v| v.as_str())
+            {
+                output.push_str(rendered);
+            }
+        }
+        if output.trim().is_empty() {
+            output = "(cargo printed nothing; see above)".into();
+        }
+        if let Some(needed) = memory_needed(&output) {
+            return Err(BuildError::MemoryTooSmall {
+                manifest: manifest.to_path_buf(),
+                needed,
+                given: opts.initial_memory,
+                stack: opts.stack_size,
+                hint: needed.div_ceil(1024),
+            });
+        }
+        return Err(BuildError::CargoFailed {
+            manifest: manifest.to_path_buf(),
+            output,
+        });
+    }
+    // The last compiler-artifact that is a cdylib of the manifest's package.
+    let manifest_abs = std::fs::canonicalize(manifest).unwrap_or_else(|_| manifest.to_path_buf());
+    let mut found = None;
+    for line in stdout.lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if msg["reason"] != "compiler-artifact" {
+            continue;
+        }
+        let is_ours = msg["manifest_path"]
+            .as_str()
+            .is_some_and(|p| Path::new(p) == manifest_abs);
+        let is_cdylib = msg["target"]["crate_types"]
+            .as_array()
+            .is_some_and(|kinds| kinds.iter().any(|k| k == "cdylib"));
+        if !(is_ours && is_cdylib) {
+            continue;
+        }
+        let name = msg["target"]["name"]
+            .as_str()
+            .unwrap_or("capsule")
+            .replace('_', "-");
+        if let Some(files) = msg["filenames"].as_array() {
+            for f in files {
+                if let Some(f) = f.as_str()
+                    && f.ends_with(".wasm")
+                {
+                    found = Some((name.clone(), PathBuf::from(f)));
+                }
+            }
+        }
+    }
+    found.ok_or_else(|| BuildError::NoWasmArtifact(manifest.to_path_buf()))
+}
+
+/// wasm-ld's "initial memory too small, N bytes needed", as N.
+fn memory_needed(linker_output: &str) -> Option<u64> {
+    let (_, rest) = linker_output.split_once("initial memory too small, ")?;
+    rest.split_whitespace().next()?.parse().ok()
+}

@@ -1,0 +1,55 @@
+//! Helpers for `build.rs` files that embed capsules.
+
+use std::path::{Path, PathBuf};
+
+use crate::{BuildError, BuildOptions, Built, build};
+
+/// Builds the payload crate at `payload_dir` for `profile` and writes the capsule to
+/// `out_dir/<file_name>`, for use from a build script; re-runs when the payload or the WIT change.
+///
+/// Prints `cargo:rerun-if-changed` lines for the payload's sources and `wit_dir`.
+pub fn build_for_build_script(
+    payload_dir: &Path,
+    wit_dir: &Path,
+    out: &Path,
+    opts: &BuildOptions,
+) -> Result<Built, BuildError> {
+    for dir in [payload_dir.join("src"), wit_dir.to_path_buf()] {
+        println!("cargo:rerun-if-changed={}", dir.display());
+    }
+    println!(
+        "cargo:rerun-if-changed={}",
+        payload_dir.join("Cargo.toml").display()
+    );
+    let built = build(payload_dir, opts)?;
+    std::fs::write(out, &built.capsule).map_err(|source| BuildError::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    Ok(built)
+}
+
+/// For a build script inside this repository's layout: builds `payloads/<name>` (relative to
+/// `repo_root`) with [`BuildOptions::for_build_script`] and writes `$OUT_DIR/<name>.cwasm`, for
+/// `trevm::include_capsule!(concat!(env!("OUT_DIR"), "/<name>.cwasm"))`.
+pub fn embed_payload(repo_root: &Path, name: &str) -> Result<Built, BuildError> {
+    let out_dir = std::env::var_os("OUT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    build_for_build_script(
+        &repo_root.join("payloads").join(name),
+        &repo_root.join("wit"),
+        &out_dir.join(format!("{name}.cwasm")),
+        &BuildOptions::for_build_script(),
+    )
+}
+
+/// The whole `build.rs` of an application in this repository's layout: [`embed_payload`] for
+/// each of `names`, failing the build (a build script panics to do so) with the reason.
+pub fn embed_payloads_or_fail(repo_root: &Path, names: &[&str]) {
+    for name in names {
+        if let Err(e) = embed_payload(repo_root, name) {
+            panic!("building the {name} capsule failed: {e}");
+        }
+    }
+}
