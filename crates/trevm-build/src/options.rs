@@ -4,6 +4,13 @@ use std::path::PathBuf;
 
 use crate::{EngineProfile, Preemption, Target};
 
+/// Default linear memory of a capsule, in bytes (pages are 1 byte): data, heap arena and shadow
+/// stack must fit. The CLI's `--initial-memory` default and `payloads/.cargo/config.toml` say the
+/// same.
+pub const DEFAULT_INITIAL_MEMORY: u32 = 32 * 1024;
+/// Default shadow-stack size inside linear memory, in bytes (`--stack-size`).
+pub const DEFAULT_STACK_SIZE: u32 = 8 * 1024;
+
 /// Size optimisation for the payload's Rust code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OptLevel {
@@ -94,8 +101,8 @@ impl Default for BuildOptions {
             profile: EngineProfile::for_this_machine(),
             opt_level: OptLevel::S,
             nightly: false,
-            initial_memory: 32 * 1024,
-            stack_size: 8 * 1024,
+            initial_memory: DEFAULT_INITIAL_MEMORY,
+            stack_size: DEFAULT_STACK_SIZE,
             name: None,
             quiet: false,
             target_dir: None,

@@ -86,10 +86,10 @@ pub(crate) struct CompileArgs {
     #[arg(long)]
     pub(crate) nightly: bool,
     /// Initial linear memory of the capsule (bytes, or with KiB/MiB).
-    #[arg(long, default_value = "32KiB", value_parser = parse_size)]
+    #[arg(long, default_value_t = u64::from(trevm_build::DEFAULT_INITIAL_MEMORY), value_parser = parse_size)]
     pub(crate) initial_memory: u64,
     /// Wasm shadow-stack size inside linear memory.
-    #[arg(long, default_value = "8KiB", value_parser = parse_size)]
+    #[arg(long, default_value_t = u64::from(trevm_build::DEFAULT_STACK_SIZE), value_parser = parse_size)]
     pub(crate) stack_size: u64,
     /// Don't show cargo's output unless it fails.
     #[arg(long, short)]
