@@ -682,3 +682,61 @@ fn a_closed_stdout_ends_commands_quietly() {
         );
     }
 }
+
+#[test]
+fn a_fresh_machine_gets_a_development_key_on_first_use_and_trusts_it() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let keys = home.path().join("keys");
+    let out = home.path().join("fib.cwasm");
+    let with_keys = |dir: &Path, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_trevm"))
+            .args(args)
+            .env("TREVM_DEV_KEY_DIR", dir)
+            .output()
+            .expect("run trevm")
+    };
+    let fib = root().join("payloads/fibonacci");
+    let build = [
+        "build",
+        "-q",
+        fib.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    let o = with_keys(&keys, &build);
+    assert!(o.status.success(), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        stderr
+            .matches("trevm: created the development signing key")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert!(keys.join("dev-key.pem").exists() && keys.join("dev-key.pub.pem").exists());
+    // Second use: the same key, no notice.
+    let o = with_keys(&keys, &build);
+    assert!(
+        !text(&o).contains("created the development signing key"),
+        "{}",
+        text(&o)
+    );
+    // A device on this machine (same key directory) trusts it…
+    let o = with_keys(
+        &keys,
+        &["run", out.to_str().unwrap(), "--invoke", "fibonacci(10)"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "55");
+    // …a device of another machine (another development key) does not.
+    let o = with_keys(
+        &home.path().join("elsewhere"),
+        &["verify", out.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("which this device does not trust"),
+        "{}",
+        text(&o)
+    );
+}
