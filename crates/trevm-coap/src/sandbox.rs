@@ -15,8 +15,6 @@
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
-use alloc::vec::Vec;
-
 use trevm::{
     Error, Grants, HostState, Limits, LoadedCapsule, Runtime, TrustPolicy, Val, VersionLedger,
 };
@@ -165,14 +163,11 @@ impl Sandbox {
             .map_err(bad)?;
         const WORLD: &str = "sandbox capsules export `run: func() -> string` (world \
                              example-sandbox-no-bindings)";
-        let sig = instance.signature("run").map_err(|_| {
+        let run = instance.describe("run").map_err(|_| {
             Refusal::bad_request(format!("the capsule has no `run` export: {WORLD}"))
         })?;
-        let takes_nothing = sig.params().len() == 0;
-        let returns_string = matches!(
-            sig.results().collect::<Vec<_>>().as_slice(),
-            [trevm::wasmtime::component::types::Type::String]
-        );
+        let takes_nothing = run.params.is_empty();
+        let returns_string = run.results == ["string"];
         if !(takes_nothing && returns_string) {
             return Err(Refusal::bad_request(format!(
                 "the capsule's `run` has another signature: {WORLD}"

@@ -96,6 +96,16 @@ impl<T: HostView> Instance<T> {
             .ok_or_else(|| missing("the export is not a function"))
     }
 
+    /// An exported function's name and signature in WIT syntax (e.g. params `["n: u32"]`, results
+    /// `["u32"]`): how embedders check a capsule's world without naming VM types.
+    pub fn describe(&mut self, name: &str) -> Result<super::ExportedFunc, Error> {
+        let func = self.func(name)?;
+        Ok(super::ExportedFunc::describe(
+            name.to_string(),
+            &func.ty(&self.store),
+        ))
+    }
+
     /// The signature of an exported function (see [`Instance::func`] for how `name` is spelled).
     pub fn signature(
         &mut self,

@@ -35,6 +35,20 @@ pub struct ExportedFunc {
     pub results: Vec<String>,
 }
 
+impl ExportedFunc {
+    /// `name` with the parameter and result types of `f`, in WIT syntax.
+    pub(crate) fn describe(name: String, f: &wasmtime::component::types::ComponentFunc) -> Self {
+        ExportedFunc {
+            name,
+            params: f
+                .params()
+                .map(|(n, t)| format!("{n}: {}", crate::typefmt::ty(&t)))
+                .collect(),
+            results: f.results().map(|t| crate::typefmt::ty(&t)).collect(),
+        }
+    }
+}
+
 impl LoadedCapsule {
     /// The capsule's name from its header.
     pub fn name(&self) -> &str {
@@ -51,14 +65,7 @@ impl LoadedCapsule {
         use wasmtime::component::types::ComponentItem;
         let ty = self.component.component_type();
         let mut out = Vec::new();
-        let describe = |name: String, f: &wasmtime::component::types::ComponentFunc| ExportedFunc {
-            name,
-            params: f
-                .params()
-                .map(|(n, t)| format!("{n}: {}", crate::typefmt::ty(&t)))
-                .collect(),
-            results: f.results().map(|t| crate::typefmt::ty(&t)).collect(),
-        };
+        let describe = ExportedFunc::describe;
         for (name, item) in ty.exports(runtime.engine()) {
             match item.ty {
                 ComponentItem::ComponentFunc(f) => out.push(describe(name.to_string(), &f)),
