@@ -404,6 +404,23 @@ pub fn encode_with_trailer(
     trailer_kind: TrailerKind,
     trailer: &[u8],
 ) -> Result<Vec<u8>, CapsuleError> {
+    encode_stamped(
+        StampedProfile::current(profile),
+        name,
+        cwasm,
+        trailer_kind,
+        trailer,
+    )
+}
+
+/// [`encode_with_trailer`] with the given stamp (kept from an existing capsule, or current).
+fn encode_stamped(
+    stamp: StampedProfile,
+    name: &str,
+    cwasm: &[u8],
+    trailer_kind: TrailerKind,
+    trailer: &[u8],
+) -> Result<Vec<u8>, CapsuleError> {
     let payload_len =
         u32::try_from(cwasm.len()).map_err(|_| CapsuleError::BadHeader("payload too large"))?;
     if trailer.len() > MAX_TRAILER_LEN {
@@ -421,7 +438,7 @@ pub fn encode_with_trailer(
     crc.update(cwasm);
     crc.update(trailer);
     let header = CapsuleHeader {
-        stamp: StampedProfile::current(profile),
+        stamp,
         payload_len: payload_len as usize,
         crc: crc.finish(),
         trailer_kind,
@@ -443,18 +460,14 @@ pub fn with_trailer(
     trailer_kind: TrailerKind,
     trailer: &[u8],
 ) -> Result<Vec<u8>, CapsuleError> {
-    let mut bytes = encode_with_trailer(
-        capsule.profile(),
+    // The stamp stays the capsule's own (it says which Wasmtime produced the payload).
+    encode_stamped(
+        capsule.header().stamp,
         capsule.name(),
         capsule.payload(),
         trailer_kind,
         trailer,
-    )?;
-    // Keep the stamp as it was (encode writes this runtime's current one).
-    let mut header = CapsuleHeader::parse(&bytes)?;
-    header.stamp = capsule.header().stamp;
-    bytes[..HEADER_LEN].copy_from_slice(&header.to_bytes());
-    Ok(bytes)
+    )
 }
 
 /// Capsule bytes whose header, length and checksum have been checked. Cheap: nothing is
