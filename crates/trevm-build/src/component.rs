@@ -63,10 +63,13 @@ pub fn componentize(core: &[u8]) -> Result<Vec<u8>, BuildError> {
 
 /// Precompiles a component with the engine settings of `profile` (Wasmtime's raw `.cwasm`).
 pub fn precompile(component: &[u8], profile: EngineProfile) -> Result<Vec<u8>, BuildError> {
-    let err = |message: String| BuildError::Precompile { profile, message };
-    let config = profile.wasmtime_config().map_err(|e| err(e.to_string()))?;
-    let engine = wasmtime::Engine::new(&config).map_err(|e| err(format!("{e:#}")))?;
-    engine
-        .precompile_component(component)
-        .map_err(|e| err(format!("{e:#}")))
+    profile
+        .precompile(component)
+        .map_err(|e| BuildError::Precompile {
+            profile,
+            message: match e {
+                trevm::Error::Engine(m) => m,
+                e => e.to_string(),
+            },
+        })
 }

@@ -12,6 +12,9 @@ use wasmtime::component::{Component, Linker, Val};
 use wasmtime::{Config, Engine, Store};
 
 use crate::measure::INSTRUCTIONS_PER_CYCLE;
+
+#[path = "../../../crates/trevm/src/profile/wasmtime_settings.rs"]
+mod wasmtime_settings;
 use crate::time_driver::cycles;
 use crate::{HEAP, board};
 
@@ -62,20 +65,11 @@ pub async fn run() -> Result<(), String> {
     } else {
         "footprint variant: Wasmtime directly (sync), fibonacci only"
     });
-    // The settings trevm's `EngineProfile::pulley32(Preemption::Fuel)` applies (crates/trevm/src/
-    // profile.rs); a drift would make `deserialize_raw` below fail with Wasmtime's own message.
+    // The settings trevm's `EngineProfile::pulley32(Preemption::Fuel)` applies, from the very
+    // file trevm uses (crates/trevm/src/profile/wasmtime_settings.rs).
     let mut c = Config::new();
     c.target("pulley32").map_err(err)?;
-    c.wasm_custom_page_sizes(true);
-    c.memory_reservation(0);
-    c.memory_guard_size(0);
-    c.memory_reservation_for_growth(0);
-    c.memory_may_move(true);
-    c.guard_before_linear_memory(false);
-    c.memory_init_cow(false);
-    c.table_lazy_init(false);
-    c.signals_based_traps(false);
-    c.consume_fuel(true);
+    wasmtime_settings::apply(&mut c, true, true, false);
     c.max_wasm_stack(8 * 1024);
     #[cfg(feature = "bare-async")]
     c.async_stack_size(16 * 1024);

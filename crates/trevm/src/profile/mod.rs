@@ -1,10 +1,13 @@
 //! The engine settings that must agree between the precompiler and the runtime.
 //!
 //! A capsule is Pulley bytecode (or native code) produced by Wasmtime for one particular
-//! configuration. [`EngineProfile`] is the single place those settings are chosen: `trevm-build`
-//! precompiles with [`EngineProfile::wasmtime_config`], the device runtime deserializes with the
-//! very same function, and the profile is stamped into the capsule header so a mismatch is refused
-//! with a message naming the difference (see [`crate::capsule`]).
+//! configuration. [`EngineProfile`] is the single place those settings are chosen
+//! (`wasmtime_settings.rs`): `trevm-build` precompiles with `EngineProfile::precompile` (feature
+//! `compiler`), the device runtime deserializes with an engine configured by the very same
+//! function, and the profile is stamped into the capsule header so a mismatch is refused with a
+//! message naming the difference (see [`crate::capsule`]).
+
+mod wasmtime_settings;
 
 use core::fmt;
 
@@ -147,7 +150,7 @@ pub struct EngineProfile {
     pub preemption: Preemption,
 }
 
-/// Revision of the fixed settings in [`EngineProfile::wasmtime_config`]; stamped into capsules.
+/// Revision of the fixed settings in `wasmtime_settings.rs`; stamped into capsules.
 pub const PROFILE_REVISION: u16 = 1;
 
 /// The Wasmtime major version this runtime is built with; stamped into capsules, because Wasmtime
@@ -187,35 +190,36 @@ impl EngineProfile {
         }
     }
 
-    /// A Wasmtime [`Config`](wasmtime::Config) with exactly the settings of this profile.
+    /// A Wasmtime configuration with exactly the settings of this profile
+    /// (`wasmtime_settings.rs`).
     ///
     /// Used by both the precompiler and the runtime: do not set code-affecting options anywhere
     /// else. Runtime-only settings (stack sizes) are applied by
     /// [`RuntimeOptions`](crate::RuntimeOptions) afterwards.
-    pub fn wasmtime_config(&self) -> Result<wasmtime::Config, crate::Error> {
+    pub(crate) fn wasmtime_config(&self) -> Result<wasmtime::Config, crate::Error> {
         let mut c = wasmtime::Config::new();
         if let Some(triple) = self.target.triple() {
             c.target(triple)
                 .map_err(|e| crate::Error::Engine(alloc::format!("{e}")))?;
         }
-        // Capsules are linked with `--page-size=1`: memory is sized in bytes, not 64 KiB pages.
-        c.wasm_custom_page_sizes(true);
-        // No virtual memory on an MCU: linear memory is an ordinary heap allocation with explicit
-        // bounds checks, grown by reallocation (so it may move), with nothing reserved ahead.
-        c.memory_reservation(0);
-        c.memory_guard_size(0);
-        c.memory_reservation_for_growth(0);
-        c.memory_may_move(true);
-        c.guard_before_linear_memory(false);
-        c.memory_init_cow(false);
-        c.table_lazy_init(false);
-        if self.target != Target::Host {
-            // Pulley checks bounds itself; there are no signal handlers on a device.
-            c.signals_based_traps(false);
-        }
-        c.consume_fuel(self.preemption == Preemption::Fuel);
-        c.epoch_interruption(self.preemption == Preemption::Epoch);
+        wasmtime_settings::apply(
+            &mut c,
+            self.target != Target::Host,
+            self.preemption == Preemption::Fuel,
+            self.preemption == Preemption::Epoch,
+        );
         Ok(c)
+    }
+
+    /// Precompiles a component (the bytes of a `.wasm` component) for this profile: the
+    /// payload of a capsule. Host tools only (feature `compiler`, which brings Cranelift).
+    #[cfg(feature = "compiler")]
+    pub fn precompile(&self, component: &[u8]) -> Result<alloc::vec::Vec<u8>, crate::Error> {
+        let engine = wasmtime::Engine::new(&self.wasmtime_config()?)
+            .map_err(|e| crate::Error::Engine(alloc::format!("{e:#}")))?;
+        engine
+            .precompile_component(component)
+            .map_err(|e| crate::Error::Engine(alloc::format!("{e:#}")))
     }
 }
 
@@ -241,10 +245,10 @@ mod tests {
     #[test]
     fn wasmtime_major_matches_the_locked_dependency() {
         for (which, lock) in [
-            ("Cargo.lock", include_str!("../../../Cargo.lock")),
+            ("Cargo.lock", include_str!("../../../../Cargo.lock")),
             (
                 "firmware/qemu-mps2-an386/Cargo.lock",
-                include_str!("../../../firmware/qemu-mps2-an386/Cargo.lock"),
+                include_str!("../../../../firmware/qemu-mps2-an386/Cargo.lock"),
             ),
         ] {
             let version = lock
