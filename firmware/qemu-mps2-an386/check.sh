@@ -16,7 +16,7 @@ if [ "$status" -ne 0 ]; then
     fail=1
 fi
 for expected in \
-    "board: fibonacci(20) = [U32(6765)]" \
+    "board: fibonacci(20) = 6765" \
     "board: measure: fp.calibration.leak = 1; fp.calibration.guarded_leak = 0 (guard active: true)" \
     "fp.clobbered = 0 (d8–d15 changed across a poll of the capsule call); guest float result exact: true" \
     "gpio: No button on this board: blinking every 500 ms instead" \

@@ -314,7 +314,7 @@ impl Bench {
             "per call",
             "runs",
             "vs native",
-            "of which `instance.func` lookup",
+            "`call_typed` instead",
         ]);
         down.row(vec![
             "native Rust: call of an empty `#[inline(never)]` fn".into(),
@@ -326,7 +326,7 @@ impl Bench {
         let calls = self.example("bench-calls");
         for (label, rt, limits) in profiles {
             progress(&format!("call costs: {label}, {} runs", plan.call_runs));
-            let CallCosts { now, noop, lookup } = call_costs(rt, &self.board, calls, limits, plan)?;
+            let CallCosts { now, noop, typed } = call_costs(rt, &self.board, calls, limits, plan)?;
             up.row(vec![
                 label.into(),
                 time(now.median()),
@@ -338,7 +338,7 @@ impl Bench {
                 time(noop.median()),
                 noop.len().to_string(),
                 ratio(noop.median(), native_noop.median()),
-                time(lookup.median()),
+                time(typed.median()),
             ]);
         }
         Ok(format!(
@@ -444,11 +444,11 @@ fn runtime(profile: EngineProfile) -> Result<Runtime> {
     let rt = Runtime::new(profile, RuntimeOptions::host())
         .map_err(|e| format!("runtime for {profile}: {e}"))?;
     if profile.preemption == Preemption::Epoch {
-        let engine: wasmtime::Engine = rt.engine().clone();
+        let ticker = rt.epoch_ticker();
         std::thread::spawn(move || {
             loop {
                 std::thread::sleep(EPOCH_TICK);
-                engine.increment_epoch();
+                ticker.tick();
             }
         });
     }
@@ -620,8 +620,8 @@ struct CallCosts {
     now: Samples,
     /// `instance.call("noop")`, from the host.
     noop: Samples,
-    /// `instance.func("noop")`: the export lookup by name that every `instance.call` does.
-    lookup: Samples,
+    /// `instance.call_typed("noop")`: the same call without dynamic values.
+    typed: Samples,
 }
 
 /// [`CallCosts`] of the `bench-calls` capsule, all in one instance.
@@ -662,15 +662,15 @@ fn call_costs(
             }
             noop.push(nanos(t.elapsed()) / f64::from(plan.noop_calls));
         }
-        let mut lookup = Samples::default();
+        let mut typed = Samples::default();
         for _ in 0..plan.call_runs {
             let t = Instant::now();
             for _ in 0..plan.noop_calls {
-                black_box(instance.func("noop")?);
+                instance.call_typed::<(), ()>("noop", ()).await?;
             }
-            lookup.push(nanos(t.elapsed()) / f64::from(plan.noop_calls));
+            typed.push(nanos(t.elapsed()) / f64::from(plan.noop_calls));
         }
-        Ok(CallCosts { now, noop, lookup })
+        Ok(CallCosts { now, noop, typed })
     })
 }
 

@@ -56,11 +56,11 @@ pub(crate) fn cmd_run(args: RunArgs) -> Result<ExitCode> {
         ));
     }
     if profile.preemption == Preemption::Epoch {
-        let engine = runtime.engine().clone();
+        let ticker = runtime.epoch_ticker();
         std::thread::spawn(move || {
             loop {
                 std::thread::sleep(Duration::from_millis(10));
-                engine.increment_epoch();
+                ticker.tick();
             }
         });
     }
@@ -93,8 +93,8 @@ pub(crate) fn cmd_run(args: RunArgs) -> Result<ExitCode> {
         for call in &calls {
             let func_name = call.name().to_string();
             let sig = instance.signature(&func_name)?;
-            let types: Vec<_> = sig.params().map(|(_, t)| t).collect();
-            let params: Vec<trevm::Val> = call.to_wasm_params(types.iter()).map_err(|e| {
+            let types: Vec<_> = sig.params.iter().map(|(_, t)| t).collect();
+            let params: Vec<trevm::Val> = call.to_wasm_params(types).map_err(|e| {
                 Error::BadArguments(format!(
                     "{e} (`{func_name}` takes {})",
                     describe_params(&sig)
@@ -123,10 +123,11 @@ pub(crate) fn cmd_run(args: RunArgs) -> Result<ExitCode> {
     }
 }
 
-fn describe_params(sig: &trevm::wasmtime::component::types::ComponentFunc) -> String {
+fn describe_params(sig: &trevm::FuncType) -> String {
     let params: Vec<String> = sig
-        .params()
-        .map(|(n, t)| format!("{n}: {}", trevm::typefmt::ty(&t)))
+        .params
+        .iter()
+        .map(|(n, t)| format!("{n}: {t}"))
         .collect();
     if params.is_empty() {
         "no arguments".into()

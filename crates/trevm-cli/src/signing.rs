@@ -192,19 +192,13 @@ pub fn cmd_inspect(args: &InspectArgs, bytes: Vec<u8>) -> Result<ExitCode> {
     }
     let runtime = Runtime::new(verified.profile(), RuntimeOptions::host())?;
     let loaded = runtime.load(&verified)?;
-    let ty = loaded.component().component_type();
     outln!("imports:");
-    for (name, _) in ty.imports(runtime.engine()) {
+    for name in loaded.imports(&runtime) {
         outln!("  {name}");
     }
     outln!("exports:");
     for f in loaded.exported_funcs(&runtime) {
-        let results = if f.results.is_empty() {
-            String::new()
-        } else {
-            format!(" -> {}", f.results.join(", "))
-        };
-        outln!("  {}({}){results}", f.name, f.params.join(", "));
+        outln!("  {f}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -29,8 +29,8 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use trevm::{
-    Error, HostState, Limits, LoadedCapsule, LogSink, Runtime, TrustPolicy, Val, VerifiedCapsule,
-    VersionLedger,
+    CoapGuestError, Error, HostState, Limits, LoadedCapsule, LogSink, Runtime, TrustPolicy,
+    VerifiedCapsule, VersionLedger,
 };
 
 use crate::admit::{Refusal, admit};
@@ -39,8 +39,6 @@ use crate::server::{Request, Response};
 
 /// Bytes of room the capsule gets for its response in `coap-run`'s message buffer.
 pub const RESPONSE_ROOM: usize = 1152;
-
-const IFACE: &str = "ariel:wasm-bindings/coap-server-guest@0.0.1";
 
 /// The capsule serving now.
 #[derive(Debug)]
@@ -227,14 +225,9 @@ impl Persistent {
         if message.len() < RESPONSE_ROOM {
             message.resize(RESPONSE_ROOM, 0);
         }
-        let args = [
-            Val::U8(request.code),
-            Val::U32(observed),
-            Val::List(message.into_iter().map(Val::U8).collect()),
-        ];
-        let result = instance.call(&format!("{IFACE}#coap-run"), &args).await;
+        let result = instance.coap_run(request.code, observed, &message).await;
         match result {
-            Ok(v) => decode_run(&v),
+            Ok(answer) => decode_run(answer),
             Err(e @ (Error::Timeout { .. } | Error::OutOfFuel)) => {
                 Response::text(code::SERVICE_UNAVAILABLE, format!("capsule stopped: {e}"))
             }
@@ -257,55 +250,26 @@ async fn initialise(instance: &mut trevm::Instance) -> Result<Vec<String>, Strin
     const WORLD: &str = "a persistent capsule exports ariel:wasm-bindings/coap-server-guest \
                          (world example-coap-server)";
     let init = instance
-        .call(&format!("{IFACE}#initialize-handler"), &[])
+        .coap_initialize_handler()
         .await
         .map_err(|e| match e {
             Error::MissingExport { .. } => format!("{e}: {WORLD}"),
             e => format!("initialize-handler: {e}"),
         })?;
-    if init != [Val::Result(Ok(None))] {
+    if init.is_err() {
         return Err("the capsule's initialize-handler returned its error".into());
     }
-    let report = instance
-        .call(&format!("{IFACE}#report"), &[])
+    instance
+        .coap_report()
         .await
-        .map_err(|e| format!("report: {e}"))?;
-    match report.as_slice() {
-        [Val::Result(Ok(Some(list)))] => match list.as_ref() {
-            Val::List(items) => items
-                .iter()
-                .map(|v| match v {
-                    Val::String(s) => Ok(s.clone()),
-                    _ => Err("report returned a non-string".to_string()),
-                })
-                .collect(),
-            _ => Err("report returned no list".into()),
-        },
-        _ => Err("the capsule's report returned its error".into()),
-    }
+        .map_err(|e| format!("report: {e}"))?
+        .map_err(|_| "the capsule's report returned its error".into())
 }
 
 /// `coap-run`'s result as a response.
-fn decode_run(v: &[Val]) -> Response {
-    let bad = || {
-        Response::text(
-            code::INTERNAL_SERVER_ERROR,
-            "coap-run returned a malformed answer",
-        )
-    };
-    match v {
-        [Val::Result(Ok(Some(ok)))] => {
-            let Val::Tuple(t) = ok.as_ref() else {
-                return bad();
-            };
-            let (Some(Val::U8(c)), Some(Val::List(bytes))) = (t.first(), t.get(1)) else {
-                return bad();
-            };
-            let bytes: Option<Vec<u8>> = bytes
-                .iter()
-                .map(|b| if let Val::U8(b) = b { Some(*b) } else { None })
-                .collect();
-            let Some(bytes) = bytes else { return bad() };
+fn decode_run(answer: Result<(u8, Vec<u8>), CoapGuestError>) -> Response {
+    match answer {
+        Ok((c, bytes)) => {
             let Ok((options, payload)) = parse_options_payload(&bytes) else {
                 return Response::text(
                     code::INTERNAL_SERVER_ERROR,
@@ -313,10 +277,10 @@ fn decode_run(v: &[Val]) -> Response {
                 );
             };
             // Only response codes (class 2–5) may go back to a client.
-            if !(0x40..0xc0).contains(c) {
+            if !(0x40..0xc0).contains(&c) {
                 return Response::text(
                     code::INTERNAL_SERVER_ERROR,
-                    format!("the capsule answered with code {}", code::dotted(*c)),
+                    format!("the capsule answered with code {}", code::dotted(c)),
                 );
             }
             let content_format = options
@@ -326,22 +290,19 @@ fn decode_run(v: &[Val]) -> Response {
                     (v.len() <= 4).then(|| v.iter().fold(0u32, |a, b| a << 8 | u32::from(*b)))
                 });
             Response {
-                code: *c,
+                code: c,
                 payload,
                 content_format,
             }
         }
-        [Val::Result(Err(Some(e)))] => match e.as_ref() {
-            Val::Enum(case) if case == "not-found" => Response::text(code::NOT_FOUND, "not found"),
-            Val::Enum(case) if case == "handler-not-built" => Response::text(
-                code::SERVICE_UNAVAILABLE,
-                "the capsule's handler is not built",
-            ),
-            _ => Response::text(
-                code::INTERNAL_SERVER_ERROR,
-                "the capsule reported an internal error",
-            ),
-        },
-        _ => bad(),
+        Err(CoapGuestError::NotFound) => Response::text(code::NOT_FOUND, "not found"),
+        Err(CoapGuestError::HandlerNotBuilt) => Response::text(
+            code::SERVICE_UNAVAILABLE,
+            "the capsule's handler is not built",
+        ),
+        Err(CoapGuestError::InternalServerError) => Response::text(
+            code::INTERNAL_SERVER_ERROR,
+            "the capsule reported an internal error",
+        ),
     }
 }

@@ -16,7 +16,7 @@ use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use trevm::{
-    Error, Grants, HostState, Limits, LoadedCapsule, Runtime, TrustPolicy, Val, VersionLedger,
+    Error, Grants, HostState, Limits, LoadedCapsule, Runtime, TrustPolicy, ValType, VersionLedger,
 };
 
 use crate::admit::{Refusal, admit};
@@ -163,12 +163,10 @@ impl Sandbox {
             .map_err(bad)?;
         const WORLD: &str = "sandbox capsules export `run: func() -> string` (world \
                              example-sandbox-no-bindings)";
-        let run = instance.describe("run").map_err(|_| {
+        let run = instance.signature("run").map_err(|_| {
             Refusal::bad_request(format!("the capsule has no `run` export: {WORLD}"))
         })?;
-        let takes_nothing = run.params.is_empty();
-        let returns_string = run.results == ["string"];
-        if !(takes_nothing && returns_string) {
+        if !run.is(&[], &[ValType::String]) {
             return Err(Refusal::bad_request(format!(
                 "the capsule's `run` has another signature: {WORLD}"
             )));
@@ -186,20 +184,14 @@ impl Sandbox {
                 .runtime
                 .instantiate(loaded, HostState::new(name), self.limits.run)
                 .await?;
-            instance.call("run", &[]).await
+            instance.call_typed::<(), (String,)>("run", ()).await
         }
         .await;
         match outcome {
-            Ok(results) => match results.as_slice() {
-                [Val::String(s)] => Response {
-                    code: code::CONTENT,
-                    payload: s.clone().into_bytes(),
-                    content_format: Some(TEXT_PLAIN),
-                },
-                other => Response::text(
-                    code::INTERNAL_SERVER_ERROR,
-                    format!("`run` returned {other:?}"),
-                ),
+            Ok((s,)) => Response {
+                code: code::CONTENT,
+                payload: s.into_bytes(),
+                content_format: Some(TEXT_PLAIN),
             },
             Err(e @ (Error::Timeout { .. } | Error::OutOfFuel)) => {
                 Response::text(code::SERVICE_UNAVAILABLE, format!("capsule stopped: {e}"))

@@ -107,12 +107,11 @@ fn server_trusting(
         )
         .expect("runtime");
         // The example world's own import, linked by the application (as the native board does).
-        rt.linker_mut()
-            .root()
-            .func_wrap("uppercase", |_store, (input,): (String,)| {
-                Ok((input.to_uppercase(),))
-            })
-            .expect("link uppercase");
+        rt.define_func("", "uppercase", |_host, args| match args {
+            [trevm::Val::String(input)] => Ok(vec![trevm::Val::String(input.to_uppercase())]),
+            _ => Err(trevm::HostFnError("uppercase takes one string".into())),
+        })
+        .expect("link uppercase");
         trevm_coap::Persistent::new(rt, trevm::Limits::new(), None, trust.clone())
             .expect("persistent")
     });

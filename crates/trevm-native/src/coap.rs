@@ -39,14 +39,11 @@ pub async fn serve<R: Resources>(
 /// string) -> string`, next to the `ariel:wasm-bindings` interfaces a runtime grants: what the
 /// persistent capsules of `payloads/coap-persistent` (and upstream's) need.
 pub fn link_example_coap_server(runtime: &mut trevm::Runtime) -> Result<(), trevm::Error> {
-    runtime
-        .linker_mut()
-        .root()
-        .func_wrap("uppercase", |_store, (input,): (String,)| {
-            Ok((input.to_uppercase(),))
-        })
-        .map(|_| ())
-        .map_err(|e| trevm::Error::Link(format!("{e:#}")))
+    use trevm::{HostFnError, Val};
+    runtime.define_func("", "uppercase", |_host, args| match args {
+        [Val::String(input)] => Ok(vec![Val::String(input.to_uppercase())]),
+        _ => Err(HostFnError("uppercase takes one string".into())),
+    })
 }
 
 /// Runs a CoAP device on `addr` until its socket fails: an empty sandbox (see

@@ -255,11 +255,11 @@ fn capsule_built_for_another_profile_is_refused_with_the_reason() {
     )
     .unwrap();
     let loaded = epoch_rt.load(&verified(epoch)).unwrap();
-    let ticker = epoch_rt.engine().clone();
+    let ticker = epoch_rt.epoch_ticker();
     std::thread::spawn(move || {
         loop {
             std::thread::sleep(std::time::Duration::from_millis(10));
-            ticker.increment_epoch();
+            ticker.tick();
         }
     });
     let r = block_on(async {
@@ -485,16 +485,14 @@ fn an_embedder_keeps_its_own_state_and_links_its_own_imports() {
         RuntimeOptions::host().with_grants(grants),
     )
     .unwrap();
-    rt.linker_mut()
-        .root()
-        .func_wrap(
-            "uppercase",
-            |mut store: trevm::wasmtime::StoreContextMut<'_, App>, (input,): (String,)| {
-                store.data_mut().shouted.push(input.clone());
-                Ok((input.to_uppercase(),))
-            },
-        )
-        .unwrap();
+    rt.define_func("", "uppercase", |app: &mut App, args| match args {
+        [Val::String(input)] => {
+            app.shouted.push(input.clone());
+            Ok(vec![Val::String(input.to_uppercase())])
+        }
+        _ => Err(trevm::HostFnError("uppercase takes one string".into())),
+    })
+    .unwrap();
     let loaded = rt.load(&capsule("coap-persistent")).unwrap();
     let app = App {
         host: HostState::new("coap-persistent"),

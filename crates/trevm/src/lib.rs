@@ -11,6 +11,8 @@ extern crate std;
 mod argcheck;
 pub mod capsule;
 mod error;
+#[cfg(feature = "escape-hatch")]
+pub mod escape_hatch;
 pub mod fpctx;
 pub mod host;
 mod limits;
@@ -20,7 +22,7 @@ mod runtime;
 #[cfg(all(feature = "tls", not(feature = "std")))]
 pub mod tls;
 pub mod trust;
-pub mod typefmt;
+pub mod value;
 
 pub use capsule::{Capsule, CapsuleError, EmbeddedCapsule};
 pub use error::Error;
@@ -31,12 +33,15 @@ pub use host::{Grants, HostState, HostView};
 pub use limits::Limits;
 pub use manifest::Manifest;
 pub use profile::{EngineProfile, Preemption, Target};
-pub use runtime::{ExportedFunc, Instance, LoadedCapsule, Runtime, RuntimeOptions};
+#[cfg(target_has_atomic = "64")]
+pub use runtime::EpochTicker;
+pub use runtime::{
+    COAP_SERVER_GUEST, CoapGuestError, HostFnError, Instance, LoadedCapsule, Runtime,
+    RuntimeOptions, WasmParams, WasmResults, WasmType,
+};
 pub use trust::{TrustError, TrustPolicy, TrustedKey, VerifiedCapsule, VersionLedger};
 
-/// Re-exports a capsule's dynamically typed values and Wasmtime itself, for embedders that need
-/// them (e.g. calling exports with arguments).
-pub use wasmtime::{self, component::Val};
+pub use value::{ExportedFunc, FuncType, Val, ValType};
 
 /// Re-exported so applications name the same durations the runtime uses.
 pub use embassy_time::Duration;

@@ -12,7 +12,7 @@ use embassy_time::{Duration, Instant, Timer};
 use trevm::host::{Led, LedError, SharedLed};
 use trevm::{
     EmbeddedCapsule, EngineProfile, Error, Grants, HostState, Limits, Preemption, Runtime,
-    RuntimeOptions, Val,
+    RuntimeOptions,
 };
 
 use crate::fp_probe::{FpProbe, LeaksD8};
@@ -159,11 +159,13 @@ async fn fibonacci(profile: EngineProfile, options: RuntimeOptions) -> Result<()
     measure_bytes("heap.fib.instantiated", HEAP.used() - base);
     HEAP.reset_peak();
     let start = cycles();
-    let result = inst.call("fibonacci", &[Val::U32(20)]).await?;
+    let (result,) = inst
+        .call_typed::<(u32,), (u32,)>("fibonacci", (20,))
+        .await?;
     measure_cycles("cycles.fib20", cycles() - start);
     measure_bytes("heap.fib.call_peak", HEAP.peak() - base);
-    board(&format!("fibonacci(20) = {result:?}"));
-    if result != [Val::U32(6765)] {
+    board(&format!("fibonacci(20) = {result}"));
+    if result != 6765 {
         return Err(Error::Engine("fibonacci(20) is not 6765".into()));
     }
     Ok(())
@@ -176,17 +178,18 @@ async fn call_costs(runtime: &Runtime) -> Result<(), Error> {
     let mut inst = runtime
         .instantiate(&loaded, HostState::new("bench-calls"), Limits::new())
         .await?;
-    inst.call("noop", &[]).await?;
+    inst.call_typed::<(), ()>("noop", ()).await?;
     let start = cycles();
     for _ in 0..N {
-        inst.call("noop", &[]).await?;
+        inst.call_typed::<(), ()>("noop", ()).await?;
     }
     measure_cycles("cycles.host_to_guest", (cycles() - start) / u64::from(N));
     let start = cycles();
-    inst.call("now-loop", &[Val::U32(0)]).await?;
+    inst.call_typed::<(u32,), (u64,)>("now-loop", (0,)).await?;
     let empty = cycles() - start;
     let start = cycles();
-    inst.call("now-loop", &[Val::U32(10 * N)]).await?;
+    inst.call_typed::<(u32,), (u64,)>("now-loop", (10 * N,))
+        .await?;
     let full = cycles() - start;
     measure_cycles(
         "cycles.guest_to_host",
@@ -236,11 +239,11 @@ async fn fp_probe(runtime: &Runtime) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let mut probe = core::pin::pin!(FpProbe::new(
-        inst.call("float-across-sleeps", &[Val::U32(ROUNDS)])
+        inst.call_typed::<(u32,), (f64,)>("float-across-sleeps", (ROUNDS,))
     ));
     let result = probe.as_mut().await.map_err(|e| e.to_string())?;
     let expected = float_across_sleeps(ROUNDS);
-    let exact = matches!(result.as_slice(), [Val::Float64(x)] if x.to_bits() == expected.to_bits());
+    let exact = result.0.to_bits() == expected.to_bits();
     let (polls, clobbered) = (probe.polls, probe.clobbered);
     board(&format!(
         "measure: fp.polls = {polls}; fp.clobbered = {clobbered} (d8–d15 changed across a poll of \
@@ -276,7 +279,7 @@ async fn blinky(runtime: &Runtime) -> Result<(), String> {
         .instantiate(&loaded, host, Limits::new().with_timeout(timeout))
         .await
         .map_err(|e| e.to_string())?;
-    match inst.call("blinky", &[]).await {
+    match inst.call_typed::<(), ()>("blinky", ()).await {
         Err(Error::Timeout { .. }) => {}
         other => return Err(format!("blinky: expected its timeout, got {other:?}")),
     }

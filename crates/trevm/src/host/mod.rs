@@ -21,6 +21,8 @@ use alloc::vec::Vec;
 #[cfg(feature = "gpio")]
 pub mod gpio;
 #[cfg(feature = "sensors")]
+mod sensor_types;
+#[cfg(feature = "sensors")]
 pub mod sensors;
 #[cfg(feature = "udp")]
 pub mod udp;
@@ -44,8 +46,9 @@ pub use sensors::{Sensor, SensorRegistry};
 pub use udp::{UdpSocket, UdpStack};
 
 /// Generated host bindings for every interface of `ariel:wasm-bindings@0.0.1` a device may grant.
+/// Private: applications see trevm's own types ([`sensors`], [`gpio`], …), not generated ones.
 #[allow(missing_docs, clippy::all)]
-pub mod bindings {
+pub(crate) mod bindings {
     wasmtime::component::bindgen!({
         path: "wit",
         world: "trevm:host/imports",
@@ -233,7 +236,7 @@ impl HostState {
 /// What a capsule's store holds: trevm's [`HostState`], inside whatever the embedder keeps beside
 /// it (as wasmtime-wasi's `WasiView`). Implement it for your own type to keep application data in
 /// each capsule's store and reach it from host functions you link yourself
-/// ([`Runtime::linker_mut`](crate::Runtime::linker_mut)); [`HostState`] implements it for itself.
+/// ([`Runtime::define_func`](crate::Runtime::define_func)); [`HostState`] implements it for itself.
 pub trait HostView: Send + 'static {
     /// trevm's part of the store data.
     fn host(&self) -> &HostState;

@@ -23,7 +23,7 @@ use core::pin::Pin;
 
 use super::HostState;
 use super::bindings::ariel::wasm_bindings::sensors_api;
-pub use sensors_api::{Category, Channel, Label, MeasurementUnit, Sample, SampleMetadata};
+pub use super::sensor_types::{Category, Channel, Label, MeasurementUnit, Sample, SampleMetadata};
 
 /// A sensor failed to measure or to report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +93,8 @@ impl SensorRegistry {
 }
 
 impl sensors_api::Host for HostState {
-    fn trigger_measurements(&mut self, category: Option<Category>) -> Result<(), ()> {
+    fn trigger_measurements(&mut self, category: Option<sensors_api::Category>) -> Result<(), ()> {
+        let category = category.map(Category::from);
         let registry = self.sensors.clone().ok_or(())?;
         self.triggered.clear();
         for (i, sensor) in registry.sensors().iter().enumerate() {
@@ -111,8 +112,9 @@ impl sensors_api::Host for HostState {
 
     async fn wait_for_reading(
         &mut self,
-        label: Option<Label>,
-    ) -> Result<Vec<(Sample, Channel)>, ()> {
+        label: Option<sensors_api::Label>,
+    ) -> Result<Vec<(sensors_api::Sample, sensors_api::Channel)>, ()> {
+        let label = label.map(Label::from);
         let registry = self.sensors.clone().ok_or(())?;
         let triggered = core::mem::take(&mut self.triggered);
         if triggered.is_empty() {
@@ -124,7 +126,7 @@ impl sensors_api::Host for HostState {
             let samples = sensor.wait_for_reading().await.map_err(drop)?;
             for (sample, channel) in samples.into_iter().zip(sensor.channels().iter().copied()) {
                 if label.is_none_or(|l| channel.label == l) {
-                    out.push((sample, channel));
+                    out.push((sample.into(), channel.into()));
                 }
             }
         }

@@ -6,20 +6,23 @@ use alloc::vec::Vec;
 use core::future::Future;
 
 use embassy_time::Duration;
-use wasmtime::component::{Func, Val};
+use wasmtime::component::Func;
 use wasmtime::{Store, Trap};
 
+use super::convert;
 use super::trap::describe_trap;
+use super::typed::{WasmParams, WasmResults};
 use crate::error::Error;
 use crate::host::{HostRefusal, HostState, HostView};
 use crate::limits::Limits;
+use crate::value::{ExportedFunc, FuncType, Val};
 
 /// A running capsule: its store, its instance and its limits.
 ///
 /// After a trap or timeout the instance is stopped (Wasmtime's state may be mid-call); every
 /// later call returns [`Error::Stopped`]. Instantiate again for a fresh start.
 pub struct Instance<T: HostView = HostState> {
-    pub(super) store: Store<T>,
+    pub(crate) store: Store<T>,
     pub(super) instance: Option<wasmtime::component::Instance>,
     pub(super) limits: Limits,
     pub(super) stopped: bool,
@@ -70,12 +73,12 @@ impl<T: HostView> Instance<T> {
 
     /// Calls the capsule's `run: func()` export, as upstream trevm payloads have.
     pub async fn call_run(&mut self) -> Result<(), Error> {
-        self.call("run", &[]).await.map(|_| ())
+        self.call_typed::<(), ()>("run", ()).await
     }
 
     /// Finds an exported function: `name` at the top level, or `interface#name` inside an
     /// exported interface.
-    pub fn func(&mut self, name: &str) -> Result<Func, Error> {
+    pub(crate) fn func(&mut self, name: &str) -> Result<Func, Error> {
         let instance = self.instance.ok_or(Error::Stopped)?;
         let missing = |reason: &str| Error::MissingExport {
             name: name.to_string(),
@@ -96,26 +99,27 @@ impl<T: HostView> Instance<T> {
             .ok_or_else(|| missing("the export is not a function"))
     }
 
-    /// An exported function's name and signature in WIT syntax (e.g. params `["n: u32"]`, results
-    /// `["u32"]`): how embedders check a capsule's world without naming VM types.
-    pub fn describe(&mut self, name: &str) -> Result<super::ExportedFunc, Error> {
+    /// What an exported function takes and returns (`name` as in [`Instance::call`]): how an
+    /// embedder checks a capsule's world without calling it.
+    pub fn signature(&mut self, name: &str) -> Result<FuncType, Error> {
         let func = self.func(name)?;
-        Ok(super::ExportedFunc::describe(
-            name.to_string(),
-            &func.ty(&self.store),
-        ))
+        Ok(convert::func_type(&func.ty(&self.store)))
     }
 
-    /// The signature of an exported function (see [`Instance::func`] for how `name` is spelled).
-    pub fn signature(
-        &mut self,
-        name: &str,
-    ) -> Result<wasmtime::component::types::ComponentFunc, Error> {
-        let func = self.func(name)?;
-        Ok(func.ty(&self.store))
+    /// An exported function's name and signature; it prints as WIT does
+    /// (`fibonacci(n: u32) -> u32`).
+    pub fn describe(&mut self, name: &str) -> Result<ExportedFunc, Error> {
+        Ok(ExportedFunc {
+            name: name.to_string(),
+            ty: self.signature(name)?,
+        })
     }
 
     /// Calls an exported function with dynamically typed arguments and returns its results.
+    ///
+    /// `name` is the export's name, or `interface#name` for a function inside an exported
+    /// interface. The arguments are checked against the export's parameter types first: a
+    /// mismatch is [`Error::BadArguments`] and leaves the instance usable.
     pub async fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, Error> {
         if self.stopped {
             return Err(Error::Stopped);
@@ -129,20 +133,58 @@ impl<T: HostView> Instance<T> {
                 args.len()
             )));
         }
-        for (i, ((pname, pty), arg)) in ty.params().zip(args).enumerate() {
+        let args: Vec<wasmtime::component::Val> = args.iter().map(convert::to_wasmtime).collect();
+        for (i, ((pname, pty), arg)) in ty.params().zip(&args).enumerate() {
             crate::argcheck::check(arg, &pty).map_err(|e| {
                 Error::BadArguments(format!("`{name}` argument {} (`{pname}`): {e}", i + 1))
             })?;
         }
         let mut results = Vec::new();
-        results.resize(ty.results().len(), Val::Bool(false));
+        results.resize(ty.results().len(), wasmtime::component::Val::Bool(false));
         let outcome = with_timeout(
             self.limits.timeout,
-            func.call_async(&mut self.store, args, &mut results),
+            func.call_async(&mut self.store, &args, &mut results),
         )
         .await;
         self.settle(outcome)?;
-        Ok(results)
+        results
+            .into_iter()
+            .map(convert::from_wasmtime)
+            .collect::<Result<_, _>>()
+            .map_err(|e| Error::Link(format!("`{name}` returned {e}")))
+    }
+
+    /// Calls an exported function whose types the application knows, without dynamic values:
+    /// `inst.call_typed::<(u32,), (u32,)>("fibonacci", (20,))`. See [`WasmParams`] for the Rust
+    /// types that stand for WIT types. A capsule whose export has other types gets
+    /// [`Error::MissingExport`] saying which types it has.
+    pub async fn call_typed<P: WasmParams, R: WasmResults>(
+        &mut self,
+        name: &str,
+        params: P,
+    ) -> Result<R, Error> {
+        if self.stopped {
+            return Err(Error::Stopped);
+        }
+        let func = self.func(name)?;
+        let typed = match func.typed::<P, R>(&self.store) {
+            Ok(typed) => typed,
+            Err(_) => {
+                return Err(Error::MissingExport {
+                    name: name.to_string(),
+                    reason: format!(
+                        "the export has another type: {}",
+                        convert::func_type(&func.ty(&self.store))
+                    ),
+                });
+            }
+        };
+        let outcome = with_timeout(
+            self.limits.timeout,
+            typed.call_async(&mut self.store, params),
+        )
+        .await;
+        self.settle(outcome)
     }
 
     /// Turns the outcome of a Wasmtime call into a result, marking the instance stopped if the

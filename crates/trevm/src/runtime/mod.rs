@@ -2,9 +2,16 @@
 //!
 //! - this file: [`RuntimeOptions`] and [`Runtime`] (engine, linker, `load`, `instantiate`);
 //! - `in_place.rs`: loading `'static` code in place, and the registry Wasmtime needs for it;
-//! - `loaded.rs`: [`LoadedCapsule`] and [`ExportedFunc`];
+//! - `loaded.rs`: [`LoadedCapsule`]: what a capsule imports and exports;
 //! - `instance.rs`: [`Instance`]: calls under limits, timeouts, typed errors;
+//! - `typed.rs`: the sealed traits behind [`Instance::call_typed`];
+//! - `coap_guest.rs`: typed calls into `coap-server-guest` capsules;
+//! - `host_fn.rs`: the embedder's own host functions ([`Runtime::define_func`]);
+//! - `convert.rs`: between [`crate::value`] and Wasmtime's values and types;
 //! - `trap.rs`: trap messages with folded backtraces.
+//!
+//! This module is the VM provider: it is the only place (with `host/` and the escape hatch)
+//! that names Wasmtime. Its public API speaks [`crate::value`], capsules and limits.
 
 use alloc::format;
 use alloc::string::ToString;
@@ -19,14 +26,21 @@ use crate::limits::Limits;
 use crate::profile::{EngineProfile, Preemption};
 use crate::trust::VerifiedCapsule;
 
+mod coap_guest;
+mod convert;
+mod host_fn;
 mod in_place;
 mod instance;
 mod loaded;
 mod trap;
+mod typed;
 
+pub use coap_guest::{COAP_SERVER_GUEST, CoapGuestError};
+pub use host_fn::HostFnError;
 pub use instance::Instance;
 use instance::with_timeout;
-pub use loaded::{ExportedFunc, LoadedCapsule};
+pub use loaded::LoadedCapsule;
+pub use typed::{WasmParams, WasmResults, WasmType};
 
 /// Runtime settings that do not affect compiled code (so they may differ from the precompiler).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,14 +98,14 @@ fn engine_err(e: impl core::fmt::Display) -> Error {
 ///
 /// `T` is what each capsule's store holds: trevm's [`HostState`] (the default), or an
 /// embedder's own type that contains one ([`HostView`]), so an application can keep its own data
-/// next to trevm's and link its own host functions ([`Runtime::linker_mut`]) beside the
+/// next to trevm's and link its own host functions ([`Runtime::define_func`]) beside the
 /// `ariel:wasm-bindings` interfaces.
 ///
 /// Cheap to share: clone it (the engine is reference counted).
 pub struct Runtime<T: HostView = HostState> {
-    engine: Engine,
+    pub(crate) engine: Engine,
     profile: EngineProfile,
-    linker: Linker<T>,
+    pub(crate) linker: Linker<T>,
 }
 
 impl<T: HostView> Clone for Runtime<T> {
@@ -152,18 +166,6 @@ impl<T: HostView> Runtime<T> {
     /// The profile capsules must have been built with.
     pub fn profile(&self) -> EngineProfile {
         self.profile
-    }
-
-    /// The underlying Wasmtime engine (for advanced embedders).
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
-    /// The linker capsules are instantiated with, to add host functions beyond the
-    /// `ariel:wasm-bindings` interfaces (e.g. a world's own imports, such as `uppercase` in
-    /// `example-coap-server`). Host functions defined here must not panic on guest input.
-    pub fn linker_mut(&mut self) -> &mut Linker<T> {
-        &mut self.linker
     }
 
     /// Deserializes a verified capsule's code: one signed by a trusted key
@@ -296,5 +298,32 @@ impl<T: HostView> Runtime<T> {
             ticker.next().await;
             self.engine.increment_epoch();
         }
+    }
+
+    /// A handle that advances this runtime's epoch from anywhere (e.g. a host thread), for
+    /// [`Preemption::Epoch`] where an async ticker ([`Runtime::tick_epochs`]) does not fit.
+    #[cfg(target_has_atomic = "64")]
+    pub fn epoch_ticker(&self) -> EpochTicker {
+        EpochTicker(self.engine.clone())
+    }
+}
+
+/// Advances a runtime's epoch ([`Runtime::epoch_ticker`]). Cheap to clone, `Send`.
+#[cfg(target_has_atomic = "64")]
+#[derive(Clone)]
+pub struct EpochTicker(Engine);
+
+#[cfg(target_has_atomic = "64")]
+impl EpochTicker {
+    /// One tick: every capsule running under epoch preemption reaches its next yield point.
+    pub fn tick(&self) {
+        self.0.increment_epoch();
+    }
+}
+
+#[cfg(target_has_atomic = "64")]
+impl core::fmt::Debug for EpochTicker {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("EpochTicker")
     }
 }

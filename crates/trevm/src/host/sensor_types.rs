@@ -1,0 +1,214 @@
+//! The data of `ariel:wasm-bindings/sensors-api` as plain Rust types owned by trevm, so a sensor
+//! driver depends on trevm's API and not on code a VM's binding generator produced. Each type
+//! mirrors its WIT type case for case (WIT `accel-g` is `AccelG`); the conversions to the
+//! generated bindings are exhaustive matches, so a WIT change that is not mirrored here does
+//! not compile.
+
+use super::bindings::ariel::wasm_bindings::sensors_api as wit;
+
+macro_rules! mirror_enum {
+    ($(#[$doc:meta])* $name:ident, [$($case:ident),* $(,)?]) => {
+        $(#[$doc])*
+        ///
+        /// The cases are the WIT cases, in WIT order, in `UpperCamelCase`.
+        #[allow(missing_docs)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($case),*
+        }
+
+        impl From<$name> for wit::$name {
+            fn from(v: $name) -> Self {
+                match v {
+                    $($name::$case => wit::$name::$case),*
+                }
+            }
+        }
+
+        impl From<wit::$name> for $name {
+            fn from(v: wit::$name) -> Self {
+                match v {
+                    $(wit::$name::$case => $name::$case),*
+                }
+            }
+        }
+    };
+}
+
+mirror_enum!(
+    /// The kind of a sensor (WIT `category`).
+    Category,
+    [
+        Accelerometer,
+        AccelerometerTemperature,
+        AccelerometerGyroscope,
+        AccelerometerGyroscopeTemperature,
+        AccelerometerMagnetometerTemperature,
+        Ammeter,
+        Co2Gas,
+        Color,
+        Gnss,
+        Gyroscope,
+        RelativeHumidity,
+        RelativeHumidityTemperature,
+        Light,
+        Magnetometer,
+        Ph,
+        Pressure,
+        PushButton,
+        Temperature,
+        Tvoc,
+        Voltage,
+    ]
+);
+
+mirror_enum!(
+    /// What a channel measures (WIT `label`).
+    Label,
+    [
+        AccelerationX,
+        AccelerationY,
+        AccelerationZ,
+        Altitude,
+        AngularVelocityX,
+        AngularVelocityY,
+        AngularVelocityZ,
+        GroundSpeed,
+        Latitude,
+        Longitude,
+        Opaque,
+        RelativeHumidity,
+        Heading,
+        Temperature,
+        VerticalSpeed,
+        X,
+        Y,
+        Z,
+    ]
+);
+
+mirror_enum!(
+    /// The unit of a channel (WIT `measurement-unit`).
+    MeasurementUnit,
+    [
+        AccelG,
+        Ampere,
+        Becquerel,
+        Boolean,
+        Candela,
+        Celsius,
+        Coulomb,
+        Decibel,
+        Decimaldegree,
+        Degree,
+        DegreePerSecond,
+        Farad,
+        Gram,
+        Gray,
+        Henry,
+        Hertz,
+        Joule,
+        Katal,
+        Kelvin,
+        Lumen,
+        Lux,
+        Meter,
+        MeterPerSecond,
+        Mole,
+        Newton,
+        Ohm,
+        Pascal,
+        Percent,
+        PercentageRelativeHumidity,
+        Radian,
+        Second,
+        Siemens,
+        Sievert,
+        Steradian,
+        Tesla,
+        Volt,
+        Watt,
+        Weber,
+    ]
+);
+
+/// How accurate a sample is (WIT `sample-metadata`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SampleMetadata {
+    /// Nothing is known about the accuracy.
+    UnknownAccuracy,
+    /// The sample is exact.
+    NoMeasurementError,
+    /// A symmetrical measurement error: `(value ± deviation) + bias`, all scaled by
+    /// `10^scaling`.
+    SymmetricalError {
+        /// The deviation.
+        deviation: u8,
+        /// The bias.
+        bias: i8,
+        /// The decimal scaling of `deviation` and `bias`.
+        scaling: i8,
+    },
+    /// The channel cannot measure right now.
+    ChannelTemporarilyUnavailable,
+    /// The channel is switched off.
+    ChannelDisabled,
+}
+
+impl From<SampleMetadata> for wit::SampleMetadata {
+    fn from(m: SampleMetadata) -> Self {
+        match m {
+            SampleMetadata::UnknownAccuracy => wit::SampleMetadata::UnknownAccuracy,
+            SampleMetadata::NoMeasurementError => wit::SampleMetadata::NoMeasurementError,
+            SampleMetadata::SymmetricalError {
+                deviation,
+                bias,
+                scaling,
+            } => wit::SampleMetadata::SymmetricalError((deviation, bias, scaling)),
+            SampleMetadata::ChannelTemporarilyUnavailable => {
+                wit::SampleMetadata::ChannelTemporarilyUnavailable
+            }
+            SampleMetadata::ChannelDisabled => wit::SampleMetadata::ChannelDisabled,
+        }
+    }
+}
+
+/// One value read from a sensor channel (WIT `sample`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Sample {
+    /// The value, to be scaled by its channel's `scaling`.
+    pub value: i32,
+    /// How accurate it is.
+    pub metadata: SampleMetadata,
+}
+
+impl From<Sample> for wit::Sample {
+    fn from(s: Sample) -> Self {
+        wit::Sample {
+            value: s.value,
+            metadata: s.metadata.into(),
+        }
+    }
+}
+
+/// What a sample means (WIT `channel`): its label, its decimal scaling (`value * 10^scaling`)
+/// and its unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Channel {
+    /// What the channel measures.
+    pub label: Label,
+    /// Decimal scaling of its samples.
+    pub scaling: i8,
+    /// Its unit.
+    pub unit: MeasurementUnit,
+}
+
+impl From<Channel> for wit::Channel {
+    fn from(c: Channel) -> Self {
+        wit::Channel {
+            label: c.label.into(),
+            scaling: c.scaling,
+            unit: c.unit.into(),
+        }
+    }
+}
