@@ -3,7 +3,9 @@
 
 fn main() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    if let Err(e) = trevm_build::embed_payload(&root, "async-bindings") {
+    if let Err(e) =
+        trevm_build::embed_payload(&root.join("payloads/async-bindings"), &root.join("wit"))
+    {
         // A build script reports failure by panicking; the message is the build error.
         panic!("building the async-bindings capsule failed: {e}");
     }

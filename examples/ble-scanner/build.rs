@@ -2,5 +2,9 @@
 
 fn main() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    trevm_build::embed_payloads_or_fail(&root, &["ble-scanner"]);
+    trevm_build::embed_payloads_or_fail(
+        &root.join("payloads"),
+        &root.join("wit"),
+        &["ble-scanner"],
+    );
 }

@@ -3,7 +3,8 @@
 
 fn main() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    if let Err(e) = trevm_build::embed_payload(&root, "fibonacci") {
+    if let Err(e) = trevm_build::embed_payload(&root.join("payloads/fibonacci"), &root.join("wit"))
+    {
         // A build script reports failure by panicking; the message is the build error.
         panic!("building the fibonacci capsule failed: {e}");
     }

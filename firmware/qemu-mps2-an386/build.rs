@@ -14,7 +14,7 @@ fn main() {
         &[]
     };
     for name in payloads {
-        if let Err(e) = trevm_build::embed_payload(&root, name) {
+        if let Err(e) = trevm_build::embed_payload(&root.join("payloads").join(name), &root.join("wit")) {
             panic!("building the {name} capsule failed: {e}");
         }
     }

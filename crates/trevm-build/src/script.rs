@@ -29,26 +29,32 @@ pub fn build_for_build_script(
     Ok(built)
 }
 
-/// For a build script inside this repository's layout: builds `payloads/<name>` (relative to
-/// `repo_root`) with [`BuildOptions::for_build_script`] and writes `$OUT_DIR/<name>.cwasm`, for
-/// `trevm::include_capsule!(concat!(env!("OUT_DIR"), "/<name>.cwasm"))`.
-pub fn embed_payload(repo_root: &Path, name: &str) -> Result<Built, BuildError> {
+/// Builds the payload crate at `payload_dir` with [`BuildOptions::for_build_script`] and writes
+/// `$OUT_DIR/<name>.cwasm`, `<name>` being the directory's name, for
+/// `trevm::include_capsule!(concat!(env!("OUT_DIR"), "/<name>.cwasm"))`. `wit_dir` is the WIT the
+/// payload's bindings are generated from (watched for changes).
+pub fn embed_payload(payload_dir: &Path, wit_dir: &Path) -> Result<Built, BuildError> {
     let out_dir = std::env::var_os("OUT_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
+    let name = payload_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "capsule".into());
     build_for_build_script(
-        &repo_root.join("payloads").join(name),
-        &repo_root.join("wit"),
+        payload_dir,
+        wit_dir,
         &out_dir.join(format!("{name}.cwasm")),
         &BuildOptions::for_build_script(),
     )
 }
 
-/// The whole `build.rs` of an application in this repository's layout: [`embed_payload`] for
-/// each of `names`, failing the build (a build script panics to do so) with the reason.
-pub fn embed_payloads_or_fail(repo_root: &Path, names: &[&str]) {
+/// The whole `build.rs` of an application embedding payloads that sit side by side in
+/// `payloads_dir`: [`embed_payload`] for each of `names`, failing the build (a build script
+/// panics to do so) with the reason.
+pub fn embed_payloads_or_fail(payloads_dir: &Path, wit_dir: &Path, names: &[&str]) {
     for name in names {
-        if let Err(e) = embed_payload(repo_root, name) {
+        if let Err(e) = embed_payload(&payloads_dir.join(name), wit_dir) {
             panic!("building the {name} capsule failed: {e}");
         }
     }
