@@ -1,5 +1,9 @@
-//! Driving a board program from a test as a user would: start it, read its output line by line
-//! as it comes, type into its stdin (Enter presses the button), stop it.
+//! Test support for this repository (not published): driving a board program from a test as a
+//! user would — start it, read its output line by line as it comes, type into its stdin (Enter
+//! presses the native board's button), stop it. Kept out of the board crate (`trevm-native`),
+//! which is what applications link.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};

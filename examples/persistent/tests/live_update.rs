@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use trevm_coap::message::{code, opt};
 use trevm_coap::{Message, MsgType};
-use trevm_native::drive::Running;
+use trevm_testkit::Running;
 
 /// One confirmable GET; `Err` on a timeout or an error code.
 fn get(sock: &UdpSocket, mid: u16, path: &[&str]) -> Result<String, String> {

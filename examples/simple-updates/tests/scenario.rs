@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use trevm_native::drive::Running;
+use trevm_testkit::Running;
 
 const WAIT: Duration = Duration::from_secs(20);
 

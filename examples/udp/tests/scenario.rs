@@ -4,7 +4,7 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
-use trevm_native::drive::Running;
+use trevm_testkit::Running;
 
 fn echo(bind: &str, to: SocketAddr, msg: &str) -> Option<(String, SocketAddr)> {
     let sock = UdpSocket::bind(bind).ok()?;
