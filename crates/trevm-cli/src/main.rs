@@ -122,7 +122,11 @@ fn main() -> ExitCode {
             .and_then(|policy| {
                 let board = NativeBoard::new();
                 futures_executor::block_on(trevm_native::coap::serve_device(
-                    listen, &board, None, policy,
+                    listen,
+                    &board,
+                    None,
+                    policy,
+                    link_example_coap_server,
                 ))
             })
             .map_err(|e| anyhow::anyhow!(e))
@@ -209,4 +213,13 @@ fn cmd_inspect(args: &signing::InspectArgs) -> Result<ExitCode> {
         },
     )?;
     signing::cmd_inspect(args, bytes)
+}
+
+/// `trevm serve` runs upstream's persistent capsules too: their world (`example-coap-server`)
+/// imports `uppercase: func(input: string) -> string` next to `log-api`.
+fn link_example_coap_server(runtime: &mut trevm::Runtime) -> Result<(), trevm::Error> {
+    runtime.define_func("", "uppercase", |_host, args| match args {
+        [trevm::Val::String(input)] => Ok(vec![trevm::Val::String(input.to_uppercase())]),
+        _ => Err(trevm::HostFnError("uppercase takes one string".into())),
+    })
 }

@@ -20,8 +20,8 @@
 //!
 //! The slot is world-agnostic: the capsule may import what the runtime it is given links. For
 //! upstream's `example-coap-server` world that is `log-api` plus the world's own
-//! `uppercase: func(input: string) -> string`, which the application links (the native board
-//! does it in `trevm_native::coap::link_example_coap_server`).
+//! `uppercase: func(input: string) -> string`, which the application defines with
+//! `Runtime::define_func` (see `examples/persistent`).
 
 use alloc::format;
 use alloc::string::{String, ToString};

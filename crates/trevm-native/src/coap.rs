@@ -35,26 +35,20 @@ pub async fn serve<R: Resources>(
     }
 }
 
-/// Links the own import of upstream's `example-coap-server` world, `uppercase: func(input:
-/// string) -> string`, next to the `ariel:wasm-bindings` interfaces a runtime grants: what the
-/// persistent capsules of `payloads/coap-persistent` (and upstream's) need.
-pub fn link_example_coap_server(runtime: &mut trevm::Runtime) -> Result<(), trevm::Error> {
-    use trevm::{HostFnError, Val};
-    runtime.define_func("", "uppercase", |_host, args| match args {
-        [Val::String(input)] => Ok(vec![Val::String(input.to_uppercase())]),
-        _ => Err(HostFnError("uppercase takes one string".into())),
-    })
-}
-
 /// Runs a CoAP device on `addr` until its socket fails: an empty sandbox (see
 /// [`trevm_coap::Sandbox`]) and a persistent-capsule slot (see [`trevm_coap::Persistent`]),
 /// loaded with `persistent` if given. Uploaded capsules must be built for this machine's default
 /// profile and pass `trust` (see [`crate::trust::development_policy`]).
+///
+/// The persistent slot grants `log-api`; `link_persistent` adds the application's own imports
+/// for its capsules' world (e.g. upstream's `example-coap-server` imports `uppercase`, which
+/// `examples/persistent` defines with [`trevm::Runtime::define_func`]).
 pub async fn serve_device(
     addr: SocketAddr,
     board: &crate::NativeBoard,
     persistent: Option<trevm::EmbeddedCapsule>,
     trust: trevm::TrustPolicy,
+    link_persistent: impl FnOnce(&mut trevm::Runtime) -> Result<(), trevm::Error>,
 ) -> Result<(), String> {
     use std::sync::Arc;
     use trevm::{EngineProfile, Grants, Limits, Runtime, RuntimeOptions};
@@ -68,7 +62,7 @@ pub async fn serve_device(
     };
     let mut persistent_rt = Runtime::new(profile, RuntimeOptions::host().with_grants(log_only))
         .map_err(|e| e.to_string())?;
-    link_example_coap_server(&mut persistent_rt).map_err(|e| e.to_string())?;
+    link_persistent(&mut persistent_rt).map_err(|e| e.to_string())?;
     let log: Arc<dyn trevm::LogSink> = board.log().clone();
     let limits = Limits::new().with_timeout(embassy_time::Duration::from_secs(2));
     let mut slot = Persistent::new(persistent_rt, limits, Some(log), trust.clone())

@@ -14,6 +14,7 @@
 
 use std::net::SocketAddr;
 
+use trevm::{HostFnError, Val};
 use trevm_native::NativeBoard;
 
 static CAPSULE: trevm::EmbeddedCapsule =
@@ -31,5 +32,15 @@ async fn run(board: &NativeBoard) -> Result<(), String> {
         trevm_native::first_arg(([127, 0, 0, 1], 5683).into(), "a listen address")?;
     // Replacements must be signed by the development key (`trevm build` signs with it).
     let trust = trevm_native::trust::development_policy()?;
-    trevm_native::coap::serve_device(addr, board, Some(CAPSULE), trust).await
+    trevm_native::coap::serve_device(addr, board, Some(CAPSULE), trust, link_uppercase).await
+}
+
+/// The example world's own import, `uppercase: func(input: string) -> string`, next to the
+/// `ariel:wasm-bindings` interfaces: how an application gives its capsules host functions of its
+/// own.
+fn link_uppercase(runtime: &mut trevm::Runtime) -> Result<(), trevm::Error> {
+    runtime.define_func("", "uppercase", |_host, args| match args {
+        [Val::String(input)] => Ok(vec![Val::String(input.to_uppercase())]),
+        _ => Err(HostFnError("uppercase takes one string".into())),
+    })
 }
