@@ -21,6 +21,13 @@ pub mod profile;
 mod runtime;
 #[cfg(all(feature = "tls", not(feature = "std")))]
 pub mod tls;
+// With `std`, Wasmtime keeps its thread-locals itself; plain statics from `tls` would be shared by
+// every thread. Refuse the combination instead of silently dropping one of them.
+#[cfg(all(feature = "tls", feature = "std"))]
+compile_error!(
+    "trevm's `tls` feature is for single-core no_std targets; with `std` Wasmtime brings its own \
+     thread-locals: turn `tls` off"
+);
 pub mod trust;
 pub mod value;
 

@@ -5,7 +5,11 @@
 //! statics are correct. Enable the `tls` feature to get these definitions from this crate, so an
 //! application whose lints deny `unsafe_code` (Ariel OS) does not need to write them.
 //!
-//! Do not enable `tls` when several threads (or cores) run capsules concurrently.
+//! Do not enable `tls` when several threads (or cores) run capsules concurrently: the slots are
+//! shared, and one core's capsule call would see another's state. The crate refuses `tls`
+//! together with `std` at compile time; for a multi-core `no_std` target (e.g. an executor per
+//! core), leave `tls` off and define the two functions in the application with per-core storage
+//! (indexed by the core's id).
 
 use core::sync::atomic::{AtomicPtr, Ordering};
 
