@@ -25,6 +25,7 @@
 //!   end.
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod board;
 pub mod coap;

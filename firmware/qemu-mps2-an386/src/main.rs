@@ -8,6 +8,7 @@
 //! `bare-sync`, `bare-async`, none) and writes docs/footprint.md.
 #![no_std]
 #![no_main]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 extern crate alloc;
 
