@@ -4,6 +4,8 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use cargo_metadata::{CrateType, Message};
+
 use crate::{BuildError, BuildOptions, WASM_TARGET};
 
 /// Environment variables of an enclosing cargo (e.g. when called from a build script) that must
@@ -156,12 +158,11 @@ pub(crate) fn cargo_build(
         Stdio::inherit()
     });
     let out = cmd.output().map_err(BuildError::CargoSpawn)?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         let mut output = String::from_utf8_lossy(&out.stderr).into_owned();
-        for line in stdout.lines() {
-            if let Ok(msg) = serde_json::from_str::<serde_json::Value>(line)
-                && let Some(rendered) = msg.pointer("/message/rendered").and_then(|v| v.as_str())
+        for msg in Message::parse_stream(&out.stdout[..]).flatten() {
+            if let Message::CompilerMessage(m) = msg
+                && let Some(rendered) = &m.message.rendered
             {
                 output.push_str(rendered);
             }
@@ -186,33 +187,19 @@ pub(crate) fn cargo_build(
     // The last compiler-artifact that is a cdylib of the manifest's package.
     let manifest_abs = std::fs::canonicalize(manifest).unwrap_or_else(|_| manifest.to_path_buf());
     let mut found = None;
-    for line in stdout.lines() {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+    for msg in Message::parse_stream(&out.stdout[..]).flatten() {
+        let Message::CompilerArtifact(artifact) = msg else {
             continue;
         };
-        if msg["reason"] != "compiler-artifact" {
-            continue;
-        }
-        let is_ours = msg["manifest_path"]
-            .as_str()
-            .is_some_and(|p| Path::new(p) == manifest_abs);
-        let is_cdylib = msg["target"]["crate_types"]
-            .as_array()
-            .is_some_and(|kinds| kinds.iter().any(|k| k == "cdylib"));
+        let is_ours = artifact.manifest_path.as_std_path() == manifest_abs;
+        let is_cdylib = artifact.target.crate_types.contains(&CrateType::CDyLib);
         if !(is_ours && is_cdylib) {
             continue;
         }
-        let name = msg["target"]["name"]
-            .as_str()
-            .unwrap_or("capsule")
-            .replace('_', "-");
-        if let Some(files) = msg["filenames"].as_array() {
-            for f in files {
-                if let Some(f) = f.as_str()
-                    && f.ends_with(".wasm")
-                {
-                    found = Some((name.clone(), PathBuf::from(f)));
-                }
+        let name = artifact.target.name.replace('_', "-");
+        for f in artifact.filenames {
+            if f.as_str().ends_with(".wasm") {
+                found = Some((name.clone(), f.into_std_path_buf()));
             }
         }
     }
