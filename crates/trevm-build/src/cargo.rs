@@ -1,8 +1,12 @@
 //! Driving cargo to build a payload crate for `wasm32v1-none`.
 
 use std::ffi::OsString;
+use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+use cargo_metadata::diagnostic::Diagnostic;
+use cargo_metadata::{CrateType, Message};
 
 use crate::{BuildError, BuildOptions, WASM_TARGET};
 
@@ -116,7 +120,13 @@ pub(crate) fn cargo_build(
         .arg("--manifest-path")
         .arg(manifest)
         .args(["--target", WASM_TARGET])
-        .arg("--message-format=json-render-diagnostics");
+        // The compiler's messages come in cargo's JSON (with colours only for a terminal), so
+        // that they are seen here whether or not cargo's output goes through to the terminal.
+        .arg(if !opts.quiet && std::io::stderr().is_terminal() {
+            "--message-format=json-diagnostic-rendered-ansi"
+        } else {
+            "--message-format=json"
+        });
     if let Some(dir) = &opts.target_dir {
         cmd.arg("--target-dir").arg(dir);
     }
@@ -155,21 +165,27 @@ pub(crate) fn cargo_build(
     } else {
         Stdio::inherit()
     });
-    let out = cmd.output().map_err(BuildError::CargoSpawn)?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        let mut output = String::from_utf8_lossy(&out.stderr).into_owned();
-        for line in stdout.lines() {
-            if let Ok(msg) = serde_json::from_str::<serde_json::Value>(line)
-                && let Some(rendered) = msg.pointer("/message/rendered").and_then(|v| v.as_str())
-            {
-                output.push_str(rendered);
-            }
-        }
-        if output.trim().is_empty() {
-            output = "(cargo printed nothing; see above)".into();
-        }
-        if let Some(needed) = memory_needed(&output) {
+    let mut child = cmd.spawn().map_err(BuildError::CargoSpawn)?;
+    // Captured stderr is read on a thread of its own, so that neither pipe fills up and stalls
+    // cargo while the other is read.
+    let stderr = child.stderr.take().map(|mut pipe| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    });
+    let manifest_abs = std::fs::canonicalize(manifest).unwrap_or_else(|_| manifest.to_path_buf());
+    let said = match child.stdout.take() {
+        Some(stdout) => read_messages(BufReader::new(stdout), &manifest_abs, !opts.quiet),
+        None => CargoSaid::default(),
+    };
+    let status = child.wait().map_err(BuildError::CargoSpawn)?;
+    let stderr = stderr
+        .and_then(|reader| reader.join().ok())
+        .unwrap_or_default();
+    if !status.success() {
+        if let Some(needed) = memory_needed(&said.plain).or_else(|| memory_needed(&stderr)) {
             return Err(BuildError::MemoryTooSmall {
                 manifest: manifest.to_path_buf(),
                 needed,
@@ -178,45 +194,77 @@ pub(crate) fn cargo_build(
                 hint: needed.div_ceil(1024),
             });
         }
+        let output = if !opts.quiet {
+            // Everything, the compiler's messages included, was shown as the build went.
+            "(cargo's output above says why)".to_string()
+        } else if said.rendered.trim().is_empty() && stderr.trim().is_empty() {
+            "(cargo printed nothing)".to_string()
+        } else {
+            // The compiler's messages, then cargo's own lines ("could not compile ...").
+            said.rendered + &stderr
+        };
         return Err(BuildError::CargoFailed {
             manifest: manifest.to_path_buf(),
             output,
         });
     }
-    // The last compiler-artifact that is a cdylib of the manifest's package.
-    let manifest_abs = std::fs::canonicalize(manifest).unwrap_or_else(|_| manifest.to_path_buf());
-    let mut found = None;
-    for line in stdout.lines() {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        if msg["reason"] != "compiler-artifact" {
-            continue;
-        }
-        let is_ours = msg["manifest_path"]
-            .as_str()
-            .is_some_and(|p| Path::new(p) == manifest_abs);
-        let is_cdylib = msg["target"]["crate_types"]
-            .as_array()
-            .is_some_and(|kinds| kinds.iter().any(|k| k == "cdylib"));
-        if !(is_ours && is_cdylib) {
-            continue;
-        }
-        let name = msg["target"]["name"]
-            .as_str()
-            .unwrap_or("capsule")
-            .replace('_', "-");
-        if let Some(files) = msg["filenames"].as_array() {
-            for f in files {
-                if let Some(f) = f.as_str()
-                    && f.ends_with(".wasm")
-                {
-                    found = Some((name.clone(), PathBuf::from(f)));
+    said.wasm
+        .ok_or_else(|| BuildError::NoWasmArtifact(manifest.to_path_buf()))
+}
+
+/// What cargo's JSON messages said about a build.
+#[derive(Debug, Default)]
+struct CargoSaid {
+    /// The crate name and `.wasm` of the last cdylib artifact of the manifest's package.
+    wasm: Option<(String, PathBuf)>,
+    /// The compiler's messages as rustc renders them.
+    rendered: String,
+    /// The same without source excerpts or colours: each message and its notes, one a line.
+    plain: String,
+}
+
+/// Reads cargo's `--message-format=json` stream as it comes; with `show`, prints the compiler's
+/// messages to stderr as they arrive, as cargo would have.
+fn read_messages(stream: impl BufRead, manifest_abs: &Path, show: bool) -> CargoSaid {
+    let mut said = CargoSaid::default();
+    // An I/O error ends the stream: cargo's exit status says how the build went.
+    for msg in Message::parse_stream(stream).map_while(Result::ok) {
+        match msg {
+            Message::CompilerArtifact(artifact) => {
+                let is_ours = artifact.manifest_path.as_std_path() == manifest_abs;
+                let is_cdylib = artifact.target.crate_types.contains(&CrateType::CDyLib);
+                if !(is_ours && is_cdylib) {
+                    continue;
+                }
+                let name = artifact.target.name.replace('_', "-");
+                for f in artifact.filenames {
+                    if f.as_str().ends_with(".wasm") {
+                        said.wasm = Some((name.clone(), f.into_std_path_buf()));
+                    }
                 }
             }
+            Message::CompilerMessage(m) => {
+                if let Some(rendered) = &m.message.rendered {
+                    if show {
+                        eprint!("{rendered}");
+                    }
+                    said.rendered.push_str(rendered);
+                }
+                push_plain(&m.message, &mut said.plain);
+            }
+            _ => {}
         }
     }
-    found.ok_or_else(|| BuildError::NoWasmArtifact(manifest.to_path_buf()))
+    said
+}
+
+/// A diagnostic's message and those of its notes, one a line.
+fn push_plain(diagnostic: &Diagnostic, out: &mut String) {
+    out.push_str(&diagnostic.message);
+    out.push('\n');
+    for child in &diagnostic.children {
+        push_plain(child, out);
+    }
 }
 
 /// wasm-ld's "initial memory too small, N bytes needed", as N.

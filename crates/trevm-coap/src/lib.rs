@@ -1,8 +1,26 @@
+//! CoAP for trevm devices, `no_std + alloc`. docs/coap.md says what a device serves and why.
+//!
+//! The modules, from the bytes on the wire up to the capsules:
+//! - [`message`]: the RFC 7252 message format: [`Message`] parsing and encoding, option numbers,
+//!   codes.
+//! - [`block`]: a Block1/Block2 option's value, [`BlockOpt`] (RFC 7959 §2.2).
+//! - [`dedup`]: duplicate detection: the reply already sent, per peer and message ID.
+//! - [`server`]: the message layer, one datagram in, at most one out: pings, duplicates, Block1
+//!   reassembly, Block2 slicing, `/.well-known/core`, around the application's [`Resources`].
+//! - [`device`]: [`Device`], every resource of a trevm device: `/sandbox`, `/vm`, `/vm-control`.
+//! - [`sandbox`]: [`Sandbox`], ephemeral capsules uploaded, run and deleted under
+//!   `/sandbox/<name>`.
+//! - [`persistent`]: [`Persistent`], the long-lived capsule serving `/vm/…`, replaced through
+//!   `/vm-control` while the device runs.
+//! - [`admit`]: checking, verifying and loading an uploaded capsule, and the CoAP code of each
+//!   refusal.
+//!
+//! All but the first three need the `device` feature (on by default), which brings in the trevm
+//! runtime. Without it only the message format is built, e.g. for capsules that parse CoAP
+//! themselves.
 #![no_std]
-#![doc = "CoAP for trevm devices (`no_std + alloc`): the RFC 7252 message format, duplicate"]
-#![doc = "detection, RFC 7959 block-wise transfer, and the capsule lifecycle resources (the"]
-#![doc = "sandbox, the persistent capsule). Without the `device` feature only the message format"]
-#![doc = "is built, e.g. for capsules that parse CoAP themselves. See docs/coap.md."]
+// Without `device` the table above names modules that are not built.
+#![cfg_attr(not(feature = "device"), allow(rustdoc::broken_intra_doc_links))]
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 #![deny(missing_debug_implementations)]

@@ -375,8 +375,10 @@ mod tests {
         assert_eq!(back.mid, 0xbeef);
     }
 
+    /// One example of each way bytes fail to be a message, and the error it gets. That no input
+    /// panics is a property over generated messages and bytes: tests/message.rs.
     #[test]
-    fn hostile_bytes_are_errors_not_panics() {
+    fn each_kind_of_malformed_message_gets_its_error() {
         assert_eq!(Message::parse(&[]), Err(ParseError::TooShort));
         assert_eq!(
             Message::parse(&[0x80, 1, 0, 0]),
@@ -406,17 +408,6 @@ mod tests {
             Message::parse(&[0x40, 1, 0, 0, 0xb5, b'a']),
             Err(ParseError::Truncated)
         );
-        // Every prefix of a valid message either parses or is an error.
-        let bytes = Message {
-            token: vec![9; 4],
-            options: vec![(opt::URI_PATH, b"x".to_vec()), (opt::SIZE1, vec![1, 2])],
-            payload: b"data".to_vec(),
-            ..Default::default()
-        }
-        .encode();
-        for n in 0..bytes.len() {
-            let _ = Message::parse(&bytes[..n]);
-        }
     }
 
     #[test]

@@ -37,9 +37,33 @@ fn async_scenario_runs_to_the_timeout() {
         Some(&"Starting an infinite loop"),
         "{out}"
     );
+    // The timeout never fires early.
+    let (_, report) = out
+        .split_once("stopped by its 9 s timeout after ")
+        .unwrap_or_else(|| panic!("no timeout report: {out}"));
+    let ran: f64 = report
+        .split_once(" s;")
+        .and_then(|(secs, _)| secs.parse().ok())
+        .unwrap_or_else(|| panic!("no run time in the report: {out}"));
+    assert!(ran >= 9.0, "{out}");
+    // The heartbeat task ran while the capsule did, and the report counts every tick it printed.
+    // How many ticks fit in the 9 s depends on the machine, so that number is not checked.
+    let before_report: Vec<&str> = out
+        .lines()
+        .take_while(|l| !l.contains("stopped by its 9 s timeout"))
+        .collect();
+    let is_beat = |l: &str| l.ends_with("(another task on the same executor)");
+    let beats = before_report.iter().filter(|l| is_beat(l)).count();
     assert!(
-        out.contains("heartbeat 8 (another task on the same executor)"),
+        report.contains(&format!(
+            "the heartbeat task ticked {beats} times meanwhile"
+        )),
         "{out}"
     );
-    assert!(out.contains("stopped by its 9 s timeout after 9."), "{out}");
+    let during_run = before_report
+        .iter()
+        .skip_while(|l| !l.ends_with("async-bindings: Hello from inside the capsule"))
+        .filter(|l| is_beat(l))
+        .count();
+    assert!(during_run >= 1, "no heartbeat while the capsule ran: {out}");
 }

@@ -4,13 +4,16 @@
 use std::net::UdpSocket;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use trevm_coap::message::{code, opt};
 use trevm_coap::{Message, MsgType};
 use trevm_testkit::Running;
+
+/// How long to wait for the device or a poll before the test fails instead of hanging.
+const WAIT: Duration = Duration::from_secs(20);
 
 /// One confirmable GET; `Err` on a timeout or an error code.
 fn get(sock: &UdpSocket, mid: u16, path: &[&str]) -> Result<String, String> {
@@ -51,9 +54,7 @@ fn replacing_the_capsule_while_a_client_polls_fails_no_request() {
     let addr = format!("127.0.0.1:{port}");
     let mut device =
         Running::start(env!("CARGO_BIN_EXE_example-persistent"), &[&addr]).expect("start");
-    device
-        .wait_for("CoAP device on coap://", Duration::from_secs(20))
-        .unwrap();
+    device.wait_for("CoAP device on coap://", WAIT).unwrap();
 
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let opts = trevm_build::BuildOptions {
@@ -68,6 +69,9 @@ fn replacing_the_capsule_while_a_client_polls_fails_no_request() {
     let v2_path = dir.path().join("v2.cwasm");
     std::fs::write(&v2_path, v2).expect("write");
 
+    // The poller sends every answer here as it gets it. The test goes on when an answer has come,
+    // not after a fixed time, since how many polls fit in a time window depends on the machine.
+    let (answered, answers_in) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
     let poller = {
         let stop = stop.clone();
@@ -77,17 +81,23 @@ fn replacing_the_capsule_while_a_client_polls_fails_no_request() {
             sock.connect(&addr).expect("connect");
             sock.set_read_timeout(Some(Duration::from_secs(5)))
                 .expect("timeout");
-            let mut answers = Vec::new();
             let mut mid = 1u16;
             while !stop.load(Ordering::Relaxed) {
-                answers.push(get(&sock, mid, &["vm", "hello"]));
+                if answered.send(get(&sock, mid, &["vm", "hello"])).is_err() {
+                    break;
+                }
                 mid = mid.wrapping_add(1);
                 std::thread::sleep(Duration::from_millis(5));
             }
-            answers
         })
     };
-    std::thread::sleep(Duration::from_millis(300));
+    let next_answer = || {
+        answers_in
+            .recv_timeout(WAIT)
+            .expect("the poller got no answer, not even a timeout")
+    };
+    // Version 1 answers before the update starts.
+    let mut answers = vec![next_answer()];
     let o = Command::new("coap-client-notls")
         .args([
             "-m",
@@ -103,9 +113,16 @@ fn replacing_the_capsule_while_a_client_polls_fails_no_request() {
         .expect("coap-client-notls (install libcoap3-bin)");
     let out = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
     assert!(out.contains("serving hello, shout, count"), "{out}");
-    std::thread::sleep(Duration::from_millis(300));
+    // Poll on until version 2 answers (or a poll fails, which the checks below report).
+    while answers
+        .last()
+        .is_some_and(|a| a.as_deref().is_ok_and(|t| !t.ends_with("version 2")))
+    {
+        answers.push(next_answer());
+    }
     stop.store(true, Ordering::Relaxed);
-    let answers = poller.join().expect("poller");
+    poller.join().expect("poller");
+    answers.extend(answers_in.try_iter());
 
     let failed: Vec<&String> = answers.iter().filter_map(|a| a.as_ref().err()).collect();
     assert!(

@@ -1,0 +1,75 @@
+//! What a failed payload build tells its caller, with cargo's output captured (`quiet`) and let
+//! through to the terminal: the compiler's errors, or where to find them, and the linear-memory
+//! hint when the linker runs out of memory.
+
+use std::path::{Path, PathBuf};
+
+use trevm_build::{BuildError, BuildOptions, Signing};
+
+/// A payload crate whose code does not compile.
+fn broken_crate(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"broken\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+         [lib]\ncrate-type = [\"cdylib\"]\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("src/lib.rs"),
+        "#![no_std]\n\
+         #[panic_handler]\n\
+         fn panic(_: &core::panic::PanicInfo) -> ! { loop {} }\n\
+         pub fn f() -> u32 { \"not a number\" }\n",
+    )
+    .unwrap();
+    dir.to_path_buf()
+}
+
+fn options(quiet: bool, target_dir: &Path) -> BuildOptions {
+    BuildOptions {
+        quiet,
+        target_dir: Some(target_dir.to_path_buf()),
+        signing: Signing::Unsigned,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_quiet_build_reports_the_compiler_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let krate = broken_crate(&dir.path().join("broken"));
+    let err = trevm_build::build(&krate, &options(true, &dir.path().join("target"))).unwrap_err();
+    let BuildError::CargoFailed { output, .. } = &err else {
+        panic!("{err}");
+    };
+    assert!(output.contains("mismatched types"), "{err}");
+    assert!(!err.to_string().contains("printed nothing"), "{err}");
+}
+
+#[test]
+fn a_build_with_cargo_output_let_through_points_at_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let krate = broken_crate(&dir.path().join("broken"));
+    let err = trevm_build::build(&krate, &options(false, &dir.path().join("target"))).unwrap_err();
+    assert!(matches!(err, BuildError::CargoFailed { .. }), "{err}");
+    // The compiler's errors went to the terminal: the message must not deny it.
+    let message = err.to_string();
+    let last = message.lines().last().unwrap_or_default();
+    assert!(!last.contains("printed nothing"), "{message}");
+    assert!(last.contains("above"), "{message}");
+}
+
+#[test]
+fn running_out_of_linear_memory_is_told_with_or_without_cargo_output() {
+    let big = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../payloads/sandbox-big");
+    let dir = tempfile::tempdir().unwrap();
+    for quiet in [true, false] {
+        let err =
+            trevm_build::build(&big, &options(quiet, &dir.path().join("target"))).unwrap_err();
+        assert!(
+            matches!(err, BuildError::MemoryTooSmall { needed, .. } if needed > 64 * 1024),
+            "quiet: {quiet}: {err}"
+        );
+    }
+}

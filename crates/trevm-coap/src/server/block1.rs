@@ -1,0 +1,161 @@
+//! Block1 reassembly (RFC 7959 §2.5): a request body that arrives in blocks is collected per
+//! (peer, method, path) until its last block, then handed to the resources whole.
+//!
+//! The answers this module makes:
+//! - **2.31 Continue** for every block but the last, acknowledging it at the server's block
+//!   size ([`continue_reply`]); the last block's response carries the same acknowledgement
+//!   ([`ack`]).
+//! - **4.08 Request Entity Incomplete** for a block that does not start where the body so far
+//!   ends (a gap, or a block without its predecessors). Blocks are placed by byte offset, not by
+//!   number, so a client may switch to the smaller size the server acknowledged with.
+//! - **4.13 Request Entity Too Large** with `Size1` = the limit ([`too_large`]) when the
+//!   announced `Size1` or the body grows past [`ServerLimits::max_body`](super::ServerLimits).
+//!
+//! At most [`ServerLimits::uploads`](super::ServerLimits) uploads are in progress at once; a
+//! new one beyond that drops the oldest.
+
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::text_msg;
+use crate::block::BlockOpt;
+use crate::message::{Message, code, opt};
+
+/// A Block1 upload in progress.
+#[derive(Debug)]
+struct Upload<P> {
+    peer: P,
+    code: u8,
+    path: Vec<String>,
+    body: Vec<u8>,
+}
+
+/// The uploads in progress, oldest first.
+#[derive(Debug)]
+pub(super) struct Uploads<P> {
+    list: VecDeque<Upload<P>>,
+    /// Uploads kept at once.
+    capacity: usize,
+    /// Largest body accepted.
+    max_body: usize,
+}
+
+impl<P: PartialEq + Clone> Uploads<P> {
+    pub(super) fn new(capacity: usize, max_body: usize) -> Self {
+        Uploads {
+            list: VecDeque::new(),
+            capacity,
+            max_body,
+        }
+    }
+
+    /// Adds the block `b1` of `request` from `peer` for `path`: `Ok(None)` while more are to
+    /// come, `Ok(Some(body))` with the whole body after the last one, `Err(response)` when the
+    /// block is refused (the upload is then forgotten).
+    pub(super) fn add(
+        &mut self,
+        peer: &P,
+        request: &Message,
+        path: &[String],
+        b1: BlockOpt,
+    ) -> Result<Option<Vec<u8>>, Message> {
+        if request
+            .uint_option(opt::SIZE1)
+            .is_some_and(|s| s as usize > self.max_body)
+        {
+            return Err(too_large(self.max_body));
+        }
+        let size = b1.size();
+        if b1.more && request.payload.len() != size {
+            return Err(text_msg(
+                code::BAD_REQUEST,
+                "a Block1 block other than the last must be exactly the block size",
+            ));
+        }
+        let at = self
+            .list
+            .iter()
+            .position(|u| u.peer == *peer && u.path == path && u.code == request.code);
+        if b1.num == 0 {
+            // A first block (re)starts the upload.
+            if let Some(i) = at {
+                self.list.remove(i);
+            }
+            if self.list.len() >= self.capacity {
+                self.list.pop_front();
+            }
+            self.list.push_back(Upload {
+                peer: peer.clone(),
+                code: request.code,
+                path: path.to_vec(),
+                body: Vec::new(),
+            });
+        }
+        let i = match at {
+            Some(i) if b1.num > 0 => i,
+            _ if b1.num == 0 => self.list.len() - 1,
+            _ => {
+                return Err(text_msg(
+                    code::REQUEST_ENTITY_INCOMPLETE,
+                    "Block1 block without the blocks before it",
+                ));
+            }
+        };
+        let upload = &mut self.list[i];
+        // By offset, not number: the client may have switched to the smaller block size we
+        // acknowledged with.
+        if upload.body.len() != b1.offset() {
+            let have = upload.body.len();
+            self.list.remove(i);
+            return Err(text_msg(
+                code::REQUEST_ENTITY_INCOMPLETE,
+                alloc::format!(
+                    "Block1 block {} starts at byte {} but {have} bytes have arrived",
+                    b1.num,
+                    b1.offset()
+                ),
+            ));
+        }
+        if upload.body.len() + request.payload.len() > self.max_body {
+            self.list.remove(i);
+            return Err(too_large(self.max_body));
+        }
+        upload.body.extend_from_slice(&request.payload);
+        if b1.more {
+            return Ok(None);
+        }
+        let done = self.list.remove(i).map(|u| u.body).unwrap_or_default();
+        Ok(Some(done))
+    }
+}
+
+/// The Block1 option acknowledging `b1`, at the client's block size or the server's largest
+/// (`max_block` bytes), whichever is smaller.
+pub(super) fn ack(b1: BlockOpt, more: bool, max_block: usize) -> BlockOpt {
+    BlockOpt {
+        num: b1.num,
+        more,
+        szx: b1.szx.min(BlockOpt::szx_for(max_block)),
+    }
+}
+
+/// 2.31 Continue for a block that is not the last.
+pub(super) fn continue_reply(b1: BlockOpt, max_block: usize) -> Message {
+    let mut out = Message {
+        code: code::CONTINUE,
+        ..Default::default()
+    };
+    out.add_uint_option(opt::BLOCK1, ack(b1, true, max_block).to_uint());
+    out
+}
+
+/// 4.13 Request Entity Too Large, telling the client the limit in `Size1` (RFC 7959 §2.9.3).
+pub(super) fn too_large(max_body: usize) -> Message {
+    let mut out = text_msg(
+        code::REQUEST_ENTITY_TOO_LARGE,
+        alloc::format!("the body may be at most {max_body} bytes"),
+    );
+    out.add_uint_option(opt::SIZE1, max_body as u32);
+    out
+}
