@@ -3,7 +3,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use trevm_native::drive::Running;
+use trevm_testkit::Running;
 
 #[test]
 fn temperature_crossings_are_reported() {
