@@ -92,6 +92,10 @@ enum Command {
         /// Also run UNSIGNED capsules. Insecure: anyone who reaches the device can take it over.
         #[arg(long)]
         insecure_allow_unsigned: bool,
+        /// Who may talk to the device: a `peers.yml` access policy (Ariel OS's format). Without
+        /// one, unauthenticated clients may only GET /.well-known/core.
+        #[arg(long)]
+        policy: Option<std::path::PathBuf>,
     },
     /// List a device's resources (its /.well-known/core).
     Ls {
@@ -116,16 +120,22 @@ fn main() -> ExitCode {
             listen,
             trust,
             insecure_allow_unsigned,
+            policy: access,
         } => trust
             .args(insecure_allow_unsigned)
             .policy()
             .and_then(|policy| {
+                let access = match access {
+                    Some(path) => trevm_native::access::load_policy(&path)?,
+                    None => trevm_coap::Policy::default(),
+                };
                 let board = NativeBoard::new();
                 futures_executor::block_on(trevm_native::coap::serve_device(
                     listen,
                     &board,
                     None,
                     policy,
+                    access,
                     link_example_coap_server,
                 ))
             })

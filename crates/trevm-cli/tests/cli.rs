@@ -344,7 +344,25 @@ impl Drop for Served {
     }
 }
 
+/// `trevm serve` as an open device (examples/policies/open.yml): these tests are about the
+/// commands, not about access control.
 fn serve() -> Served {
+    serve_with(&[
+        "--policy",
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/policies/open.yml"
+        ),
+    ])
+}
+
+fn serve_with(extra: &[&str]) -> Served {
+    serve_in(extra, None).0
+}
+
+/// `trevm serve` with `extra` arguments (and its state in `state`, if given); also returns the
+/// device's second line (its identity).
+fn serve_in(extra: &[&str], state: Option<&Path>) -> (Served, String) {
     use std::io::{BufRead, BufReader};
     let port = std::net::UdpSocket::bind("127.0.0.1:0")
         .and_then(|s| s.local_addr())
@@ -353,14 +371,49 @@ fn serve() -> Served {
     let addr = format!("127.0.0.1:{port}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_trevm"))
         .args(["serve", "--listen", &addr])
+        .args(extra)
+        .envs(state.map(|d| ("TREVM_STATE_DIR", d)))
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("trevm serve");
     let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout);
     let mut first = String::new();
-    let _ = BufReader::new(stdout).read_line(&mut first);
+    let _ = lines.read_line(&mut first);
     assert!(first.contains("CoAP device on coap://"), "{first}");
-    Served(child, format!("coap://{addr}"))
+    let mut second = String::new();
+    let _ = lines.read_line(&mut second);
+    // Keep reading so the device never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines.lines() {});
+    (Served(child, format!("coap://{addr}")), second)
+}
+
+#[test]
+fn a_device_without_a_policy_lets_strangers_list_it_and_nothing_else() {
+    let state = tempfile::tempdir().expect("tempdir");
+    let (device, identity) = serve_in(&[], Some(state.path()));
+    assert!(
+        identity.contains("CoAP server identity: {8: {1: {1: 2, 2: h'', -1: 1, -2: h'"),
+        "{identity}"
+    );
+    let base = &device.1;
+    let o = trevm(&["ls", base]);
+    assert!(o.status.success(), "{}", text(&o));
+    let hello = built("sandbox");
+    let url = format!("{base}/sandbox/hello");
+    let o = trevm(&["push", hello.to_str().unwrap(), &url]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("4.01 Unauthorized: authenticate with EDHOC + OSCORE"),
+        "{}",
+        text(&o)
+    );
+    let o = trevm(&["call", &url]);
+    assert!(text(&o).contains("4.01 Unauthorized"), "{}", text(&o));
+    drop(device);
+    // Restarted, it is the same device: clients that pinned its identity still recognise it.
+    let (_again, identity_again) = serve_in(&[], Some(state.path()));
+    assert_eq!(identity_again, identity);
 }
 
 #[test]

@@ -14,6 +14,8 @@
 //!   `/vm-control` while the device runs.
 //! - [`admit`]: checking, verifying and loading an uploaded capsule, and the CoAP code of each
 //!   refusal.
+//! - [`secure`]: who may talk to the device: EDHOC, OSCORE and the access policy ([`Policy`]), on
+//!   Ariel OS's `coapcore` (feature `oscore`, on by default).
 //!
 //! All but the first three need the `device` feature (on by default), which brings in the trevm
 //! runtime. Without it only the message format is built, e.g. for capsules that parse CoAP
@@ -38,6 +40,8 @@ pub mod message;
 pub mod persistent;
 #[cfg(feature = "device")]
 pub mod sandbox;
+#[cfg(feature = "oscore")]
+pub mod secure;
 #[cfg(feature = "device")]
 pub mod server;
 
@@ -49,5 +53,7 @@ pub use message::{Message, MsgType, ParseError};
 pub use persistent::Persistent;
 #[cfg(feature = "device")]
 pub use sandbox::{Sandbox, SandboxLimits};
+#[cfg(feature = "oscore")]
+pub use secure::{Identity, Policy, Security};
 #[cfg(feature = "device")]
 pub use server::{Request, Resources, Response, Server, ServerLimits};

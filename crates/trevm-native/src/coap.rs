@@ -43,11 +43,15 @@ pub async fn serve<R: Resources>(
 /// The persistent slot grants `log-api`; `link_persistent` adds the application's own imports
 /// for its capsules' world (e.g. upstream's `example-coap-server` imports `uppercase`, which
 /// `examples/persistent` defines with [`trevm::Runtime::define_func`]).
+///
+/// Every request passes EDHOC/OSCORE and `access` first (see [`crate::access`]); the device's
+/// identity is made on first start in [`crate::access::state_dir`] and printed for clients.
 pub async fn serve_device(
     addr: SocketAddr,
     board: &crate::NativeBoard,
     persistent: Option<trevm::EmbeddedCapsule>,
     trust: trevm::TrustPolicy,
+    access: trevm_coap::Policy,
     link_persistent: impl FnOnce(&mut trevm::Runtime) -> Result<(), trevm::Error>,
 ) -> Result<(), String> {
     use std::sync::Arc;
@@ -85,12 +89,59 @@ pub async fn serve_device(
         sandbox: Sandbox::new(sandbox_rt, SandboxLimits::default(), trust),
         persistent: Some(slot),
     };
-    let mut server = Server::new(device, ServerLimits::default());
+    let state = crate::access::state_dir();
+    let (identity, made) = crate::access::load_or_create_identity(&state)?;
+    if made {
+        eprintln!(
+            "notice: made this device's EDHOC identity in {}",
+            state.join("device-identity.bin").display()
+        );
+    }
+    let rng: trevm_coap::secure::DeviceRng =
+        Box::new(rand_core::TryRngCore::unwrap_err(rand_core::OsRng));
+    let who = describe_access(&access);
+    let security = trevm_coap::Security::new(identity, &access, rng)
+        .map_err(|e| format!("the access policy: {e}"))?;
+    let identity = security.identity().diag();
+    let mut server = Server::new(device, ServerLimits::default()).with_security(security);
     let socket = UdpSocket::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     board.log().board(&format!(
         "CoAP device on coap://{addr} — capsules must be built for {profile} and {trusted}; \
          e.g. trevm push payloads/sandbox coap://{addr}/sandbox/hello"
     ));
+    board
+        .log()
+        .board(&format!("CoAP server identity: {identity}"));
+    board.log().board(&format!("access: {who}"));
     let error = serve(socket, &mut server).await;
     Err(format!("the CoAP socket failed: {error}"))
+}
+
+/// One line on who may do what.
+fn describe_access(policy: &trevm_coap::Policy) -> String {
+    use trevm_coap::secure::Scope;
+    let unauth = match &policy.unauthenticated {
+        None => "unauthenticated clients nothing".to_string(),
+        Some(Scope::AllowAll) => {
+            "unauthenticated clients EVERYTHING (an open device: anyone on the network may upload, \
+             run and delete capsules)"
+                .to_string()
+        }
+        Some(Scope::Rules(rules)) => format!(
+            "unauthenticated clients {}",
+            if rules.is_empty() {
+                "nothing".to_string()
+            } else {
+                rules
+                    .iter()
+                    .map(|r| r.path.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        ),
+    };
+    format!(
+        "{unauth}; {} known client(s) (EDHOC + OSCORE)",
+        policy.peers.len()
+    )
 }

@@ -19,6 +19,7 @@
 //!   its LED pin [`SimPin`];
 //! - `log.rs`: [`ConsoleLog`], the console log sink, and [`uptime`];
 //! - `sensors.rs`, `udp.rs`: [`SimSensor`] and [`NativeUdp`];
+//! - [`access`]: who may talk to the device: `peers.yml` and the device's EDHOC identity;
 //! - [`coap`]: the device's CoAP server on a UDP socket; [`trust`]: which capsule signers the
 //!   board trusts (the development key, `--trust` files);
 //! - `program.rs`: [`first_arg`] and [`exit`], how the example programs take their argument and
@@ -27,6 +28,7 @@
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod access;
 mod board;
 pub mod coap;
 mod log;

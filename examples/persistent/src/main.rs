@@ -32,7 +32,9 @@ async fn run(board: &NativeBoard) -> Result<(), String> {
         trevm_native::first_arg(([127, 0, 0, 1], 5683).into(), "a listen address")?;
     // Replacements must be signed by the development key (`trevm build` signs with it).
     let trust = trevm_native::trust::development_policy()?;
-    trevm_native::coap::serve_device(addr, board, Some(CAPSULE), trust, link_uppercase).await
+    let access = trevm_native::access::policy_from_second_arg()?;
+    trevm_native::coap::serve_device(addr, board, Some(CAPSULE), trust, access, link_uppercase)
+        .await
 }
 
 /// The example world's own import, `uppercase: func(input: string) -> string`, next to the

@@ -29,5 +29,6 @@ async fn run(board: &NativeBoard) -> Result<(), String> {
     // front of a Sandbox, on a UDP socket (crates/trevm-native/src/coap.rs).
     // Uploads must be signed by the development key (`trevm build` signs with it by default).
     let trust = trevm_native::trust::development_policy()?;
-    trevm_native::coap::serve_device(addr, board, None, trust, |_| Ok(())).await
+    let access = trevm_native::access::policy_from_second_arg()?;
+    trevm_native::coap::serve_device(addr, board, None, trust, access, |_| Ok(())).await
 }

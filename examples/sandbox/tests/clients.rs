@@ -44,8 +44,10 @@ fn start() -> (Running, String) {
         .expect("free port")
         .port();
     let addr = format!("127.0.0.1:{port}");
+    // An open device (anyone on loopback may do anything): these tests are about the lifecycle.
+    let open = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/open.yml");
     let mut device =
-        Running::start(env!("CARGO_BIN_EXE_example-sandbox"), &[&addr]).expect("start");
+        Running::start(env!("CARGO_BIN_EXE_example-sandbox"), &[&addr, open]).expect("start");
     device
         .wait_for("CoAP device on coap://", Duration::from_secs(20))
         .unwrap();

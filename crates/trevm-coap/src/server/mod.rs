@@ -79,10 +79,14 @@ pub struct Server<P, R> {
     uploads: block1::Uploads<P>,
     served: block2::ResponseCache<P>,
     next_mid: u16,
+    #[cfg(feature = "oscore")]
+    security: Option<crate::secure::Security>,
 }
 
 impl<P: PartialEq + Clone, R: Resources> Server<P, R> {
-    /// A server for `resources`.
+    /// A server for `resources` **without security**: anyone who can send it a datagram may do
+    /// anything. For tests, or behind a security layer of its own; a device uses
+    /// [`Server::with_security`].
     pub fn new(resources: R, limits: ServerLimits) -> Self {
         Server {
             resources,
@@ -91,7 +95,17 @@ impl<P: PartialEq + Clone, R: Resources> Server<P, R> {
             uploads: block1::Uploads::new(limits.uploads, limits.max_body),
             served: block2::ResponseCache::new(),
             next_mid: 0x7a00,
+            #[cfg(feature = "oscore")]
+            security: None,
         }
+    }
+
+    /// Puts `security` (EDHOC, OSCORE, the access policy) in front of the resources: every
+    /// request passes it first, and only what the policy allows reaches them.
+    #[cfg(feature = "oscore")]
+    pub fn with_security(mut self, security: crate::secure::Security) -> Self {
+        self.security = Some(security);
+        self
     }
 
     /// Handles one datagram from `peer` at time `now_ms`; returns the datagram to send back.
@@ -111,6 +125,24 @@ impl<P: PartialEq + Clone, R: Resources> Server<P, R> {
         if let Some(cached) = self.dedup.lookup(peer, request.mid, now_ms) {
             return Some(cached.to_vec());
         }
+        #[cfg(feature = "oscore")]
+        let response = match self.security.as_mut() {
+            Some(security) => {
+                // Options and payload as they came, for coapcore to read (and decrypt).
+                let tail = datagram.get(4 + request.token.len()..).unwrap_or_default();
+                let (pending, inner) = security.begin(request.code, tail);
+                let inner_response = match inner {
+                    Some(inner) => Some(self.respond(peer, &inner).await),
+                    None => None,
+                };
+                match self.security.as_mut() {
+                    Some(security) => security.finish(pending, inner_response),
+                    None => text_msg(code::INTERNAL_SERVER_ERROR, "security layer vanished"),
+                }
+            }
+            None => self.respond(peer, &request).await,
+        };
+        #[cfg(not(feature = "oscore"))]
         let response = self.respond(peer, &request).await;
         let reply = self.encode_reply(&request, response);
         self.dedup
