@@ -22,8 +22,18 @@ pub struct Running {
 impl Running {
     /// Starts `program` with `args`, stdin and stdout piped.
     pub fn start(program: &str, args: &[&str]) -> std::io::Result<Running> {
+        Running::start_with_env(program, args, &[])
+    }
+
+    /// [`Running::start`] with environment variables set for the program.
+    pub fn start_with_env(
+        program: &str,
+        args: &[&str],
+        env: &[(&str, &std::path::Path)],
+    ) -> std::io::Result<Running> {
         let mut child = Command::new(program)
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
