@@ -18,6 +18,7 @@ use trevm_native::NativeBoard;
 mod args;
 mod coap_client;
 mod coap_cmds;
+mod coap_keys;
 mod run;
 mod signing;
 

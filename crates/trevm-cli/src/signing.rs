@@ -14,9 +14,24 @@ use crate::{outln, write_file};
 /// Options of `trevm keygen`.
 #[derive(Args)]
 pub struct KeygenArgs {
-    /// Base name of the files: writes NAME.pem (private, mode 0600) and NAME.pub.pem (public).
+    /// Base name of the files: writes NAME.pem (private, mode 0600) and NAME.pub.pem (public);
+    /// with --coap, NAME.cosekey, NAME.diag and NAME.peers.yml.
     #[arg(default_value = "trevm-key")]
     pub name: PathBuf,
+    /// Make a CoAP client credential (EDHOC + OSCORE) instead of a capsule signing key: the
+    /// private key, the client's credentials file and the device's peers.yml entry.
+    #[arg(long)]
+    pub coap: bool,
+    /// With --coap: the credential's key id, in hex (default: one random byte).
+    #[arg(long, requires = "coap")]
+    pub kid: Option<String>,
+    /// With --coap: the device the credentials are for.
+    #[arg(long, requires = "coap", default_value = "coap://127.0.0.1:5683")]
+    pub device: String,
+    /// With --coap: the device's identity as it prints it (`CoAP server identity: {8: …}`),
+    /// pinned in the credentials.
+    #[arg(long, requires = "coap")]
+    pub device_identity: Option<String>,
 }
 
 /// Options of `trevm sign`.
@@ -66,6 +81,14 @@ impl TrustFlags {
 }
 
 pub fn cmd_keygen(args: &KeygenArgs) -> Result<ExitCode> {
+    if args.coap {
+        return crate::coap_keys::keygen(&crate::coap_keys::CoapKeyRequest {
+            name: &args.name,
+            kid: args.kid.as_deref(),
+            device: &args.device,
+            device_identity: args.device_identity.as_deref(),
+        });
+    }
     let base = args.name.to_string_lossy();
     let base = base.strip_suffix(".pem").unwrap_or(&base);
     let (private, public) = (

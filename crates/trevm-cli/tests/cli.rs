@@ -793,3 +793,91 @@ fn a_fresh_machine_gets_a_development_key_on_first_use_and_trusts_it() {
         text(&o)
     );
 }
+
+#[test]
+fn keygen_coap_makes_credentials_aiocoap_and_the_device_accept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let state = d.join("state");
+    // The device's identity: made on its first start, printed, kept for the next.
+    let (first, identity) = serve_in(&[], Some(&state));
+    let url = first.1.clone();
+    drop(first);
+    let identity = identity
+        .split_once("CoAP server identity: ")
+        .map(|(_, id)| id.trim().to_string())
+        .expect("identity line");
+    let name = d.join("admin");
+    let o = trevm(&[
+        "keygen",
+        "--coap",
+        name.to_str().unwrap(),
+        "--kid",
+        "2b",
+        "--device",
+        &url,
+        "--device-identity",
+        &identity,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let key = d.join("admin.cosekey");
+    #[cfg(unix)]
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key).unwrap().permissions())
+            & 0o777,
+        0o600
+    );
+    let entry = std::fs::read_to_string(d.join("admin.peers.yml")).unwrap();
+    let policy = d.join("peers.yml");
+    std::fs::write(
+        &policy,
+        format!("- from: unauthenticated\n  scope:\n    /.well-known/core: GET\n{entry}"),
+    )
+    .unwrap();
+    // Same state directory, same identity: the device the credentials pinned.
+    let (device, again) = serve_in(&["--policy", policy.to_str().unwrap()], Some(&state));
+    assert!(again.contains(&identity), "{again}");
+    let hello = built("sandbox");
+    let diag = d.join("admin.diag");
+    // The credentials are for the first device's URL; point them at this one.
+    let diag_text = std::fs::read_to_string(&diag)
+        .unwrap()
+        .replace(&url, &device.1);
+    std::fs::write(&diag, diag_text).unwrap();
+    let aiocoap = |args: &[&str]| {
+        Command::new("aiocoap-client")
+            .args(args)
+            .current_dir(d)
+            .output()
+            .expect("aiocoap-client (pip install 'aiocoap[oscore]')")
+    };
+    let target = format!("{}/sandbox/hello", device.1);
+    let payload = format!("@{}", hello.display());
+    let o = aiocoap(&["-m", "PUT", "--payload", &payload, &target]);
+    assert!(
+        text(&o).contains("4.01"),
+        "without credentials: {}",
+        text(&o)
+    );
+    let creds = diag.to_str().unwrap();
+    let o = aiocoap(&[
+        "-m",
+        "PUT",
+        "--payload",
+        &payload,
+        "--credentials",
+        creds,
+        &target,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = aiocoap(&["--credentials", creds, &target]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("Hello from the sandbox!"),
+        "{}",
+        text(&o)
+    );
+    // Never overwrites a credential.
+    let o = trevm(&["keygen", "--coap", name.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("exists already"), "{}", text(&o));
+}
