@@ -28,8 +28,10 @@
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+#[cfg(feature = "coap")]
 pub mod access;
 mod board;
+#[cfg(feature = "coap")]
 pub mod coap;
 mod log;
 mod program;
