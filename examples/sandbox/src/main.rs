@@ -9,6 +9,9 @@
 //! ```
 //!
 //! Listens on 127.0.0.1:5683, or the address given as the first argument (e.g. `[::1]:5683`).
+//! Who may do what is the `peers.yml` given as the second argument (docs/coap-security.md);
+//! without one, strangers may only list the device. `examples/policies/open.yml` lets anyone
+//! do anything (the commands above need it, or EDHOC credentials).
 #![forbid(unsafe_code)]
 
 use std::net::SocketAddr;
