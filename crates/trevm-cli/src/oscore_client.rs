@@ -302,3 +302,145 @@ impl Session {
         Ok(inner)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both ends of one OSCORE context: the client's [`Session`] and the device's context.
+    fn pair() -> (Session, liboscore::PrimitiveContext) {
+        let derive = |sender: &[u8], recipient: &[u8]| {
+            liboscore::PrimitiveImmutables::derive(
+                liboscore::HkdfAlg::from_number(HKDF_SHA256).unwrap(),
+                &[7; 16],
+                &[9; 8],
+                None,
+                liboscore::AeadAlg::from_number(AES_CCM_16_64_128).unwrap(),
+                sender,
+                recipient,
+            )
+            .unwrap()
+        };
+        let client = Session {
+            ctx: liboscore::PrimitiveContext::new_from_fresh_material(derive(b"\x01", b"\x0a")),
+            // A stand-in message 3, a CBOR byte string as lakers makes it.
+            message_3: Some(b"\x43m_3".to_vec()),
+        };
+        let device = liboscore::PrimitiveContext::new_from_fresh_material(derive(b"\x0a", b"\x01"));
+        (client, device)
+    }
+
+    /// What the device does with one protected request: returns the inner request it decrypted
+    /// and the protected response carrying `response` (code, options, payload).
+    fn device_answers(
+        device: &mut liboscore::PrimitiveContext,
+        outer: &Message,
+        response: &Message,
+    ) -> (Message, Message) {
+        let option = outer.option(OPT_OSCORE).expect("an OSCORE option").to_vec();
+        let option = liboscore::OscoreOption::parse(&option).unwrap();
+        let mut code = outer.code;
+        let mut tail = encode_options_payload(&outer.options, &outer.payload);
+        let mut msg = inmemory_write::Message::new_from_existing(&mut code, &mut tail);
+        let (mut correlation, inner) =
+            liboscore::unprotect_request(&mut msg, option, device, |m| Message {
+                code: m.code(),
+                options: m
+                    .options()
+                    .map(|o| (o.number(), o.value().to_vec()))
+                    .collect(),
+                payload: m.payload().to_vec(),
+                ..Default::default()
+            })
+            .expect("the device decrypts the request");
+        let mut buf = vec![0u8; PROTECTED_BUF];
+        let mut code = 0u8;
+        let mut msg = inmemory_write::Message::new(&mut code, &mut buf);
+        liboscore::protect_response(&mut msg, device, &mut correlation, |m| {
+            m.set_code(response.code);
+            for (n, v) in &response.options {
+                m.add_option(*n, v).unwrap();
+            }
+            m.set_payload(&response.payload).unwrap();
+        })
+        .expect("protect the response");
+        let len = msg.finish();
+        let (options, payload) = parse_options_payload(&buf[..len]).unwrap();
+        let reply = Message {
+            code,
+            options,
+            payload,
+            ..Default::default()
+        };
+        (inner, reply)
+    }
+
+    #[test]
+    fn block_options_travel_inside_oscore_and_message_3_rides_on_the_first_request() {
+        let (mut client, mut device) = pair();
+        let mut request = Message {
+            code: code::GET,
+            ..Default::default()
+        };
+        request.add_uint_option(opt::BLOCK2, 0x06);
+        request
+            .options
+            .insert(0, (opt::URI_PATH, b"sandbox".to_vec()));
+        let (mut outer, mut correlation) = client.protect(&request).unwrap();
+        // Outside: only OSCORE and EDHOC; an outer FETCH/POST, never the real GET.
+        let numbers: Vec<u16> = outer.options.iter().map(|(n, _)| *n).collect();
+        assert_eq!(numbers, [OPT_OSCORE, OPT_EDHOC]);
+        assert_ne!(outer.code, code::GET);
+        assert!(outer.payload.starts_with(b"\x43m_3"));
+        // The device takes message 3 off, as coapcore does, and answers one block of many.
+        outer.payload.drain(..4);
+        outer.options.retain(|(n, _)| *n != OPT_EDHOC);
+        let mut response = Message {
+            code: code::CONTENT,
+            payload: vec![0x5a; 1024],
+            ..Default::default()
+        };
+        response.add_uint_option(opt::BLOCK2, 0x0e);
+        let (inner, reply) = device_answers(&mut device, &outer, &response);
+        assert_eq!(inner.code, code::GET);
+        assert_eq!(inner.path(), Some(vec!["sandbox"]));
+        assert_eq!(inner.uint_option(opt::BLOCK2), Some(0x06));
+        assert!(reply.option(opt::BLOCK2).is_none(), "Block2 is inner only");
+        let got = client.unprotect(reply, &mut correlation).unwrap();
+        assert_eq!(got.code, code::CONTENT);
+        assert_eq!(got.uint_option(opt::BLOCK2), Some(0x0e));
+        assert_eq!(got.payload, response.payload);
+
+        // The next request is plain OSCORE, with a new sequence number.
+        let (second, _) = client.protect(&request).unwrap();
+        assert!(second.option(OPT_EDHOC).is_none());
+        assert_ne!(second.option(OPT_OSCORE), outer.option(OPT_OSCORE));
+    }
+
+    #[test]
+    fn unprotected_answers_are_errors_or_refused() {
+        let (mut client, _device) = pair();
+        let request = Message {
+            code: code::GET,
+            ..Default::default()
+        };
+        let plain = |code| Message {
+            code,
+            payload: b"no".to_vec(),
+            ..Default::default()
+        };
+        // To message 3: the handshake failed.
+        let (_, mut c) = client.protect(&request).unwrap();
+        let e = client
+            .unprotect(plain(code::BAD_REQUEST), &mut c)
+            .unwrap_err();
+        assert!(e.to_string().contains("refused message 3"), "{e}");
+        // Later: an error passes, a success does not.
+        let (_, mut c) = client.protect(&request).unwrap();
+        let m = client.unprotect(plain(code::UNAUTHORIZED), &mut c).unwrap();
+        assert_eq!(m.code, code::UNAUTHORIZED);
+        let (_, mut c) = client.protect(&request).unwrap();
+        let e = client.unprotect(plain(code::CONTENT), &mut c).unwrap_err();
+        assert!(e.to_string().contains("without OSCORE protection"), "{e}");
+    }
+}
