@@ -16,11 +16,21 @@ pub(crate) struct PushArgs {
     pub(crate) capsule: PathBuf,
     /// Where to PUT it, e.g. coap://127.0.0.1:5683/sandbox/hello.
     pub(crate) url: String,
-    /// Block size for the upload: 16 to 1024 bytes.
+    /// Block size for the upload: 16 to 1024 bytes (at most 512 with --credentials).
     #[arg(long, default_value_t = 1024)]
     pub(crate) block: usize,
     #[command(flatten)]
+    pub(crate) security: SecurityArgs,
+    #[command(flatten)]
     pub(crate) compile: CompileArgs,
+}
+
+#[derive(Args)]
+pub(crate) struct SecurityArgs {
+    /// Talk EDHOC + OSCORE with the credentials in this file (aiocoap-client's client.diag
+    /// format; the entry whose URI pattern matches the URL is used). Without it: plain CoAP.
+    #[arg(long, value_name = "FILE.diag")]
+    pub(crate) credentials: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -36,9 +46,11 @@ pub(crate) struct CallArgs {
     /// Request body, from a file.
     #[arg(long)]
     pub(crate) payload_file: Option<PathBuf>,
-    /// Block size for long bodies: 16 to 1024 bytes.
+    /// Block size for long bodies: 16 to 1024 bytes (at most 512 with --credentials).
     #[arg(long, default_value_t = 1024)]
     pub(crate) block: usize,
+    #[command(flatten)]
+    pub(crate) security: SecurityArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -1,13 +1,18 @@
 //! A small CoAP client for `trevm push`, `trevm call` and `trevm ls`: confirmable requests with
-//! retransmission (RFC 7252 §4.2), Block1 uploads with progress, Block2 downloads.
+//! retransmission (RFC 7252 §4.2), Block1 uploads with progress, Block2 downloads; with
+//! `--credentials`, every request is protected by OSCORE after an EDHOC handshake
+//! ([`crate::oscore_client`]).
 
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use trevm_coap::message::{code, opt};
 use trevm_coap::{BlockOpt, Message, MsgType};
+
+use crate::{credentials, oscore_client};
 
 /// `coap://host[:port]/path`.
 #[derive(Debug, Clone)]
@@ -51,6 +56,11 @@ impl Url {
             path,
         })
     }
+
+    /// The URL of the resource, `coap://authority/path`, as credentials patterns match it.
+    pub fn resource(&self) -> String {
+        format!("coap://{}/{}", self.authority, self.path.join("/"))
+    }
 }
 
 /// A response with its body reassembled.
@@ -90,10 +100,18 @@ pub struct Client {
     url: Url,
     mid: u16,
     token: u64,
+    /// With `--credentials`: the OSCORE context every request goes through.
+    oscore: Option<oscore_client::Session>,
 }
 
 const ACK_TIMEOUT: Duration = Duration::from_secs(2);
 const MAX_RETRANSMIT: u32 = 4;
+/// The largest block of a plain upload (the largest RFC 7959 has).
+const MAX_BLOCK: usize = 1024;
+/// The largest block inside OSCORE: coapcore copies each incoming protected request into a
+/// 1152-byte buffer, so a 1024-byte block plus its options and OSCORE's overhead does not fit;
+/// `--block` is capped to this with `--credentials`.
+const MAX_OSCORE_BLOCK: usize = 512;
 
 impl Client {
     /// A client for `url`'s server.
@@ -116,11 +134,39 @@ impl Client {
             url,
             mid: seed as u16,
             token: u64::from(seed),
+            oscore: None,
         })
     }
 
+    /// A client for `url`'s server; with `credentials` (an aiocoap-style `client.diag`), it runs
+    /// EDHOC with the server first and protects every request with OSCORE.
+    pub fn connect(url: Url, credentials: Option<&Path>) -> Result<Client> {
+        let mut client = Client::new(url)?;
+        if let Some(path) = credentials {
+            let creds = credentials::load(path, &client.url.resource())?;
+            let authority = client.url.authority.clone();
+            let session = oscore_client::handshake(&creds, &authority, |m| client.transmit(m))?;
+            client.oscore = Some(session);
+        }
+        Ok(client)
+    }
+
+    /// Sends one request (through OSCORE if the client has a context) and returns its response.
+    fn exchange(&mut self, request: Message) -> Result<Message> {
+        let Some(mut session) = self.oscore.take() else {
+            return self.transmit(request);
+        };
+        let result = (|| {
+            let (outer, mut correlation) = session.protect(&request)?;
+            let reply = self.transmit(outer)?;
+            session.unprotect(reply, &mut correlation)
+        })();
+        self.oscore = Some(session);
+        result
+    }
+
     /// Sends one confirmable request and waits for its response, retransmitting as RFC 7252 says.
-    fn exchange(&mut self, mut request: Message) -> Result<Message> {
+    fn transmit(&mut self, mut request: Message) -> Result<Message> {
         self.mid = self.mid.wrapping_add(1);
         self.token = self.token.wrapping_add(1);
         request.ty = MsgType::Con;
@@ -208,7 +254,12 @@ impl Client {
         block: usize,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Reply> {
-        let mut szx = BlockOpt::szx_for(block.clamp(16, 1024));
+        let max = if self.oscore.is_some() {
+            MAX_OSCORE_BLOCK
+        } else {
+            MAX_BLOCK
+        };
+        let mut szx = BlockOpt::szx_for(block.clamp(16, max));
         let mut reply;
         if payload.len() <= 16 << szx {
             let mut m = self.base(method);

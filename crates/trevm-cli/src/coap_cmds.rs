@@ -4,13 +4,13 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 
-use crate::args::{CallArgs, MethodArg, PushArgs};
+use crate::args::{CallArgs, MethodArg, PushArgs, SecurityArgs};
 use crate::{coap_client, obtain_capsule, outln, stdout_failed};
 
 pub(crate) fn cmd_push(args: PushArgs) -> Result<ExitCode> {
     let url = coap_client::Url::parse(&args.url)?;
     let bytes = obtain_capsule(&args.capsule, &args.compile)?;
-    let mut client = coap_client::Client::new(url.clone())?;
+    let mut client = coap_client::Client::connect(url, args.security.credentials.as_deref())?;
     eprintln!("pushing {} bytes to {}", bytes.len(), args.url);
     let reply = client.request(
         trevm_coap::message::code::PUT,
@@ -37,15 +37,15 @@ pub(crate) fn cmd_call(args: CallArgs) -> Result<ExitCode> {
         MethodArg::Put => code::PUT,
         MethodArg::Delete => code::DELETE,
     };
-    let mut client = coap_client::Client::new(url)?;
+    let mut client = coap_client::Client::connect(url, args.security.credentials.as_deref())?;
     let reply = client.request(method, &payload, args.block, |_, _| {})?;
     finish_reply(&reply)
 }
 
-pub(crate) fn cmd_ls(url: &str) -> Result<ExitCode> {
+pub(crate) fn cmd_ls(url: &str, security: &SecurityArgs) -> Result<ExitCode> {
     let mut url = coap_client::Url::parse(url)?;
     url.path = vec![".well-known".into(), "core".into()];
-    let mut client = coap_client::Client::new(url)?;
+    let mut client = coap_client::Client::connect(url, security.credentials.as_deref())?;
     let reply = client.request(trevm_coap::message::code::GET, &[], 1024, |_, _| {})?;
     if !reply.is_success() {
         bail!("{}", reply.describe());

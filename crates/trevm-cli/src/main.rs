@@ -4,7 +4,8 @@
 //! - [`args`]: the argument types and how they become build options;
 //! - [`run`]: `trevm run` on the native board;
 //! - [`signing`]: `keygen`, `sign`, `verify`, and what `inspect` shows of signatures;
-//! - [`coap_cmds`] on [`coap_client`]: `push`, `call`, `ls`.
+//! - [`coap_cmds`] on [`coap_client`]: `push`, `call`, `ls`; with `--credentials`, EDHOC + OSCORE
+//!   ([`oscore_client`]) with an aiocoap-style credentials file ([`credentials`]).
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
@@ -19,6 +20,8 @@ mod args;
 mod coap_client;
 mod coap_cmds;
 mod coap_keys;
+mod credentials;
+mod oscore_client;
 mod run;
 mod signing;
 
@@ -102,6 +105,8 @@ enum Command {
     Ls {
         /// The device, e.g. coap://127.0.0.1:5683.
         url: String,
+        #[command(flatten)]
+        security: args::SecurityArgs,
     },
 }
 
@@ -116,7 +121,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => signing::cmd_verify(&args),
         Command::Push(args) => coap_cmds::cmd_push(args),
         Command::Call(args) => coap_cmds::cmd_call(args),
-        Command::Ls { url } => coap_cmds::cmd_ls(&url),
+        Command::Ls { url, security } => coap_cmds::cmd_ls(&url, &security),
         Command::Serve {
             listen,
             trust,
