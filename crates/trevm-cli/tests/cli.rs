@@ -876,6 +876,16 @@ fn keygen_coap_makes_credentials_aiocoap_and_the_device_accept() {
         "{}",
         text(&o)
     );
+    // The CLI speaks the same credentials itself: no Python needed.
+    let o = trevm(&["call", "--credentials", creds, &target]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "Hello from the sandbox!\n",
+        "{}",
+        text(&o)
+    );
+    let o = trevm(&["call", "-m", "delete", "--credentials", creds, &target]);
+    assert!(o.status.success(), "{}", text(&o));
     // Never overwrites a credential.
     let o = trevm(&["keygen", "--coap", name.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
