@@ -444,3 +444,122 @@ mod tests {
         assert!(e.to_string().contains("without OSCORE protection"), "{e}");
     }
 }
+
+/// Against the device's real security layer (trevm-coap's `Security`, coapcore), in process: a
+/// replayed protected request is refused, not executed again.
+#[cfg(test)]
+mod against_the_device {
+    use super::*;
+    use trevm_coap::secure::{Identity, Peer, Policy, Scope};
+    use trevm_coap::server::{Request, Resources, Response};
+    use trevm_coap::{MsgType, Security, Server, ServerLimits};
+
+    /// Counts the requests that reach it; answers "hi".
+    struct Counter(u32);
+
+    impl Resources for Counter {
+        async fn handle(&mut self, _request: Request<'_>) -> Response {
+            self.0 += 1;
+            Response::text(code::CONTENT, "hi")
+        }
+        fn links(&self) -> Vec<String> {
+            Vec::new()
+        }
+    }
+
+    struct Rng(rand_chacha::ChaCha20Rng);
+    impl rand_core::RngCore for Rng {
+        fn next_u32(&mut self) -> u32 {
+            rand_chacha::rand_core::RngCore::next_u32(&mut self.0)
+        }
+        fn next_u64(&mut self) -> u64 {
+            rand_chacha::rand_core::RngCore::next_u64(&mut self.0)
+        }
+        fn fill_bytes(&mut self, dst: &mut [u8]) {
+            rand_chacha::rand_core::RngCore::fill_bytes(&mut self.0, dst)
+        }
+    }
+    impl rand_core::CryptoRng for Rng {}
+
+    /// A client key pair and its CCS (`{8: {1: {1: 2, 2: h'2b', -1: 1, -2: x}}}`).
+    fn client_key() -> ([u8; 32], Vec<u8>) {
+        let secret = p256::SecretKey::random(&mut rand_core06::OsRng);
+        let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(
+            &secret.public_key(),
+            false,
+        );
+        let mut ccs = vec![
+            0xa1, 0x08, 0xa1, 0x01, 0xa4, 0x01, 0x02, 0x02, 0x41, 0x2b, 0x20, 0x01, 0x21, 0x58,
+            0x20,
+        ];
+        ccs.extend_from_slice(point.x().expect("x"));
+        (secret.to_bytes().into(), ccs)
+    }
+
+    #[test]
+    fn a_replayed_protected_request_is_refused_and_not_run_again() {
+        let (private_key, ccs) = client_key();
+        let policy = Policy {
+            unauthenticated: None,
+            peers: vec![Peer {
+                ccs: ccs.clone(),
+                scope: Scope::AllowAll,
+            }],
+        };
+        let identity = Identity::generate(&mut Rng(os_rng().unwrap()));
+        let security =
+            Security::new(identity, &policy, Box::new(Rng(os_rng().unwrap()))).expect("security");
+        let mut device = Server::new(Counter(0), ServerLimits::default()).with_security(security);
+        let mut mid = 0u16;
+        let mut send = |device: &mut Server<&str, Counter>, m: &Message| -> Message {
+            mid += 1;
+            let mut m = m.clone();
+            m.ty = MsgType::Con;
+            m.mid = mid;
+            m.token = mid.to_be_bytes().to_vec();
+            let reply = futures_executor::block_on(device.handle(&"client", &m.encode(), 0))
+                .expect("a reply");
+            Message::parse(&reply).expect("a well-formed reply")
+        };
+        let creds = EdhocCredentials {
+            pattern: "coap://device/*".into(),
+            own_cred: ccs,
+            own_by_value: false,
+            private_key,
+            peer: PeerCred::Unauthenticated,
+        };
+        let mut session =
+            handshake(&creds, "device", |m| Ok(send(&mut device, &m))).expect("EDHOC");
+        let get = Message {
+            code: code::GET,
+            options: vec![(opt::URI_PATH, b"x".to_vec())],
+            ..Default::default()
+        };
+        let (outer, mut correlation) = session.protect(&get).unwrap();
+        let reply = send(&mut device, &outer);
+        let inner = session
+            .unprotect(reply, &mut correlation)
+            .expect("protected answer");
+        assert_eq!(
+            (inner.code, inner.payload.as_slice()),
+            (code::CONTENT, &b"hi"[..])
+        );
+        assert_eq!(device.resources.0, 1);
+        // The same protected request again, under a new message ID (so it is not a mere
+        // retransmission): OSCORE's replay window refuses it, the resource does not run again.
+        let replay = send(&mut device, &outer);
+        assert!(replay.code >= 0x80, "replay answered {:#x}", replay.code);
+        assert_eq!(
+            device.resources.0, 1,
+            "the replayed request reached the resources"
+        );
+        // A fresh request still works.
+        let (outer, mut correlation) = session.protect(&get).unwrap();
+        let reply = send(&mut device, &outer);
+        let inner = session
+            .unprotect(reply, &mut correlation)
+            .expect("protected answer");
+        assert_eq!(inner.code, code::CONTENT);
+        assert_eq!(device.resources.0, 2);
+    }
+}
