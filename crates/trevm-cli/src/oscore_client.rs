@@ -18,7 +18,7 @@
 //! wants.
 
 use anyhow::{Result, anyhow, bail};
-use coap_message::{MessageOption as _, MinimalWritableMessage as _, ReadableMessage as _};
+use coap_message::MinimalWritableMessage as _;
 use coap_message_implementations::inmemory_write;
 use trevm_coap::Message;
 use trevm_coap::message::{code, encode_options_payload, opt, parse_options_payload};
@@ -285,15 +285,7 @@ impl Session {
             &mut self.ctx,
             option,
             &mut correlation.id,
-            |m| Message {
-                code: m.code(),
-                options: m
-                    .options()
-                    .map(|o| (o.number(), o.value().to_vec()))
-                    .collect(),
-                payload: m.payload().to_vec(),
-                ..Default::default()
-            },
+            trevm_coap::secure::copy_message,
         )
         .map_err(|e| anyhow!("the device's response does not decrypt ({e:?})"))?;
         if inner.options.iter().any(|(n, _)| *n == u16::MAX) {
@@ -343,14 +335,8 @@ mod tests {
         let mut tail = encode_options_payload(&outer.options, &outer.payload);
         let mut msg = inmemory_write::Message::new_from_existing(&mut code, &mut tail);
         let (mut correlation, inner) =
-            liboscore::unprotect_request(&mut msg, option, device, |m| Message {
-                code: m.code(),
-                options: m
-                    .options()
-                    .map(|o| (o.number(), o.value().to_vec()))
-                    .collect(),
-                payload: m.payload().to_vec(),
-                ..Default::default()
+            liboscore::unprotect_request(&mut msg, option, device, |m| {
+                trevm_coap::secure::copy_message(m)
             })
             .expect("the device decrypts the request");
         let mut buf = vec![0u8; PROTECTED_BUF];

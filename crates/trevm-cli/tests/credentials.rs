@@ -14,6 +14,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use trevm_testkit::edhoc::{kccs, keygen, write_diag};
 
 /// How long one `trevm` command may take (its own retransmissions give up after about a minute).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(90);
@@ -73,53 +74,6 @@ fn text(o: &Output) -> String {
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A client key made by `aiocoap-keygen`; returns its credential, `{14: {…}}`.
-fn keygen(dir: &Path, name: &str, kid: &str) -> String {
-    let o = run_in(
-        "aiocoap-keygen",
-        &[
-            "generate",
-            &format!("{name}.cosekey"),
-            "--kid",
-            kid,
-            "--subject",
-            name,
-        ],
-        dir,
-    );
-    assert!(
-        o.status.success(),
-        "aiocoap-keygen (install aiocoap[oscore]): {}",
-        text(&o)
-    );
-    let cred = String::from_utf8_lossy(&o.stdout).trim().to_string();
-    assert!(cred.starts_with("{14:"), "{cred}");
-    cred
-}
-
-/// `{14: X}` → `X`.
-fn kccs(cred: &str) -> &str {
-    cred.strip_prefix("{14:")
-        .and_then(|c| c.strip_suffix('}'))
-        .expect("a {14: …} credential")
-}
-
-/// A client.diag for `base` as aiocoap-client reads it, with `name.cosekey` as private key file.
-fn write_diag(dir: &Path, file: &str, name: &str, cred: &str, peer: &str, base: &str) -> PathBuf {
-    let path = dir.join(file);
-    let diag = format!(
-        r#"{{"{base}/*": {{"edhoc-oscore": {{
-  "suite": 2, "method": 3,
-  "own_cred_style": "by-key-id",
-  "own_cred": {cred},
-  "private_key_file": "{name}.cosekey",
-  "peer_cred": {peer}
-}}}}}}"#
-    );
-    std::fs::write(&path, diag).expect("write diag");
-    path
 }
 
 /// `trevm serve --policy` on a free loopback port with its state in `state`; killed when dropped.

@@ -132,3 +132,58 @@ impl Drop for Running {
         let _ = self.child.wait();
     }
 }
+
+/// EDHOC client credentials for tests, in the formats aiocoap and `trevm --credentials` read.
+pub mod edhoc {
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    /// Makes `dir/NAME.cosekey` with `aiocoap-keygen` (key id `kid` in hex, subject `name`);
+    /// returns the credential it prints, `{14: CCS}`.
+    pub fn keygen(dir: &Path, name: &str, kid: &str) -> String {
+        let o = Command::new("aiocoap-keygen")
+            .args(["generate", &format!("{name}.cosekey"), "--kid", kid])
+            .args(["--subject", name])
+            .current_dir(dir)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run aiocoap-keygen ({e}): install aiocoap[oscore]"));
+        let cred = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        assert!(
+            o.status.success() && cred.starts_with("{14:"),
+            "aiocoap-keygen: {cred}{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        cred
+    }
+
+    /// `{14: X}` → `X`: the `kccs` of a peers.yml entry.
+    pub fn kccs(cred: &str) -> &str {
+        cred.strip_prefix("{14:")
+            .and_then(|c| c.strip_suffix('}'))
+            .expect("a {14: …} credential")
+    }
+
+    /// Writes `dir/file`, a client.diag for `base` with `cred` (`{14: …}`) by key id,
+    /// `name.cosekey` as its private key file and `peer` as the device's credential.
+    pub fn write_diag(
+        dir: &Path,
+        file: &str,
+        name: &str,
+        cred: &str,
+        peer: &str,
+        base: &str,
+    ) -> PathBuf {
+        let path = dir.join(file);
+        let diag = format!(
+            r#"{{"{base}/*": {{"edhoc-oscore": {{
+  "suite": 2, "method": 3,
+  "own_cred_style": "by-key-id",
+  "own_cred": {cred},
+  "private_key_file": "{name}.cosekey",
+  "peer_cred": {peer}
+}}}}}}"#
+        );
+        std::fs::write(&path, diag).expect("write diag");
+        path
+    }
+}

@@ -13,6 +13,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use trevm_testkit::Running;
+use trevm_testkit::edhoc::{kccs, keygen, write_diag};
 
 /// Runs `program`; returns (success, stdout + stderr).
 fn run(program: &str, args: &[&str], dir: &Path) -> (bool, String) {
@@ -29,48 +30,6 @@ fn run(program: &str, args: &[&str], dir: &Path) -> (bool, String) {
         String::from_utf8_lossy(&o.stderr)
     );
     (o.status.success(), text)
-}
-
-/// A client key made by `aiocoap-keygen`; returns its credential, `{14: {…}}`.
-fn keygen(dir: &Path, name: &str, kid: &str) -> String {
-    let (ok, out) = run(
-        "aiocoap-keygen",
-        &[
-            "generate",
-            &format!("{name}.cosekey"),
-            "--kid",
-            kid,
-            "--subject",
-            name,
-        ],
-        dir,
-    );
-    assert!(ok, "{out}");
-    let cred = out.trim().to_string();
-    assert!(cred.starts_with("{14:"), "{cred}");
-    cred
-}
-
-/// `{14: X}` → `X`.
-fn kccs(cred: &str) -> &str {
-    cred.strip_prefix("{14:")
-        .and_then(|c| c.strip_suffix('}'))
-        .expect("a {14: …} credential")
-}
-
-fn write_diag(dir: &Path, name: &str, cred: &str, server: &str, base: &str) -> PathBuf {
-    let path = dir.join(format!("{name}.diag"));
-    let diag = format!(
-        r#"{{"{base}/*": {{"edhoc-oscore": {{
-  "suite": 2, "method": 3,
-  "own_cred_style": "by-key-id",
-  "own_cred": {cred},
-  "private_key_file": "{name}.cosekey",
-  "peer_cred": {{14: {server}}}
-}}}}}}"#
-    );
-    std::fs::write(&path, diag).expect("write diag");
-    path
 }
 
 #[test]
@@ -109,8 +68,9 @@ fn only_the_clients_the_policy_names_may_do_what_it_says() {
         .split_once("CoAP server identity: ")
         .map(|(_, id)| id.trim().to_string())
         .expect("identity");
-    let admin_diag = write_diag(d, "admin", &admin, &server, &base);
-    let reader_diag = write_diag(d, "reader", &reader, &server, &base);
+    let pinned = format!("{{14: {server}}}");
+    let admin_diag = write_diag(d, "admin.diag", "admin", &admin, &pinned, &base);
+    let reader_diag = write_diag(d, "reader.diag", "reader", &reader, &pinned, &base);
 
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let opts = trevm_build::BuildOptions {

@@ -125,6 +125,20 @@ impl Handler for Deferred {
     }
 }
 
+/// Copies a `coap-message` message (e.g. one OSCORE decrypted) into an owned [`Message`]: its
+/// code, options in order and payload (type, ID and token stay the outer message's).
+pub fn copy_message<M: ReadableMessage>(m: &M) -> Message {
+    Message {
+        code: m.code().into(),
+        options: m
+            .options()
+            .map(|o| (o.number(), o.value().to_vec()))
+            .collect(),
+        payload: m.payload().to_vec(),
+        ..Default::default()
+    }
+}
+
 /// The claims of one security context: the scope its credential has.
 #[derive(Debug)]
 struct Claims(BoundScope);
