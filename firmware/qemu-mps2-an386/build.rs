@@ -14,7 +14,9 @@ fn main() {
         &[]
     };
     for name in payloads {
-        if let Err(e) = trevm_build::embed_payload(&root.join("payloads").join(name), &root.join("wit")) {
+        if let Err(e) =
+            trevm_build::embed_payload(&root.join("payloads").join(name), &root.join("wit"))
+        {
             panic!("building the {name} capsule failed: {e}");
         }
     }
