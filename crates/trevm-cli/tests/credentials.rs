@@ -14,7 +14,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use trevm_testkit::edhoc::{kccs, keygen, write_diag};
+use trevm_testkit::edhoc::{admin_and_reader_policy, keygen, write_diag};
 
 /// How long one `trevm` command may take (its own retransmissions give up after about a minute).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(90);
@@ -127,13 +127,7 @@ fn the_cli_talks_edhoc_and_oscore_to_a_device_with_a_policy() {
     let d = dir.path();
     let admin_cred = keygen(d, "admin", "2b");
     let reader_cred = keygen(d, "reader", "2c");
-    let peers = format!(
-        "- from: unauthenticated\n  scope:\n    /.well-known/core: GET\n\
-         - kccs: |\n    {}\n  scope: allow-all\n\
-         - kccs: |\n    {}\n  scope:\n    /.well-known/core: GET\n    /sandbox/*: GET\n",
-        kccs(&admin_cred),
-        kccs(&reader_cred)
-    );
+    let peers = admin_and_reader_policy(&admin_cred, &reader_cred);
     std::fs::write(d.join("peers.yml"), peers).expect("peers.yml");
     let (_device, base, server) = serve(&d.join("peers.yml"), &d.join("state"));
     let pinned = format!("{{14: {server}}}");

@@ -163,6 +163,18 @@ pub mod edhoc {
             .expect("a {14: …} credential")
     }
 
+    /// The test policy both EDHOC tests use: strangers may list, `admin` (a `{14: …}`
+    /// credential) may do anything, `reader` may list and GET `/sandbox/*`.
+    pub fn admin_and_reader_policy(admin: &str, reader: &str) -> String {
+        format!(
+            "- from: unauthenticated\n  scope:\n    /.well-known/core: GET\n\
+             - kccs: |\n    {}\n  scope: allow-all\n\
+             - kccs: |\n    {}\n  scope:\n    /.well-known/core: GET\n    /sandbox/*: GET\n",
+            kccs(admin),
+            kccs(reader)
+        )
+    }
+
     /// Writes `dir/file`, a client.diag for `base` with `cred` (`{14: …}`) by key id,
     /// `name.cosekey` as its private key file and `peer` as the device's credential.
     pub fn write_diag(

@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use trevm_testkit::Running;
-use trevm_testkit::edhoc::{kccs, keygen, write_diag};
+use trevm_testkit::edhoc::{admin_and_reader_policy, keygen, write_diag};
 
 /// Runs `program`; returns (success, stdout + stderr).
 fn run(program: &str, args: &[&str], dir: &Path) -> (bool, String) {
@@ -38,13 +38,7 @@ fn only_the_clients_the_policy_names_may_do_what_it_says() {
     let d = dir.path();
     let admin = keygen(d, "admin", "2b");
     let reader = keygen(d, "reader", "2c");
-    let peers = format!(
-        "- from: unauthenticated\n  scope:\n    /.well-known/core: GET\n\
-         - kccs: |\n    {}\n  scope: allow-all\n\
-         - kccs: |\n    {}\n  scope:\n    /.well-known/core: GET\n    /sandbox/*: GET\n",
-        kccs(&admin),
-        kccs(&reader)
-    );
+    let peers = admin_and_reader_policy(&admin, &reader);
     std::fs::write(d.join("peers.yml"), peers).expect("peers.yml");
 
     let port = UdpSocket::bind("127.0.0.1:0")
