@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the firmware, boots it in QEMU (mps2-an386, Cortex-M4) with a time limit, and checks its
-# semihosting output and exit status. Used by CI; prints the firmware's output.
+# semihosting output and exit status. Used by CI; prints the firmware's output. It is the full
+# firmware: the capsules, and the CoAP device behind EDHOC + OSCORE (feature `coap-oscore`).
 set -uo pipefail
 cd "$(dirname "$0")"
-cargo build --release || exit 1
+cargo build --release --features coap-oscore || exit 1
 elf=../../target/thumbv7em-none-eabihf/release/trevm-firmware-mps2-an386
 out=$(mktemp)
 timeout 120 qemu-system-arm -M mps2-an386 -nographic -semihosting-config enable=on,target=native \
@@ -30,6 +31,11 @@ for expected in \
     "async-bindings: Now sleeping for 3 seconds" \
     "async-bindings: Starting an infinite loop" \
     "board: async-bindings stopped by its 5 s timeout" \
+    "board: CoAP server identity: {8: {1: {1: 2, 2: h'', -1: 1, -2: h'" \
+    "board: coap: GET /.well-known/core → 2.05 </sandbox>" \
+    "board: coap: a stranger's PUT /sandbox/x → 4.01 Unauthorized" \
+    "board: coap: EDHOC message 1 → 2.04 with message 2" \
+    "board: coap: a garbled EDHOC message 1 → 4." \
     "board: all capsules behaved as expected"; do
     if ! grep -qF -- "$expected" "$out"; then
         echo "firmware: FAILED: missing output line: $expected"

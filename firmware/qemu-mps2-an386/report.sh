@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates docs/footprint.md: builds the firmware's footprint variants at opt-level s and z,
 # measures their sections, runs them in QEMU under `-icount shift=0` (deterministic instruction
-# counts) and writes the tables. Takes about half an hour on 2 cores (each variant compiles
+# counts) and writes the tables. Takes about 25 minutes on 2 cores (each variant compiles
 # Wasmtime for the MCU with fat LTO). Needs qemu-system-arm and readelf.
 #
 #   firmware/qemu-mps2-an386/report.sh            # writes docs/footprint.md
@@ -27,6 +27,8 @@ declare -A features=(
     [wasmtime-async]="--no-default-features --features bare-async"
     [trevm]=""
     [trevm-unsigned]="--no-default-features --features runtime"
+    [trevm-coap]="--features coap"
+    [trevm-oscore]="--features coap-oscore"
 )
 variants=(baseline wasmtime-sync wasmtime-async trevm)
 
@@ -70,6 +72,11 @@ if [ -z "${REPORT_SKIP_RUNS:-}" ]; then
     run trevm-s-unguarded
     # The same firmware without signature verification: what the verifier costs in flash.
     build trevm-unsigned s
+    # The CoAP device, plain and behind EDHOC + OSCORE: what each costs on top of the firmware.
+    for v in trevm-coap trevm-oscore; do
+        build "$v" s
+        run "$v-s"
+    done
 fi
 
 heap_size=$((1024 * 1024))
@@ -201,6 +208,32 @@ done
     echo "| deserialize it afterwards (in place, from flash) | $(instr trevm-s cycles.async.deserialize) |"
     echo
     echo "Heap used while verifying: $(num "$(measure trevm-s heap.verify_peak)") B at peak."
+    echo
+    echo "## CoAP device and its security layer (opt-level s)"
+    echo
+    echo "Feature \`coap\` adds trevm-coap's server with the capsule sandbox (fed datagrams in memory:"
+    echo "the network interface is not wired up); \`coap-oscore\` puts EDHOC + OSCORE and the default"
+    echo "access policy in front of it (coapcore, lakers with RustCrypto P-256, liboscore compiled"
+    echo "with \`arm-none-eabi-gcc\`; [\`coap-security.md\`](coap-security.md)). CI runs the"
+    echo "\`coap-oscore\` firmware."
+    echo
+    t_coap=$(section "$work/trevm-coap-s.elf" .text); r_coap=$(section "$work/trevm-coap-s.elf" .rodata)
+    t_osc=$(section "$work/trevm-oscore-s.elf" .text); r_osc=$(section "$work/trevm-oscore-s.elf" .rodata)
+    echo "| | \`.text\` | \`.rodata\` | flash |"
+    echo "|---|---:|---:|---:|"
+    echo "| CoAP server + sandbox, on top of **trevm** | $(num $((t_coap - t_trevm))) | $(num $((r_coap - r_trevm))) | $(num $((t_coap + r_coap - t_trevm - r_trevm))) |"
+    echo "| EDHOC + OSCORE + access policy, on top of that | $(num $((t_osc - t_coap))) | $(num $((r_osc - r_coap))) | $(num $((t_osc + r_osc - t_coap - r_coap))) |"
+    echo
+    echo "| operation (coap-oscore firmware) | instructions |"
+    echo "|---|---:|"
+    echo "| make the device identity (a P-256 key pair) | $(instr trevm-oscore-s cycles.coap.identity) |"
+    echo "| EDHOC message 1 → message 2 (ephemeral key, two P-256 ECDH, HKDF, MAC, AEAD) | $(instr trevm-oscore-s cycles.coap.edhoc_message_2) |"
+    echo
+    stack_of() { sed -n 's/.*main stack high-water \([0-9]*\) B.*/\1/p' "$work/$1.out"; }
+    heap_of() { sed -n 's/.*heap peak \([0-9]*\) B.*/\1/p' "$work/$1.out"; }
+    echo "Main-stack high-water: $(num "$(stack_of trevm-s)") B (trevm), $(num "$(stack_of trevm-coap-s)") B (coap),"
+    echo "$(num "$(stack_of trevm-oscore-s)") B (coap-oscore: lakers keeps its EDHOC buffers on the stack)."
+    echo "Heap peak of the whole run: $(num "$(heap_of trevm-s)"), $(num "$(heap_of trevm-coap-s)"), $(num "$(heap_of trevm-oscore-s)") B."
     echo
     echo "## FP registers across fiber switches"
     echo

@@ -8,12 +8,14 @@
 //! Everything is measured in one process: recursive `fib` natively and as a capsule (Cranelift
 //! native code, Pulley64 without preemption, with fuel, with epochs), cold start of each example
 //! capsule, the cost of calls from the capsule into the host and from the host into the capsule,
-//! and capsule sizes. Each figure is the median of N runs, N printed next to it. Progress goes to
-//! stderr, the tables to stdout. This is a measuring tool, not a test: nothing here asserts on time.
+//! capsule sizes, and what CoAP security (EDHOC + OSCORE) costs against plain CoAP. Each figure
+//! is the median of N runs, N printed next to it. Progress goes to stderr, the tables to stdout.
+//! This is a measuring tool, not a test: nothing here asserts on time.
 //! See `docs/bench.md` for a recorded run and how to read it.
 #![forbid(unsafe_code)]
 
 mod capsules;
+mod coap;
 mod report;
 
 use std::hint::black_box;
@@ -61,6 +63,8 @@ struct Plan {
     noop_calls: u32,
     /// Runs of the call-cost measurements, per profile.
     call_runs: usize,
+    /// The CoAP security figures.
+    coap: coap::CoapPlan,
 }
 
 impl Plan {
@@ -73,6 +77,11 @@ impl Plan {
         host_calls: 1_000_000,
         noop_calls: 100_000,
         call_runs: 11,
+        coap: coap::CoapPlan {
+            handshakes: 51,
+            requests: 2_000,
+            batches: 5,
+        },
     };
 
     const QUICK: Plan = Plan {
@@ -84,13 +93,19 @@ impl Plan {
         host_calls: 100_000,
         noop_calls: 10_000,
         call_runs: 3,
+        coap: coap::CoapPlan {
+            handshakes: 3,
+            requests: 100,
+            batches: 3,
+        },
     };
 }
 
 const USAGE: &str = "usage: trevm-bench [--quick]
 
 Builds the example capsules (payloads/) and prints markdown tables: fib(30) natively and as a
-capsule, cold start, call costs, capsule sizes. Medians of N runs.
+capsule, cold start, call costs, capsule sizes, EDHOC + OSCORE against plain CoAP. Medians of N
+runs.
 
   --quick   fewer and smaller iterations (fib(25), fewer runs), for smoke runs
   --help    this text";
@@ -133,6 +148,7 @@ fn run(plan: Plan) -> Result<()> {
     println!("{}", bench.cold_start()?);
     println!("{}", bench.call_costs()?);
     println!("{}", bench.sizes());
+    println!("{}", bench.coap_security()?);
     Ok(())
 }
 
@@ -167,6 +183,17 @@ impl Bench {
             .iter()
             .find(|e| e.name == name)
             .expect("every example is built")
+    }
+
+    /// EDHOC + OSCORE against plain CoAP on the sandbox device (`coap.rs`).
+    fn coap_security(&self) -> Result<String> {
+        let hello = self.example("sandbox").capsule(P64_FUEL);
+        Ok(coap::measure(
+            self.plan.coap,
+            P64_FUEL,
+            capsules::policy(),
+            hello,
+        )?)
     }
 
     /// `fib(n)` natively and in the `fibonacci` capsule with each profile.

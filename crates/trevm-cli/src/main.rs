@@ -5,7 +5,8 @@
 //! - [`run`]: `trevm run` on the native board;
 //! - [`signing`]: `keygen`, `sign`, `verify`, and what `inspect` shows of signatures;
 //! - [`coap_cmds`] on [`coap_client`]: `push`, `call`, `ls`; with `--credentials`, EDHOC + OSCORE
-//!   ([`oscore_client`]) with an aiocoap-style credentials file ([`credentials`]).
+//!   ([`trevm_cli::oscore_client`]) with an aiocoap-style credentials file
+//!   ([`trevm_cli::credentials`]); the client modules are the crate's library (`lib.rs`).
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
@@ -14,14 +15,12 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use trevm::{Error, Target};
+use trevm_cli::coap_client;
 use trevm_native::NativeBoard;
 
 mod args;
-mod coap_client;
 mod coap_cmds;
 mod coap_keys;
-mod credentials;
-mod oscore_client;
 mod run;
 mod signing;
 

@@ -36,7 +36,7 @@ fn measure_bytes(key: &str, bytes: usize) {
     board(&format!("measure: {key} = {bytes} B"));
 }
 
-fn measure_cycles(key: &str, cycles: u64) {
+pub(crate) fn measure_cycles(key: &str, cycles: u64) {
     board(&format!(
         "measure: {key} = {cycles} cycles (≈ {} instructions under -icount shift=0)",
         cycles * INSTRUCTIONS_PER_CYCLE
@@ -60,7 +60,7 @@ impl trevm::LogSink for SemihostingLog {
 }
 
 /// xorshift64*: QEMU's MPS2 has no hardware RNG. Fine for a demo, not for cryptography.
-struct XorShift(u64);
+pub(crate) struct XorShift(pub(crate) u64);
 
 impl rand_core::RngCore for XorShift {
     fn next_u32(&mut self) -> u32 {
@@ -76,6 +76,11 @@ impl rand_core::RngCore for XorShift {
         rand_core::impls::fill_bytes_via_next(self, dst)
     }
 }
+
+// Not true (see above): the CoAP demo's security layer needs a `CryptoRng` and the QEMU board has
+// nothing better. This firmware never leaves QEMU; a real device uses its hardware RNG.
+#[cfg(feature = "coap-oscore")]
+impl rand_core::CryptoRng for XorShift {}
 
 /// The FPGA-IO LED as capsules see it; each toggle is printed with what the register reads back.
 struct BoardLed {
@@ -134,6 +139,8 @@ pub async fn run(spawner: Spawner) -> Result<(), String> {
     fp_probe(&runtime).await?;
     blinky(&runtime).await?;
     async_bindings(profile, options).await?;
+    #[cfg(feature = "coap")]
+    crate::coap_device::run(profile, options).await?;
     measure_bytes("fiber.stack_high_water", HEAP.watched_peak());
     Ok(())
 }

@@ -16,6 +16,8 @@ extern crate alloc;
 mod bare;
 #[cfg(feature = "runtime")]
 mod capsules;
+#[cfg(feature = "coap")]
+mod coap_device;
 #[cfg(feature = "runtime")]
 mod fp_probe;
 #[cfg(feature = "runtime")]
