@@ -437,16 +437,16 @@ mod tests {
 mod against_the_device {
     use super::*;
     use trevm_coap::secure::{Identity, Peer, Policy, Scope};
-    use trevm_coap::server::{Request, Resources, Response};
+    use trevm_coap::server::{Handled, Request, Resources, Response};
     use trevm_coap::{MsgType, Security, Server, ServerLimits};
 
     /// Counts the requests that reach it; answers "hi".
     struct Counter(u32);
 
     impl Resources for Counter {
-        async fn handle(&mut self, _request: Request<'_>) -> Response {
+        fn handle(&mut self, _request: Request<'_>) -> Handled {
             self.0 += 1;
-            Response::text(code::CONTENT, "hi")
+            Response::text(code::CONTENT, "hi").into()
         }
         fn links(&self) -> Vec<String> {
             Vec::new()

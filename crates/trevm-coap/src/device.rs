@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use crate::message::code;
 use crate::persistent::Persistent;
 use crate::sandbox::Sandbox;
-use crate::server::{Request, Resources, Response};
+use crate::server::{Handled, Request, Resources, Response};
 
 /// Every resource a trevm device serves over CoAP.
 #[derive(Debug)]
@@ -20,29 +20,22 @@ pub struct Device {
 }
 
 impl Resources for Device {
-    async fn handle(&mut self, request: Request<'_>) -> Response {
-        match request.path.split_first() {
-            Some((&"sandbox", rest)) => {
+    fn handle(&mut self, request: Request<'_>) -> Handled {
+        match (request.path.split_first(), self.persistent.as_mut()) {
+            (Some((&"sandbox", rest)), _) => {
                 let rest: Vec<&str> = rest.to_vec();
-                self.sandbox.handle(&request, &rest).await
+                self.sandbox.handle(&request, &rest)
             }
-            Some((&"vm", rest)) if self.persistent.is_some() => {
+            (Some((&"vm", rest)), Some(p)) => {
                 let rest: Vec<&str> = rest.to_vec();
-                match self.persistent.as_mut() {
-                    Some(p) => p.handle(&request, &rest).await,
-                    None => Response::empty(code::NOT_FOUND),
-                }
+                p.handle(&request, &rest)
             }
-            Some((&"vm-control", [])) if self.persistent.is_some() => {
-                match self.persistent.as_mut() {
-                    Some(p) => p.control(&request).await,
-                    None => Response::empty(code::NOT_FOUND),
-                }
-            }
+            (Some((&"vm-control", [])), Some(p)) => p.control(&request),
             _ => Response::text(
                 code::NOT_FOUND,
                 format!("no resource /{}", request.path.join("/")),
-            ),
+            )
+            .into(),
         }
     }
 
@@ -50,7 +43,12 @@ impl Resources for Device {
         let mut links = alloc::vec![String::from(
             "</sandbox>;ct=0;title=\"capsules: PUT/GET/DELETE /sandbox/<name>\""
         )];
-        links.extend(self.sandbox.names().map(|n| format!("</sandbox/{n}>;ct=0")));
+        links.extend(
+            self.sandbox
+                .names()
+                .into_iter()
+                .map(|n| format!("</sandbox/{n}>;ct=0")),
+        );
         if let Some(p) = &self.persistent {
             links.extend(p.links());
         }

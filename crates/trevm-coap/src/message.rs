@@ -10,6 +10,8 @@ pub mod opt {
     pub const URI_PATH: u16 = 11;
     /// Content-Format.
     pub const CONTENT_FORMAT: u16 = 12;
+    /// Max-Age: seconds a response stays fresh (on a 5.03: when to try again).
+    pub const MAX_AGE: u16 = 14;
     /// Uri-Query.
     pub const URI_QUERY: u16 = 15;
     /// Accept.

@@ -24,9 +24,14 @@
 //! `Runtime::define_func` (see `examples/persistent`).
 
 use alloc::format;
+use alloc::rc::Rc;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::cell::RefCell;
+
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use embassy_sync::mutex::Mutex;
 
 use trevm::{
     CoapGuestError, Error, HostState, Limits, LoadedCapsule, LogSink, Runtime, TrustPolicy,
@@ -35,37 +40,55 @@ use trevm::{
 
 use crate::admit::{Refusal, admit};
 use crate::message::{code, encode_options_payload, opt, parse_options_payload};
-use crate::server::{Request, Response};
+use crate::server::{Handled, Request, Response, Run};
 
 /// Bytes of room the capsule gets for its response in `coap-run`'s message buffer.
 pub const RESPONSE_ROOM: usize = 1152;
 
 /// The capsule serving now.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Active {
     loaded: LoadedCapsule,
     /// Version and signer, for `GET /vm-control`.
     provenance: String,
-    instance: Option<trevm::Instance>,
     paths: Vec<String>,
     serial: u32,
 }
 
-/// The `/vm` resources and `/vm-control`.
-pub struct Persistent {
+/// The serving capsule's instance, for the load `serial` it was made from.
+struct Live {
+    serial: u32,
+    instance: trevm::Instance,
+}
+
+#[derive(Default)]
+struct Meta {
+    ledger: VersionLedger,
+    active: Option<Active>,
+    loads: u32,
+}
+
+struct Slot {
     runtime: Runtime,
     limits: Limits,
     trust: TrustPolicy,
-    ledger: VersionLedger,
     log: Option<Arc<dyn LogSink>>,
-    active: Option<Active>,
-    loads: u32,
+    meta: RefCell<Meta>,
+    /// One request at a time reaches the capsule's instance (it has one store); others wait
+    /// here, without holding up the server.
+    live: Mutex<NoopRawMutex, Option<Live>>,
+}
+
+/// The `/vm` resources and `/vm-control`. Requests and replacements are [`Run`]s: they wait for
+/// each other on the capsule's one instance, not on the server.
+pub struct Persistent {
+    slot: Rc<Slot>,
 }
 
 impl core::fmt::Debug for Persistent {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Persistent")
-            .field("active", &self.active.as_ref().map(|a| a.loaded.name()))
+            .field("serving", &self.serving().map(|(name, _)| name))
             .finish_non_exhaustive()
     }
 }
@@ -81,63 +104,39 @@ impl Persistent {
         trust: TrustPolicy,
     ) -> Result<Self, Error> {
         Ok(Persistent {
-            runtime,
-            limits,
-            trust,
-            ledger: VersionLedger::new(),
-            log,
-            active: None,
-            loads: 0,
+            slot: Rc::new(Slot {
+                runtime,
+                limits,
+                trust,
+                log,
+                meta: RefCell::new(Meta::default()),
+                live: Mutex::new(None),
+            }),
         })
     }
 
     /// The serving capsule's name and resource paths, if one is loaded.
-    pub fn serving(&self) -> Option<(&str, &[String])> {
-        self.active
-            .as_ref()
-            .map(|a| (a.loaded.name(), a.paths.as_slice()))
+    pub fn serving(&self) -> Option<(String, Vec<String>)> {
+        let meta = self.slot.meta.borrow();
+        let active = meta.active.as_ref()?;
+        Some((active.loaded.name().to_string(), active.paths.clone()))
     }
 
     /// Verifies, loads, instantiates and initialises uploaded capsule bytes, then makes the
-    /// capsule the serving one. On error the serving capsule is untouched.
-    pub async fn replace(&mut self, bytes: &[u8]) -> Result<&[String], Refusal> {
-        let admitted = admit(&self.runtime, &self.trust, &self.ledger, bytes)?;
-        self.install(admitted.loaded, &admitted.verified).await
+    /// capsule the serving one; returns its resource paths. On error the serving capsule is
+    /// untouched.
+    pub async fn replace(&self, bytes: &[u8]) -> Result<Vec<String>, Refusal> {
+        self.slot.replace(bytes).await
     }
 
     /// Like [`Persistent::replace`], for a capsule verified already (e.g. one built into the
     /// firmware: [`EmbeddedCapsule::check`](trevm::EmbeddedCapsule::check)).
     pub async fn replace_verified(
-        &mut self,
+        &self,
         capsule: &VerifiedCapsule<'_>,
-    ) -> Result<&[String], Refusal> {
-        let loaded = self.runtime.load(capsule)?;
-        self.install(loaded, capsule).await
-    }
-
-    async fn install(
-        &mut self,
-        loaded: LoadedCapsule,
-        verified: &VerifiedCapsule<'_>,
-    ) -> Result<&[String], Refusal> {
-        let mut instance = self
-            .runtime
-            .instantiate(&loaded, host_state(&self.log, verified.name()), self.limits)
-            .await
-            .map_err(|e| Refusal::bad_request(e.to_string()))?;
-        let paths = initialise(&mut instance)
-            .await
-            .map_err(Refusal::bad_request)?;
-        self.ledger.record(verified);
-        self.loads += 1;
-        self.active = Some(Active {
-            loaded,
-            provenance: crate::admit::describe(verified),
-            instance: Some(instance),
-            paths,
-            serial: self.loads,
-        });
-        Ok(self.active.as_ref().map_or(&[], |a| a.paths.as_slice()))
+    ) -> Result<Vec<String>, Refusal> {
+        let loaded = self.slot.runtime.load(capsule)?;
+        self.slot.install(loaded, capsule).await
     }
 
     /// `/.well-known/core` links of the serving capsule's resources.
@@ -145,9 +144,9 @@ impl Persistent {
         let mut links = alloc::vec![String::from(
             "</vm-control>;title=\"PUT a capsule to replace the persistent one\""
         )];
-        if let Some(a) = &self.active {
+        if let Some((_, paths)) = self.serving() {
             links.extend(
-                a.paths
+                paths
                     .iter()
                     .map(|p| format!("</vm/{}>", p.trim_start_matches('/'))),
             );
@@ -156,13 +155,21 @@ impl Persistent {
     }
 
     /// Handles `/vm-control`.
-    pub async fn control(&mut self, request: &Request<'_>) -> Response {
+    pub fn control(&mut self, request: &Request<'_>) -> Handled {
         match request.code {
-            code::PUT => match self.replace(request.payload).await {
-                Ok(paths) => Response::text(code::CHANGED, format!("serving {}", paths.join(", "))),
-                Err(refusal) => Response::text(refusal.code, refusal.message),
-            },
-            code::GET => match &self.active {
+            code::PUT => {
+                let slot = self.slot.clone();
+                let bytes = request.payload.to_vec();
+                Handled::Later(Run::new(async move {
+                    match slot.replace(&bytes).await {
+                        Ok(paths) => {
+                            Response::text(code::CHANGED, format!("serving {}", paths.join(", ")))
+                        }
+                        Err(refusal) => Response::text(refusal.code, refusal.message),
+                    }
+                }))
+            }
+            code::GET => match &self.slot.meta.borrow().active {
                 Some(a) => Response::text(
                     code::CONTENT,
                     format!(
@@ -172,45 +179,19 @@ impl Persistent {
                         a.provenance,
                         a.paths.join(", ")
                     ),
-                ),
-                None => Response::text(code::CONTENT, "no persistent capsule"),
+                )
+                .into(),
+                None => Response::text(code::CONTENT, "no persistent capsule").into(),
             },
-            _ => Response::text(code::METHOD_NOT_ALLOWED, "PUT a capsule, or GET"),
+            _ => Response::text(code::METHOD_NOT_ALLOWED, "PUT a capsule, or GET").into(),
         }
     }
 
     /// Handles `/vm/<rest…>`.
-    pub async fn handle(&mut self, request: &Request<'_>, rest: &[&str]) -> Response {
-        let Some(active) = self.active.as_mut() else {
-            return Response::text(code::NOT_FOUND, "no persistent capsule is loaded");
-        };
-        // After a trap the old store cannot be trusted: start a fresh instance.
-        if active
-            .instance
-            .as_ref()
-            .is_none_or(trevm::Instance::is_stopped)
-        {
-            let host = match &self.log {
-                Some(log) => HostState::new(active.loaded.name()).with_log(log.clone()),
-                None => HostState::new(active.loaded.name()),
-            };
-            match self
-                .runtime
-                .instantiate(&active.loaded, host, self.limits)
-                .await
-            {
-                Ok(mut instance) => {
-                    if let Err(e) = initialise(&mut instance).await {
-                        return Response::text(code::SERVICE_UNAVAILABLE, e);
-                    }
-                    active.instance = Some(instance);
-                }
-                Err(e) => return Response::text(code::SERVICE_UNAVAILABLE, e.to_string()),
-            }
+    pub fn handle(&mut self, request: &Request<'_>, rest: &[&str]) -> Handled {
+        if self.slot.meta.borrow().active.is_none() {
+            return Response::text(code::NOT_FOUND, "no persistent capsule is loaded").into();
         }
-        let Some(instance) = active.instance.as_mut() else {
-            return Response::text(code::SERVICE_UNAVAILABLE, "no instance");
-        };
         let mut options: Vec<(u16, Vec<u8>)> = rest
             .iter()
             .map(|s| (opt::URI_PATH, s.as_bytes().to_vec()))
@@ -225,8 +206,88 @@ impl Persistent {
         if message.len() < RESPONSE_ROOM {
             message.resize(RESPONSE_ROOM, 0);
         }
-        let result = instance.coap_run(request.code, observed, &message).await;
-        match result {
+        let slot = self.slot.clone();
+        let code = request.code;
+        Handled::Later(Run::new(
+            async move { slot.run(code, observed, message).await },
+        ))
+    }
+}
+
+impl Slot {
+    async fn replace(&self, bytes: &[u8]) -> Result<Vec<String>, Refusal> {
+        let admitted = {
+            let meta = self.meta.borrow();
+            admit(&self.runtime, &self.trust, &meta.ledger, bytes)?
+        };
+        self.install(admitted.loaded, &admitted.verified).await
+    }
+
+    /// Instantiates and initialises `loaded` while the old capsule keeps serving, then swaps.
+    async fn install(
+        &self,
+        loaded: LoadedCapsule,
+        verified: &VerifiedCapsule<'_>,
+    ) -> Result<Vec<String>, Refusal> {
+        let mut instance = self
+            .runtime
+            .instantiate(&loaded, host_state(&self.log, verified.name()), self.limits)
+            .await
+            .map_err(|e| Refusal::bad_request(e.to_string()))?;
+        let paths = initialise(&mut instance)
+            .await
+            .map_err(Refusal::bad_request)?;
+        // Wait until no request is using the old instance.
+        let mut live = self.live.lock().await;
+        let mut meta = self.meta.borrow_mut();
+        // Checked again: another replacement may have installed a newer version meanwhile.
+        meta.ledger.admits(verified).map_err(Error::from)?;
+        meta.ledger.record(verified);
+        meta.loads += 1;
+        let serial = meta.loads;
+        meta.active = Some(Active {
+            loaded,
+            provenance: crate::admit::describe(verified),
+            paths: paths.clone(),
+            serial,
+        });
+        *live = Some(Live { serial, instance });
+        Ok(paths)
+    }
+
+    /// One `coap-run` on the serving capsule, after the requests before it.
+    async fn run(&self, code: u8, observed: u32, message: Vec<u8>) -> Response {
+        let mut live = self.live.lock().await;
+        let Some(active) = self.meta.borrow().active.clone() else {
+            return Response::text(code::NOT_FOUND, "no persistent capsule is loaded");
+        };
+        // After a trap the old store cannot be trusted: start a fresh instance.
+        let fresh = live
+            .as_ref()
+            .is_none_or(|l| l.serial != active.serial || l.instance.is_stopped());
+        if fresh {
+            let host = host_state(&self.log, active.loaded.name());
+            match self
+                .runtime
+                .instantiate(&active.loaded, host, self.limits)
+                .await
+            {
+                Ok(mut instance) => {
+                    if let Err(e) = initialise(&mut instance).await {
+                        return Response::text(code::SERVICE_UNAVAILABLE, e);
+                    }
+                    *live = Some(Live {
+                        serial: active.serial,
+                        instance,
+                    });
+                }
+                Err(e) => return Response::text(code::SERVICE_UNAVAILABLE, e.to_string()),
+            }
+        }
+        let Some(live) = live.as_mut() else {
+            return Response::text(code::SERVICE_UNAVAILABLE, "no instance");
+        };
+        match live.instance.coap_run(code, observed, &message).await {
             Ok(answer) => decode_run(answer),
             Err(e @ (Error::Timeout { .. } | Error::OutOfFuel)) => {
                 Response::text(code::SERVICE_UNAVAILABLE, format!("capsule stopped: {e}"))

@@ -14,14 +14,17 @@
 
 use alloc::collections::BTreeMap;
 use alloc::format;
+use alloc::rc::Rc;
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::cell::RefCell;
 use trevm::{
     Error, Grants, HostState, Limits, LoadedCapsule, Runtime, TrustPolicy, ValType, VersionLedger,
 };
 
 use crate::admit::{Refusal, admit};
 use crate::message::code;
-use crate::server::{Request, Response, TEXT_PLAIN};
+use crate::server::{Handled, Request, Response, Run, TEXT_PLAIN};
 
 /// The sandbox's settings.
 #[derive(Debug, Clone, Copy)]
@@ -46,12 +49,24 @@ impl Default for SandboxLimits {
     }
 }
 
-/// Uploaded capsules by name.
+/// Uploaded capsules by name. Runs and admissions are [`Run`]s: many may be in flight while the
+/// server goes on answering (they share the capsules through an `Rc`; the device's executor is
+/// single-threaded, as Ariel OS's CoAP task is).
 #[derive(Debug)]
 pub struct Sandbox {
+    shared: Rc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
     runtime: Runtime,
     limits: SandboxLimits,
     trust: TrustPolicy,
+    state: RefCell<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
     ledger: VersionLedger,
     capsules: BTreeMap<String, LoadedCapsule>,
     runs: u64,
@@ -62,56 +77,63 @@ impl Sandbox {
     /// capsules import none) and must pass `trust`.
     pub fn new(runtime: Runtime, limits: SandboxLimits, trust: TrustPolicy) -> Self {
         Sandbox {
-            runtime,
-            limits,
-            trust,
-            ledger: VersionLedger::new(),
-            capsules: BTreeMap::new(),
-            runs: 0,
+            shared: Rc::new(Shared {
+                runtime,
+                limits,
+                trust,
+                state: RefCell::new(State::default()),
+            }),
         }
     }
 
     /// The grants a sandbox runtime should have: none.
     pub const GRANTS: Grants = Grants::none();
 
-    /// Names of the stored capsules.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.capsules.keys().map(String::as_str)
+    /// Names of the stored capsules, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.shared
+            .state
+            .borrow()
+            .capsules
+            .keys()
+            .cloned()
+            .collect()
     }
 
-    /// How many times a capsule has been run (to check that duplicates are not run twice).
+    /// How many runs have started (to check that duplicates are not run twice).
     pub fn runs(&self) -> u64 {
-        self.runs
+        self.shared.state.borrow().runs
     }
 
     /// Handles a request whose path starts with `sandbox`; `rest` is the path after it.
-    pub async fn handle(&mut self, request: &Request<'_>, rest: &[&str]) -> Response {
+    pub fn handle(&mut self, request: &Request<'_>, rest: &[&str]) -> Handled {
         match (request.code, rest) {
             (code::GET, []) => {
                 let mut list = String::new();
                 for name in self.names() {
-                    list.push_str(name);
+                    list.push_str(&name);
                     list.push('\n');
                 }
-                Response::text(code::CONTENT, list)
+                Response::text(code::CONTENT, list).into()
             }
-            (_, []) => Response::text(code::METHOD_NOT_ALLOWED, "GET lists the capsules"),
+            (_, []) => Response::text(code::METHOD_NOT_ALLOWED, "GET lists the capsules").into(),
             (c, [name]) => match c {
-                code::PUT => self.put(name, request.payload).await,
-                code::GET => self.run(name).await,
-                code::DELETE => match self.capsules.remove(*name) {
-                    Some(_) => Response::empty(code::DELETED),
-                    None => Response::text(code::NOT_FOUND, format!("no capsule `{name}`")),
+                code::PUT => self.put(name, request.payload),
+                code::GET => self.run(name),
+                code::DELETE => match self.shared.state.borrow_mut().capsules.remove(*name) {
+                    Some(_) => Response::empty(code::DELETED).into(),
+                    None => Response::text(code::NOT_FOUND, format!("no capsule `{name}`")).into(),
                 },
-                _ => Response::text(code::METHOD_NOT_ALLOWED, "PUT, GET or DELETE"),
+                _ => Response::text(code::METHOD_NOT_ALLOWED, "PUT, GET or DELETE").into(),
             },
-            _ => Response::text(code::NOT_FOUND, "/sandbox/<name>"),
+            _ => Response::text(code::NOT_FOUND, "/sandbox/<name>").into(),
         }
     }
 
-    async fn put(&mut self, name: &str, bytes: &[u8]) -> Response {
+    fn put(&mut self, name: &str, bytes: &[u8]) -> Handled {
+        let limits = self.shared.limits;
         let valid_name = !name.is_empty()
-            && name.len() <= self.limits.max_name
+            && name.len() <= limits.max_name
             && name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
@@ -120,37 +142,97 @@ impl Sandbox {
                 code::BAD_REQUEST,
                 format!(
                     "capsule names are 1–{} characters of a-z, 0-9, - and _",
-                    self.limits.max_name
+                    limits.max_name
                 ),
-            );
+            )
+            .into();
         }
-        let replacing = self.capsules.contains_key(name);
-        if !replacing && self.capsules.len() >= self.limits.max_capsules {
-            return Response::text(
-                code::SERVICE_UNAVAILABLE,
-                format!(
-                    "the sandbox holds {} capsules already",
-                    self.limits.max_capsules
-                ),
-            );
+        if let Some(full) = self.shared.full(name) {
+            return full.into();
         }
-        match self.check(bytes).await {
-            Ok(admitted) => {
-                self.ledger.record(&admitted.verified);
-                self.capsules.insert(name.to_string(), admitted.loaded);
-                Response::empty(if replacing {
-                    code::CHANGED
-                } else {
-                    code::CREATED
-                })
+        // Admission instantiates the capsule (which runs its start code, under the limits): a
+        // run of its own, so it does not hold up the server.
+        let shared = self.shared.clone();
+        let name = name.to_string();
+        let bytes = bytes.to_vec();
+        Handled::Later(Run::new(async move {
+            let admitted = match shared.check(&bytes).await {
+                Ok(admitted) => admitted,
+                Err(refusal) => return Response::text(refusal.code, refusal.message),
+            };
+            // Checked again: other uploads may have filled the sandbox meanwhile.
+            if let Some(full) = shared.full(&name) {
+                return full;
             }
-            Err(refusal) => Response::text(refusal.code, refusal.message),
-        }
+            let mut state = shared.state.borrow_mut();
+            if let Err(e) = state.ledger.admits(&admitted.verified) {
+                let refusal = Refusal::from(Error::from(e));
+                return Response::text(refusal.code, refusal.message);
+            }
+            state.ledger.record(&admitted.verified);
+            let replaced = state.capsules.insert(name, admitted.loaded).is_some();
+            Response::empty(if replaced {
+                code::CHANGED
+            } else {
+                code::CREATED
+            })
+        }))
+    }
+
+    fn run(&mut self, name: &str) -> Handled {
+        let loaded = {
+            let mut state = self.shared.state.borrow_mut();
+            let Some(loaded) = state.capsules.get(name).cloned() else {
+                return Response::text(code::NOT_FOUND, format!("no capsule `{name}`")).into();
+            };
+            state.runs += 1;
+            loaded
+        };
+        let shared = self.shared.clone();
+        let name = name.to_string();
+        Handled::Later(Run::new(async move {
+            let outcome = async {
+                let mut instance = shared
+                    .runtime
+                    .instantiate(&loaded, HostState::new(&name), shared.limits.run)
+                    .await?;
+                instance.call_typed::<(), (String,)>("run", ()).await
+            }
+            .await;
+            match outcome {
+                Ok((s,)) => Response {
+                    code: code::CONTENT,
+                    payload: s.into_bytes(),
+                    content_format: Some(TEXT_PLAIN),
+                },
+                Err(e @ (Error::Timeout { .. } | Error::OutOfFuel)) => {
+                    Response::text(code::SERVICE_UNAVAILABLE, format!("capsule stopped: {e}"))
+                }
+                Err(e) => Response::text(code::INTERNAL_SERVER_ERROR, e.to_string()),
+            }
+        }))
+    }
+}
+
+impl Shared {
+    /// 5.03 when a new capsule `name` would not fit.
+    fn full(&self, name: &str) -> Option<Response> {
+        let state = self.state.borrow();
+        let max = self.limits.max_capsules;
+        (!state.capsules.contains_key(name) && state.capsules.len() >= max).then(|| {
+            Response::text(
+                code::SERVICE_UNAVAILABLE,
+                format!("the sandbox holds {max} capsules already"),
+            )
+        })
     }
 
     /// Everything that can be checked before a capsule is stored.
     async fn check(&self, bytes: &[u8]) -> Result<crate::admit::Admitted, Refusal> {
-        let admitted = admit(&self.runtime, &self.trust, &self.ledger, bytes)?;
+        let admitted = {
+            let state = self.state.borrow();
+            admit(&self.runtime, &self.trust, &state.ledger, bytes)?
+        };
         let bad = |e: Error| Refusal::bad_request(e.to_string());
         let mut instance = self
             .runtime
@@ -172,31 +254,5 @@ impl Sandbox {
             )));
         }
         Ok(admitted)
-    }
-
-    async fn run(&mut self, name: &str) -> Response {
-        let Some(loaded) = self.capsules.get(name) else {
-            return Response::text(code::NOT_FOUND, format!("no capsule `{name}`"));
-        };
-        self.runs += 1;
-        let outcome = async {
-            let mut instance = self
-                .runtime
-                .instantiate(loaded, HostState::new(name), self.limits.run)
-                .await?;
-            instance.call_typed::<(), (String,)>("run", ()).await
-        }
-        .await;
-        match outcome {
-            Ok((s,)) => Response {
-                code: code::CONTENT,
-                payload: s.into_bytes(),
-                content_format: Some(TEXT_PLAIN),
-            },
-            Err(e @ (Error::Timeout { .. } | Error::OutOfFuel)) => {
-                Response::text(code::SERVICE_UNAVAILABLE, format!("capsule stopped: {e}"))
-            }
-            Err(e) => Response::text(code::INTERNAL_SERVER_ERROR, e.to_string()),
-        }
     }
 }

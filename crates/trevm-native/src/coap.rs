@@ -3,35 +3,41 @@
 
 use std::net::{SocketAddr, UdpSocket};
 
+use trevm_coap::server::Transport;
 use trevm_coap::{Resources, Server};
 
-/// Serves `server` on `socket` for ever (or until the socket fails). Each datagram is handled
-/// to the end before the next is read; while no datagram is waiting, the task sleeps 1 ms at a
-/// time on an embassy timer, so other tasks keep running.
+/// Serves `server` on `socket` until the socket fails ([`trevm_coap::server::serve`]):
+/// datagrams are received while capsules run, and the task is parked until the OS says one
+/// arrived (async-io's reactor), so other tasks keep running and nothing polls on a timer.
 pub async fn serve<R: Resources>(
     socket: UdpSocket,
     server: &mut Server<SocketAddr, R>,
 ) -> std::io::Error {
-    if let Err(e) = socket.set_nonblocking(true) {
-        return e;
+    let socket = match async_io::Async::new(socket) {
+        Ok(s) => Reactor(s),
+        Err(e) => return e,
+    };
+    trevm_coap::server::serve(&socket, server, || embassy_time::Instant::now().as_millis()).await
+}
+
+/// A `std::net` socket registered with async-io's reactor.
+struct Reactor(async_io::Async<UdpSocket>);
+
+impl Transport for Reactor {
+    type Peer = SocketAddr;
+    type Error = std::io::Error;
+
+    async fn recv_from(&self, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
+        self.0.recv_from(buf).await
     }
-    let mut buf = vec![0u8; 2048];
-    loop {
-        match socket.recv_from(&mut buf) {
-            Ok((n, peer)) => {
-                let now = embassy_time::Instant::now().as_millis();
-                if let Some(reply) = server.handle(&peer, &buf[..n], now).await {
-                    // A peer that went away must not stop the server: drop the reply.
-                    let _ = socket.send_to(&reply, peer);
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                embassy_time::Timer::after_millis(1).await;
-            }
-            // ICMP port unreachable from an earlier reply surfaces here on Linux: ignore.
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
-            Err(e) => return e,
-        }
+
+    async fn send_to(&self, data: &[u8], peer: &SocketAddr) -> std::io::Result<()> {
+        self.0.send_to(data, *peer).await.map(drop)
+    }
+
+    fn is_transient(&self, e: &std::io::Error) -> bool {
+        // ICMP port unreachable from an earlier reply surfaces here on Linux.
+        e.kind() == std::io::ErrorKind::ConnectionRefused
     }
 }
 
@@ -69,7 +75,7 @@ pub async fn serve_device(
     link_persistent(&mut persistent_rt).map_err(|e| e.to_string())?;
     let log: Arc<dyn trevm::LogSink> = board.log().clone();
     let limits = Limits::new().with_timeout(embassy_time::Duration::from_secs(2));
-    let mut slot = Persistent::new(persistent_rt, limits, Some(log), trust.clone())
+    let slot = Persistent::new(persistent_rt, limits, Some(log), trust.clone())
         .map_err(|e| e.to_string())?;
     if let Some(embedded) = persistent {
         let capsule = embedded

@@ -1,4 +1,5 @@
-//! UDP for capsules on the native board: real `std::net` sockets, non-blocking.
+//! UDP for capsules on the native board: real `std::net` sockets, non-blocking, woken by the OS
+//! when a datagram arrives (`async-io`'s reactor: epoll/kqueue), as embassy-net wakes on a device.
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::task::{Context, Poll};
@@ -52,14 +53,15 @@ impl UdpStack for NativeUdp {
             other => other,
         }
         .map_err(map_err)?;
-        socket.set_nonblocking(true).map_err(map_err)?;
         let v6 = socket.local_addr().map(|a| a.is_ipv6()).unwrap_or(false);
+        // Non-blocking, and registered with the reactor for readiness.
+        let socket = async_io::Async::new(socket).map_err(map_err)?;
         Ok(Box::new(NativeSocket { socket, v6 }))
     }
 }
 
 struct NativeSocket {
-    socket: std::net::UdpSocket,
+    socket: async_io::Async<std::net::UdpSocket>,
     v6: bool,
 }
 
@@ -88,32 +90,47 @@ impl UdpSocket for NativeSocket {
             }
             other => other,
         };
-        match self.socket.send_to(data, to) {
-            Ok(_) => Poll::Ready(Ok(())),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                // Send buffer full: try again on the next poll.
-                cx.waker().wake_by_ref();
-                Poll::Pending
+        loop {
+            match self.socket.get_ref().send_to(data, to) {
+                Ok(_) => return Poll::Ready(Ok(())),
+                // Send buffer full: the reactor wakes us when there is room.
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    match self.socket.poll_writable(cx) {
+                        Poll::Ready(Ok(())) => continue,
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(map_err(e))),
+                        Poll::Pending => return Poll::Pending,
+                    }
+                }
+                Err(e) => return Poll::Ready(Err(map_err(e))),
             }
-            Err(e) => Poll::Ready(Err(map_err(e))),
         }
     }
 
     fn poll_recv_from(
         &mut self,
         buf: &mut [u8],
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Result<(usize, RecvMeta), UdpError>> {
-        match self.socket.recv_from(buf) {
-            Ok((len, from)) => Poll::Ready(Ok((
-                len,
-                RecvMeta {
-                    from: unmap(from),
-                    local: None,
-                },
-            ))),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Poll::Pending,
-            Err(e) => Poll::Ready(Err(map_err(e))),
+        loop {
+            match self.socket.get_ref().recv_from(buf) {
+                Ok((len, from)) => {
+                    let meta = RecvMeta {
+                        from: unmap(from),
+                        local: None,
+                    };
+                    return Poll::Ready(Ok((len, meta)));
+                }
+                // Nothing waiting: the reactor wakes us when a datagram arrives. (Readable
+                // already means the readiness was stale: read again.)
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    match self.socket.poll_readable(cx) {
+                        Poll::Ready(Ok(())) => continue,
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(map_err(e))),
+                        Poll::Pending => return Poll::Pending,
+                    }
+                }
+                Err(e) => return Poll::Ready(Err(map_err(e))),
+            }
         }
     }
 

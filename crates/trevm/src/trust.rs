@@ -446,6 +446,17 @@ impl VersionLedger {
         }
     }
 
+    /// Whether `capsule` may be installed now: not older than the version recorded for its name,
+    /// nor another build of that same version. [`TrustPolicy::verify`] checks this already; a
+    /// device that admits several uploads at once checks again just before installing one, so
+    /// an older capsule whose admission finished last cannot roll back a newer one.
+    pub fn admits(&self, capsule: &VerifiedCapsule<'_>) -> Result<(), TrustError> {
+        match capsule.signed() {
+            Some(s) => self.check(&s.manifest),
+            None => Ok(()),
+        }
+    }
+
     /// The highest version of `name` installed so far.
     pub fn installed(&self, name: &str) -> Option<u64> {
         self.installed.get(name).map(|&(_, v)| v)

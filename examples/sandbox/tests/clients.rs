@@ -139,3 +139,93 @@ fn aiocoap_uploads_runs_and_deletes() {
     let (ok, out) = aiocoap(&[&url]);
     assert!(!ok && out.contains("4.04"), "{out}");
 }
+
+/// A confirmable GET of `path` as bytes (message ID and token `mid`).
+fn get(mid: u16, path: &[&str]) -> Vec<u8> {
+    use trevm_coap::message::{code, opt};
+    trevm_coap::Message {
+        ty: trevm_coap::MsgType::Con,
+        code: code::GET,
+        mid,
+        token: mid.to_be_bytes().to_vec(),
+        options: path
+            .iter()
+            .map(|p| (opt::URI_PATH, p.as_bytes().to_vec()))
+            .collect(),
+        ..Default::default()
+    }
+    .encode()
+}
+
+/// The next reply on `socket`, parsed (a generous bound only so that a hung device fails the test
+/// instead of hanging it).
+fn next_reply(socket: &UdpSocket) -> trevm_coap::Message {
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut buf = [0u8; 2048];
+    let n = socket.recv(&mut buf).expect("a reply");
+    trevm_coap::Message::parse(&buf[..n]).expect("a well-formed reply")
+}
+
+#[test]
+fn other_clients_are_answered_while_a_capsule_spins() {
+    use trevm_coap::message::code;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spin = build("sandbox-spin", 32 * 1024, dir.path());
+    let hello = build("sandbox", 32 * 1024, dir.path());
+    let (_device, base) = start();
+    for (name, file) in [("spin", &spin), ("hello", &hello)] {
+        let (_, out) = client(
+            "coap-client-notls",
+            &[
+                "-m",
+                "put",
+                "-b",
+                "1024",
+                "-f",
+                file.to_str().unwrap(),
+                "-U",
+                &format!("{base}/sandbox/{name}"),
+            ],
+        );
+        assert!(!out.contains("4.") && !out.contains("5."), "{out}");
+    }
+    let device = base.trim_start_matches("coap://");
+    let connect = || {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.connect(device).unwrap();
+        s
+    };
+    let (a, b, c) = (connect(), connect(), connect());
+    // Client a starts a capsule that spins until the device's 2 s timeout stops it.
+    a.send(&get(1, &["sandbox", "spin"])).unwrap();
+    // Meanwhile b's static request and c's capsule run are answered…
+    b.send(&get(2, &[".well-known", "core"])).unwrap();
+    let links = next_reply(&b);
+    assert_eq!(links.code, code::CONTENT);
+    assert!(String::from_utf8_lossy(&links.payload).contains("</sandbox/spin>"));
+    c.send(&get(3, &["sandbox", "hello"])).unwrap();
+    let hello = next_reply(&c);
+    assert_eq!(
+        (
+            hello.code,
+            String::from_utf8_lossy(&hello.payload).into_owned()
+        ),
+        (code::CONTENT, "Hello from the sandbox!".to_string())
+    );
+    // …while a's run is still going: no reply for it yet.
+    a.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 2048];
+    let early = a.recv(&mut buf);
+    assert!(
+        matches!(&early, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "a's spinning capsule answered before the others: {early:?}"
+    );
+    a.set_nonblocking(false).unwrap();
+    // Then the timeout stops it: 5.03, piggybacked on the ACK of a's request.
+    let stopped = next_reply(&a);
+    assert_eq!(stopped.code, code::SERVICE_UNAVAILABLE);
+    assert_eq!((stopped.mid, stopped.ty), (1, trevm_coap::MsgType::Ack));
+    assert!(String::from_utf8_lossy(&stopped.payload).contains("capsule stopped"));
+}

@@ -11,14 +11,18 @@
 //! - **4.13 Request Entity Too Large** with `Size1` = the limit ([`too_large`]) when the
 //!   announced `Size1` or the body grows past [`ServerLimits::max_body`](super::ServerLimits).
 //!
-//! At most [`ServerLimits::uploads`](super::ServerLimits) uploads are in progress at once; a
-//! new one beyond that drops the oldest.
+//! Uploads are kept per (peer, method, path), so no peer can touch another's. At most
+//! [`ServerLimits::uploads_per_peer`](super::ServerLimits) are in progress per peer (a new one
+//! beyond that replaces that peer's oldest) and [`ServerLimits::uploads`](super::ServerLimits)
+//! in all; when every slot is taken, one idle for [`UPLOAD_IDLE_MS`](super::UPLOAD_IDLE_MS) is
+//! freed, else the new upload gets **5.03** with Max-Age. Another peer's upload in progress is
+//! never dropped for it.
 
 use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::text_msg;
+use super::{ServerLimits, UPLOAD_IDLE_MS, busy, text_msg};
 use crate::block::BlockOpt;
 use crate::message::{Message, code, opt};
 
@@ -29,6 +33,8 @@ struct Upload<P> {
     code: u8,
     path: Vec<String>,
     body: Vec<u8>,
+    /// When its last block arrived.
+    last_ms: u64,
 }
 
 /// The uploads in progress, oldest first.
@@ -37,16 +43,45 @@ pub(super) struct Uploads<P> {
     list: VecDeque<Upload<P>>,
     /// Uploads kept at once.
     capacity: usize,
+    /// Uploads kept at once per peer.
+    per_peer: usize,
     /// Largest body accepted.
     max_body: usize,
 }
 
 impl<P: PartialEq + Clone> Uploads<P> {
-    pub(super) fn new(capacity: usize, max_body: usize) -> Self {
+    pub(super) fn new(limits: ServerLimits) -> Self {
         Uploads {
             list: VecDeque::new(),
-            capacity,
-            max_body,
+            capacity: limits.uploads.max(1),
+            per_peer: limits.uploads_per_peer.max(1),
+            max_body: limits.max_body,
+        }
+    }
+
+    /// Makes room for a new upload of `peer`; `Err` (5.03) when there is none to make.
+    fn make_room(&mut self, peer: &P, now_ms: u64) -> Result<(), Message> {
+        let of_peer = self.list.iter().filter(|u| u.peer == *peer).count();
+        if of_peer >= self.per_peer {
+            // Its own oldest makes way.
+            if let Some(i) = self.list.iter().position(|u| u.peer == *peer) {
+                self.list.remove(i);
+            }
+            return Ok(());
+        }
+        if self.list.len() < self.capacity {
+            return Ok(());
+        }
+        let idle = self
+            .list
+            .iter()
+            .position(|u| now_ms.saturating_sub(u.last_ms) >= UPLOAD_IDLE_MS);
+        match idle {
+            Some(i) => {
+                self.list.remove(i);
+                Ok(())
+            }
+            None => Err(busy("every upload slot is in use; try again shortly")),
         }
     }
 
@@ -59,6 +94,7 @@ impl<P: PartialEq + Clone> Uploads<P> {
         request: &Message,
         path: &[String],
         b1: BlockOpt,
+        now_ms: u64,
     ) -> Result<Option<Vec<u8>>, Message> {
         if request
             .uint_option(opt::SIZE1)
@@ -82,14 +118,13 @@ impl<P: PartialEq + Clone> Uploads<P> {
             if let Some(i) = at {
                 self.list.remove(i);
             }
-            if self.list.len() >= self.capacity {
-                self.list.pop_front();
-            }
+            self.make_room(peer, now_ms)?;
             self.list.push_back(Upload {
                 peer: peer.clone(),
                 code: request.code,
                 path: path.to_vec(),
                 body: Vec::new(),
+                last_ms: now_ms,
             });
         }
         let i = match at {
@@ -122,6 +157,7 @@ impl<P: PartialEq + Clone> Uploads<P> {
             return Err(too_large(self.max_body));
         }
         upload.body.extend_from_slice(&request.payload);
+        upload.last_ms = now_ms;
         if b1.more {
             return Ok(None);
         }

@@ -1,11 +1,15 @@
 //! What the message layer hands to the application and gets back: a [`Request`] with its whole
-//! body (Block1 already reassembled), a [`Response`] not yet cut into blocks, and the
-//! [`Resources`] trait a device implements to serve them. Nothing here knows about message IDs,
-//! tokens, duplicates or blocks; that is the rest of [`crate::server`].
+//! body (Block1 already reassembled), a [`Response`] not yet cut into blocks — at once, or as a
+//! [`Run`] to await first ([`Handled`]) — and the [`Resources`] trait a device implements to
+//! serve them. Nothing here knows about message IDs, tokens, duplicates or blocks; that is the
+//! rest of [`crate::server`].
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
 
 /// Content-Format `text/plain; charset=utf-8`.
 pub const TEXT_PLAIN: u32 = 0;
@@ -58,10 +62,51 @@ impl Response {
     }
 }
 
+/// Work that ends in a response and may take a while (a capsule run, an upload's admission):
+/// the server keeps receiving and answering other requests while it is awaited. It owns what it
+/// needs (`'static`), so many can be in flight at once.
+pub struct Run(Pin<Box<dyn Future<Output = Response>>>);
+
+impl Run {
+    /// Wraps the work.
+    pub fn new(work: impl Future<Output = Response> + 'static) -> Run {
+        Run(Box::pin(work))
+    }
+}
+
+impl core::fmt::Debug for Run {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Run")
+    }
+}
+
+impl Future for Run {
+    type Output = Response;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+/// What the resources make of a request.
+#[derive(Debug)]
+pub enum Handled {
+    /// The response, at once (listings, refusals, deletions: anything quick).
+    Now(Response),
+    /// The response once this work ends.
+    Later(Run),
+}
+
+impl From<Response> for Handled {
+    fn from(response: Response) -> Handled {
+        Handled::Now(response)
+    }
+}
+
 /// What the server serves.
 pub trait Resources {
-    /// Handles one request (with its whole body).
-    fn handle(&mut self, request: Request<'_>) -> impl Future<Output = Response>;
+    /// Handles one request (with its whole body). Must return promptly: anything that takes
+    /// long (running a capsule) goes into a [`Handled::Later`].
+    fn handle(&mut self, request: Request<'_>) -> Handled;
     /// Links for `/.well-known/core`, e.g. `</sandbox/hello>;ct=0`.
     fn links(&self) -> Vec<String>;
 }

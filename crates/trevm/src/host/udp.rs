@@ -11,8 +11,9 @@
 //!   buffers are full; the error value before `bind`, for a datagram over
 //!   [`UdpSocket::max_datagram`] bytes, or if the stack refuses;
 //! - `try-recv()` returns a waiting datagram, or `none` when none arrives within
-//!   [`TRY_RECV_GRACE`] — a short wait on a timer, never a blocking call, so a capsule that polls
-//!   in a loop does not spin the CPU; the error value before `bind`.
+//!   [`TRY_RECV_GRACE`] — the capsule waits for the stack's wakeup or the end of that grace
+//!   period, never in a blocking call and never polling on a timer, so a capsule that polls in a
+//!   loop neither spins the CPU nor delays a datagram; the error value before `bind`.
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -67,15 +68,17 @@ pub struct RecvMeta {
 
 /// A bound UDP socket, polled like embassy-net's.
 pub trait UdpSocket: Send {
-    /// Sends one datagram to `to`; `Pending` (with the waker registered) while the stack's send
-    /// buffer is full.
+    /// Sends one datagram to `to`; `Pending` while the stack's send buffer is full, with `cx`'s
+    /// waker registered to be woken when there is room.
     fn poll_send_to(
         &mut self,
         data: &[u8],
         to: SocketAddr,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), UdpError>>;
-    /// Receives one datagram into `buf`; `Pending` when none is waiting.
+    /// Receives one datagram into `buf`; `Pending` when none is waiting, with `cx`'s waker
+    /// registered to be woken when one arrives (as embassy-net's `poll_recv_from` does: the
+    /// runtime relies on that wakeup and does not poll again by itself).
     fn poll_recv_from(
         &mut self,
         buf: &mut [u8],
@@ -163,28 +166,28 @@ impl udp_api::HostUdpSocket for HostState {
     async fn try_recv(&mut self) -> Result<Option<(Vec<u8>, UdpMetadata)>, ()> {
         let socket = self.udp.socket.as_mut().ok_or(())?;
         let mut buf = vec![0u8; socket.max_datagram()];
-        let deadline = embassy_time::Instant::now() + TRY_RECV_GRACE;
-        loop {
-            let polled =
-                core::future::poll_fn(|cx| Poll::Ready(socket.poll_recv_from(&mut buf, cx))).await;
-            match polled {
-                Poll::Ready(Ok((len, meta))) => {
-                    buf.truncate(len);
-                    let metadata = UdpMetadata {
-                        endpoint: Endpoint {
-                            addr: to_wit(meta.from.ip()),
-                            port: meta.from.port(),
-                        },
-                        local_addr: meta.local.map(to_wit),
-                    };
-                    return Ok(Some((buf, metadata)));
-                }
-                Poll::Ready(Err(_)) => return Err(()),
-                Poll::Pending if embassy_time::Instant::now() >= deadline => return Ok(None),
-                // Not every stack registers a waker (the native board's does not), so look again
-                // every millisecond until the grace period ends.
-                Poll::Pending => embassy_time::Timer::after_millis(1).await,
+        // Wait for a datagram (the stack wakes us) or the end of the grace period, whichever
+        // comes first; the executor runs other tasks meanwhile.
+        let mut grace = embassy_time::Timer::after(TRY_RECV_GRACE);
+        let polled = core::future::poll_fn(|cx| match socket.poll_recv_from(&mut buf, cx) {
+            Poll::Ready(r) => Poll::Ready(Some(r)),
+            Poll::Pending => core::pin::Pin::new(&mut grace).poll(cx).map(|()| None),
+        })
+        .await;
+        match polled {
+            Some(Ok((len, meta))) => {
+                buf.truncate(len);
+                let metadata = UdpMetadata {
+                    endpoint: Endpoint {
+                        addr: to_wit(meta.from.ip()),
+                        port: meta.from.port(),
+                    },
+                    local_addr: meta.local.map(to_wit),
+                };
+                Ok(Some((buf, metadata)))
             }
+            Some(Err(_)) => Err(()),
+            None => Ok(None),
         }
     }
 
