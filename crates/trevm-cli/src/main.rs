@@ -99,6 +99,10 @@ enum Command {
         /// one, unauthenticated clients may only GET /.well-known/core.
         #[arg(long)]
         policy: Option<std::path::PathBuf>,
+        /// Where the device keeps its identity and the capsules uploaded to it, across restarts
+        /// (default: $TREVM_STATE_DIR, else $XDG_STATE_HOME/trevm, else ~/.local/state/trevm).
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<std::path::PathBuf>,
     },
     /// List a device's resources (its /.well-known/core).
     Ls {
@@ -126,6 +130,7 @@ fn main() -> ExitCode {
             trust,
             insecure_allow_unsigned,
             policy: access,
+            state_dir,
         } => trust
             .args(insecure_allow_unsigned)
             .policy()
@@ -135,12 +140,13 @@ fn main() -> ExitCode {
                     None => trevm_coap::Policy::default(),
                 };
                 let board = NativeBoard::new();
+                let mut config = trevm_native::coap::DeviceConfig::new(listen, policy, access);
+                if let Some(dir) = state_dir {
+                    config.state_dir = dir;
+                }
                 futures_executor::block_on(trevm_native::coap::serve_device(
-                    listen,
                     &board,
-                    None,
-                    policy,
-                    access,
+                    config,
                     link_example_coap_server,
                 ))
             })

@@ -18,7 +18,8 @@ use crate::message::code;
 /// A refused upload: the response code and the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    /// 4.00, 4.01 or 4.03 (see the [module docs](self)).
+    /// 4.00, 4.01 or 4.03 (see the [module docs](self)); 5.00 when the device could not store
+    /// what it admitted.
     pub code: u8,
     /// Why, for the diagnostic payload.
     pub message: String,

@@ -14,6 +14,8 @@
 //!   `/vm-control` while the device runs.
 //! - [`admit`]: checking, verifying and loading an uploaded capsule, and the CoAP code of each
 //!   refusal.
+//! - [`storage`]: what survives a restart: the capsules and their anti-rollback ledgers in a
+//!   [`CapsuleStore`](storage::CapsuleStore) (`trevm-store`: files, or NOR flash).
 //! - [`secure`]: who may talk to the device: EDHOC, OSCORE and the access policy ([`Policy`]), on
 //!   Ariel OS's `coapcore` (feature `oscore`, on by default).
 //!
@@ -44,6 +46,8 @@ pub mod sandbox;
 pub mod secure;
 #[cfg(feature = "device")]
 pub mod server;
+#[cfg(feature = "device")]
+pub mod storage;
 
 pub use block::BlockOpt;
 #[cfg(feature = "device")]

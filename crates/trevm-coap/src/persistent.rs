@@ -41,6 +41,7 @@ use trevm::{
 use crate::admit::{Refusal, admit};
 use crate::message::{code, encode_options_payload, opt, parse_options_payload};
 use crate::server::{Handled, Request, Response, Run};
+use crate::storage::{self, SharedStore};
 
 /// Bytes of room the capsule gets for its response in `coap-run`'s message buffer.
 pub const RESPONSE_ROOM: usize = 1152;
@@ -66,6 +67,8 @@ struct Meta {
     ledger: VersionLedger,
     active: Option<Active>,
     loads: u32,
+    /// Where replacements are kept across restarts, if anywhere.
+    store: Option<SharedStore>,
 }
 
 struct Slot {
@@ -123,10 +126,44 @@ impl Persistent {
     }
 
     /// Verifies, loads, instantiates and initialises uploaded capsule bytes, then makes the
-    /// capsule the serving one; returns its resource paths. On error the serving capsule is
-    /// untouched.
+    /// capsule the serving one (and, with a store, the one a restart serves); returns its
+    /// resource paths. On error the serving capsule is untouched.
     pub async fn replace(&self, bytes: &[u8]) -> Result<Vec<String>, Refusal> {
-        self.slot.replace(bytes).await
+        self.slot.replace(bytes, true).await
+    }
+
+    /// Keeps replacements in `store` from now on, and starts the capsule stored there before,
+    /// if any (verified again against the trust policy and the stored anti-rollback ledger).
+    /// Returns a line for the device's log when something was stored: restored, or not and
+    /// why ([`Persistent::serving`] tells which). An error when the store cannot be read or its
+    /// ledger is unreadable (starting without it would allow rollbacks).
+    pub async fn restore(&self, store: SharedStore) -> Result<Option<String>, String> {
+        let ledger = storage::load_ledger(&store, storage::PERSISTENT_LEDGER)?;
+        let stored = store
+            .borrow_mut()
+            .get(storage::PERSISTENT)
+            .map_err(|e| format!("reading the persistent capsule from the store: {e}"))?;
+        {
+            let mut meta = self.slot.meta.borrow_mut();
+            meta.ledger = ledger;
+            meta.store = Some(store);
+        }
+        let Some(bytes) = stored else {
+            return Ok(None);
+        };
+        Ok(Some(match self.slot.replace(&bytes, false).await {
+            Ok(paths) => {
+                let (name, _) = self.serving().unwrap_or_default();
+                format!(
+                    "restored persistent capsule `{name}`, serving /vm/{}",
+                    paths.join(", /vm/")
+                )
+            }
+            Err(refusal) => format!(
+                "stored persistent capsule not restored: {}",
+                refusal.message
+            ),
+        }))
     }
 
     /// Like [`Persistent::replace`], for a capsule verified already (e.g. one built into the
@@ -136,7 +173,7 @@ impl Persistent {
         capsule: &VerifiedCapsule<'_>,
     ) -> Result<Vec<String>, Refusal> {
         let loaded = self.slot.runtime.load(capsule)?;
-        self.slot.install(loaded, capsule).await
+        self.slot.install(loaded, capsule, None).await
     }
 
     /// `/.well-known/core` links of the serving capsule's resources.
@@ -161,7 +198,7 @@ impl Persistent {
                 let slot = self.slot.clone();
                 let bytes = request.payload.to_vec();
                 Handled::Later(Run::new(async move {
-                    match slot.replace(&bytes).await {
+                    match slot.replace(&bytes, true).await {
                         Ok(paths) => {
                             Response::text(code::CHANGED, format!("serving {}", paths.join(", ")))
                         }
@@ -215,19 +252,23 @@ impl Persistent {
 }
 
 impl Slot {
-    async fn replace(&self, bytes: &[u8]) -> Result<Vec<String>, Refusal> {
+    /// Admits and installs uploaded (or stored) `bytes`; `keep`: write them to the store.
+    async fn replace(&self, bytes: &[u8], keep: bool) -> Result<Vec<String>, Refusal> {
         let admitted = {
             let meta = self.meta.borrow();
             admit(&self.runtime, &self.trust, &meta.ledger, bytes)?
         };
-        self.install(admitted.loaded, &admitted.verified).await
+        self.install(admitted.loaded, &admitted.verified, keep.then_some(bytes))
+            .await
     }
 
-    /// Instantiates and initialises `loaded` while the old capsule keeps serving, then swaps.
+    /// Instantiates and initialises `loaded` while the old capsule keeps serving, then swaps;
+    /// with `bytes`, stores them first (capsule, then ledger: see [`crate::storage`]).
     async fn install(
         &self,
         loaded: LoadedCapsule,
         verified: &VerifiedCapsule<'_>,
+        bytes: Option<&[u8]>,
     ) -> Result<Vec<String>, Refusal> {
         let mut instance = self
             .runtime
@@ -242,7 +283,22 @@ impl Slot {
         let mut meta = self.meta.borrow_mut();
         // Checked again: another replacement may have installed a newer version meanwhile.
         meta.ledger.admits(verified).map_err(Error::from)?;
+        let store = meta.store.clone();
+        if let (Some(store), Some(bytes)) = (&store, bytes) {
+            storage::put(store, storage::PERSISTENT, bytes).map_err(|message| Refusal {
+                code: code::INTERNAL_SERVER_ERROR,
+                message,
+            })?;
+        }
+        let before = meta.ledger.clone();
         meta.ledger.record(verified);
+        // Installed and stored already; a failed ledger write is repaired at the next start
+        // (the stored capsule is recorded again when it is restored).
+        if let Some(store) = &store
+            && meta.ledger != before
+        {
+            let _ = storage::put(store, storage::PERSISTENT_LEDGER, &meta.ledger.to_bytes());
+        }
         meta.loads += 1;
         let serial = meta.loads;
         meta.active = Some(Active {

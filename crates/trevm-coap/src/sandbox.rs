@@ -25,6 +25,7 @@ use trevm::{
 use crate::admit::{Refusal, admit};
 use crate::message::code;
 use crate::server::{Handled, Request, Response, Run, TEXT_PLAIN};
+use crate::storage::{self, SharedStore};
 
 /// The sandbox's settings.
 #[derive(Debug, Clone, Copy)]
@@ -65,11 +66,23 @@ struct Shared {
     state: RefCell<State>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct State {
     ledger: VersionLedger,
     capsules: BTreeMap<String, LoadedCapsule>,
     runs: u64,
+    /// Where uploads are kept across restarts, if anywhere.
+    store: Option<SharedStore>,
+}
+
+impl core::fmt::Debug for State {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("State")
+            .field("capsules", &self.capsules.keys().collect::<Vec<_>>())
+            .field("runs", &self.runs)
+            .field("stored", &self.store.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Sandbox {
@@ -84,6 +97,68 @@ impl Sandbox {
                 state: RefCell::new(State::default()),
             }),
         }
+    }
+
+    /// Keeps uploads in `store` from now on, and loads the capsules stored there before (each
+    /// verified again against the trust policy and the stored anti-rollback ledger). Returns a
+    /// line per stored capsule, restored or not and why, for the device's log. An error when the
+    /// store cannot be read, or its ledger is unreadable (starting without it would allow
+    /// rollbacks).
+    pub fn restore(&mut self, store: SharedStore) -> Result<Vec<String>, String> {
+        let shared = &self.shared;
+        let ledger = storage::load_ledger(&store, storage::SANDBOX_LEDGER)?;
+        let keys = store
+            .borrow_mut()
+            .keys()
+            .map_err(|e| format!("listing the store: {e}"))?;
+        let mut state = shared.state.borrow_mut();
+        state.ledger = ledger;
+        let before = state.ledger.clone();
+        let mut lines = Vec::new();
+        for key in keys {
+            let Some(name) = key.strip_prefix(storage::SANDBOX_PREFIX) else {
+                continue;
+            };
+            if !valid_name(name, shared.limits.max_name) {
+                lines.push(format!(
+                    "stored sandbox entry `{key}` ignored: not a capsule name"
+                ));
+                continue;
+            }
+            if state.capsules.len() >= shared.limits.max_capsules {
+                lines.push(format!(
+                    "stored sandbox capsule `{name}` not restored: the sandbox is full"
+                ));
+                continue;
+            }
+            let bytes = match store.borrow_mut().get(&key) {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => continue,
+                Err(e) => {
+                    lines.push(format!("stored sandbox capsule `{name}` not restored: {e}"));
+                    continue;
+                }
+            };
+            match admit(&shared.runtime, &shared.trust, &state.ledger, &bytes) {
+                Ok(admitted) => {
+                    lines.push(format!(
+                        "restored sandbox capsule `{name}` ({})",
+                        crate::admit::describe(&admitted.verified)
+                    ));
+                    state.ledger.record(&admitted.verified);
+                    state.capsules.insert(name.to_string(), admitted.loaded);
+                }
+                Err(refusal) => lines.push(format!(
+                    "stored sandbox capsule `{name}` not restored: {}",
+                    refusal.message
+                )),
+            }
+        }
+        if state.ledger != before {
+            storage::put(&store, storage::SANDBOX_LEDGER, &state.ledger.to_bytes())?;
+        }
+        state.store = Some(store);
+        Ok(lines)
     }
 
     /// The grants a sandbox runtime should have: none.
@@ -120,24 +195,31 @@ impl Sandbox {
             (c, [name]) => match c {
                 code::PUT => self.put(name, request.payload),
                 code::GET => self.run(name),
-                code::DELETE => match self.shared.state.borrow_mut().capsules.remove(*name) {
-                    Some(_) => Response::empty(code::DELETED).into(),
-                    None => Response::text(code::NOT_FOUND, format!("no capsule `{name}`")).into(),
-                },
+                code::DELETE => self.delete(name).into(),
                 _ => Response::text(code::METHOD_NOT_ALLOWED, "PUT, GET or DELETE").into(),
             },
             _ => Response::text(code::NOT_FOUND, "/sandbox/<name>").into(),
         }
     }
 
+    fn delete(&mut self, name: &str) -> Response {
+        let mut state = self.shared.state.borrow_mut();
+        if !state.capsules.contains_key(name) {
+            return Response::text(code::NOT_FOUND, format!("no capsule `{name}`"));
+        }
+        // Gone from the store first: a capsule deleted is not back after a restart.
+        if let Some(store) = &state.store
+            && let Err(e) = storage::remove(store, &storage::sandbox_key(name))
+        {
+            return Response::text(code::INTERNAL_SERVER_ERROR, e);
+        }
+        state.capsules.remove(name);
+        Response::empty(code::DELETED)
+    }
+
     fn put(&mut self, name: &str, bytes: &[u8]) -> Handled {
         let limits = self.shared.limits;
-        let valid_name = !name.is_empty()
-            && name.len() <= limits.max_name
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !valid_name {
+        if !valid_name(name, limits.max_name) {
             return Response::text(
                 code::BAD_REQUEST,
                 format!(
@@ -169,13 +251,29 @@ impl Sandbox {
                 let refusal = Refusal::from(Error::from(e));
                 return Response::text(refusal.code, refusal.message);
             }
+            // Durable before it is answered: the capsule, then the ledger (see `storage`).
+            if let Some(store) = &state.store
+                && let Err(e) = storage::put(store, &storage::sandbox_key(&name), &bytes)
+            {
+                return Response::text(code::INTERNAL_SERVER_ERROR, e);
+            }
             state.ledger.record(&admitted.verified);
+            let ledger_stored = match &state.store {
+                Some(store) => {
+                    storage::put(store, storage::SANDBOX_LEDGER, &state.ledger.to_bytes())
+                }
+                None => Ok(()),
+            };
             let replaced = state.capsules.insert(name, admitted.loaded).is_some();
-            Response::empty(if replaced {
-                code::CHANGED
-            } else {
-                code::CREATED
-            })
+            match ledger_stored {
+                Ok(()) => Response::empty(if replaced {
+                    code::CHANGED
+                } else {
+                    code::CREATED
+                }),
+                // Installed and stored; the ledger is rewritten at the next start.
+                Err(e) => Response::text(code::INTERNAL_SERVER_ERROR, e),
+            }
         }))
     }
 
@@ -212,6 +310,15 @@ impl Sandbox {
             }
         }))
     }
+}
+
+/// Sandbox capsule names: 1 to `max` characters of a-z, A-Z, 0-9, - and _.
+fn valid_name(name: &str, max: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 impl Shared {

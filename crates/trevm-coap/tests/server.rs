@@ -878,3 +878,80 @@ fn untrusted_capsules_get_4_01_or_4_03_with_the_reason_and_the_stored_capsule_su
         "{status}"
     );
 }
+
+#[test]
+fn stored_capsules_and_the_ledger_survive_a_restart_so_no_rollback_either() {
+    let store = trevm_coap::storage::shared(trevm_store::MemStore::new());
+    let hello = capsule("sandbox", 32 * 1024);
+    let v1 = signed(&hello, key(), 1, None);
+    let v2 = signed(&hello, key(), 2, None);
+    let restart = |store: &trevm_coap::storage::SharedStore| {
+        let mut s = server(ServerLimits::default());
+        let lines = s.resources.sandbox.restore(store.clone()).expect("restore");
+        (s, lines)
+    };
+    let (mut s, lines) = restart(&store);
+    assert!(lines.is_empty(), "{lines:?}");
+    let mut c = Client { mid: 0 };
+    assert_eq!(
+        upload(&mut s, &mut c, "sandbox/hello", &v2, 6).code,
+        code::CREATED
+    );
+    // The same capsule under a second name (the ledger is by the capsule's own name).
+    assert_eq!(
+        upload(&mut s, &mut c, "sandbox/gone", &v2, 6).code,
+        code::CREATED
+    );
+    let deleted = send(
+        &mut s,
+        "peer",
+        &c.request(code::DELETE, "sandbox/gone", b"", &[]),
+    );
+    assert_eq!(deleted.code, code::DELETED);
+    drop(s);
+
+    let (mut s, lines) = restart(&store);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("restored sandbox capsule `hello` (version 2"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        get_text(&mut s, &mut c, "sandbox/hello"),
+        (code::CONTENT, "Hello from the sandbox!".into())
+    );
+    assert_eq!(get_text(&mut s, &mut c, "sandbox/gone").0, code::NOT_FOUND);
+    // The ledger came back too: version 1 is a rollback, under any name.
+    let old = upload(&mut s, &mut c, "sandbox/hello", &v1, 6);
+    assert_eq!(
+        old.code,
+        code::FORBIDDEN,
+        "{}",
+        String::from_utf8_lossy(&old.payload)
+    );
+    let old = upload(&mut s, &mut c, "sandbox/other", &v1, 6);
+    assert_eq!(
+        old.code,
+        code::FORBIDDEN,
+        "{}",
+        String::from_utf8_lossy(&old.payload)
+    );
+
+    // A stored capsule the device no longer trusts is not restored, and says why.
+    let mut s = server_trusting(ServerLimits::default(), false, TrustPolicy::new());
+    let lines = s.resources.sandbox.restore(store.clone()).expect("restore");
+    assert!(
+        lines.len() == 1 && lines[0].starts_with("stored sandbox capsule `hello` not restored:"),
+        "{lines:?}"
+    );
+    assert_eq!(get_text(&mut s, &mut c, "sandbox/hello").0, code::NOT_FOUND);
+
+    // An unreadable ledger stops the device rather than forgetting what it installed.
+    store
+        .borrow_mut()
+        .put("ledger/sandbox", b"garbage")
+        .unwrap();
+    let mut s = server(ServerLimits::default());
+    let refused = s.resources.sandbox.restore(store.clone()).unwrap_err();
+    assert!(refused.contains("ledger"), "{refused}");
+}

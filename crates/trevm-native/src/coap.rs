@@ -2,6 +2,7 @@
 //! [`trevm_coap::Server`], driven by the embassy executor like everything else on the board.
 
 use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
 
 use trevm_coap::server::Transport;
 use trevm_coap::{Resources, Server};
@@ -41,28 +42,64 @@ impl Transport for Reactor {
     }
 }
 
-/// Runs a CoAP device on `addr` until its socket fails: an empty sandbox (see
-/// [`trevm_coap::Sandbox`]) and a persistent-capsule slot (see [`trevm_coap::Persistent`]),
-/// loaded with `persistent` if given. Uploaded capsules must be built for this machine's default
-/// profile and pass `trust` (see [`crate::trust::development_policy`]).
+/// What a native-board CoAP device serves, and where it keeps its state.
+#[derive(Debug, Clone)]
+pub struct DeviceConfig {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Who may sign capsules it accepts (see [`crate::trust::development_policy`]).
+    pub trust: trevm::TrustPolicy,
+    /// Who may talk to it (see [`crate::access`]).
+    pub access: trevm_coap::Policy,
+    /// Its state: the EDHOC identity and, under `capsules/`, every capsule uploaded to it and
+    /// the anti-rollback ledgers, kept across restarts (default [`crate::access::state_dir`]).
+    pub state_dir: PathBuf,
+    /// The persistent capsule it serves when none was uploaded (one uploaded to `/vm-control`
+    /// and stored wins over it).
+    pub persistent: Option<trevm::EmbeddedCapsule>,
+}
+
+impl DeviceConfig {
+    /// A device on `addr` accepting capsules `trust` accepts, from the clients `access` lets
+    /// in, keeping its state in [`crate::access::state_dir`], without a built-in persistent
+    /// capsule.
+    pub fn new(addr: SocketAddr, trust: trevm::TrustPolicy, access: trevm_coap::Policy) -> Self {
+        DeviceConfig {
+            addr,
+            trust,
+            access,
+            state_dir: crate::access::state_dir(),
+            persistent: None,
+        }
+    }
+}
+
+/// Runs a CoAP device until its socket fails: a sandbox (see [`trevm_coap::Sandbox`]) and a
+/// persistent-capsule slot (see [`trevm_coap::Persistent`]), with what was uploaded to them
+/// before restored from the state directory. Uploaded capsules must be built for this machine's
+/// default profile and pass the config's trust policy.
 ///
 /// The persistent slot grants `log-api`; `link_persistent` adds the application's own imports
 /// for its capsules' world (e.g. upstream's `example-coap-server` imports `uppercase`, which
 /// `examples/persistent` defines with [`trevm::Runtime::define_func`]).
 ///
-/// Every request passes EDHOC/OSCORE and `access` first (see [`crate::access`]); the device's
-/// identity is made on first start in [`crate::access::state_dir`] and printed for clients.
+/// Every request passes EDHOC/OSCORE and the access policy first (see [`crate::access`]); the
+/// device's identity is made on first start in the state directory and printed for clients.
 pub async fn serve_device(
-    addr: SocketAddr,
     board: &crate::NativeBoard,
-    persistent: Option<trevm::EmbeddedCapsule>,
-    trust: trevm::TrustPolicy,
-    access: trevm_coap::Policy,
+    config: DeviceConfig,
     link_persistent: impl FnOnce(&mut trevm::Runtime) -> Result<(), trevm::Error>,
 ) -> Result<(), String> {
     use std::sync::Arc;
     use trevm::{EngineProfile, Grants, Limits, Runtime, RuntimeOptions};
     use trevm_coap::{Device, Persistent, Sandbox, SandboxLimits, ServerLimits};
+    let DeviceConfig {
+        addr,
+        trust,
+        access,
+        state_dir: state,
+        persistent,
+    } = config;
     let profile = EngineProfile::for_this_machine();
     let sandbox_rt = Runtime::new(profile, RuntimeOptions::host().with_grants(Sandbox::GRANTS))
         .map_err(|e| e.to_string())?;
@@ -75,27 +112,46 @@ pub async fn serve_device(
     link_persistent(&mut persistent_rt).map_err(|e| e.to_string())?;
     let log: Arc<dyn trevm::LogSink> = board.log().clone();
     let limits = Limits::new().with_timeout(embassy_time::Duration::from_secs(2));
-    let slot = Persistent::new(persistent_rt, limits, Some(log), trust.clone())
-        .map_err(|e| e.to_string())?;
-    if let Some(embedded) = persistent {
-        let capsule = embedded
-            .check()
-            .map_err(|e| format!("the persistent capsule: {e}"))?;
-        let paths = slot
-            .replace_verified(&capsule)
-            .await
-            .map_err(|e| format!("the persistent capsule: {}", e.message))?;
-        board.log().board(&format!(
-            "persistent capsule serves /vm/{}",
-            paths.join(", /vm/")
-        ));
-    }
     let trusted = crate::trust::describe_policy(&trust);
+
+    // What was uploaded before, from the state directory.
+    let capsules = state.join("capsules");
+    let store = trevm_store::FileStore::open(&capsules)
+        .map_err(|e| format!("cannot open the capsule store {}: {e}", capsules.display()))?;
+    let store = trevm_coap::storage::shared(store);
+    // Said after the device's first lines (address, identity, access), which clients read.
+    let mut notes = vec![format!(
+        "state in {} (device identity, uploaded capsules)",
+        state.display()
+    )];
+    let mut sandbox = Sandbox::new(sandbox_rt, SandboxLimits::default(), trust.clone());
+    notes.extend(sandbox.restore(store.clone())?);
+    let slot =
+        Persistent::new(persistent_rt, limits, Some(log), trust).map_err(|e| e.to_string())?;
+    notes.extend(slot.restore(store).await?);
+    match (slot.serving(), persistent) {
+        (None, Some(embedded)) => {
+            let capsule = embedded
+                .check()
+                .map_err(|e| format!("the persistent capsule: {e}"))?;
+            let paths = slot
+                .replace_verified(&capsule)
+                .await
+                .map_err(|e| format!("the persistent capsule: {}", e.message))?;
+            notes.push(format!(
+                "persistent capsule serves /vm/{}",
+                paths.join(", /vm/")
+            ));
+        }
+        (Some((name, _)), Some(_)) => notes.push(format!(
+            "the uploaded persistent capsule `{name}` serves instead of the built-in one"
+        )),
+        _ => {}
+    }
     let device = Device {
-        sandbox: Sandbox::new(sandbox_rt, SandboxLimits::default(), trust),
+        sandbox,
         persistent: Some(slot),
     };
-    let state = crate::access::state_dir();
     let (identity, made) = crate::access::load_or_create_identity(&state)?;
     if made {
         eprintln!(
@@ -119,11 +175,13 @@ pub async fn serve_device(
         .log()
         .board(&format!("CoAP server identity: {identity}"));
     board.log().board(&format!("access: {who}"));
+    for note in notes {
+        board.log().board(&note);
+    }
     let error = serve(socket, &mut server).await;
     Err(format!("the CoAP socket failed: {error}"))
 }
 
-/// One line on who may do what.
 fn describe_access(policy: &trevm_coap::Policy) -> String {
     use trevm_coap::secure::Scope;
     let unauth = match &policy.unauthenticated {

@@ -17,22 +17,32 @@ pub struct Running {
     stdin: Option<ChildStdin>,
     lines: Receiver<String>,
     seen: Vec<String>,
+    /// The program's own state directory (`TREVM_STATE_DIR`), unless the test gave one.
+    _state: Option<tempfile::TempDir>,
 }
 
 impl Running {
-    /// Starts `program` with `args`, stdin and stdout piped.
+    /// Starts `program` with `args`, stdin and stdout piped, and a fresh state directory
+    /// (`TREVM_STATE_DIR`, removed when this is dropped), so no test sees another's device
+    /// identity or uploaded capsules.
     pub fn start(program: &str, args: &[&str]) -> std::io::Result<Running> {
         Running::start_with_env(program, args, &[])
     }
 
-    /// [`Running::start`] with environment variables set for the program.
+    /// [`Running::start`] with environment variables set for the program (`TREVM_STATE_DIR`
+    /// among them: that state directory instead of a fresh one).
     pub fn start_with_env(
         program: &str,
         args: &[&str],
         env: &[(&str, &std::path::Path)],
     ) -> std::io::Result<Running> {
+        let state = match env.iter().any(|(k, _)| *k == "TREVM_STATE_DIR") {
+            true => None,
+            false => Some(tempfile::tempdir()?),
+        };
         let mut child = Command::new(program)
             .args(args)
+            .envs(state.iter().map(|d| ("TREVM_STATE_DIR", d.path())))
             .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -52,6 +62,7 @@ impl Running {
             child,
             lines,
             seen: Vec::new(),
+            _state: state,
         })
     }
 

@@ -36,8 +36,12 @@ async fn run(board: &NativeBoard) -> Result<(), String> {
     // Replacements must be signed by the development key (`trevm build` signs with it).
     let trust = trevm_native::trust::development_policy()?;
     let access = trevm_native::access::policy_from_second_arg()?;
-    trevm_native::coap::serve_device(addr, board, Some(CAPSULE), trust, access, link_uppercase)
-        .await
+    // State (the device identity, uploaded capsules) in $TREVM_STATE_DIR or ~/.local/state/trevm.
+    let config = trevm_native::coap::DeviceConfig {
+        persistent: Some(CAPSULE),
+        ..trevm_native::coap::DeviceConfig::new(addr, trust, access)
+    };
+    trevm_native::coap::serve_device(board, config, link_uppercase).await
 }
 
 /// The example world's own import, `uppercase: func(input: string) -> string`, next to the

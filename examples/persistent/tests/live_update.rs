@@ -54,9 +54,18 @@ fn replacing_the_capsule_while_a_client_polls_fails_no_request() {
     let addr = format!("127.0.0.1:{port}");
     // An open device (anyone on loopback may do anything): this test is about the live update.
     let open = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/open.yml");
-    let mut device =
-        Running::start(env!("CARGO_BIN_EXE_example-persistent"), &[&addr, open]).expect("start");
-    device.wait_for("CoAP device on coap://", WAIT).unwrap();
+    let state = tempfile::tempdir().expect("state dir");
+    let start = || {
+        let mut device = Running::start_with_env(
+            env!("CARGO_BIN_EXE_example-persistent"),
+            &[&addr, open],
+            &[("TREVM_STATE_DIR", state.path())],
+        )
+        .expect("start");
+        device.wait_for("CoAP device on coap://", WAIT).unwrap();
+        device
+    };
+    let mut device = start();
 
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let opts = trevm_build::BuildOptions {
@@ -142,4 +151,16 @@ fn replacing_the_capsule_while_a_client_polls_fails_no_request() {
     device
         .wait_for("persistent capsule version 2 ready", Duration::from_secs(5))
         .unwrap();
+
+    // The replacement was stored: after a restart version 2 serves, not the built-in version 1.
+    drop(device);
+    let mut device = start();
+    device
+        .wait_for("serves instead of the built-in one", WAIT)
+        .unwrap();
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("client");
+    sock.connect(&addr).expect("connect");
+    sock.set_read_timeout(Some(WAIT)).expect("timeout");
+    let after = get(&sock, 1, &["vm", "hello"]).expect("an answer after the restart");
+    assert!(after.ends_with("version 2"), "{after}");
 }

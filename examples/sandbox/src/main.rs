@@ -33,5 +33,7 @@ async fn run(board: &NativeBoard) -> Result<(), String> {
     // Uploads must be signed by the development key (`trevm build` signs with it by default).
     let trust = trevm_native::trust::development_policy()?;
     let access = trevm_native::access::policy_from_second_arg()?;
-    trevm_native::coap::serve_device(addr, board, None, trust, access, |_| Ok(())).await
+    // State (the device identity, uploaded capsules) in $TREVM_STATE_DIR or ~/.local/state/trevm.
+    let config = trevm_native::coap::DeviceConfig::new(addr, trust, access);
+    trevm_native::coap::serve_device(board, config, |_| Ok(())).await
 }
