@@ -114,6 +114,11 @@ const MAX_BLOCK: usize = 1024;
 const MAX_OSCORE_BLOCK: usize = 512;
 
 impl Client {
+    /// Points the next requests at `path` on the same server (and security context).
+    pub fn set_path(&mut self, path: &[&str]) {
+        self.url.path = path.iter().map(|s| s.to_string()).collect();
+    }
+
     /// A client for `url`'s server.
     pub fn new(url: Url) -> Result<Client> {
         let local = if url.addr.is_ipv6() {

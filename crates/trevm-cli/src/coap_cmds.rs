@@ -51,16 +51,115 @@ pub(crate) fn cmd_ls(url: &str, security: &SecurityArgs) -> Result<ExitCode> {
         bail!("{}", reply.describe());
     }
     let text = String::from_utf8_lossy(&reply.payload);
+    let mut has_status = false;
     for link in text.split(',').filter(|l| !l.trim().is_empty()) {
         let (target, attrs) = link.split_once(';').unwrap_or((link, ""));
         let target = target.trim().trim_start_matches('<').trim_end_matches('>');
+        has_status |= target == "/status";
         if attrs.is_empty() {
             outln!("{target}");
         } else {
             outln!("{target}  {attrs}");
         }
     }
+    if has_status {
+        client.set_path(&["status"]);
+        let reply = client.request(trevm_coap::message::code::GET, &[], 1024, |_, _| {})?;
+        if reply.is_success() {
+            outln!();
+            print_status(&reply.payload)?;
+        } else {
+            // E.g. 4.01: this client may list the device but not read its status.
+            eprintln!("/status: {}", reply.describe());
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One capsule in a device's `/status` (trevm-coap's `status` module writes it).
+#[derive(serde::Deserialize)]
+struct CapsuleStatus {
+    slot: String,
+    name: String,
+    installed: String,
+    runs: u64,
+    ok: u64,
+    stopped: u64,
+    trapped: u64,
+    last_error: Option<String>,
+    last_run_ms: Option<u64>,
+    peak_memory: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct Status {
+    capsules: Vec<CapsuleStatus>,
+}
+
+/// `/status` as a table, one capsule per row.
+fn print_status(json: &[u8]) -> Result<()> {
+    let status: Status =
+        serde_json::from_slice(json).context("the device's /status is not what trevm expects")?;
+    if status.capsules.is_empty() {
+        outln!("no capsules installed");
+        return Ok(());
+    }
+    let header = [
+        "slot",
+        "capsule",
+        "runs",
+        "ok",
+        "stopped",
+        "trapped",
+        "last run",
+        "peak memory",
+        "installed",
+        "last error",
+    ];
+    let rows: Vec<[String; 10]> = status
+        .capsules
+        .iter()
+        .map(|c| {
+            [
+                c.slot.clone(),
+                c.name.clone(),
+                c.runs.to_string(),
+                c.ok.to_string(),
+                c.stopped.to_string(),
+                c.trapped.to_string(),
+                c.last_run_ms.map_or("-".into(), |ms| format!("{ms} ms")),
+                format!("{} KiB", c.peak_memory.div_ceil(1024)),
+                c.installed.clone(),
+                c.last_error.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            // Numbers right-aligned, text left; the last column unpadded.
+            let numeric = (2..=5).contains(&i);
+            if i + 1 == cells.len() {
+                out.push_str(cell);
+            } else if numeric {
+                out.push_str(&format!("{cell:>w$}  "));
+            } else {
+                out.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        out.trim_end().to_string()
+    };
+    outln!("{}", line(&header.map(String::from)));
+    for row in &rows {
+        outln!("{}", line(row));
+    }
+    Ok(())
 }
 
 /// Prints a response: its body on stdout, its code on stderr; exit status 1 unless 2.xx.

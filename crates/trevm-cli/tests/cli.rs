@@ -445,11 +445,21 @@ fn push_call_and_ls_talk_to_a_served_device() {
         "Hello from the sandbox!\n"
     );
     let o = trevm(&["ls", base]);
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains("/sandbox/hello  ct=0"),
-        "{}",
-        text(&o)
+    let listed = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(listed.contains("/sandbox/hello  ct=0"), "{}", text(&o));
+    // Then the status table: one row per capsule, with what it did (one run, which returned).
+    let row = listed
+        .lines()
+        .find(|l| l.starts_with("sandbox "))
+        .unwrap_or_else(|| panic!("no status row: {listed}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        cells[..6],
+        ["sandbox", "hello", "1", "1", "0", "0"],
+        "{listed}"
     );
+    assert!(row.contains("signed by the development key"), "{listed}");
+    assert!(row.ends_with(" -"), "no error yet: {listed}");
     // A capsule of the wrong world, straight from its payload directory: refused with the reason.
     let fib = root().join("payloads/fibonacci");
     let o = trevm(&[

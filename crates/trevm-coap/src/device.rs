@@ -1,5 +1,5 @@
 //! The resources of a trevm CoAP device: the sandbox under `/sandbox`, the persistent capsule
-//! under `/vm` with `/vm-control`.
+//! under `/vm` with `/vm-control`, and `/status` (what each capsule has done, JSON).
 
 use alloc::format;
 use alloc::string::String;
@@ -19,6 +19,15 @@ pub struct Device {
     pub persistent: Option<Persistent>,
 }
 
+impl Device {
+    /// `GET /status`: every capsule's status, as JSON (see [`crate::status`]).
+    pub fn status_json(&self) -> String {
+        let mut list = self.sandbox.status();
+        list.extend(self.persistent.as_ref().and_then(Persistent::status));
+        crate::status::to_json(&crate::status::sorted(list))
+    }
+}
+
 impl Resources for Device {
     fn handle(&mut self, request: Request<'_>) -> Handled {
         match (request.path.split_first(), self.persistent.as_mut()) {
@@ -31,6 +40,15 @@ impl Resources for Device {
                 p.handle(&request, &rest)
             }
             (Some((&"vm-control", [])), Some(p)) => p.control(&request),
+            (Some((&"status", [])), _) if request.code == code::GET => Response {
+                code: code::CONTENT,
+                payload: self.status_json().into_bytes(),
+                content_format: Some(crate::server::JSON),
+            }
+            .into(),
+            (Some((&"status", [])), _) => {
+                Response::text(code::METHOD_NOT_ALLOWED, "GET the status").into()
+            }
             _ => Response::text(
                 code::NOT_FOUND,
                 format!("no resource /{}", request.path.join("/")),
@@ -40,9 +58,10 @@ impl Resources for Device {
     }
 
     fn links(&self) -> Vec<String> {
-        let mut links = alloc::vec![String::from(
-            "</sandbox>;ct=0;title=\"capsules: PUT/GET/DELETE /sandbox/<name>\""
-        )];
+        let mut links = alloc::vec![
+            String::from("</sandbox>;ct=0;title=\"capsules: PUT/GET/DELETE /sandbox/<name>\""),
+            String::from("</status>;ct=50;title=\"what each capsule has done\""),
+        ];
         links.extend(
             self.sandbox
                 .names()

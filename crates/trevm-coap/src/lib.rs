@@ -14,6 +14,7 @@
 //!   `/vm-control` while the device runs.
 //! - [`admit`]: checking, verifying and loading an uploaded capsule, and the CoAP code of each
 //!   refusal.
+//! - [`status`]: what each capsule has done (`GET /status`, JSON).
 //! - [`storage`]: what survives a restart: the capsules and their anti-rollback ledgers in a
 //!   [`CapsuleStore`](storage::CapsuleStore) (`trevm-store`: files, or NOR flash).
 //! - [`secure`]: who may talk to the device: EDHOC, OSCORE and the access policy ([`Policy`]), on
@@ -46,6 +47,8 @@ pub mod sandbox;
 pub mod secure;
 #[cfg(feature = "device")]
 pub mod server;
+#[cfg(feature = "device")]
+pub mod status;
 #[cfg(feature = "device")]
 pub mod storage;
 

@@ -41,6 +41,7 @@ use trevm::{
 use crate::admit::{Refusal, admit};
 use crate::message::{code, encode_options_payload, opt, parse_options_payload};
 use crate::server::{Handled, Request, Response, Run};
+use crate::status::{CapsuleStats, CapsuleStatus, RunMeasure};
 use crate::storage::{self, SharedStore};
 
 /// Bytes of room the capsule gets for its response in `coap-run`'s message buffer.
@@ -67,6 +68,8 @@ struct Meta {
     ledger: VersionLedger,
     active: Option<Active>,
     loads: u32,
+    /// What the serving capsule has done since it was installed.
+    stats: CapsuleStats,
     /// Where replacements are kept across restarts, if anywhere.
     store: Option<SharedStore>,
 }
@@ -174,6 +177,18 @@ impl Persistent {
     ) -> Result<Vec<String>, Refusal> {
         let loaded = self.slot.runtime.load(capsule)?;
         self.slot.install(loaded, capsule, None).await
+    }
+
+    /// The serving capsule's status (for `GET /status`), if one is loaded.
+    pub fn status(&self) -> Option<CapsuleStatus> {
+        let meta = self.slot.meta.borrow();
+        let active = meta.active.as_ref()?;
+        Some(CapsuleStatus {
+            slot: "persistent",
+            name: active.loaded.name().to_string(),
+            installed: active.provenance.clone(),
+            stats: meta.stats.clone(),
+        })
     }
 
     /// `/.well-known/core` links of the serving capsule's resources.
@@ -301,6 +316,7 @@ impl Slot {
         }
         meta.loads += 1;
         let serial = meta.loads;
+        meta.stats = CapsuleStats::default();
         meta.active = Some(Active {
             loaded,
             provenance: crate::admit::describe(verified),
@@ -343,7 +359,28 @@ impl Slot {
         let Some(live) = live.as_mut() else {
             return Response::text(code::SERVICE_UNAVAILABLE, "no instance");
         };
-        match live.instance.coap_run(code, observed, &message).await {
+        let started = embassy_time::Instant::now();
+        let fuel_before = live.instance.fuel_consumed();
+        let result = live.instance.coap_run(code, observed, &message).await;
+        let measure = RunMeasure {
+            ms: started.elapsed().as_millis(),
+            fuel: live
+                .instance
+                .fuel_consumed()
+                .map(|after| after.saturating_sub(fuel_before.unwrap_or(0))),
+            peak_memory: live.instance.peak_memory(),
+        };
+        {
+            let mut meta = self.meta.borrow_mut();
+            if meta
+                .active
+                .as_ref()
+                .is_some_and(|a| a.serial == live.serial)
+            {
+                meta.stats.record(&result, measure);
+            }
+        }
+        match result {
             Ok(answer) => decode_run(answer),
             Err(e @ (Error::Timeout { .. } | Error::OutOfFuel)) => {
                 Response::text(code::SERVICE_UNAVAILABLE, format!("capsule stopped: {e}"))

@@ -25,6 +25,7 @@ use trevm::{
 use crate::admit::{Refusal, admit};
 use crate::message::code;
 use crate::server::{Handled, Request, Response, Run, TEXT_PLAIN};
+use crate::status::{CapsuleStats, CapsuleStatus, RunMeasure};
 use crate::storage::{self, SharedStore};
 
 /// The sandbox's settings.
@@ -66,11 +67,34 @@ struct Shared {
     state: RefCell<State>,
 }
 
+/// A stored capsule, what was verified about it, and what it has done.
+#[derive(Clone)]
+struct Entry {
+    loaded: LoadedCapsule,
+    installed: String,
+    stats: CapsuleStats,
+    /// Which install this is (a run's stats go to the capsule that ran, not to a replacement).
+    serial: u64,
+}
+
+impl Entry {
+    fn new(admitted: crate::admit::Admitted, state: &mut State) -> Self {
+        state.installs += 1;
+        Entry {
+            installed: crate::admit::describe(&admitted.verified),
+            loaded: admitted.loaded,
+            stats: CapsuleStats::default(),
+            serial: state.installs,
+        }
+    }
+}
+
 #[derive(Default)]
 struct State {
     ledger: VersionLedger,
-    capsules: BTreeMap<String, LoadedCapsule>,
+    capsules: BTreeMap<String, Entry>,
     runs: u64,
+    installs: u64,
     /// Where uploads are kept across restarts, if anywhere.
     store: Option<SharedStore>,
 }
@@ -146,7 +170,8 @@ impl Sandbox {
                         crate::admit::describe(&admitted.verified)
                     ));
                     state.ledger.record(&admitted.verified);
-                    state.capsules.insert(name.to_string(), admitted.loaded);
+                    let entry = Entry::new(admitted, &mut state);
+                    state.capsules.insert(name.to_string(), entry);
                 }
                 Err(refusal) => lines.push(format!(
                     "stored sandbox capsule `{name}` not restored: {}",
@@ -172,6 +197,21 @@ impl Sandbox {
             .capsules
             .keys()
             .cloned()
+            .collect()
+    }
+
+    /// Each stored capsule's status (for `GET /status`), by name.
+    pub fn status(&self) -> Vec<CapsuleStatus> {
+        let state = self.shared.state.borrow();
+        state
+            .capsules
+            .iter()
+            .map(|(name, e)| CapsuleStatus {
+                slot: "sandbox",
+                name: name.clone(),
+                installed: e.installed.clone(),
+                stats: e.stats.clone(),
+            })
             .collect()
     }
 
@@ -264,7 +304,8 @@ impl Sandbox {
                 }
                 None => Ok(()),
             };
-            let replaced = state.capsules.insert(name, admitted.loaded).is_some();
+            let entry = Entry::new(admitted, &mut state);
+            let replaced = state.capsules.insert(name, entry).is_some();
             match ledger_stored {
                 Ok(()) => Response::empty(if replaced {
                     code::CHANGED
@@ -278,25 +319,41 @@ impl Sandbox {
     }
 
     fn run(&mut self, name: &str) -> Handled {
-        let loaded = {
+        let (loaded, serial) = {
             let mut state = self.shared.state.borrow_mut();
-            let Some(loaded) = state.capsules.get(name).cloned() else {
+            let Some((loaded, serial)) = state
+                .capsules
+                .get(name)
+                .map(|e| (e.loaded.clone(), e.serial))
+            else {
                 return Response::text(code::NOT_FOUND, format!("no capsule `{name}`")).into();
             };
             state.runs += 1;
-            loaded
+            (loaded, serial)
         };
         let shared = self.shared.clone();
         let name = name.to_string();
         Handled::Later(Run::new(async move {
+            let started = embassy_time::Instant::now();
+            let mut measure = RunMeasure::default();
             let outcome = async {
                 let mut instance = shared
                     .runtime
                     .instantiate(&loaded, HostState::new(&name), shared.limits.run)
                     .await?;
-                instance.call_typed::<(), (String,)>("run", ()).await
+                let result = instance.call_typed::<(), (String,)>("run", ()).await;
+                measure.fuel = instance.fuel_consumed();
+                measure.peak_memory = instance.peak_memory();
+                result
             }
             .await;
+            measure.ms = started.elapsed().as_millis();
+            // Counted for the capsule that ran (not for one that replaced it meanwhile).
+            if let Some(entry) = shared.state.borrow_mut().capsules.get_mut(&name)
+                && entry.serial == serial
+            {
+                entry.stats.record(&outcome, measure);
+            }
             match outcome {
                 Ok((s,)) => Response {
                     code: code::CONTENT,

@@ -310,6 +310,26 @@ fn a_capsule_that_never_returns_gets_5_03_and_others_keep_answering() {
     assert_eq!(code_, code::SERVICE_UNAVAILABLE, "{text}");
     assert!(text.contains("timed out"), "{text}");
     assert_eq!(get_text(&mut s, &mut c, "sandbox/hello").0, code::CONTENT);
+    assert_eq!(get_text(&mut s, &mut c, "sandbox/hello").0, code::CONTENT);
+
+    // /status counts what each did.
+    let (got, status) = get_text(&mut s, &mut c, "status");
+    assert_eq!(got, code::CONTENT, "{status}");
+    let hello = status.find("\"name\":\"hello\"").expect("hello in /status");
+    let spin = status.find("\"name\":\"spin\"").expect("spin in /status");
+    let (hello, spin) = (&status[hello..], &status[spin..]);
+    assert!(
+        hello.contains("\"runs\":2,\"ok\":2,\"stopped\":0,\"trapped\":0,\"last_error\":null"),
+        "{status}"
+    );
+    assert!(
+        spin.contains("\"runs\":1,\"ok\":0,\"stopped\":1,\"trapped\":0,\"last_error\":\""),
+        "{status}"
+    );
+    assert!(
+        status.contains("\"installed\":\"version 1, signed by the test key"),
+        "{status}"
+    );
 }
 
 #[test]

@@ -78,6 +78,8 @@ pub(crate) struct MemoryLimiter {
     pub(crate) max_table_elements: usize,
     /// The largest refused request, in bytes.
     pub(crate) refused: Option<usize>,
+    /// The largest size granted to a linear memory, in bytes.
+    pub(crate) peak: usize,
 }
 
 impl MemoryLimiter {
@@ -86,6 +88,7 @@ impl MemoryLimiter {
             max_memory,
             max_table_elements: usize::MAX,
             refused: None,
+            peak: 0,
         }
     }
 }
@@ -101,6 +104,7 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
             self.refused = Some(self.refused.map_or(desired, |r| r.max(desired)));
             return Ok(false);
         }
+        self.peak = self.peak.max(desired);
         Ok(true)
     }
 

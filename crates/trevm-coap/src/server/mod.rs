@@ -40,7 +40,7 @@ mod serve;
 pub use serve::{MAX_DATAGRAM, Transport, serve};
 
 pub use resource::{
-    Handled, LINK_FORMAT, OCTET_STREAM, Request, Resources, Response, Run, TEXT_PLAIN,
+    Handled, JSON, LINK_FORMAT, OCTET_STREAM, Request, Resources, Response, Run, TEXT_PLAIN,
 };
 
 /// Options this server understands; any other critical option gets 4.02.

@@ -17,6 +17,8 @@ pub const TEXT_PLAIN: u32 = 0;
 pub const LINK_FORMAT: u32 = 40;
 /// Content-Format `application/octet-stream`.
 pub const OCTET_STREAM: u32 = 42;
+/// Content-Format `application/json`.
+pub const JSON: u32 = 50;
 
 /// A request as resources see it: a whole body (Block1 already reassembled).
 #[derive(Debug, Clone)]

@@ -66,6 +66,12 @@ impl<T: HostView> Instance<T> {
         Some(self.fuel_start.saturating_sub(left))
     }
 
+    /// The largest size one of the capsule's linear memories has had, in bytes (its initial
+    /// size, or what it grew to).
+    pub fn peak_memory(&self) -> usize {
+        self.store.data().host().limiter.peak
+    }
+
     /// Whether an earlier error stopped this instance.
     pub fn is_stopped(&self) -> bool {
         self.stopped
