@@ -114,3 +114,19 @@ pub fn build(root: &Path, name: &'static str) -> Result<Example, Box<dyn std::er
         compiled,
     })
 }
+
+/// Builds `payloads/<name>` for `profile` alone, signed by [`key`].
+pub fn build_one(
+    root: &Path,
+    name: &str,
+    profile: EngineProfile,
+) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    let opts = BuildOptions {
+        profile,
+        quiet: true,
+        signing: Signing::Unsigned,
+        ..Default::default()
+    };
+    let built = trevm_build::build(&root.join("payloads").join(name), &opts)?;
+    Ok(trevm_sign::sign(&built.capsule, key(), Some(1), None)?)
+}

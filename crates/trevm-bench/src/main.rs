@@ -16,6 +16,7 @@
 
 mod capsules;
 mod coap;
+mod device;
 mod report;
 
 use std::hint::black_box;
@@ -65,6 +66,8 @@ struct Plan {
     call_runs: usize,
     /// The CoAP security figures.
     coap: coap::CoapPlan,
+    /// The CoAP device under load.
+    device: device::DevicePlan,
 }
 
 impl Plan {
@@ -82,6 +85,11 @@ impl Plan {
             requests: 2_000,
             batches: 5,
         },
+        device: device::DevicePlan {
+            static_requests: 20_000,
+            spin_requests: 2_000,
+            runs_per_client: 2_000,
+        },
     };
 
     const QUICK: Plan = Plan {
@@ -97,6 +105,11 @@ impl Plan {
             handshakes: 3,
             requests: 100,
             batches: 3,
+        },
+        device: device::DevicePlan {
+            static_requests: 500,
+            spin_requests: 100,
+            runs_per_client: 100,
         },
     };
 }
@@ -149,6 +162,7 @@ fn run(plan: Plan) -> Result<()> {
     println!("{}", bench.call_costs()?);
     println!("{}", bench.sizes());
     println!("{}", bench.coap_security()?);
+    println!("{}", bench.device(&root)?);
     Ok(())
 }
 
@@ -193,6 +207,19 @@ impl Bench {
             P64_FUEL,
             capsules::policy(),
             hello,
+        )?)
+    }
+
+    /// The CoAP device under load (`device.rs`).
+    fn device(&self, root: &Path) -> Result<String> {
+        let hello = self.example("sandbox").capsule(P64_FUEL).to_vec();
+        let spin = capsules::build_one(root, "sandbox-spin", P64_FUEL)?;
+        Ok(device::measure(
+            self.plan.device,
+            P64_FUEL,
+            capsules::policy(),
+            hello,
+            spin,
         )?)
     }
 
