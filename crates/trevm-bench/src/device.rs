@@ -137,8 +137,11 @@ impl Client {
             m.add_uint_option(opt::BLOCK1, b.to_uint());
             m.payload = chunk.to_vec();
             let reply = self.exchange(&mut m)?;
-            let wanted = if more { code::CONTINUE } else { code::CREATED };
-            if reply.code != wanted && !(reply.code == code::CHANGED && !more) {
+            let fine = match more {
+                true => reply.code == code::CONTINUE,
+                false => reply.code == code::CREATED || reply.code == code::CHANGED,
+            };
+            if !fine {
                 bail!(
                     "uploading {}: {} {}",
                     path.join("/"),
