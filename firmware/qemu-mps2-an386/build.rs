@@ -22,7 +22,11 @@ fn main() {
     }
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     if std::env::var_os("CARGO_FEATURE_SIGNED").is_some() {
-        signed_capsule(&root, &out);
+        signed_capsule(&root, "async-bindings", &out);
+    }
+    if std::env::var_os("CARGO_FEATURE_COAP").is_some() {
+        // What the CoAP demo uploads to its sandbox.
+        signed_capsule(&root, "sandbox", &out);
     }
     std::fs::copy(here.join("memory.x"), out.join("memory.x")).expect("copy memory.x");
     println!("cargo:rustc-link-search={}", out.display());
@@ -32,22 +36,23 @@ fn main() {
     println!("cargo:rerun-if-changed=memory.x");
 }
 
-/// The capsule the firmware treats as received (as from a flash slot an updater wrote): the
-/// async-bindings payload signed with the development key, and the public key the firmware trusts
-/// (`trusted-key.bin`, the raw 32 bytes) — as a developer's own device would.
-fn signed_capsule(root: &Path, out: &Path) {
+/// A capsule the firmware treats as received (as from a flash slot an updater wrote, or over
+/// CoAP): payload `name` signed with the development key (`<name>.signed.cwasm`), and the public
+/// key the firmware trusts (`trusted-key.bin`, the raw 32 bytes) — as a developer's own device
+/// would.
+fn signed_capsule(root: &Path, name: &str, out: &Path) {
     let opts = trevm_build::BuildOptions {
         signing: trevm_build::Signing::DevKey,
         ..trevm_build::BuildOptions::for_build_script()
     };
-    let payload = root.join("payloads/async-bindings");
+    let payload = root.join("payloads").join(name);
     if let Err(e) = trevm_build::build_for_build_script(
         &payload,
         &root.join("wit"),
-        &out.join("async-bindings.signed.cwasm"),
+        &out.join(format!("{name}.signed.cwasm")),
         &opts,
     ) {
-        panic!("building the signed async-bindings capsule failed: {e}");
+        panic!("building the signed {name} capsule failed: {e}");
     }
     let key = trevm_sign::dev_key().unwrap_or_else(|e| panic!("the development key: {e}"));
     std::fs::write(out.join("trusted-key.bin"), key.key.public_key()).expect("write trusted key");

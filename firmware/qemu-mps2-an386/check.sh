@@ -33,9 +33,15 @@ for expected in \
     "board: async-bindings stopped by its 5 s timeout" \
     "board: CoAP server identity: {8: {1: {1: 2, 2: h'', -1: 1, -2: h'" \
     "board: coap: GET /.well-known/core → 2.05 </sandbox>" \
-    "board: coap: a stranger's PUT /sandbox/x → 4.01 Unauthorized" \
+    "board: coap: made this device's identity and kept it in the flash store" \
+    "board: coap: PUT /sandbox/hello (" \
+    "board: coap: GET /sandbox/hello → 2.05 Hello from the sandbox!" \
+    "board: coap: a stranger's DELETE /sandbox/hello → 4.01 Unauthorized" \
     "board: coap: EDHOC message 1 → 2.04 with message 2" \
     "board: coap: a garbled EDHOC message 1 → 4." \
+    "board: coap: resetting the board (SYSRESETREQ); the flash store keeps the capsule" \
+    "board: coap: restored sandbox capsule \`hello\` (version " \
+    "board: coap: after the reset: GET /sandbox/hello → 2.05 Hello from the sandbox!" \
     "board: all capsules behaved as expected"; do
     if ! grep -qF -- "$expected" "$out"; then
         echo "firmware: FAILED: missing output line: $expected"
@@ -45,6 +51,14 @@ done
 numbers=$(grep -cE '\] async-bindings: [0-9]{1,2}$' "$out")
 if [ "$numbers" -ne 10 ]; then
     echo "firmware: FAILED: expected 10 random numbers from the capsule, saw $numbers"
+    fail=1
+fi
+# The identity is made once and kept: made on the first boot only, the same one printed after the
+# reset.
+identities=$(grep -F "board: CoAP server identity: " "$out" | sed 's/.*identity: //' | sort -u | wc -l)
+if [ "$(grep -cF "board: CoAP server identity: " "$out")" -ne 2 ] || [ "$identities" -ne 1 ] \
+    || [ "$(grep -cF "made this device's identity" "$out")" -ne 1 ]; then
+    echo "firmware: FAILED: expected the same CoAP server identity before and after the reset"
     fail=1
 fi
 rm -f "$out"

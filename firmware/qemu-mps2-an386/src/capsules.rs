@@ -365,7 +365,8 @@ static ASYNC_BINDINGS_SIGNED: EmbeddedCapsule =
 
 /// The public key this device trusts: the development key of whoever built the firmware.
 #[cfg(feature = "signed")]
-static TRUSTED_KEY: [u8; 32] = *include_bytes!(concat!(env!("OUT_DIR"), "/trusted-key.bin"));
+pub(crate) static TRUSTED_KEY: [u8; 32] =
+    *include_bytes!(concat!(env!("OUT_DIR"), "/trusted-key.bin"));
 
 #[cfg(feature = "signed")]
 fn async_bindings_bytes() -> &'static [u8] {

@@ -1,37 +1,78 @@
 //! The CoAP device on the Cortex-M4 (feature `coap`; with `coap-oscore`, behind EDHOC + OSCORE and
-//! the default access policy): trevm-coap's server with the capsule sandbox, as `trevm serve`
-//! runs it on the native board. QEMU's mps2-an386 network interface is not wired up here, so the
-//! datagrams a client would send are handed to the server in memory; what it answers is printed.
-//! The point is that the layer builds and runs on the MCU (liboscore is C, cross-compiled) and
-//! that report.sh can measure what it costs in flash and instructions.
+//! an access policy): trevm-coap's server with the capsule sandbox, as `trevm serve` runs it on
+//! the native board, keeping uploads in a `trevm-store` `FlashStore` on NOR flash (here RAM kept
+//! across a reset: [`crate::retained`]). QEMU's mps2-an386 network interface is not wired up, so
+//! the datagrams a client would send are handed to the server in memory; what it answers is
+//! printed.
+//!
+//! First boot: format the store, upload a signed capsule (PUT, Block1) and run it (GET), show the
+//! policy refusing a stranger, then reset the board ([`restart`]). Second boot
+//! ([`after_restart`]): the capsule is restored from the store and answers again.
+//!
+//! The point: the layer builds and runs on the MCU (liboscore is C, cross-compiled), survives a
+//! restart, and report.sh can measure what it costs in flash and instructions.
 
 use alloc::format;
 use alloc::string::{String, ToString};
 
-use trevm::{EngineProfile, Runtime, RuntimeOptions, TrustPolicy};
+use trevm::{EngineProfile, Runtime, RuntimeOptions, TrustPolicy, TrustedKey};
 use trevm_coap::message::{code, opt};
-use trevm_coap::{Device, Message, MsgType, Sandbox, SandboxLimits, Server, ServerLimits};
+use trevm_coap::{
+    BlockOpt, Device, Message, MsgType, Sandbox, SandboxLimits, Server, ServerLimits,
+};
+use trevm_store::FlashStore;
 
 use crate::board;
+use crate::retained::{self, RetainedFlash};
 #[cfg(feature = "coap-oscore")]
 use crate::time_driver::cycles;
 
 /// A client the device has never seen.
 const STRANGER: u8 = 1;
 
-/// Runs the exchanges; an error when an answer is not the expected one.
-pub async fn run(profile: EngineProfile, options: RuntimeOptions) -> Result<(), String> {
+/// The sandbox payload, signed by the development key: what a developer would upload.
+static HELLO: trevm::EmbeddedCapsule =
+    trevm::include_capsule!(concat!(env!("OUT_DIR"), "/sandbox.signed.cwasm"));
+const HELLO_ANSWER: &str = "Hello from the sandbox!";
+
+/// The device: the sandbox on `store`, trusting the development key, and (with `coap-oscore`)
+/// the security layer.
+fn device(
+    profile: EngineProfile,
+    options: RuntimeOptions,
+    store: FlashStore<RetainedFlash>,
+) -> Result<Exchanges, String> {
     let runtime =
         Runtime::new(profile, options.with_grants(Sandbox::GRANTS)).map_err(|e| e.to_string())?;
-    let device = Device {
-        // Trusts no key: nothing uploaded here would be admitted (none is, in this demo).
-        sandbox: Sandbox::new(runtime, SandboxLimits::default(), TrustPolicy::new()),
-        persistent: None,
-    };
-    let server = Server::new(device, ServerLimits::default());
+    let key = TrustedKey::ed25519(crate::capsules::TRUSTED_KEY)
+        .map_err(|e| e.to_string())?
+        .with_label("the development key");
+    let mut sandbox = Sandbox::new(
+        runtime,
+        SandboxLimits::default(),
+        TrustPolicy::new().trust(key),
+    );
+    let store = trevm_coap::storage::shared(store);
+    for line in sandbox.restore(store.clone())? {
+        board(&format!("coap: {line}"));
+    }
+    let server = Server::new(
+        Device {
+            sandbox,
+            persistent: None,
+        },
+        ServerLimits::default(),
+    );
     #[cfg(feature = "coap-oscore")]
-    let server = secured(server)?;
-    let mut exchanges = Exchanges { server, mid: 0 };
+    let server = secured(server, &store)?;
+    Ok(Exchanges { server, mid: 0 })
+}
+
+/// First boot: everything, on a freshly formatted store.
+pub async fn run(profile: EngineProfile, options: RuntimeOptions) -> Result<(), String> {
+    let flash = retained::take().ok_or("the store's flash is taken")?;
+    let store = FlashStore::format(flash, 0..retained::SIZE as u32).map_err(|e| e.to_string())?;
+    let mut exchanges = device(profile, options, store)?;
 
     let links = exchanges
         .send(code::GET, &[".well-known", "core"], &[])
@@ -41,22 +82,80 @@ pub async fn run(profile: EngineProfile, options: RuntimeOptions) -> Result<(), 
         "coap: GET /.well-known/core → 2.05 {}",
         String::from_utf8_lossy(&links.payload)
     ));
-    let upload = exchanges
-        .send(code::PUT, &["sandbox", "x"], b"not a capsule")
+    let start = crate::time_driver::cycles();
+    let created = exchanges
+        .upload(&["sandbox", "hello"], HELLO.bytes())
         .await?;
+    crate::capsules::measure_cycles("cycles.coap.upload", crate::time_driver::cycles() - start);
+    expect(&created, code::CREATED, "PUT /sandbox/hello")?;
+    board(&format!(
+        "coap: PUT /sandbox/hello ({} B, signed) → 2.01, kept in the flash store",
+        HELLO.bytes().len()
+    ));
+    let hello = exchanges
+        .send(code::GET, &["sandbox", "hello"], &[])
+        .await?;
+    expect(&hello, code::CONTENT, "GET /sandbox/hello")?;
+    board(&format!(
+        "coap: GET /sandbox/hello → 2.05 {}",
+        String::from_utf8_lossy(&hello.payload)
+    ));
     #[cfg(feature = "coap-oscore")]
     {
-        // The default policy: a stranger may not upload; nothing reaches the sandbox.
-        expect(&upload, code::UNAUTHORIZED, "a stranger's PUT /sandbox/x")?;
-        board("coap: a stranger's PUT /sandbox/x → 4.01 Unauthorized");
+        // The policy lets strangers list, upload and run, not delete.
+        let delete = exchanges
+            .send(code::DELETE, &["sandbox", "hello"], &[])
+            .await?;
+        expect(
+            &delete,
+            code::UNAUTHORIZED,
+            "a stranger's DELETE /sandbox/hello",
+        )?;
+        board("coap: a stranger's DELETE /sandbox/hello → 4.01 Unauthorized");
         edhoc(&mut exchanges).await?;
     }
     #[cfg(not(feature = "coap-oscore"))]
     {
         // No security: anyone reaches the sandbox, which refuses what is not a capsule.
+        let upload = exchanges
+            .send(code::PUT, &["sandbox", "x"], b"not a capsule")
+            .await?;
         expect(&upload, code::BAD_REQUEST, "PUT /sandbox/x of garbage")?;
         board("coap: PUT /sandbox/x of garbage → 4.00 (no security layer: anyone may upload)");
     }
+    Ok(())
+}
+
+/// Resets the board, telling the next boot to check the store.
+pub fn restart() -> ! {
+    retained::set_boot_word(retained::RESTARTED);
+    board("coap: resetting the board (SYSRESETREQ); the flash store keeps the capsule");
+    cortex_m::peripheral::SCB::sys_reset()
+}
+
+/// Whether this boot follows [`restart`].
+pub fn is_restart() -> bool {
+    retained::boot_word() == retained::RESTARTED
+}
+
+/// Second boot: the uploaded capsule is restored from the store and answers.
+pub async fn after_restart(profile: EngineProfile, options: RuntimeOptions) -> Result<(), String> {
+    retained::set_boot_word(0);
+    board("coap: after the reset: opening the flash store");
+    let flash = retained::take().ok_or("the store's flash is taken")?;
+    let store = FlashStore::open(flash, 0..retained::SIZE as u32).map_err(|e| e.to_string())?;
+    let mut exchanges = device(profile, options, store)?;
+    let hello = exchanges
+        .send(code::GET, &["sandbox", "hello"], &[])
+        .await?;
+    expect(&hello, code::CONTENT, "GET /sandbox/hello after the reset")?;
+    let text = String::from_utf8_lossy(&hello.payload);
+    if text != HELLO_ANSWER {
+        return Err(format!("the restored capsule answered `{text}`"));
+    }
+    board(&format!(
+        "coap: after the reset: GET /sandbox/hello → 2.05 {text}"
+    ));
     Ok(())
 }
 
@@ -66,10 +165,39 @@ struct Exchanges {
 }
 
 impl Exchanges {
-    /// One confirmable request from [`STRANGER`]; the reply parsed.
+    /// `PUT` of `body` in 1024-byte blocks (Block1); the last answer.
+    async fn upload(&mut self, path: &[&str], body: &[u8]) -> Result<Message, String> {
+        let blocks = body.len().div_ceil(1024);
+        for (num, chunk) in body.chunks(1024).enumerate() {
+            let more = num + 1 < blocks;
+            let block = BlockOpt {
+                num: num as u32,
+                more,
+                szx: 6,
+            };
+            let reply = self.send_with(code::PUT, path, chunk, Some(block)).await?;
+            if !more {
+                return Ok(reply);
+            }
+            expect(&reply, code::CONTINUE, "a block of the upload")?;
+        }
+        Err("nothing to upload".into())
+    }
+
     async fn send(&mut self, code: u8, path: &[&str], payload: &[u8]) -> Result<Message, String> {
+        self.send_with(code, path, payload, None).await
+    }
+
+    /// One confirmable request from [`STRANGER`]; the reply parsed.
+    async fn send_with(
+        &mut self,
+        code: u8,
+        path: &[&str],
+        payload: &[u8],
+        block1: Option<BlockOpt>,
+    ) -> Result<Message, String> {
         self.mid = self.mid.wrapping_add(1);
-        let request = Message {
+        let mut request = Message {
             ty: MsgType::Con,
             code,
             mid: self.mid,
@@ -80,6 +208,9 @@ impl Exchanges {
                 .collect(),
             payload: payload.to_vec(),
         };
+        if let Some(b) = block1 {
+            request.add_uint_option(opt::BLOCK1, b.to_uint());
+        }
         let now = embassy_time::Instant::now().as_millis();
         let reply = self
             .server
@@ -102,23 +233,56 @@ fn expect(reply: &Message, wanted: u8, what: &str) -> Result<(), String> {
     ))
 }
 
-/// The security layer with a fresh identity and the default policy (only `GET /.well-known/core`
-/// without credentials).
+/// The security layer with a fresh identity and a policy letting strangers list, upload and run
+/// sandbox capsules, and nothing else (no known clients here: the in-memory client cannot do
+/// EDHOC as an initiator).
 #[cfg(feature = "coap-oscore")]
-fn secured(server: Server<u8, Device>) -> Result<Server<u8, Device>, String> {
+fn secured(
+    server: Server<u8, Device>,
+    store: &trevm_coap::storage::SharedStore,
+) -> Result<Server<u8, Device>, String> {
+    use trevm_coap::secure::{Rule, Scope, methods};
     use trevm_coap::{Identity, Policy, Security};
+    let policy = Policy {
+        unauthenticated: Some(Scope::Rules(alloc::vec![
+            Rule {
+                path: "/.well-known/core".into(),
+                methods: methods::GET,
+            },
+            Rule {
+                path: "/sandbox/*".into(),
+                methods: methods::GET | methods::PUT,
+            },
+        ])),
+        peers: alloc::vec::Vec::new(),
+    };
     // QEMU's MPS2 has no hardware RNG: the capsules' xorshift, from a fixed seed, is **predictable
     // and only for this demo**. A real device hands its hardware RNG to the security layer (on
     // Ariel OS, its `random` module's crypto RNG).
     let mut rng = crate::capsules::XorShift(0x0c0a_9e55_5eed_0001);
-    let start = cycles();
-    let identity = Identity::generate(&mut rng);
-    crate::capsules::measure_cycles("cycles.coap.identity", cycles() - start);
-    // A device made on first start and kept (the native board keeps it in a file; here it is
-    // made at every boot: the firmware has no storage yet).
+    // The device's identity: made on first start and kept in the store, so clients that pinned
+    // it still recognise the device after a reset.
+    let stored = store
+        .borrow_mut()
+        .get("identity")
+        .map_err(|e| format!("reading the identity: {e}"))?;
+    let identity = match stored {
+        Some(bytes) => Identity::from_bytes(&bytes).map_err(|e| e.to_string())?,
+        None => {
+            let start = cycles();
+            let identity = Identity::generate(&mut rng);
+            crate::capsules::measure_cycles("cycles.coap.identity", cycles() - start);
+            store
+                .borrow_mut()
+                .put("identity", &identity.to_bytes())
+                .map_err(|e| format!("storing the identity: {e}"))?;
+            board("coap: made this device's identity and kept it in the flash store");
+            identity
+        }
+    };
     board(&format!("CoAP server identity: {}", identity.diag()));
-    let security = Security::new(identity, &Policy::default(), alloc::boxed::Box::new(rng))
-        .map_err(|e| e.to_string())?;
+    let security =
+        Security::new(identity, &policy, alloc::boxed::Box::new(rng)).map_err(|e| e.to_string())?;
     Ok(server.with_security(security))
 }
 

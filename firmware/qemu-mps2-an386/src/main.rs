@@ -23,6 +23,8 @@ mod fp_probe;
 #[cfg(feature = "runtime")]
 mod fpga_led;
 mod measure;
+#[cfg(feature = "coap")]
+mod retained;
 mod time_driver;
 
 use core::mem::MaybeUninit;
@@ -65,6 +67,19 @@ async fn main(spawner: Spawner) {
     time_driver::init(peripherals.SYST);
     let _ = &spawner;
 
+    // The second boot of the CoAP firmware: the capsule uploaded before the reset is back.
+    #[cfg(feature = "coap")]
+    if coap_device::is_restart() {
+        let profile = trevm::EngineProfile::pulley32(trevm::Preemption::Fuel);
+        match coap_device::after_restart(profile, trevm::RuntimeOptions::mcu()).await {
+            Ok(()) => {
+                board("all capsules behaved as expected");
+                debug::exit(debug::EXIT_SUCCESS);
+            }
+            Err(e) => fail(&alloc::format!("error after the reset: {e}")),
+        }
+    }
+
     #[cfg(feature = "runtime")]
     let outcome = capsules::run(spawner).await;
     #[cfg(all(feature = "bare-sync", not(feature = "runtime")))]
@@ -82,8 +97,14 @@ async fn main(spawner: Spawner) {
     ));
     match outcome {
         Ok(()) => {
-            board("all capsules behaved as expected");
-            debug::exit(debug::EXIT_SUCCESS);
+            // The CoAP firmware checks its store across a reset before it says so.
+            #[cfg(feature = "coap")]
+            coap_device::restart();
+            #[cfg(not(feature = "coap"))]
+            {
+                board("all capsules behaved as expected");
+                debug::exit(debug::EXIT_SUCCESS);
+            }
         }
         Err(e) => fail(&alloc::format!("error: {e}")),
     }
