@@ -212,25 +212,29 @@ done
     echo "## CoAP device and its security layer (opt-level s)"
     echo
     echo "Feature \`coap\` adds trevm-coap's server with the capsule sandbox (fed datagrams in memory:"
-    echo "the network interface is not wired up); \`coap-oscore\` puts EDHOC + OSCORE and the default"
-    echo "access policy in front of it (coapcore, lakers with RustCrypto P-256, liboscore compiled"
-    echo "with \`arm-none-eabi-gcc\`; [\`coap-security.md\`](coap-security.md)). CI runs the"
-    echo "\`coap-oscore\` firmware."
+    echo "the network interface is not wired up) and a \`trevm-store\` \`FlashStore\` (sequential-storage)"
+    echo "on NOR flash — here RAM that QEMU keeps across a reset — which it uploads a signed capsule"
+    echo "into before resetting the board and finding it restored; \`coap-oscore\` puts EDHOC + OSCORE"
+    echo "and an access policy in front of it (coapcore, lakers with RustCrypto P-256, liboscore"
+    echo "compiled with \`arm-none-eabi-gcc\`; [\`coap-security.md\`](coap-security.md)). CI runs"
+    echo "the \`coap-oscore\` firmware."
     echo
     t_coap=$(section "$work/trevm-coap-s.elf" .text); r_coap=$(section "$work/trevm-coap-s.elf" .rodata)
     t_osc=$(section "$work/trevm-oscore-s.elf" .text); r_osc=$(section "$work/trevm-oscore-s.elf" .rodata)
     echo "| | \`.text\` | \`.rodata\` | flash |"
     echo "|---|---:|---:|---:|"
-    echo "| CoAP server + sandbox, on top of **trevm** | $(num $((t_coap - t_trevm))) | $(num $((r_coap - r_trevm))) | $(num $((t_coap + r_coap - t_trevm - r_trevm))) |"
+    echo "| CoAP server + sandbox + flash store, on top of **trevm** (and the $(num "$(sed -n 's/.*PUT \/sandbox\/hello (\([0-9]*\) B.*/\1/p' "$work/trevm-coap-s.out" | head -n1)")-byte sandbox capsule it uploads) | $(num $((t_coap - t_trevm))) | $(num $((r_coap - r_trevm))) | $(num $((t_coap + r_coap - t_trevm - r_trevm))) |"
     echo "| EDHOC + OSCORE + access policy, on top of that | $(num $((t_osc - t_coap))) | $(num $((r_osc - r_coap))) | $(num $((t_osc + r_osc - t_coap - r_coap))) |"
     echo
-    echo "| operation (coap-oscore firmware) | instructions |"
+    echo "| operation | instructions |"
     echo "|---|---:|"
-    echo "| make the device identity (a P-256 key pair) | $(instr trevm-oscore-s cycles.coap.identity) |"
+    echo "| upload the sandbox capsule: 17 Block1 PUTs, verify, load, instantiate, write the flash store (coap firmware) | $(instr trevm-coap-s cycles.coap.upload) |"
+    echo "| the same behind the security layer (coap-oscore firmware) | $(instr trevm-oscore-s cycles.coap.upload) |"
+    echo "| make the device identity (a P-256 key pair; first boot only, then kept in the store) | $(instr trevm-oscore-s cycles.coap.identity) |"
     echo "| EDHOC message 1 → message 2 (ephemeral key, two P-256 ECDH, HKDF, MAC, AEAD) | $(instr trevm-oscore-s cycles.coap.edhoc_message_2) |"
     echo
-    stack_of() { sed -n 's/.*main stack high-water \([0-9]*\) B.*/\1/p' "$work/$1.out"; }
-    heap_of() { sed -n 's/.*heap peak \([0-9]*\) B.*/\1/p' "$work/$1.out"; }
+    stack_of() { sed -n 's/.*main stack high-water \([0-9]*\) B.*/\1/p' "$work/$1.out" | head -n1; }
+    heap_of() { sed -n 's/.*heap peak \([0-9]*\) B.*/\1/p' "$work/$1.out" | head -n1; }
     echo "Main-stack high-water: $(num "$(stack_of trevm-s)") B (trevm), $(num "$(stack_of trevm-coap-s)") B (coap),"
     echo "$(num "$(stack_of trevm-oscore-s)") B (coap-oscore: lakers keeps its EDHOC buffers on the stack)."
     echo "Heap peak of the whole run: $(num "$(heap_of trevm-s)"), $(num "$(heap_of trevm-coap-s)"), $(num "$(heap_of trevm-oscore-s)") B."
