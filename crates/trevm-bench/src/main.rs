@@ -1,7 +1,7 @@
 //! `trevm-bench`: measures trevm capsules on this machine and prints markdown tables.
 //!
 //! ```sh
-//! cargo run --release -p trevm-bench              # the full run (about 20 s once built)
+//! cargo run --release -p trevm-bench              # the full run (about 40 s once built)
 //! cargo run --release -p trevm-bench -- --quick   # a smoke run with fewer iterations
 //! ```
 //!
