@@ -134,6 +134,15 @@ pub fn policy_from_second_arg() -> Result<Policy, String> {
     }
 }
 
+/// For the example programs: the state directory named by the third command-line argument, or
+/// [`state_dir`].
+pub fn state_dir_from_third_arg() -> PathBuf {
+    std::env::args_os()
+        .nth(3)
+        .map(PathBuf::from)
+        .unwrap_or_else(state_dir)
+}
+
 /// Where a native-board device keeps its state: `$TREVM_STATE_DIR`, else
 /// `$XDG_STATE_HOME/trevm`, else `~/.local/state/trevm`.
 pub fn state_dir() -> PathBuf {

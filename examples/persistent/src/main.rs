@@ -11,7 +11,9 @@
 //!
 //! Listens on 127.0.0.1:5683, or the address given as the first argument. It has the sandbox too.
 //! Who may do what is the `peers.yml` given as the second argument (docs/coap-security.md);
-//! without one, strangers may only list the device. `examples/policies/open.yml` lets anyone
+//! without one, strangers may only list the device. The third argument is the state directory
+//! (the device identity and the capsules uploaded to it, kept across restarts; default
+//! `$TREVM_STATE_DIR`, else `~/.local/state/trevm`). `examples/policies/open.yml` lets anyone
 //! do anything (the commands above need it, or EDHOC credentials).
 #![forbid(unsafe_code)]
 
@@ -36,9 +38,11 @@ async fn run(board: &NativeBoard) -> Result<(), String> {
     // Replacements must be signed by the development key (`trevm build` signs with it).
     let trust = trevm_native::trust::development_policy()?;
     let access = trevm_native::access::policy_from_second_arg()?;
-    // State (the device identity, uploaded capsules) in $TREVM_STATE_DIR or ~/.local/state/trevm.
+    // State (the device identity, uploaded capsules): the third argument, else $TREVM_STATE_DIR,
+    // else ~/.local/state/trevm.
     let config = trevm_native::coap::DeviceConfig {
         persistent: Some(CAPSULE),
+        state_dir: trevm_native::access::state_dir_from_third_arg(),
         ..trevm_native::coap::DeviceConfig::new(addr, trust, access)
     };
     trevm_native::coap::serve_device(board, config, link_uppercase).await
