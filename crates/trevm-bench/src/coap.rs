@@ -82,15 +82,9 @@ impl Bench {
     }
 }
 
+/// A GET (its message ID and token are set when it is sent).
 fn get(path: &[&str]) -> Message {
-    Message {
-        code: code::GET,
-        options: path
-            .iter()
-            .map(|p| (opt::URI_PATH, p.as_bytes().to_vec()))
-            .collect(),
-        ..Default::default()
-    }
+    Message::request(code::GET, 0, path)
 }
 
 /// A device RNG from the OS, as the native board has it.

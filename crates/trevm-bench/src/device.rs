@@ -154,15 +154,9 @@ impl Client {
     }
 }
 
+/// A request (its message ID and token are set when it is sent).
 fn request(c: u8, path: &[&str]) -> Message {
-    Message {
-        code: c,
-        options: path
-            .iter()
-            .map(|p| (opt::URI_PATH, p.as_bytes().to_vec()))
-            .collect(),
-        ..Default::default()
-    }
+    Message::request(c, 0, path)
 }
 
 /// Latencies of `n` GETs of `path`, one in flight; fails on any answer but `expected`.

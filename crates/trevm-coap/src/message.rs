@@ -208,6 +208,22 @@ fn ext(nibble: u8, bytes: &[u8], at: &mut usize) -> Result<u16, ParseError> {
 }
 
 impl Message {
+    /// A confirmable request: `code` for the Uri-Path `path` (one option per segment), message ID
+    /// `mid` and, as its token, `mid` big-endian; no payload.
+    pub fn request(code: u8, mid: u16, path: &[&str]) -> Message {
+        Message {
+            ty: MsgType::Con,
+            code,
+            mid,
+            token: mid.to_be_bytes().to_vec(),
+            options: path
+                .iter()
+                .map(|p| (opt::URI_PATH, p.as_bytes().to_vec()))
+                .collect(),
+            payload: Vec::new(),
+        }
+    }
+
     /// Parses one datagram.
     pub fn parse(bytes: &[u8]) -> Result<Message, ParseError> {
         let [b0, code, m0, m1, ..] = *bytes else {

@@ -34,17 +34,7 @@ fn server(limits: ServerLimits) -> Server<Peer, Slow> {
 }
 
 fn request(mid: u16, c: u8, path: &[&str]) -> Message {
-    Message {
-        ty: MsgType::Con,
-        code: c,
-        mid,
-        token: mid.to_be_bytes().to_vec(),
-        options: path
-            .iter()
-            .map(|p| (opt::URI_PATH, p.as_bytes().to_vec()))
-            .collect(),
-        ..Default::default()
-    }
+    Message::request(c, mid, path)
 }
 
 fn reply(r: Received) -> Message {

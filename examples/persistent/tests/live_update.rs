@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use trevm_coap::message::{code, opt};
-use trevm_coap::{Message, MsgType};
+use trevm_coap::Message;
+use trevm_coap::message::code;
 use trevm_testkit::Running;
 
 /// How long to wait for the device or a poll before the test fails instead of hanging.
@@ -17,17 +17,7 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// One confirmable GET; `Err` on a timeout or an error code.
 fn get(sock: &UdpSocket, mid: u16, path: &[&str]) -> Result<String, String> {
-    let m = Message {
-        ty: MsgType::Con,
-        code: code::GET,
-        mid,
-        token: mid.to_be_bytes().to_vec(),
-        options: path
-            .iter()
-            .map(|s| (opt::URI_PATH, s.as_bytes().to_vec()))
-            .collect(),
-        payload: Vec::new(),
-    };
+    let m = Message::request(code::GET, mid, path);
     sock.send(&m.encode()).map_err(|e| e.to_string())?;
     let mut buf = [0u8; 2048];
     loop {

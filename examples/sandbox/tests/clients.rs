@@ -142,19 +142,7 @@ fn aiocoap_uploads_runs_and_deletes() {
 
 /// A confirmable GET of `path` as bytes (message ID and token `mid`).
 fn get(mid: u16, path: &[&str]) -> Vec<u8> {
-    use trevm_coap::message::{code, opt};
-    trevm_coap::Message {
-        ty: trevm_coap::MsgType::Con,
-        code: code::GET,
-        mid,
-        token: mid.to_be_bytes().to_vec(),
-        options: path
-            .iter()
-            .map(|p| (opt::URI_PATH, p.as_bytes().to_vec()))
-            .collect(),
-        ..Default::default()
-    }
-    .encode()
+    trevm_coap::Message::request(trevm_coap::message::code::GET, mid, path).encode()
 }
 
 /// The next reply on `socket`, parsed (a generous bound only so that a hung device fails the test

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use trevm_coap::message::{code, opt};
-use trevm_coap::{BlockOpt, Message, MsgType};
+use trevm_coap::{BlockOpt, Message};
 use trevm_testkit::Running;
 
 /// A bound on every wait, so that a hung device fails the test instead of hanging it.
@@ -61,17 +61,8 @@ struct Client {
 impl Client {
     fn send(&mut self, c: u8, path: &[&str], block1: Option<BlockOpt>, payload: &[u8]) -> u16 {
         self.mid = self.mid.wrapping_add(1);
-        let mut m = Message {
-            ty: MsgType::Con,
-            code: c,
-            mid: self.mid,
-            token: self.mid.to_be_bytes().to_vec(),
-            options: path
-                .iter()
-                .map(|p| (opt::URI_PATH, p.as_bytes().to_vec()))
-                .collect(),
-            payload: payload.to_vec(),
-        };
+        let mut m = Message::request(c, self.mid, path);
+        m.payload = payload.to_vec();
         if let Some(b) = block1 {
             m.add_uint_option(opt::BLOCK1, b.to_uint());
         }

@@ -17,9 +17,7 @@ use alloc::string::{String, ToString};
 
 use trevm::{EngineProfile, Runtime, RuntimeOptions, TrustPolicy, TrustedKey};
 use trevm_coap::message::{code, opt};
-use trevm_coap::{
-    BlockOpt, Device, Message, MsgType, Sandbox, SandboxLimits, Server, ServerLimits,
-};
+use trevm_coap::{BlockOpt, Device, Message, Sandbox, SandboxLimits, Server, ServerLimits};
 use trevm_store::FlashStore;
 
 use crate::board;
@@ -197,17 +195,8 @@ impl Exchanges {
         block1: Option<BlockOpt>,
     ) -> Result<Message, String> {
         self.mid = self.mid.wrapping_add(1);
-        let mut request = Message {
-            ty: MsgType::Con,
-            code,
-            mid: self.mid,
-            token: self.mid.to_be_bytes().to_vec(),
-            options: path
-                .iter()
-                .map(|p| (opt::URI_PATH, p.as_bytes().to_vec()))
-                .collect(),
-            payload: payload.to_vec(),
-        };
+        let mut request = Message::request(code, self.mid, path);
+        request.payload = payload.to_vec();
         if let Some(b) = block1 {
             request.add_uint_option(opt::BLOCK1, b.to_uint());
         }
