@@ -7,11 +7,9 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use trevm::{EngineProfile, Runtime, RuntimeOptions, TrustPolicy};
-use trevm_coap::message::{code, opt};
+use trevm_coap::message::code;
 use trevm_coap::secure::{Identity, Policy, Scope};
-use trevm_coap::{
-    Device, Message, MsgType, Sandbox, SandboxLimits, Security, Server, ServerLimits,
-};
+use trevm_coap::{Device, Message, Sandbox, SandboxLimits, Security, Server, ServerLimits};
 
 type Peer = &'static str;
 
@@ -74,18 +72,10 @@ fn device(policy: &Policy) -> Server<Peer, Device> {
 }
 
 fn request(mid: u16, c: u8, path: &str, payload: &[u8]) -> Message {
-    Message {
-        ty: MsgType::Con,
-        code: c,
-        mid,
-        token: mid.to_be_bytes().to_vec(),
-        options: path
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(|s| (opt::URI_PATH, s.as_bytes().to_vec()))
-            .collect(),
-        payload: payload.to_vec(),
-    }
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let mut m = Message::request(c, mid, &segments);
+    m.payload = payload.to_vec();
+    m
 }
 
 fn send(s: &mut Server<Peer, Device>, m: &Message) -> Message {

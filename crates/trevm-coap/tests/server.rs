@@ -131,18 +131,9 @@ struct Client {
 impl Client {
     fn request(&mut self, c: u8, path: &str, payload: &[u8], extra: &[(u16, u32)]) -> Message {
         self.mid = self.mid.wrapping_add(1);
-        let mut m = Message {
-            ty: MsgType::Con,
-            code: c,
-            mid: self.mid,
-            token: self.mid.to_be_bytes().to_vec(),
-            options: path
-                .split('/')
-                .filter(|s| !s.is_empty())
-                .map(|s| (opt::URI_PATH, s.as_bytes().to_vec()))
-                .collect(),
-            payload: payload.to_vec(),
-        };
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let mut m = Message::request(c, self.mid, &segments);
+        m.payload = payload.to_vec();
         for (n, v) in extra {
             m.add_uint_option(*n, *v);
         }
