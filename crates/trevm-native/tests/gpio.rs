@@ -66,6 +66,55 @@ fn each_button_press_toggles_the_led_once() {
 }
 
 #[test]
+fn a_press_held_longer_than_the_capsule_sleeps_toggles_once() {
+    let board = NativeBoard::with_log(Arc::new(ConsoleLog::silent()));
+    let rt = runtime();
+    // Blinky that sleeps 10 ms after a toggle: it is back at `wait-for-button-low` many times
+    // while each 300 ms press still holds the button low.
+    let bytes = common::capsule_bytes_with(
+        "gpio",
+        trevm::EngineProfile::for_this_machine(),
+        &["short-debounce"],
+    );
+    let loaded = rt.load(&common::verified(bytes)).expect("load");
+    let mut inst =
+        block_on(rt.instantiate(&loaded, board.host_state("gpio"), Limits::new())).expect("inst");
+    let presses = async {
+        for n in 1..=3 {
+            assert!(
+                until(|| board.button().waiters() > 0).await,
+                "capsule never waited for the button"
+            );
+            board.button().set_low(true);
+            assert!(
+                until(|| board.led_history().len() == n).await,
+                "press {n}: LED history {:?}",
+                board.led_history()
+            );
+            // Held: the capsule comes back and waits again, and must not see this press twice.
+            assert!(until(|| board.button().waiters() > 0).await);
+            Timer::after_millis(300).await;
+            board.button().set_low(false);
+            assert_eq!(
+                board.led_history().len(),
+                n,
+                "press {n} toggled more than once"
+            );
+        }
+    };
+    let outcome = block_on(async {
+        let run = Box::pin(inst.call("blinky", &[]));
+        match select(run, Box::pin(presses)).await {
+            Either::Left((r, _)) => Some(r),
+            Either::Right(((), _)) => None,
+        }
+    });
+    assert!(outcome.is_none(), "blinky returned early: {outcome:?}");
+    let states: Vec<bool> = board.led_history().iter().map(|&(_, on)| on).collect();
+    assert_eq!(states, [true, false, true]);
+}
+
+#[test]
 fn without_a_button_blinky_gets_the_error_value_and_blinks_on_a_timer() {
     let log = Arc::new(ConsoleLog::silent());
     let board = NativeBoard::with_log(log.clone());

@@ -16,9 +16,12 @@ use ariel::wasm_bindings::gpio_api::{toggle_led, wait_for_button_low};
 use ariel::wasm_bindings::log_api::info;
 use ariel::wasm_bindings::time_api::sleep;
 
-/// After a toggle, ignore the button this long: one press, one toggle (contact bounce and the
-/// time a finger holds the button).
+/// After a toggle, ignore the button this long (contact bounce). The host returns each press
+/// once, so a finger that holds the button longer does not toggle again.
+#[cfg(not(feature = "short-debounce"))]
 const DEBOUNCE_MS: u64 = 200;
+#[cfg(feature = "short-debounce")]
+const DEBOUNCE_MS: u64 = 10;
 const BLINK_MS: u64 = 500;
 
 struct Capsule;

@@ -18,17 +18,23 @@ pub fn repo_root() -> PathBuf {
 
 /// The capsule bytes of `payloads/<name>` built for `profile` (cached per test binary).
 pub fn capsule_bytes(name: &str, profile: EngineProfile) -> Vec<u8> {
+    capsule_bytes_with(name, profile, &[])
+}
+
+/// [`capsule_bytes`] with the payload's cargo `features`.
+pub fn capsule_bytes_with(name: &str, profile: EngineProfile, features: &[&str]) -> Vec<u8> {
     type Cache = Mutex<HashMap<(String, EngineProfile), Vec<u8>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     // Hold the lock while building: cargo would serialise the builds anyway.
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
     cache
-        .entry((name.to_string(), profile))
+        .entry((format!("{name}{features:?}"), profile))
         .or_insert_with(|| {
             let opts = trevm_build::BuildOptions {
                 profile,
                 quiet: true,
+                features: features.iter().map(|f| f.to_string()).collect(),
                 ..Default::default()
             };
             match trevm_build::build(&repo_root().join("payloads").join(name), &opts) {

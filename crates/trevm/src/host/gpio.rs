@@ -82,8 +82,10 @@ impl<P: StatefulOutputPin + Send> Led for SharedLed<P> {
 ///
 /// The board (or a task following a real pin, see [`Button::follow`]) sets the level with
 /// [`Button::set_low`]; capsules wait for it with `gpio-api.wait-for-button-low`, which returns at
-/// once if the button is low already (embedded-hal-async's `wait_for_low` semantics). Buttons are
-/// usually wired active-low: low means pressed.
+/// once if the button is low already with a press the capsule has not been told about, else at the
+/// next press (embedded-hal-async's `wait_for_low`, made one-press-one-return so that a press held
+/// longer than the capsule takes to come back is not seen twice). Buttons are usually wired
+/// active-low: low means pressed.
 #[derive(Debug)]
 pub struct Button {
     state: Mutex<RefCell<ButtonState>>,
@@ -155,10 +157,18 @@ impl Button {
     /// ends between two polls of the future (a short press while the executor was busy) counts
     /// too, as an edge-triggered interrupt would have caught it.
     pub fn wait_for_low(&self) -> WaitForLow<'_> {
+        self.wait_for_press_after(None)
+    }
+
+    /// Like [`Button::wait_for_low`], but a press numbered `seen` (what an earlier wait returned)
+    /// does not count again while the button is still held: one press, one return, however long
+    /// the finger stays on the button. Resolves to the number of the press it saw.
+    pub fn wait_for_press_after(&self, seen: Option<u64>) -> WaitForLow<'_> {
         WaitForLow {
             button: self,
             id: None,
             presses_at_start: None,
+            seen,
         }
     }
 
@@ -189,19 +199,24 @@ pub struct WaitForLow<'a> {
     button: &'a Button,
     id: Option<u64>,
     presses_at_start: Option<u64>,
+    /// A press that must not count (already returned to this waiter's owner).
+    seen: Option<u64>,
 }
 
 impl Future for WaitForLow<'_> {
-    type Output = ();
+    /// The number of the press (how many times the button had gone low).
+    type Output = u64;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u64> {
         let button = self.button;
         let id = self.id;
         let start = self.presses_at_start;
+        let seen = self.seen;
         let (ready, id, presses) = critical_section::with(|cs| {
             let mut s = button.state.borrow_ref_mut(cs);
             let pressed_meanwhile = start.is_some_and(|p| s.presses > p);
-            if s.low || pressed_meanwhile {
+            let new_press = s.low && seen != Some(s.presses);
+            if new_press || pressed_meanwhile {
                 if let Some(id) = id {
                     s.waiters.retain(|(w, _)| *w != id);
                 }
@@ -220,7 +235,7 @@ impl Future for WaitForLow<'_> {
         self.id = id;
         self.presses_at_start.get_or_insert(presses);
         if ready {
-            Poll::Ready(())
+            Poll::Ready(presses)
         } else {
             Poll::Pending
         }
@@ -242,10 +257,15 @@ impl Drop for WaitForLow<'_> {
 }
 
 impl gpio_api::Host for HostState {
-    /// Waits without blocking the executor; `Err` if the board bound no button for this capsule.
+    /// Waits without blocking the executor for a press this capsule has not been told about:
+    /// at once if the button is low with a new press, else until the next one. A press held
+    /// longer than the capsule takes to come back counts once (a capsule that toggles an LED
+    /// and sleeps 100 ms toggles once per press, however long the press). `Err` if the board
+    /// bound no button for this capsule.
     async fn wait_for_button_low(&mut self) -> Result<(), ()> {
         let button: Arc<Button> = self.button.clone().ok_or(())?;
-        button.wait_for_low().await;
+        let press = button.wait_for_press_after(self.press_seen).await;
+        self.press_seen = Some(press);
         Ok(())
     }
 

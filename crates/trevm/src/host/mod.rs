@@ -133,6 +133,9 @@ pub struct HostState {
     pub(crate) led: Option<Arc<dyn Led>>,
     #[cfg(feature = "gpio")]
     pub(crate) button: Option<Arc<Button>>,
+    /// The press `wait-for-button-low` last returned for (one press, one return).
+    #[cfg(feature = "gpio")]
+    pub(crate) press_seen: Option<u64>,
     #[cfg(feature = "sensors")]
     pub(crate) sensors: Option<Arc<SensorRegistry>>,
     /// Sensors triggered by the capsule's last `trigger-measurements`, by registry index.
@@ -166,6 +169,8 @@ impl HostState {
             led: None,
             #[cfg(feature = "gpio")]
             button: None,
+            #[cfg(feature = "gpio")]
+            press_seen: None,
             #[cfg(feature = "sensors")]
             sensors: None,
             #[cfg(feature = "sensors")]
