@@ -185,6 +185,13 @@ pub(crate) fn cargo_build(
         .and_then(|reader| reader.join().ok())
         .unwrap_or_default();
     if !status.success() {
+        // E0554: `#![feature]` on the stable channel. One line saying what to do, whether or not
+        // the compiler's own message was shown.
+        if said.needs_nightly && !opts.nightly {
+            return Err(BuildError::NeedsNightly {
+                manifest: manifest.to_path_buf(),
+            });
+        }
         if let Some(needed) = memory_needed(&said.plain).or_else(|| memory_needed(&stderr)) {
             return Err(BuildError::MemoryTooSmall {
                 manifest: manifest.to_path_buf(),
@@ -221,6 +228,8 @@ struct CargoSaid {
     rendered: String,
     /// The same without source excerpts or colours: each message and its notes, one a line.
     plain: String,
+    /// rustc refused a `#![feature]` on the stable channel (E0554).
+    needs_nightly: bool,
 }
 
 /// Reads cargo's `--message-format=json` stream as it comes; with `show`, prints the compiler's
@@ -251,6 +260,7 @@ fn read_messages(stream: impl BufRead, manifest_abs: &Path, show: bool) -> Cargo
                     said.rendered.push_str(rendered);
                 }
                 push_plain(&m.message, &mut said.plain);
+                said.needs_nightly |= m.message.code.as_ref().is_some_and(|c| c.code == "E0554");
             }
             _ => {}
         }

@@ -43,6 +43,14 @@ pub enum BuildError {
     /// Cargo could not be started.
     #[error("could not run cargo: {0}")]
     CargoSpawn(std::io::Error),
+    /// The payload uses `#![feature(...)]`, which stable Rust refuses (E0554).
+    #[error(
+        "{manifest} uses unstable Rust features (`#![feature(...)]`, refused on stable: E0554): build it with --nightly (BuildOptions::nightly; needs `rustup +nightly component add rust-src`)"
+    )]
+    NeedsNightly {
+        /// The manifest built.
+        manifest: PathBuf,
+    },
     /// Cargo failed; its output is included.
     #[error("cargo failed to build {manifest}:\n{output}")]
     CargoFailed {

@@ -73,3 +73,35 @@ fn running_out_of_linear_memory_is_told_with_or_without_cargo_output() {
         );
     }
 }
+
+#[test]
+fn a_payload_that_needs_nightly_says_so_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let krate = dir.path().join("unstable");
+    std::fs::create_dir_all(krate.join("src")).unwrap();
+    std::fs::write(
+        krate.join("Cargo.toml"),
+        "[package]\nname = \"unstable\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+         [lib]\ncrate-type = [\"cdylib\"]\n\n[workspace]\n",
+    )
+    .unwrap();
+    // As one upstream payload does.
+    std::fs::write(
+        krate.join("src/lib.rs"),
+        "#![no_std]\n#![feature(type_alias_impl_trait)]\n\
+         #[panic_handler]\n\
+         fn panic(_: &core::panic::PanicInfo) -> ! { loop {} }\n",
+    )
+    .unwrap();
+    for quiet in [true, false] {
+        let err =
+            trevm_build::build(&krate, &options(quiet, &dir.path().join("target"))).unwrap_err();
+        assert!(
+            matches!(err, BuildError::NeedsNightly { .. }),
+            "quiet: {quiet}: {err}"
+        );
+        let message = err.to_string();
+        assert_eq!(message.lines().count(), 1, "{message}");
+        assert!(message.contains("--nightly"), "{message}");
+    }
+}

@@ -914,3 +914,31 @@ fn keygen_coap_makes_credentials_aiocoap_and_the_device_accept() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("exists already"), "{}", text(&o));
 }
+
+#[test]
+fn building_a_payload_that_needs_nightly_says_to_use_nightly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let krate = dir.path().join("unstable");
+    std::fs::create_dir_all(krate.join("src")).unwrap();
+    std::fs::write(
+        krate.join("Cargo.toml"),
+        "[package]\nname = \"unstable\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+         [lib]\ncrate-type = [\"cdylib\"]\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        krate.join("src/lib.rs"),
+        "#![no_std]\n#![feature(type_alias_impl_trait)]\n\
+         #[panic_handler]\n\
+         fn panic(_: &core::panic::PanicInfo) -> ! { loop {} }\n",
+    )
+    .unwrap();
+    let o = trevm(&["build", "-q", krate.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: ") && last.contains("build it with --nightly"),
+        "{stderr}"
+    );
+}
