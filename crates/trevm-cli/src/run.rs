@@ -77,11 +77,14 @@ pub(crate) fn cmd_run(args: RunArgs) -> Result<ExitCode> {
     } else {
         args.invoke
     };
+    let exported: Vec<String> = loaded
+        .exported_funcs(&runtime)
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
     let mut calls = Vec::new();
     for invoke in &invokes {
-        let call = wasm_wave::untyped::UntypedFuncCall::parse(invoke)
-            .map_err(|e| anyhow::anyhow!("cannot parse --invoke '{invoke}': {e}"))?;
-        calls.push(call);
+        calls.push(parse_invoke(invoke, &exported)?);
     }
 
     let started = std::time::Instant::now();
@@ -90,8 +93,8 @@ pub(crate) fn cmd_run(args: RunArgs) -> Result<ExitCode> {
             .instantiate(&loaded, board.host_state(&name), limits)
             .await?;
         let mut all_results = Vec::new();
-        for call in &calls {
-            let func_name = call.name().to_string();
+        for (func_name, call) in &calls {
+            let func_name = func_name.clone();
             let sig = instance.signature(&func_name)?;
             let types: Vec<_> = sig.params.iter().map(|(_, t)| t).collect();
             let params: Vec<trevm::Val> = call.to_wasm_params(types).map_err(|e| {
@@ -133,5 +136,87 @@ fn describe_params(sig: &trevm::FuncType) -> String {
         "no arguments".into()
     } else {
         params.join(", ")
+    }
+}
+
+/// An `--invoke` call: the export's name and its arguments in WAVE. The name may be qualified
+/// (`iface#name`, e.g. `ariel:wasm-bindings/coap-server-guest@0.0.1#report()`), which WAVE's
+/// own parser does not take, or plain when exactly one export has that name (at the top level or
+/// inside one exported interface).
+fn parse_invoke(
+    invoke: &str,
+    exported: &[String],
+) -> Result<(String, wasm_wave::untyped::UntypedFuncCall<'static>)> {
+    let bad = |why: String| anyhow::anyhow!("cannot parse --invoke '{invoke}': {why}");
+    let open = invoke
+        .find('(')
+        .ok_or_else(|| bad("expected name(arguments…)".into()))?;
+    let name = invoke[..open].trim();
+    if name.is_empty() {
+        return Err(bad("no function name".into()));
+    }
+    // WAVE parses the arguments under a stand-in name.
+    let call = wasm_wave::untyped::UntypedFuncCall::parse(&format!("f{}", &invoke[open..]))
+        .map_err(|e| bad(e.to_string()))?
+        .into_owned();
+    Ok((resolve_export(name, exported)?, call))
+}
+
+/// `name` as the capsule exports it: itself when it is an export (or qualified), else the one
+/// `iface#name` export; an error naming the candidates when there are several.
+fn resolve_export(name: &str, exported: &[String]) -> Result<String> {
+    if name.contains('#') || exported.iter().any(|e| e == name) {
+        return Ok(name.to_string());
+    }
+    let suffix = format!("#{name}");
+    let matches: Vec<&String> = exported.iter().filter(|e| e.ends_with(&suffix)).collect();
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Ok(name.to_string()), // the runtime says it is missing, with the reason
+        many => Err(anyhow::anyhow!(
+            "`{name}` is exported by several interfaces: say which, e.g. --invoke '{}(…)'",
+            many.iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>()
+                .join("(…)' or '")
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exports() -> Vec<String> {
+        ["run", "a:b/c@1.0.0#on-report", "a:b/d#twice", "a:b/e#twice"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    #[test]
+    fn plain_names_resolve_to_the_one_interface_export_and_qualified_names_parse() {
+        let (name, call) = parse_invoke("on-report({a: 1})", &exports()).unwrap();
+        assert_eq!(name, "a:b/c@1.0.0#on-report");
+        assert!(call.params_node().is_some(), "the argument was parsed");
+        let (name, _) = parse_invoke("a:b/c@1.0.0#on-report({a: 1})", &exports()).unwrap();
+        assert_eq!(name, "a:b/c@1.0.0#on-report");
+        assert_eq!(parse_invoke("run()", &exports()).unwrap().0, "run");
+        // Unknown names pass through, for the runtime's own error.
+        assert_eq!(parse_invoke("nope()", &exports()).unwrap().0, "nope");
+        let twice = match parse_invoke("twice()", &exports()) {
+            Err(e) => e.to_string(),
+            Ok((name, _)) => panic!("resolved to {name}"),
+        };
+        assert!(
+            twice.contains("a:b/d#twice") && twice.contains("a:b/e#twice"),
+            "{twice}"
+        );
+        assert!(
+            parse_invoke("no-parens", &exports()).is_err_and(|e| e.to_string().contains("name("))
+        );
+        assert!(
+            parse_invoke("(1)", &exports())
+                .is_err_and(|e| e.to_string().contains("no function name"))
+        );
     }
 }

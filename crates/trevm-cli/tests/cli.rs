@@ -942,3 +942,20 @@ fn building_a_payload_that_needs_nightly_says_to_use_nightly() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_export_inside_an_interface_is_invoked_by_its_plain_name() {
+    let scanner = root().join("payloads/ble-scanner");
+    let o = trevm(&[
+        "run",
+        scanner.to_str().unwrap(),
+        "--invoke",
+        "on-single-report({a: 1, b: 2, c: 3, d: 4, e: 5, f: 6})",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("New device 01:02:03:04:05:06"),
+        "{}",
+        text(&o)
+    );
+}
