@@ -143,6 +143,13 @@ pub(crate) struct RunArgs {
     /// `--invoke 'bind-socket(4242)' --invoke 'run()'`.
     #[arg(long)]
     pub(crate) invoke: Vec<String>,
+    /// Call the last --invoke again and again, this long apart (e.g. 10ms), as a device's main
+    /// loop does; the calls before it run once. Until --times calls, a trap, or Ctrl-C.
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub(crate) every: Option<Duration>,
+    /// With --every: how many calls of the repeated function in all.
+    #[arg(long, requires = "every", value_name = "N")]
+    pub(crate) times: Option<u64>,
     /// Fuel budget (fuel preemption only).
     #[arg(long)]
     pub(crate) fuel: Option<u64>,

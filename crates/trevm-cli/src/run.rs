@@ -82,6 +82,7 @@ pub(crate) fn cmd_run(args: RunArgs) -> Result<ExitCode> {
         .into_iter()
         .map(|f| f.name)
         .collect();
+    let (every, times) = (args.every, args.times);
     let mut calls = Vec::new();
     for invoke in &invokes {
         calls.push(parse_invoke(invoke, &exported)?);
@@ -92,10 +93,18 @@ pub(crate) fn cmd_run(args: RunArgs) -> Result<ExitCode> {
         let mut instance = runtime
             .instantiate(&loaded, board.host_state(&name), limits)
             .await?;
-        let mut all_results = Vec::new();
+        // Each call's results are printed as they come (with --every there is no end).
+        let print = |results: &[trevm::Val]| {
+            for r in results {
+                outln!(
+                    "{}",
+                    wasm_wave::to_string(r).unwrap_or_else(|_| format!("{r:?}"))
+                );
+            }
+        };
+        let mut params_of = Vec::new();
         for (func_name, call) in &calls {
-            let func_name = func_name.clone();
-            let sig = instance.signature(&func_name)?;
+            let sig = instance.signature(func_name)?;
             let types: Vec<_> = sig.params.iter().map(|(_, t)| t).collect();
             let params: Vec<trevm::Val> = call.to_wasm_params(types).map_err(|e| {
                 Error::BadArguments(format!(
@@ -103,21 +112,27 @@ pub(crate) fn cmd_run(args: RunArgs) -> Result<ExitCode> {
                     describe_params(&sig)
                 ))
             })?;
-            all_results.extend(instance.call(&func_name, &params).await?);
+            print(&instance.call(func_name, &params).await?);
+            params_of.push(params);
         }
-        Ok::<_, Error>((all_results, instance.fuel_consumed()))
+        if let (Some(every), Some((func_name, _)), Some(params)) =
+            (every, calls.last(), params_of.last())
+        {
+            let every = embassy_time::Duration::from_micros(
+                u64::try_from(every.as_micros()).unwrap_or(u64::MAX),
+            );
+            let mut done: u64 = 1;
+            while times.is_none_or(|t| done < t) {
+                embassy_time::Timer::after(every).await;
+                print(&instance.call(func_name, params).await?);
+                done += 1;
+            }
+        }
+        Ok::<_, Error>(instance.fuel_consumed())
     });
     let elapsed = started.elapsed();
     match outcome {
-        Ok((results, _fuel)) => {
-            for r in &results {
-                outln!(
-                    "{}",
-                    wasm_wave::to_string(r).unwrap_or_else(|_| format!("{r:?}"))
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Ok(_fuel) => Ok(ExitCode::SUCCESS),
         Err(e @ Error::Timeout { .. }) => Err(anyhow::Error::new(e).context(format!(
             "`{name}` stopped after {:.3} s",
             elapsed.as_secs_f64()

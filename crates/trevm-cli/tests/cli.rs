@@ -959,3 +959,35 @@ fn an_export_inside_an_interface_is_invoked_by_its_plain_name() {
         text(&o)
     );
 }
+
+#[test]
+fn every_repeats_the_last_invoke_as_a_device_loop_does() {
+    let fib = root().join("payloads/fibonacci");
+    let o = trevm(&[
+        "run",
+        fib.to_str().unwrap(),
+        "--invoke",
+        "fibonacci(5)",
+        "--invoke",
+        "fibonacci(10)",
+        "--every",
+        "10ms",
+        "--times",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    // The first call once, the last three times.
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "5\n55\n55\n55\n",
+        "{}",
+        text(&o)
+    );
+    let o = trevm(&["run", fib.to_str().unwrap(), "--times", "3"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "--times needs --every: {}",
+        text(&o)
+    );
+}
