@@ -103,6 +103,15 @@ enum Command {
         /// (default: $TREVM_STATE_DIR, else $XDG_STATE_HOME/trevm, else ~/.local/state/trevm).
         #[arg(long, value_name = "DIR")]
         state_dir: Option<std::path::PathBuf>,
+        /// Start with this capsule in the sandbox, as if uploaded (checked and verified like an
+        /// upload): NAME=CAPSULE, a .cwasm or a payload directory (built for this machine).
+        /// Repeatable.
+        #[arg(long = "sandbox", value_name = "NAME=CAPSULE")]
+        sandbox: Vec<String>,
+        /// Start serving this capsule under /vm, as if PUT to /vm-control (a .cwasm or a
+        /// payload directory).
+        #[arg(long, value_name = "CAPSULE")]
+        persistent: Option<std::path::PathBuf>,
     },
     /// List a device's resources (its /.well-known/core).
     Ls {
@@ -131,6 +140,8 @@ fn main() -> ExitCode {
             insecure_allow_unsigned,
             policy: access,
             state_dir,
+            sandbox,
+            persistent,
         } => trust
             .args(insecure_allow_unsigned)
             .policy()
@@ -143,6 +154,17 @@ fn main() -> ExitCode {
                 let mut config = trevm_native::coap::DeviceConfig::new(listen, policy, access);
                 if let Some(dir) = state_dir {
                     config.state_dir = dir;
+                }
+                for entry in &sandbox {
+                    let (name, path) = entry
+                        .split_once('=')
+                        .ok_or_else(|| format!("--sandbox {entry}: expected NAME=CAPSULE"))?;
+                    let bytes = preload_bytes(Path::new(path)).map_err(|e| format!("{e:#}"))?;
+                    config.preload.push((name.to_string(), bytes));
+                }
+                if let Some(path) = &persistent {
+                    config.preload_persistent =
+                        Some(preload_bytes(path).map_err(|e| format!("{e:#}"))?);
                 }
                 futures_executor::block_on(trevm_native::coap::serve_device(
                     &board,
@@ -205,6 +227,25 @@ pub(crate) fn obtain_capsule(input: &Path, compile: &CompileArgs) -> Result<Vec<
         built.profile,
         built.capsule.len()
     );
+    Ok(built.capsule)
+}
+
+/// A capsule to preload into `trevm serve`: a capsule file as it is, or a payload crate built
+/// (quietly, signed with the development key) for this machine.
+fn preload_bytes(input: &Path) -> Result<Vec<u8>> {
+    if input.is_file() && input.file_name().is_none_or(|n| n != "Cargo.toml") {
+        let bytes = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
+        if bytes.starts_with(&trevm::capsule::MAGIC) || trevm_build::wasm_kind(&bytes).is_none() {
+            return Ok(bytes);
+        }
+    }
+    let opts = trevm_build::BuildOptions {
+        profile: trevm::EngineProfile::for_this_machine(),
+        quiet: true,
+        ..Default::default()
+    };
+    let built = trevm_build::build(input, &opts)
+        .with_context(|| format!("building {}", input.display()))?;
     Ok(built.capsule)
 }
 

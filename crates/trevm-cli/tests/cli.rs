@@ -386,11 +386,23 @@ fn serve_in(extra: &[&str], state: Option<&Path>) -> (Served, String) {
         .expect("trevm serve");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout);
-    let mut first = String::new();
-    let _ = lines.read_line(&mut first);
-    assert!(first.contains("CoAP device on coap://"), "{first}");
-    let mut second = String::new();
-    let _ = lines.read_line(&mut second);
+    // Preloaded capsules may log before the device's own lines: skip to them.
+    let mut seen = String::new();
+    let mut next_line = |lines: &mut BufReader<_>| {
+        let mut line = String::new();
+        let _ = lines.read_line(&mut line);
+        seen.push_str(&line);
+        line
+    };
+    let mut first = next_line(&mut lines);
+    for _ in 0..20 {
+        if first.contains("CoAP device on coap://") || first.is_empty() {
+            break;
+        }
+        first = next_line(&mut lines);
+    }
+    assert!(first.contains("CoAP device on coap://"), "{seen}");
+    let second = next_line(&mut lines);
     // Keep reading so the device never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines.lines() {});
     (Served(child, format!("coap://{addr}"), own), second)
@@ -990,4 +1002,39 @@ fn every_repeats_the_last_invoke_as_a_device_loop_does() {
         "--times needs --every: {}",
         text(&o)
     );
+}
+
+#[test]
+fn serve_starts_with_capsules_preloaded() {
+    let hello = built("sandbox");
+    let persistent = root().join("payloads/coap-persistent");
+    let device = serve_with(&[
+        "--policy",
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/policies/open.yml"
+        ),
+        "--sandbox",
+        &format!("hello={}", hello.display()),
+        "--persistent",
+        persistent.to_str().unwrap(),
+    ]);
+    let base = &device.1;
+    let o = trevm(&["call", &format!("{base}/sandbox/hello")]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "Hello from the sandbox!\n",
+        "{}",
+        text(&o)
+    );
+    let o = trevm(&["call", &format!("{base}/vm/hello")]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("version 1"),
+        "{}",
+        text(&o)
+    );
+    // A preload the device refuses stops it at start, saying why.
+    let o = trevm(&["serve", "--sandbox", "bad name=/nonexistent"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("/nonexistent"), "{}", text(&o));
 }

@@ -258,64 +258,25 @@ impl Sandbox {
     }
 
     fn put(&mut self, name: &str, bytes: &[u8]) -> Handled {
-        let limits = self.shared.limits;
-        if !valid_name(name, limits.max_name) {
-            return Response::text(
-                code::BAD_REQUEST,
-                format!(
-                    "capsule names are 1–{} characters of a-z, 0-9, - and _",
-                    limits.max_name
-                ),
-            )
-            .into();
-        }
-        if let Some(full) = self.shared.full(name) {
-            return full.into();
+        if let Some(refused) = self.shared.refuse_name(name) {
+            return refused.into();
         }
         // Admission instantiates the capsule (which runs its start code, under the limits): a
         // run of its own, so it does not hold up the server.
         let shared = self.shared.clone();
         let name = name.to_string();
         let bytes = bytes.to_vec();
-        Handled::Later(Run::new(async move {
-            let admitted = match shared.check(&bytes).await {
-                Ok(admitted) => admitted,
-                Err(refusal) => return Response::text(refusal.code, refusal.message),
-            };
-            // Checked again: other uploads may have filled the sandbox meanwhile.
-            if let Some(full) = shared.full(&name) {
-                return full;
-            }
-            let mut state = shared.state.borrow_mut();
-            if let Err(e) = state.ledger.admits(&admitted.verified) {
-                let refusal = Refusal::from(Error::from(e));
-                return Response::text(refusal.code, refusal.message);
-            }
-            // Durable before it is answered: the capsule, then the ledger (see `storage`).
-            if let Some(store) = &state.store
-                && let Err(e) = storage::put(store, &storage::sandbox_key(&name), &bytes)
-            {
-                return Response::text(code::INTERNAL_SERVER_ERROR, e);
-            }
-            state.ledger.record(&admitted.verified);
-            let ledger_stored = match &state.store {
-                Some(store) => {
-                    storage::put(store, storage::SANDBOX_LEDGER, &state.ledger.to_bytes())
-                }
-                None => Ok(()),
-            };
-            let entry = Entry::new(admitted, &mut state);
-            let replaced = state.capsules.insert(name, entry).is_some();
-            match ledger_stored {
-                Ok(()) => Response::empty(if replaced {
-                    code::CHANGED
-                } else {
-                    code::CREATED
-                }),
-                // Installed and stored; the ledger is rewritten at the next start.
-                Err(e) => Response::text(code::INTERNAL_SERVER_ERROR, e),
-            }
-        }))
+        Handled::Later(Run::new(async move { shared.install(name, bytes).await }))
+    }
+
+    /// Installs capsule `bytes` as `name` exactly as a `PUT /sandbox/<name>` does (checked,
+    /// verified, stored): how a device starts with capsules preloaded. The response says how it
+    /// went (2.01/2.04, or the refusal's code and reason).
+    pub async fn install(&self, name: &str, bytes: Vec<u8>) -> Response {
+        if let Some(refused) = self.shared.refuse_name(name) {
+            return refused;
+        }
+        self.shared.install(name.to_string(), bytes).await
     }
 
     fn run(&mut self, name: &str) -> Handled {
@@ -379,6 +340,59 @@ fn valid_name(name: &str, max: usize) -> bool {
 }
 
 impl Shared {
+    /// 4.00 for a name that is not a capsule name, 5.03 when a new capsule would not fit.
+    fn refuse_name(&self, name: &str) -> Option<Response> {
+        if !valid_name(name, self.limits.max_name) {
+            return Some(Response::text(
+                code::BAD_REQUEST,
+                format!(
+                    "capsule names are 1–{} characters of a-z, 0-9, - and _",
+                    self.limits.max_name
+                ),
+            ));
+        }
+        self.full(name)
+    }
+
+    /// Admits, stores and installs `bytes` as `name` (see [`Sandbox::install`]).
+    async fn install(&self, name: String, bytes: Vec<u8>) -> Response {
+        let admitted = match self.check(&bytes).await {
+            Ok(admitted) => admitted,
+            Err(refusal) => return Response::text(refusal.code, refusal.message),
+        };
+        // Checked again: other uploads may have filled the sandbox meanwhile.
+        if let Some(full) = self.full(&name) {
+            return full;
+        }
+        let mut state = self.state.borrow_mut();
+        if let Err(e) = state.ledger.admits(&admitted.verified) {
+            let refusal = Refusal::from(Error::from(e));
+            return Response::text(refusal.code, refusal.message);
+        }
+        // Durable before it is answered: the capsule, then the ledger (see `storage`).
+        if let Some(store) = &state.store
+            && let Err(e) = storage::put(store, &storage::sandbox_key(&name), &bytes)
+        {
+            return Response::text(code::INTERNAL_SERVER_ERROR, e);
+        }
+        state.ledger.record(&admitted.verified);
+        let ledger_stored = match &state.store {
+            Some(store) => storage::put(store, storage::SANDBOX_LEDGER, &state.ledger.to_bytes()),
+            None => Ok(()),
+        };
+        let entry = Entry::new(admitted, &mut state);
+        let replaced = state.capsules.insert(name, entry).is_some();
+        match ledger_stored {
+            Ok(()) => Response::empty(if replaced {
+                code::CHANGED
+            } else {
+                code::CREATED
+            }),
+            // Installed and stored; the ledger is rewritten at the next start.
+            Err(e) => Response::text(code::INTERNAL_SERVER_ERROR, e),
+        }
+    }
+
     /// 5.03 when a new capsule `name` would not fit.
     fn full(&self, name: &str) -> Option<Response> {
         let state = self.state.borrow();

@@ -57,6 +57,11 @@ pub struct DeviceConfig {
     /// The persistent capsule it serves when none was uploaded (one uploaded to `/vm-control`
     /// and stored wins over it).
     pub persistent: Option<trevm::EmbeddedCapsule>,
+    /// Capsules to put in the sandbox at start, as if uploaded (checked, verified and stored
+    /// like an upload): (name, capsule bytes).
+    pub preload: Vec<(String, Vec<u8>)>,
+    /// A capsule to serve in the persistent slot at start, as if PUT to `/vm-control`.
+    pub preload_persistent: Option<Vec<u8>>,
 }
 
 impl DeviceConfig {
@@ -70,6 +75,8 @@ impl DeviceConfig {
             access,
             state_dir: crate::access::state_dir(),
             persistent: None,
+            preload: Vec::new(),
+            preload_persistent: None,
         }
     }
 }
@@ -99,6 +106,8 @@ pub async fn serve_device(
         access,
         state_dir: state,
         persistent,
+        preload,
+        preload_persistent,
     } = config;
     let profile = EngineProfile::for_this_machine();
     let sandbox_rt = Runtime::new(profile, RuntimeOptions::host().with_grants(Sandbox::GRANTS))
@@ -129,6 +138,27 @@ pub async fn serve_device(
     let slot =
         Persistent::new(persistent_rt, limits, Some(log), trust).map_err(|e| e.to_string())?;
     notes.extend(slot.restore(store).await?);
+    for (name, bytes) in preload {
+        let answer = sandbox.install(&name, bytes).await;
+        if answer.code >= 0x80 {
+            return Err(format!(
+                "preloading sandbox capsule `{name}`: {} {}",
+                trevm_coap::message::code::dotted(answer.code),
+                String::from_utf8_lossy(&answer.payload)
+            ));
+        }
+        notes.push(format!("preloaded sandbox capsule `{name}`"));
+    }
+    if let Some(bytes) = preload_persistent {
+        let paths = slot
+            .replace(&bytes)
+            .await
+            .map_err(|e| format!("preloading the persistent capsule: {}", e.message))?;
+        notes.push(format!(
+            "preloaded persistent capsule, serving /vm/{}",
+            paths.join(", /vm/")
+        ));
+    }
     match (slot.serving(), persistent) {
         (None, Some(embedded)) => {
             let capsule = embedded
