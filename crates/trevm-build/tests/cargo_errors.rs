@@ -8,22 +8,14 @@ use trevm_build::{BuildError, BuildOptions, Signing};
 
 /// A payload crate whose code does not compile.
 fn broken_crate(dir: &Path) -> PathBuf {
-    std::fs::create_dir_all(dir.join("src")).unwrap();
-    std::fs::write(
-        dir.join("Cargo.toml"),
-        "[package]\nname = \"broken\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
-         [lib]\ncrate-type = [\"cdylib\"]\n\n[workspace]\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("src/lib.rs"),
+    trevm_testkit::scratch_payload(
+        dir,
+        "broken",
         "#![no_std]\n\
          #[panic_handler]\n\
          fn panic(_: &core::panic::PanicInfo) -> ! { loop {} }\n\
          pub fn f() -> u32 { \"not a number\" }\n",
     )
-    .unwrap();
-    dir.to_path_buf()
 }
 
 fn options(quiet: bool, target_dir: &Path) -> BuildOptions {
@@ -38,7 +30,7 @@ fn options(quiet: bool, target_dir: &Path) -> BuildOptions {
 #[test]
 fn a_quiet_build_reports_the_compiler_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let krate = broken_crate(&dir.path().join("broken"));
+    let krate = broken_crate(dir.path());
     let err = trevm_build::build(&krate, &options(true, &dir.path().join("target"))).unwrap_err();
     let BuildError::CargoFailed { output, .. } = &err else {
         panic!("{err}");
@@ -50,7 +42,7 @@ fn a_quiet_build_reports_the_compiler_errors() {
 #[test]
 fn a_build_with_cargo_output_let_through_points_at_it() {
     let dir = tempfile::tempdir().unwrap();
-    let krate = broken_crate(&dir.path().join("broken"));
+    let krate = broken_crate(dir.path());
     let err = trevm_build::build(&krate, &options(false, &dir.path().join("target"))).unwrap_err();
     assert!(matches!(err, BuildError::CargoFailed { .. }), "{err}");
     // The compiler's errors went to the terminal: the message must not deny it.
@@ -77,22 +69,9 @@ fn running_out_of_linear_memory_is_told_with_or_without_cargo_output() {
 #[test]
 fn a_payload_that_needs_nightly_says_so_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
-    let krate = dir.path().join("unstable");
-    std::fs::create_dir_all(krate.join("src")).unwrap();
-    std::fs::write(
-        krate.join("Cargo.toml"),
-        "[package]\nname = \"unstable\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
-         [lib]\ncrate-type = [\"cdylib\"]\n\n[workspace]\n",
-    )
-    .unwrap();
     // As one upstream payload does.
-    std::fs::write(
-        krate.join("src/lib.rs"),
-        "#![no_std]\n#![feature(type_alias_impl_trait)]\n\
-         #[panic_handler]\n\
-         fn panic(_: &core::panic::PanicInfo) -> ! { loop {} }\n",
-    )
-    .unwrap();
+    let krate =
+        trevm_testkit::scratch_payload(dir.path(), "unstable", trevm_testkit::NEEDS_NIGHTLY);
     for quiet in [true, false] {
         let err =
             trevm_build::build(&krate, &options(quiet, &dir.path().join("target"))).unwrap_err();

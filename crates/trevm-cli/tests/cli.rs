@@ -930,21 +930,8 @@ fn keygen_coap_makes_credentials_aiocoap_and_the_device_accept() {
 #[test]
 fn building_a_payload_that_needs_nightly_says_to_use_nightly() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let krate = dir.path().join("unstable");
-    std::fs::create_dir_all(krate.join("src")).unwrap();
-    std::fs::write(
-        krate.join("Cargo.toml"),
-        "[package]\nname = \"unstable\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
-         [lib]\ncrate-type = [\"cdylib\"]\n\n[workspace]\n",
-    )
-    .unwrap();
-    std::fs::write(
-        krate.join("src/lib.rs"),
-        "#![no_std]\n#![feature(type_alias_impl_trait)]\n\
-         #[panic_handler]\n\
-         fn panic(_: &core::panic::PanicInfo) -> ! { loop {} }\n",
-    )
-    .unwrap();
+    let krate =
+        trevm_testkit::scratch_payload(dir.path(), "unstable", trevm_testkit::NEEDS_NIGHTLY);
     let o = trevm(&["build", "-q", krate.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let stderr = String::from_utf8_lossy(&o.stderr);

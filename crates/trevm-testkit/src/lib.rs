@@ -144,6 +144,29 @@ impl Drop for Running {
     }
 }
 
+/// Writes a payload crate `name` (a `cdylib`, its own workspace) with `lib_rs` as its source
+/// into `dir/name`, for tests of what building a payload says; returns its directory.
+pub fn scratch_payload(dir: &std::path::Path, name: &str, lib_rs: &str) -> std::path::PathBuf {
+    let krate = dir.join(name);
+    std::fs::create_dir_all(krate.join("src")).expect("create the crate");
+    std::fs::write(
+        krate.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+             [lib]\ncrate-type = [\"cdylib\"]\n\n[workspace]\n"
+        ),
+    )
+    .expect("write Cargo.toml");
+    std::fs::write(krate.join("src/lib.rs"), lib_rs).expect("write lib.rs");
+    krate
+}
+
+/// A `no_std` payload source using `#![feature(...)]`, which stable Rust refuses (E0554), as
+/// one upstream payload does.
+pub const NEEDS_NIGHTLY: &str = "#![no_std]\n#![feature(type_alias_impl_trait)]\n\
+    #[panic_handler]\n\
+    fn panic(_: &core::panic::PanicInfo) -> ! { loop {} }\n";
+
 /// EDHOC client credentials for tests, in the formats aiocoap and `trevm --credentials` read.
 pub mod edhoc {
     use std::path::{Path, PathBuf};
