@@ -22,6 +22,18 @@ async fn until(mut cond: impl FnMut() -> bool) -> bool {
     cond()
 }
 
+/// Runs the capsule's `blinky` (which never returns) until `presses` is done.
+fn blinky_while(inst: &mut trevm::Instance, presses: impl std::future::Future<Output = ()>) {
+    let outcome = block_on(async {
+        let run = Box::pin(inst.call("blinky", &[]));
+        match select(run, Box::pin(presses)).await {
+            Either::Left((r, _)) => Some(r),
+            Either::Right(((), _)) => None,
+        }
+    });
+    assert!(outcome.is_none(), "blinky returned early: {outcome:?}");
+}
+
 #[test]
 fn each_button_press_toggles_the_led_once() {
     let board = NativeBoard::with_log(Arc::new(ConsoleLog::silent()));
@@ -44,14 +56,7 @@ fn each_button_press_toggles_the_led_once() {
             );
         }
     };
-    let outcome = block_on(async {
-        let run = Box::pin(inst.call("blinky", &[]));
-        match select(run, Box::pin(presses)).await {
-            Either::Left((r, _)) => Some(r),
-            Either::Right(((), _)) => None,
-        }
-    });
-    assert!(outcome.is_none(), "blinky returned early: {outcome:?}");
+    blinky_while(&mut inst, presses);
     let states: Vec<bool> = board.led_history().iter().map(|&(_, on)| on).collect();
     assert_eq!(states, [true, false, true, false, true]);
     assert!(board.led_is_on());
@@ -102,14 +107,7 @@ fn a_press_held_longer_than_the_capsule_sleeps_toggles_once() {
             );
         }
     };
-    let outcome = block_on(async {
-        let run = Box::pin(inst.call("blinky", &[]));
-        match select(run, Box::pin(presses)).await {
-            Either::Left((r, _)) => Some(r),
-            Either::Right(((), _)) => None,
-        }
-    });
-    assert!(outcome.is_none(), "blinky returned early: {outcome:?}");
+    blinky_while(&mut inst, presses);
     let states: Vec<bool> = board.led_history().iter().map(|&(_, on)| on).collect();
     assert_eq!(states, [true, false, true]);
 }
