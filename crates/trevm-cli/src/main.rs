@@ -213,11 +213,8 @@ fn cmd_build(args: BuildArgs) -> Result<ExitCode> {
 
 /// Reads a capsule file, or builds one for this machine from a payload or .wasm.
 pub(crate) fn obtain_capsule(input: &Path, compile: &CompileArgs) -> Result<Vec<u8>> {
-    if input.is_file() && input.file_name().is_none_or(|n| n != "Cargo.toml") {
-        let bytes = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
-        if bytes.starts_with(&trevm::capsule::MAGIC) || trevm_build::wasm_kind(&bytes).is_none() {
-            return Ok(bytes);
-        }
+    if let Some(bytes) = capsule_file(input)? {
+        return Ok(bytes);
     }
     let opts = compile.options(Target::pulley_for_this_machine(), None)?;
     let built = trevm_build::build(input, &opts)?;
@@ -230,14 +227,23 @@ pub(crate) fn obtain_capsule(input: &Path, compile: &CompileArgs) -> Result<Vec<
     Ok(built.capsule)
 }
 
-/// A capsule to preload into `trevm serve`: a capsule file as it is, or a payload crate built
-/// (quietly, signed with the development key) for this machine.
-fn preload_bytes(input: &Path) -> Result<Vec<u8>> {
+/// `input`'s bytes when it is a capsule file (anything but a payload's Cargo.toml or a `.wasm`
+/// module or component, which are built first); `None` when it must be built.
+fn capsule_file(input: &Path) -> Result<Option<Vec<u8>>> {
     if input.is_file() && input.file_name().is_none_or(|n| n != "Cargo.toml") {
         let bytes = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
         if bytes.starts_with(&trevm::capsule::MAGIC) || trevm_build::wasm_kind(&bytes).is_none() {
-            return Ok(bytes);
+            return Ok(Some(bytes));
         }
+    }
+    Ok(None)
+}
+
+/// A capsule to preload into `trevm serve`: a capsule file as it is, or a payload crate built
+/// (quietly, signed with the development key) for this machine.
+fn preload_bytes(input: &Path) -> Result<Vec<u8>> {
+    if let Some(bytes) = capsule_file(input)? {
+        return Ok(bytes);
     }
     let opts = trevm_build::BuildOptions {
         profile: trevm::EngineProfile::for_this_machine(),

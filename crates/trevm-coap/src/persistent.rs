@@ -382,10 +382,7 @@ impl Slot {
         }
         match result {
             Ok(answer) => decode_run(answer),
-            Err(e @ (Error::Timeout { .. } | Error::OutOfFuel)) => {
-                Response::text(code::SERVICE_UNAVAILABLE, format!("capsule stopped: {e}"))
-            }
-            Err(e) => Response::text(code::INTERNAL_SERVER_ERROR, e.to_string()),
+            Err(e) => crate::status::failed_run(&e),
         }
     }
 }

@@ -321,10 +321,7 @@ impl Sandbox {
                     payload: s.into_bytes(),
                     content_format: Some(TEXT_PLAIN),
                 },
-                Err(e @ (Error::Timeout { .. } | Error::OutOfFuel)) => {
-                    Response::text(code::SERVICE_UNAVAILABLE, format!("capsule stopped: {e}"))
-                }
-                Err(e) => Response::text(code::INTERNAL_SERVER_ERROR, e.to_string()),
+                Err(e) => crate::status::failed_run(&e),
             }
         }))
     }

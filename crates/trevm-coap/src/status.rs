@@ -58,7 +58,7 @@ impl CapsuleStats {
         match outcome {
             Ok(_) => self.ok = self.ok.saturating_add(1),
             Err(e) => {
-                if matches!(e, Error::Timeout { .. } | Error::OutOfFuel) {
+                if stopped_by_limits(e) {
                     self.stopped = self.stopped.saturating_add(1);
                 } else {
                     self.trapped = self.trapped.saturating_add(1);
@@ -69,6 +69,24 @@ impl CapsuleStats {
         self.last_run_ms = Some(measure.ms);
         self.last_fuel = measure.fuel;
         self.peak_memory = self.peak_memory.max(measure.peak_memory);
+    }
+}
+
+/// Whether a run failed because the device's limits stopped it (the timeout, or fuel), rather
+/// than because of the capsule (a trap) or its loading.
+pub(crate) fn stopped_by_limits(e: &Error) -> bool {
+    matches!(e, Error::Timeout { .. } | Error::OutOfFuel)
+}
+
+/// The answer to a request whose capsule run failed: 5.03 when the limits stopped it (try again
+/// later), 5.00 with the error otherwise.
+pub(crate) fn failed_run(e: &Error) -> crate::server::Response {
+    use crate::message::code;
+    use crate::server::Response;
+    if stopped_by_limits(e) {
+        Response::text(code::SERVICE_UNAVAILABLE, format!("capsule stopped: {e}"))
+    } else {
+        Response::text(code::INTERNAL_SERVER_ERROR, format!("{e}"))
     }
 }
 

@@ -199,11 +199,6 @@ impl<P: PartialEq + Clone, R: Resources> Server<P, R> {
         self
     }
 
-    /// The server's limits.
-    pub fn limits(&self) -> &ServerLimits {
-        &self.limits
-    }
-
     /// How many runs are in flight.
     pub fn runs_in_flight(&self) -> usize {
         self.in_flight.len()
