@@ -329,6 +329,54 @@ pub fn parse_options_payload(bytes: &[u8]) -> Result<(Options, Vec<u8>), ParseEr
     Ok((options, payload))
 }
 
+/// A request as a capsule's `coap-server-guest.coap-run` receives it, decoded: what a persistent
+/// capsule needs to answer it (see `payloads/coap-persistent`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestRequest {
+    /// The Uri-Path segments below `/vm`, in order.
+    pub path: Vec<Vec<u8>>,
+    /// The request's payload.
+    pub payload: Vec<u8>,
+    /// How many bytes the capsule's response may have (the length of `coap-run`'s message).
+    pub room: usize,
+}
+
+impl GuestRequest {
+    /// Decodes `coap-run`'s `observed-len` and `message`; `None` when they are malformed.
+    pub fn parse(observed_len: u32, message: &[u8]) -> Option<Self> {
+        let request = message.get(..usize::try_from(observed_len).ok()?)?;
+        let (options, payload) = parse_options_payload(request).ok()?;
+        let path = options
+            .into_iter()
+            .filter(|(n, _)| *n == opt::URI_PATH)
+            .map(|(_, v)| v)
+            .collect();
+        Some(GuestRequest {
+            path,
+            payload,
+            room: message.len(),
+        })
+    }
+
+    /// Whether the path is exactly `segments`.
+    pub fn path_is(&self, segments: &[&str]) -> bool {
+        self.path.len() == segments.len()
+            && self
+                .path
+                .iter()
+                .zip(segments)
+                .all(|(a, b)| a == b.as_bytes())
+    }
+}
+
+/// A `coap-run` answer carrying `body` as `text/plain; charset=utf-8` (Content-Format 0).
+pub fn guest_text(code: u8, body: &str) -> (u8, Vec<u8>) {
+    (
+        code,
+        encode_options_payload(&[(opt::CONTENT_FORMAT, Vec::new())], body.as_bytes()),
+    )
+}
+
 /// Encodes options (in ascending number order; a stable sort keeps repeated options in order)
 /// and, if not empty, the payload marker and payload.
 pub fn encode_options_payload(options: &[(u16, Vec<u8>)], payload: &[u8]) -> Vec<u8> {

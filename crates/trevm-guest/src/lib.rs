@@ -132,4 +132,27 @@ pub mod text {
         push_decimal(&mut s, n);
         s
     }
+
+    /// A sensor sample (`value × 10^scaling`, as `sensors-api` gives it) in hundredths of its
+    /// unit, saturating: `centi(2150, -2)` and `centi(215, -1)` are both 2150.
+    pub fn centi(value: i32, scaling: i8) -> i32 {
+        let shift = i32::from(scaling) + 2;
+        if shift >= 0 {
+            value.saturating_mul(10i32.saturating_pow(shift.unsigned_abs()))
+        } else {
+            value / 10i32.saturating_pow(shift.unsigned_abs())
+        }
+    }
+
+    /// Appends `centi / 100` with two decimals: `push_centi(&mut s, -2150)` appends `-21.50`.
+    pub fn push_centi(out: &mut String, centi: i32) {
+        if centi < 0 {
+            out.push('-');
+        }
+        let abs = centi.unsigned_abs();
+        push_decimal(out, u64::from(abs / 100));
+        out.push('.');
+        out.push(char::from(b'0' + (abs / 10 % 10) as u8));
+        out.push(char::from(b'0' + (abs % 10) as u8));
+    }
 }

@@ -23,7 +23,7 @@ use core::cell::Cell;
 
 use ariel::wasm_bindings::log_api::info;
 use exports::ariel::wasm_bindings::coap_server_guest::{CoapErr, Guest as CoapServer};
-use trevm_coap::message::{encode_options_payload, opt, parse_options_payload};
+use trevm_coap::message::{GuestRequest, guest_text};
 use trevm_guest::text::decimal;
 
 const GREETING: &str = if cfg!(feature = "v2") {
@@ -53,14 +53,6 @@ static STATE: State = State {
     requests: Cell::new(0),
 };
 
-fn text(code: u8, body: &str) -> (u8, Vec<u8>) {
-    // Content-Format 0: text/plain; charset=utf-8 (an empty value encodes 0).
-    (
-        code,
-        encode_options_payload(&[(opt::CONTENT_FORMAT, Vec::new())], body.as_bytes()),
-    )
-}
-
 struct Capsule;
 
 impl CoapServer for Capsule {
@@ -68,30 +60,22 @@ impl CoapServer for Capsule {
         if !STATE.built.get() {
             return Err(CoapErr::HandlerNotBuilt);
         }
-        let room = message.len();
-        let request = message
-            .get(..observed_len as usize)
-            .ok_or(CoapErr::InternalServerError)?;
-        let (options, payload) =
-            parse_options_payload(request).map_err(|_| CoapErr::InternalServerError)?;
-        let path: Vec<&[u8]> = options
-            .iter()
-            .filter(|(n, _)| *n == opt::URI_PATH)
-            .map(|(_, v)| v.as_slice())
-            .collect();
+        let request =
+            GuestRequest::parse(observed_len, &message).ok_or(CoapErr::InternalServerError)?;
+        let path: Vec<&[u8]> = request.path.iter().map(Vec::as_slice).collect();
         STATE.requests.set(STATE.requests.get().wrapping_add(1));
         let response = match (code, path.as_slice()) {
-            (GET, [b"hello"]) => text(CONTENT, GREETING),
+            (GET, [b"hello"]) => guest_text(CONTENT, GREETING),
             (PUT | POST, [b"shout"]) => {
-                let input = String::from_utf8_lossy(&payload);
+                let input = String::from_utf8_lossy(&request.payload);
                 let code = if code == PUT { CHANGED } else { CONTENT };
-                text(code, &uppercase(&input))
+                guest_text(code, &uppercase(&input))
             }
-            (GET, [b"count"]) => text(CONTENT, &decimal(u64::from(STATE.requests.get()))),
+            (GET, [b"count"]) => guest_text(CONTENT, &decimal(u64::from(STATE.requests.get()))),
             (_, [b"hello" | b"shout" | b"count"]) => (METHOD_NOT_ALLOWED, Vec::new()),
             _ => return Err(CoapErr::NotFound),
         };
-        if response.1.len() > room {
+        if response.1.len() > request.room {
             return Err(CoapErr::InternalServerError);
         }
         Ok(response)

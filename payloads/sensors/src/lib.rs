@@ -17,7 +17,7 @@ use alloc::string::String;
 use ariel::wasm_bindings::log_api::info;
 use ariel::wasm_bindings::sensors_api::{Category, Label, trigger_measurements, wait_for_reading};
 use ariel::wasm_bindings::time_api::sleep;
-use trevm_guest::text::push_decimal;
+use trevm_guest::text::{centi as to_centi, push_centi};
 
 /// The alert threshold, in hundredths of a degree Celsius.
 const THRESHOLD: i32 = 2500;
@@ -59,25 +59,3 @@ impl Guest for Capsule {
 }
 
 export!(Capsule);
-
-/// `value × 10^scaling` °C in hundredths of a degree.
-fn to_centi(value: i32, scaling: i8) -> i32 {
-    let shift = i32::from(scaling) + 2;
-    if shift >= 0 {
-        value.saturating_mul(10i32.saturating_pow(shift.unsigned_abs()))
-    } else {
-        value / 10i32.saturating_pow(shift.unsigned_abs())
-    }
-}
-
-/// Appends `centi / 100` with two decimals (a stand-in for `core::fmt`, which costs ~3.6 KB).
-fn push_centi(out: &mut String, centi: i32) {
-    if centi < 0 {
-        out.push('-');
-    }
-    let abs = centi.unsigned_abs();
-    push_decimal(out, u64::from(abs / 100));
-    out.push('.');
-    out.push(char::from(b'0' + (abs / 10 % 10) as u8));
-    out.push(char::from(b'0' + (abs % 10) as u8));
-}
