@@ -163,15 +163,21 @@ fn parse_invoke(
     exported: &[String],
 ) -> Result<(String, wasm_wave::untyped::UntypedFuncCall<'static>)> {
     let bad = |why: String| anyhow::anyhow!("cannot parse --invoke '{invoke}': {why}");
-    let open = invoke
-        .find('(')
-        .ok_or_else(|| bad("expected name(arguments…)".into()))?;
-    let name = invoke[..open].trim();
+    // A bare name calls a function that takes nothing: `--invoke blinky` is `blinky()`.
+    let (name, args) = match invoke.find('(') {
+        Some(open) => (invoke[..open].trim(), &invoke[open..]),
+        None if !invoke.trim().is_empty()
+            && !invoke.contains(|c: char| c.is_whitespace() || c == ')') =>
+        {
+            (invoke.trim(), "()")
+        }
+        None => return Err(bad("expected name(arguments…)".into())),
+    };
     if name.is_empty() {
         return Err(bad("no function name".into()));
     }
     // WAVE parses the arguments under a stand-in name.
-    let call = wasm_wave::untyped::UntypedFuncCall::parse(&format!("f{}", &invoke[open..]))
+    let call = wasm_wave::untyped::UntypedFuncCall::parse(&format!("f{args}"))
         .map_err(|e| bad(e.to_string()))?
         .into_owned();
     Ok((resolve_export(name, exported)?, call))
@@ -226,8 +232,12 @@ mod tests {
             twice.contains("a:b/d#twice") && twice.contains("a:b/e#twice"),
             "{twice}"
         );
+        // A bare name is a call without arguments.
+        let (name, call) = parse_invoke("run", &exports()).unwrap();
+        assert_eq!(name, "run");
+        assert!(call.params_node().is_none(), "no arguments");
         assert!(
-            parse_invoke("no-parens", &exports()).is_err_and(|e| e.to_string().contains("name("))
+            parse_invoke("no parens", &exports()).is_err_and(|e| e.to_string().contains("name("))
         );
         assert!(
             parse_invoke("(1)", &exports())
