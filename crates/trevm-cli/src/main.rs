@@ -112,6 +112,12 @@ enum Command {
         /// payload directory).
         #[arg(long, value_name = "CAPSULE")]
         persistent: Option<std::path::PathBuf>,
+        /// The interfaces a slot's capsules may import: SLOT=LIST, SLOT one of sandbox,
+        /// persistent, ephemeral; LIST of log, time, rng, gpio, sensors, udp (or none, all), e.g.
+        /// persistent=log,sensors,rng. Defaults: sandbox none, persistent log, ephemeral log.
+        /// Repeatable. A signed capsule also needs its manifest (its signer) to grant them.
+        #[arg(long = "grant", value_name = "SLOT=LIST")]
+        grant: Vec<String>,
     },
     /// List a device's resources (its /.well-known/core).
     Ls {
@@ -142,6 +148,7 @@ fn main() -> ExitCode {
             state_dir,
             sandbox,
             persistent,
+            grant,
         } => trust
             .args(insecure_allow_unsigned)
             .policy()
@@ -154,6 +161,12 @@ fn main() -> ExitCode {
                 let mut config = trevm_native::coap::DeviceConfig::new(listen, policy, access);
                 if let Some(dir) = state_dir {
                     config.state_dir = dir;
+                }
+                for entry in &grant {
+                    config
+                        .grants
+                        .set(entry)
+                        .map_err(|e| format!("--grant {e}"))?;
                 }
                 for entry in &sandbox {
                     let (name, path) = entry

@@ -7,11 +7,14 @@
 //! - [`dedup`]: duplicate detection: the reply already sent, per peer and message ID.
 //! - [`server`]: the message layer, one datagram in, at most one out: pings, duplicates, Block1
 //!   reassembly, Block2 slicing, `/.well-known/core`, around the application's [`Resources`].
-//! - [`device`]: [`Device`], every resource of a trevm device: `/sandbox`, `/vm`, `/vm-control`.
+//! - [`device`]: [`Device`], every resource of a trevm device: `/sandbox`, `/vm`, `/vm-control`,
+//!   `/ephemeral`, `/status`.
 //! - [`sandbox`]: [`Sandbox`], ephemeral capsules uploaded, run and deleted under
 //!   `/sandbox/<name>`.
 //! - [`persistent`]: [`Persistent`], the long-lived capsule serving `/vm/…`, replaced through
 //!   `/vm-control` while the device runs.
+//! - [`ephemeral`]: [`Ephemeral`], a capsule started once in the background by
+//!   `PUT /ephemeral` and stopped by `DELETE /ephemeral`.
 //! - [`admit`]: checking, verifying and loading an uploaded capsule, and the CoAP code of each
 //!   refusal.
 //! - [`status`]: what each capsule has done (`GET /status`, JSON).
@@ -38,6 +41,8 @@ pub mod block;
 pub mod dedup;
 #[cfg(feature = "device")]
 pub mod device;
+#[cfg(feature = "device")]
+pub mod ephemeral;
 pub mod message;
 #[cfg(feature = "device")]
 pub mod persistent;
@@ -55,6 +60,8 @@ pub mod storage;
 pub use block::BlockOpt;
 #[cfg(feature = "device")]
 pub use device::Device;
+#[cfg(feature = "device")]
+pub use ephemeral::Ephemeral;
 pub use message::{Message, MsgType, ParseError};
 #[cfg(feature = "device")]
 pub use persistent::Persistent;
@@ -64,3 +71,11 @@ pub use sandbox::{Sandbox, SandboxLimits};
 pub use secure::{Identity, Policy, Security};
 #[cfg(feature = "device")]
 pub use server::{Request, Resources, Response, Server, ServerLimits};
+
+/// Makes the host state a capsule called `name` runs with: what its granted interfaces reach
+/// (the board's log, sensors, random numbers, …). Which interfaces a slot's capsules may import
+/// at all is the slot's [`Runtime`](trevm::Runtime)'s [`Grants`](trevm::Grants) (intersected,
+/// for a signed capsule, with the grants its signer vouched for: see [`trevm::trust`]); this
+/// gives those interfaces something to act on. E.g. `move |name| board.host_state(name)`.
+#[cfg(feature = "device")]
+pub type HostFactory = alloc::boxed::Box<dyn Fn(&str) -> trevm::HostState>;

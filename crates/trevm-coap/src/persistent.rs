@@ -18,15 +18,15 @@
 //!   answers 4.00 with the reason. Either way the old capsule keeps serving. `GET /vm-control`
 //!   says which capsule serves, what, its version and signer.
 //!
-//! The slot is world-agnostic: the capsule may import what the runtime it is given links. For
-//! upstream's `example-coap-server` world that is `log-api` plus the world's own
-//! `uppercase: func(input: string) -> string`, which the application defines with
-//! `Runtime::define_func` (see `examples/persistent`).
+//! The slot is world-agnostic: the capsule may import what the runtime it is given links (its
+//! grants) and its signer granted. For upstream's `example-coap-server` world that is `log-api`
+//! plus the world's own `uppercase: func(input: string) -> string`, which the application defines
+//! with `Runtime::define_func` (see `examples/persistent`); `example-persistent-with-bindings`
+//! needs `sensors-api`, `rng-api` and `log-api`; `example-persistent-no-bindings` nothing.
 
 use alloc::format;
 use alloc::rc::Rc;
 use alloc::string::{String, ToString};
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
@@ -34,8 +34,8 @@ use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::mutex::Mutex;
 
 use trevm::{
-    CoapGuestError, Error, HostState, Limits, LoadedCapsule, LogSink, Runtime, TrustPolicy,
-    VerifiedCapsule, VersionLedger,
+    CoapGuestError, Error, HostState, Limits, LoadedCapsule, Runtime, TrustPolicy, VerifiedCapsule,
+    VersionLedger,
 };
 
 use crate::admit::{Refusal, admit};
@@ -78,7 +78,7 @@ struct Slot {
     runtime: Runtime,
     limits: Limits,
     trust: TrustPolicy,
-    log: Option<Arc<dyn LogSink>>,
+    host: crate::HostFactory,
     meta: RefCell<Meta>,
     /// One request at a time reaches the capsule's instance (it has one store); others wait
     /// here, without holding up the server.
@@ -100,13 +100,16 @@ impl core::fmt::Debug for Persistent {
 }
 
 impl Persistent {
-    /// A persistent-capsule slot running capsules on `runtime` (with every import its capsules
-    /// need already linked: granted `ariel:wasm-bindings` interfaces and the world's own
-    /// functions), for capsules that pass `trust`.
+    /// A persistent-capsule slot running capsules on `runtime`, for capsules that pass `trust`.
+    ///
+    /// The runtime links every import its capsules may have: the `ariel:wasm-bindings`
+    /// interfaces its [`Grants`](trevm::Grants) name, and the world's own functions
+    /// ([`Runtime::define_func`]). `host` makes each instance's [`HostState`], what those
+    /// interfaces act on (`|name| HostState::new(name)` for none).
     pub fn new(
         runtime: Runtime,
         limits: Limits,
-        log: Option<Arc<dyn LogSink>>,
+        host: impl Fn(&str) -> HostState + 'static,
         trust: TrustPolicy,
     ) -> Result<Self, Error> {
         Ok(Persistent {
@@ -114,7 +117,7 @@ impl Persistent {
                 runtime,
                 limits,
                 trust,
-                log,
+                host: alloc::boxed::Box::new(host),
                 meta: RefCell::new(Meta::default()),
                 live: Mutex::new(None),
             }),
@@ -287,7 +290,7 @@ impl Slot {
     ) -> Result<Vec<String>, Refusal> {
         let mut instance = self
             .runtime
-            .instantiate(&loaded, host_state(&self.log, verified.name()), self.limits)
+            .instantiate(&loaded, (self.host)(verified.name()), self.limits)
             .await
             .map_err(|e| Refusal::bad_request(e.to_string()))?;
         let paths = initialise(&mut instance)
@@ -338,7 +341,7 @@ impl Slot {
             .as_ref()
             .is_none_or(|l| l.serial != active.serial || l.instance.is_stopped());
         if fresh {
-            let host = host_state(&self.log, active.loaded.name());
+            let host = (self.host)(active.loaded.name());
             match self
                 .runtime
                 .instantiate(&active.loaded, host, self.limits)
@@ -384,15 +387,6 @@ impl Slot {
             Ok(answer) => decode_run(answer),
             Err(e) => crate::status::failed_run(&e),
         }
-    }
-}
-
-/// Host state for a persistent capsule: its name and, if the device has one, the log.
-fn host_state(log: &Option<Arc<dyn LogSink>>, name: &str) -> HostState {
-    let host = HostState::new(name);
-    match log {
-        Some(log) => host.with_log(log.clone()),
-        None => host,
     }
 }
 

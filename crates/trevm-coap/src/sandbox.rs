@@ -3,8 +3,8 @@
 //! - `PUT /sandbox/<name>` (block-wise for anything over one block) stores a capsule exporting
 //!   `run: func() -> string` (world `example-sandbox-no-bindings`) after checking it: its header
 //!   and CRC, that it was built for this device's profile, that a key the device's
-//!   [`TrustPolicy`] trusts signed it (see [`crate::admit`]), that it instantiates with no host
-//!   interface, and that `run` has that signature. 2.01 Created (2.04 Changed when it replaces
+//!   [`TrustPolicy`] trusts signed it (see [`crate::admit`]), that it instantiates with the
+//!   interfaces the sandbox grants (none by default), and that `run` has that signature. 2.01 Created (2.04 Changed when it replaces
 //!   one); 4.01 or 4.03 when the trust policy refuses it, 4.00 for anything else, each with the
 //!   reason. A refused upload leaves any capsule of that name in place.
 //! - `GET /sandbox/<name>` runs it in a fresh instance under the sandbox's limits: 2.05 with the
@@ -59,11 +59,12 @@ pub struct Sandbox {
     shared: Rc<Shared>,
 }
 
-#[derive(Debug)]
 struct Shared {
     runtime: Runtime,
     limits: SandboxLimits,
     trust: TrustPolicy,
+    /// Host state for each run (see [`Sandbox::with_host`]).
+    host: RefCell<crate::HostFactory>,
     state: RefCell<State>,
 }
 
@@ -99,6 +100,15 @@ struct State {
     store: Option<SharedStore>,
 }
 
+impl core::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Shared")
+            .field("limits", &self.limits)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
 impl core::fmt::Debug for State {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("State")
@@ -110,17 +120,27 @@ impl core::fmt::Debug for State {
 }
 
 impl Sandbox {
-    /// A sandbox whose capsules run on `runtime` (which should grant no host interface: sandbox
-    /// capsules import none) and must pass `trust`.
+    /// A sandbox whose capsules run on `runtime` and must pass `trust`. Upstream's sandbox
+    /// capsules import nothing, so the runtime should grant nothing ([`Sandbox::GRANTS`]) unless
+    /// the device means its sandbox capsules to reach peripherals (then see
+    /// [`Sandbox::with_host`]).
     pub fn new(runtime: Runtime, limits: SandboxLimits, trust: TrustPolicy) -> Self {
         Sandbox {
             shared: Rc::new(Shared {
                 runtime,
                 limits,
                 trust,
+                host: RefCell::new(alloc::boxed::Box::new(|name: &str| HostState::new(name))),
                 state: RefCell::new(State::default()),
             }),
         }
+    }
+
+    /// Gives each run the host state `host` makes (by default [`HostState::new`]: nothing to
+    /// act on), for a sandbox whose runtime grants interfaces.
+    pub fn with_host(self, host: impl Fn(&str) -> HostState + 'static) -> Self {
+        *self.shared.host.borrow_mut() = alloc::boxed::Box::new(host);
+        self
     }
 
     /// Keeps uploads in `store` from now on, and loads the capsules stored there before (each
@@ -300,7 +320,7 @@ impl Sandbox {
             let outcome = async {
                 let mut instance = shared
                     .runtime
-                    .instantiate(&loaded, HostState::new(&name), shared.limits.run)
+                    .instantiate(&loaded, shared.host_state(&name), shared.limits.run)
                     .await?;
                 let result = instance.call_typed::<(), (String,)>("run", ()).await;
                 measure.fuel = instance.fuel_consumed();
@@ -402,6 +422,10 @@ impl Shared {
         })
     }
 
+    fn host_state(&self, name: &str) -> HostState {
+        (self.host.borrow())(name)
+    }
+
     /// Everything that can be checked before a capsule is stored.
     async fn check(&self, bytes: &[u8]) -> Result<crate::admit::Admitted, Refusal> {
         let admitted = {
@@ -413,7 +437,7 @@ impl Shared {
             .runtime
             .instantiate(
                 &admitted.loaded,
-                HostState::new(admitted.verified.name()),
+                self.host_state(admitted.verified.name()),
                 self.limits.run,
             )
             .await

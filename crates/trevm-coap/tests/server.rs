@@ -77,12 +77,19 @@ fn server(limits: ServerLimits) -> Server<Peer, Device> {
 }
 
 fn server_with(limits: ServerLimits, persistent: bool) -> Server<Peer, Device> {
-    server_trusting(limits, persistent, trusting_key())
+    server_trusting(limits, persistent.then_some(LOG), trusting_key())
 }
 
+/// The persistent slot's grants in most tests: `log-api`, as upstream's `example-coap-server`.
+const LOG: trevm::Grants = trevm::Grants {
+    log: true,
+    ..trevm::Grants::none()
+};
+
+/// A device trusting `trust`, with a persistent slot granting `persistent` if given.
 fn server_trusting(
     limits: ServerLimits,
-    persistent: bool,
+    persistent: Option<trevm::Grants>,
     trust: TrustPolicy,
 ) -> Server<Peer, Device> {
     let runtime = Runtime::new(
@@ -96,11 +103,7 @@ fn server_trusting(
             .with_timeout(trevm::Duration::from_millis(300)),
         ..Default::default()
     };
-    let persistent = persistent.then(|| {
-        let grants = trevm::Grants {
-            log: true,
-            ..trevm::Grants::none()
-        };
+    let persistent = persistent.map(|grants| {
         let mut rt = Runtime::new(
             EngineProfile::for_this_machine(),
             RuntimeOptions::host().with_grants(grants),
@@ -112,13 +115,19 @@ fn server_trusting(
             _ => Err(trevm::HostFnError("uppercase takes one string".into())),
         })
         .expect("link uppercase");
-        trevm_coap::Persistent::new(rt, trevm::Limits::new(), None, trust.clone())
-            .expect("persistent")
+        trevm_coap::Persistent::new(
+            rt,
+            trevm::Limits::new(),
+            |name| trevm::HostState::new(name),
+            trust.clone(),
+        )
+        .expect("persistent")
     });
     Server::new(
         Device {
             sandbox: Sandbox::new(runtime, sandbox_limits, trust),
             persistent,
+            ephemeral: None,
         },
         limits,
     )
@@ -673,6 +682,46 @@ fn the_persistent_capsule_serves_its_resources_and_is_replaced_live() {
 }
 
 #[test]
+fn a_persistent_capsule_may_import_what_its_slot_and_its_signer_both_grant() {
+    let sensing = trevm::Grants {
+        sensors: true,
+        rng: true,
+        ..LOG
+    };
+    let temperature = capsule("temperature-server", 32 * 1024);
+    // The slot grants log only: the capsule's sensors-api import cannot be linked.
+    let mut s = server_trusting(ServerLimits::default(), Some(LOG), trusting_key());
+    let mut c = Client { mid: 900 };
+    let (code, why) = outcome(&upload(&mut s, &mut c, "vm-control", &temperature, 6));
+    assert_eq!(code, code::BAD_REQUEST, "{why}");
+    assert!(why.contains("sensors-api"), "{why}");
+    // The slot grants sensors and rng, but the signer may grant log only: refused before loading.
+    let log_only_signer = TrustPolicy::new().trust(
+        key()
+            .trusted("the test key")
+            .only_grants(["ariel:wasm-bindings/log-api@0.0.1"]),
+    );
+    let mut s = server_trusting(ServerLimits::default(), Some(sensing), log_only_signer);
+    let (code, why) = outcome(&upload(&mut s, &mut c, "vm-control", &temperature, 6));
+    assert_eq!(code, code::FORBIDDEN, "{why}");
+    assert!(why.contains("sensors-api"), "{why}");
+    // A capsule importing nothing (world example-persistent-no-bindings) is served by either.
+    let counter = capsule("coap-counter", 32 * 1024);
+    let (code, why) = outcome(&upload(&mut s, &mut c, "vm-control", &counter, 6));
+    assert_eq!((code, why.as_str()), (code::CHANGED, "serving counter"));
+    let r = send(
+        &mut s,
+        "peer",
+        &c.request(code::POST, "vm/counter", b"", &[]),
+    );
+    assert_eq!(outcome(&r), (code::CONTENT, "1".into()));
+    assert_eq!(
+        get_text(&mut s, &mut c, "vm/counter"),
+        (code::CONTENT, "1".into())
+    );
+}
+
+#[test]
 fn non_confirmable_requests_get_non_responses_and_long_tokens_are_echoed() {
     let mut s = server(ServerLimits::default());
     let mut c = Client { mid: 600 };
@@ -732,7 +781,7 @@ fn untrusted_capsules_get_4_01_or_4_03_with_the_reason_and_the_stored_capsule_su
         "fibonacci",
         "coap-persistent",
     ]));
-    let mut s = server_trusting(ServerLimits::default(), true, policy);
+    let mut s = server_trusting(ServerLimits::default(), Some(LOG), policy);
     let mut c = Client { mid: 700 };
     let hello = capsule("sandbox", 32 * 1024);
     assert_eq!(
@@ -949,7 +998,7 @@ fn stored_capsules_and_the_ledger_survive_a_restart_so_no_rollback_either() {
     );
 
     // A stored capsule the device no longer trusts is not restored, and says why.
-    let mut s = server_trusting(ServerLimits::default(), false, TrustPolicy::new());
+    let mut s = server_trusting(ServerLimits::default(), None, TrustPolicy::new());
     let lines = s.resources.sandbox.restore(store.clone()).expect("restore");
     assert!(
         lines.len() == 1 && lines[0].starts_with("stored sandbox capsule `hello` not restored:"),

@@ -7,7 +7,12 @@
 //! trevm push v2.cwasm coap://127.0.0.1/vm-control
 //! trevm call coap://127.0.0.1/vm/hello        # … version 2
 //! trevm call -m put --payload 'make me loud' coap://127.0.0.1/vm/shout
+//! trevm push payloads/temperature-server coap://127.0.0.1/vm-control
+//! trevm call coap://127.0.0.1/vm/temperature_sensor   # e.g. 23.17
 //! ```
+//!
+//! Its persistent slot grants `log-api`, `sensors-api` and `rng-api` (what the world
+//! `example-persistent-with-bindings` imports) and the world `example-coap-server`'s `uppercase`.
 //!
 //! Listens on 127.0.0.1:5683, or the address given as the first argument. It has the sandbox too.
 //! Who may do what is the `peers.yml` given as the second argument (docs/coap-security.md);
@@ -40,9 +45,21 @@ async fn run(board: &NativeBoard) -> Result<(), String> {
     let access = trevm_native::access::policy_from_second_arg()?;
     // State (the device identity, uploaded capsules): the third argument, else $TREVM_STATE_DIR,
     // else ~/.local/state/trevm.
+    // Its persistent capsules may log, read sensors and draw random numbers (what
+    // `example-persistent-with-bindings` imports), besides the world's own `uppercase`.
+    let grants = trevm_native::coap::SlotGrants {
+        persistent: trevm::Grants {
+            log: true,
+            sensors: true,
+            rng: true,
+            ..trevm::Grants::none()
+        },
+        ..Default::default()
+    };
     let config = trevm_native::coap::DeviceConfig {
         persistent: Some(CAPSULE),
         state_dir: trevm_native::access::state_dir_from_third_arg(),
+        grants,
         ..trevm_native::coap::DeviceConfig::new(addr, trust, access)
     };
     trevm_native::coap::serve_device(board, config, link_uppercase).await

@@ -114,6 +114,70 @@ impl Default for Grants {
     }
 }
 
+impl Grants {
+    /// The interfaces by short name, in WIT order: `("log", …)`.
+    const NAMES: [&'static str; 6] = ["log", "time", "rng", "gpio", "sensors", "udp"];
+
+    fn flags(&mut self) -> [&mut bool; 6] {
+        [
+            &mut self.log,
+            &mut self.time,
+            &mut self.rng,
+            &mut self.gpio,
+            &mut self.sensors,
+            &mut self.udp,
+        ]
+    }
+
+    /// Reads a comma-separated list of short interface names (`log`, `time`, `rng`, `gpio`,
+    /// `sensors`, `udp`; `log,sensors,rng` grants `log-api`, `sensors-api` and `rng-api`), or
+    /// `none`, or `all` (every interface compiled into this build). An interface this build
+    /// lacks (its cargo feature is off) is an error too, so a grant never silently does nothing.
+    pub fn parse(list: &str) -> Result<Self, String> {
+        match list.trim() {
+            "none" | "" => return Ok(Grants::none()),
+            "all" => return Ok(Grants::all()),
+            _ => {}
+        }
+        let mut available = Grants::all();
+        let mut grants = Grants::none();
+        for name in list.split(',').map(str::trim) {
+            let Some(i) = Self::NAMES.iter().position(|n| *n == name) else {
+                return Err(alloc::format!(
+                    "unknown interface `{name}` (known: {}, or none, or all)",
+                    Self::NAMES.join(", ")
+                ));
+            };
+            if !*available.flags()[i] {
+                return Err(alloc::format!(
+                    "`{name}` is not compiled into this build (trevm feature `{name}`)"
+                ));
+            }
+            *grants.flags()[i] = true;
+        }
+        Ok(grants)
+    }
+}
+
+impl core::fmt::Display for Grants {
+    /// `log, sensors, rng` in [`Grants::parse`]'s names, or `none`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut this = *self;
+        let mut first = true;
+        for (name, on) in Self::NAMES.iter().zip(this.flags()) {
+            if *on {
+                f.write_str(if first { "" } else { ", " })?;
+                f.write_str(name)?;
+                first = false;
+            }
+        }
+        if first {
+            f.write_str("none")?;
+        }
+        Ok(())
+    }
+}
+
 /// A random number generator a capsule may draw from.
 #[cfg(feature = "rng")]
 pub type BoxedRng = Box<dyn rand_core::RngCore + Send>;
@@ -329,4 +393,22 @@ pub(crate) fn add_to_linker<T: HostView>(
     }
     let _ = (linker, grants);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Grants;
+    use alloc::string::ToString;
+
+    #[test]
+    fn grants_parse_from_short_names_and_print_back() {
+        let g = Grants::parse("log, sensors,rng").unwrap();
+        assert!(g.log && g.sensors && g.rng && !g.time && !g.gpio && !g.udp);
+        assert_eq!(g.to_string(), "log, rng, sensors");
+        assert_eq!(Grants::parse("none").unwrap(), Grants::none());
+        assert_eq!(Grants::parse("all").unwrap(), Grants::all());
+        assert_eq!(Grants::none().to_string(), "none");
+        let e = Grants::parse("log,wifi").unwrap_err();
+        assert!(e.contains("unknown interface `wifi`"), "{e}");
+    }
 }
