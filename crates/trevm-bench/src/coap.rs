@@ -125,6 +125,7 @@ pub fn measure(
     let device = Device {
         sandbox: Sandbox::new(runtime, SandboxLimits::default(), trust),
         persistent: None,
+        ephemeral: None,
     };
     let security = Security::new(
         Identity::generate(&mut rand_core::TryRngCore::unwrap_err(rand_core::OsRng)),

@@ -55,6 +55,7 @@ fn start_device(
             let device = Device {
                 sandbox: Sandbox::new(runtime, SandboxLimits::default(), trust),
                 persistent: None,
+                ephemeral: None,
             };
             let mut rng = rand_core::TryRngCore::unwrap_err(rand_core::OsRng);
             let security = Security::new(

@@ -1,10 +1,12 @@
 //! The resources of a trevm CoAP device: the sandbox under `/sandbox`, the persistent capsule
-//! under `/vm` with `/vm-control`, and `/status` (what each capsule has done, JSON).
+//! under `/vm` with `/vm-control`, the ephemeral slot at `/ephemeral`, and `/status` (what each
+//! capsule has done, JSON).
 
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::ephemeral::Ephemeral;
 use crate::message::code;
 use crate::persistent::Persistent;
 use crate::sandbox::Sandbox;
@@ -17,6 +19,8 @@ pub struct Device {
     pub sandbox: Sandbox,
     /// The persistent capsule, if this device has one.
     pub persistent: Option<Persistent>,
+    /// The ephemeral slot, if this device has one (its [`Ephemeral::driver`] must run too).
+    pub ephemeral: Option<Ephemeral>,
 }
 
 impl Device {
@@ -24,6 +28,7 @@ impl Device {
     pub fn status_json(&self) -> String {
         let mut list = self.sandbox.status();
         list.extend(self.persistent.as_ref().and_then(Persistent::status));
+        list.extend(self.ephemeral.as_ref().and_then(Ephemeral::status));
         crate::status::to_json(&crate::status::sorted(list))
     }
 }
@@ -40,6 +45,12 @@ impl Resources for Device {
                 p.handle(&request, &rest)
             }
             (Some((&"vm-control", [])), Some(p)) => p.control(&request),
+            (Some((&"ephemeral", [])), _) if self.ephemeral.is_some() => {
+                match &mut self.ephemeral {
+                    Some(e) => e.handle(&request),
+                    None => Response::text(code::NOT_FOUND, "no ephemeral slot").into(),
+                }
+            }
             (Some((&"status", [])), _) if request.code == code::GET => Response {
                 code: code::CONTENT,
                 payload: self.status_json().into_bytes(),
@@ -70,6 +81,9 @@ impl Resources for Device {
         );
         if let Some(p) = &self.persistent {
             links.extend(p.links());
+        }
+        if let Some(e) = &self.ephemeral {
+            links.extend(e.links());
         }
         links
     }

@@ -3,7 +3,8 @@
 //! flash on a device: see `trevm-store`), so they survive a restart or a power cut.
 //!
 //! Keys: `sandbox/<name>` (the capsule bytes as uploaded, signature included),
-//! `ledger/sandbox`, `persistent`, `ledger/persistent` (a [`VersionLedger`] as bytes).
+//! `ledger/sandbox`, `persistent`, `ledger/persistent`, `ledger/ephemeral` (a [`VersionLedger`]
+//! as bytes; the ephemeral slot's capsules are not stored).
 //!
 //! Order of writes, so that a crash between any two leaves a device that starts: the capsule
 //! first, then the ledger. A crash in between leaves a ledger one version behind the stored
@@ -42,6 +43,8 @@ pub(crate) const SANDBOX_LEDGER: &str = "ledger/sandbox";
 pub(crate) const PERSISTENT: &str = "persistent";
 /// The key of the persistent slot's ledger.
 pub(crate) const PERSISTENT_LEDGER: &str = "ledger/persistent";
+/// The ephemeral slot's ledger (its capsules are not stored).
+pub(crate) const EPHEMERAL_LEDGER: &str = "ledger/ephemeral";
 
 /// The ledger stored under `key` (empty if none); an error for one that does not read back,
 /// since forgetting it would allow rollbacks.

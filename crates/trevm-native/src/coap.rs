@@ -62,6 +62,61 @@ pub struct DeviceConfig {
     pub preload: Vec<(String, Vec<u8>)>,
     /// A capsule to serve in the persistent slot at start, as if PUT to `/vm-control`.
     pub preload_persistent: Option<Vec<u8>>,
+    /// The interfaces each slot's capsules may import (see [`SlotGrants`]).
+    pub grants: SlotGrants,
+    /// Calls the ephemeral slot starts when a capsule exports them (see
+    /// [`trevm_coap::Ephemeral::with_start`]), e.g. `("fibonacci", vec![Val::U32(40)])`.
+    pub ephemeral_starts: Vec<(String, Vec<trevm::Val>)>,
+}
+
+/// Which `ariel:wasm-bindings` interfaces each slot of a device links for its capsules. A signed
+/// capsule gets at most these *and* what its manifest lists (which its signer may restrict with
+/// [`trevm::TrustedKey::only_grants`]); importing anything else refuses it. The board gives
+/// every granted interface its peripherals ([`crate::NativeBoard::host_state`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotGrants {
+    /// `/sandbox` (default none: upstream's sandbox capsules import nothing).
+    pub sandbox: trevm::Grants,
+    /// `/vm` and `/vm-control` (default `log`).
+    pub persistent: trevm::Grants,
+    /// `/ephemeral` (default `log`).
+    pub ephemeral: trevm::Grants,
+}
+
+impl Default for SlotGrants {
+    fn default() -> Self {
+        let log = trevm::Grants {
+            log: true,
+            ..trevm::Grants::none()
+        };
+        SlotGrants {
+            sandbox: trevm_coap::Sandbox::GRANTS,
+            persistent: log,
+            ephemeral: log,
+        }
+    }
+}
+
+impl SlotGrants {
+    /// Sets one slot's grants from `SLOT=LIST` (`persistent=log,sensors,rng`; see
+    /// [`trevm::Grants::parse`] for the list), as `trevm serve --grant` takes them.
+    pub fn set(&mut self, entry: &str) -> Result<(), String> {
+        let (slot, list) = entry.split_once('=').ok_or_else(|| {
+            format!("`{entry}`: expected SLOT=INTERFACES, e.g. persistent=log,sensors,rng")
+        })?;
+        let grants = trevm::Grants::parse(list).map_err(|e| format!("`{entry}`: {e}"))?;
+        match slot.trim() {
+            "sandbox" => self.sandbox = grants,
+            "persistent" => self.persistent = grants,
+            "ephemeral" => self.ephemeral = grants,
+            other => {
+                return Err(format!(
+                    "`{entry}`: no slot `{other}` (sandbox, persistent or ephemeral)"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl DeviceConfig {
@@ -77,17 +132,21 @@ impl DeviceConfig {
             persistent: None,
             preload: Vec::new(),
             preload_persistent: None,
+            grants: SlotGrants::default(),
+            ephemeral_starts: Vec::new(),
         }
     }
 }
 
-/// Runs a CoAP device until its socket fails: a sandbox (see [`trevm_coap::Sandbox`]) and a
-/// persistent-capsule slot (see [`trevm_coap::Persistent`]), with what was uploaded to them
-/// before restored from the state directory. Uploaded capsules must be built for this machine's
-/// default profile and pass the config's trust policy.
+/// Runs a CoAP device until its socket fails: a sandbox (see [`trevm_coap::Sandbox`]), a
+/// persistent-capsule slot (see [`trevm_coap::Persistent`]) and an ephemeral slot (see
+/// [`trevm_coap::Ephemeral`]), with what was uploaded to the first two before restored from the
+/// state directory. Uploaded capsules must be built for this machine's default profile and pass
+/// the config's trust policy.
 ///
-/// The persistent slot grants `log-api`; `link_persistent` adds the application's own imports
-/// for its capsules' world (e.g. upstream's `example-coap-server` imports `uppercase`, which
+/// Each slot links the interfaces the config grants it ([`SlotGrants`]), acting on this board's
+/// peripherals; `link_persistent` adds the application's own imports for its persistent
+/// capsules' world (e.g. upstream's `example-coap-server` imports `uppercase`, which
 /// `examples/persistent` defines with [`trevm::Runtime::define_func`]).
 ///
 /// Every request passes EDHOC/OSCORE and the access policy first (see [`crate::access`]); the
@@ -98,8 +157,8 @@ pub async fn serve_device(
     link_persistent: impl FnOnce(&mut trevm::Runtime) -> Result<(), trevm::Error>,
 ) -> Result<(), String> {
     use std::sync::Arc;
-    use trevm::{EngineProfile, Grants, Limits, Runtime, RuntimeOptions};
-    use trevm_coap::{Device, Persistent, Sandbox, SandboxLimits, ServerLimits};
+    use trevm::{EngineProfile, Limits, Runtime, RuntimeOptions};
+    use trevm_coap::{Device, Ephemeral, Persistent, Sandbox, SandboxLimits, ServerLimits};
     let DeviceConfig {
         addr,
         trust,
@@ -108,16 +167,19 @@ pub async fn serve_device(
         persistent,
         preload,
         preload_persistent,
+        grants,
+        ephemeral_starts,
     } = config;
     let profile = EngineProfile::for_this_machine();
-    let sandbox_rt = Runtime::new(profile, RuntimeOptions::host().with_grants(Sandbox::GRANTS))
-        .map_err(|e| e.to_string())?;
-    let log_only = Grants {
-        log: true,
-        ..Grants::none()
+    let runtime = |grants| {
+        Runtime::new(profile, RuntimeOptions::host().with_grants(grants)).map_err(|e| e.to_string())
     };
-    let mut persistent_rt = Runtime::new(profile, RuntimeOptions::host().with_grants(log_only))
-        .map_err(|e| e.to_string())?;
+    let host = || {
+        let board = board.clone();
+        move |name: &str| board.host_state(name)
+    };
+    let sandbox_rt = runtime(grants.sandbox)?;
+    let mut persistent_rt = runtime(grants.persistent)?;
     link_persistent(&mut persistent_rt).map_err(|e| e.to_string())?;
     let log: Arc<dyn trevm::LogSink> = board.log().clone();
     let limits = Limits::new().with_timeout(embassy_time::Duration::from_secs(2));
@@ -133,11 +195,23 @@ pub async fn serve_device(
         "state in {} (device identity, uploaded capsules)",
         state.display()
     )];
-    let mut sandbox = Sandbox::new(sandbox_rt, SandboxLimits::default(), trust.clone());
+    let mut sandbox =
+        Sandbox::new(sandbox_rt, SandboxLimits::default(), trust.clone()).with_host(host());
     notes.extend(sandbox.restore(store.clone())?);
     let slot =
-        Persistent::new(persistent_rt, limits, Some(log), trust).map_err(|e| e.to_string())?;
-    notes.extend(slot.restore(store).await?);
+        Persistent::new(persistent_rt, limits, host(), trust.clone()).map_err(|e| e.to_string())?;
+    notes.extend(slot.restore(store.clone()).await?);
+    // Fire and forget: no timeout; DELETE /ephemeral stops it.
+    let mut ephemeral =
+        Ephemeral::new(runtime(grants.ephemeral)?, Limits::new(), host(), trust).with_log(log);
+    for (export, args) in ephemeral_starts {
+        ephemeral = ephemeral.with_start(export, args);
+    }
+    ephemeral.restore(store)?;
+    notes.push(format!(
+        "grants: sandbox {}; persistent {}; ephemeral {}",
+        grants.sandbox, grants.persistent, grants.ephemeral
+    ));
     for (name, bytes) in preload {
         let answer = sandbox.install(&name, bytes).await;
         if answer.code >= 0x80 {
@@ -178,9 +252,11 @@ pub async fn serve_device(
         )),
         _ => {}
     }
+    let driver = ephemeral.driver();
     let device = Device {
         sandbox,
         persistent: Some(slot),
+        ephemeral: Some(ephemeral),
     };
     let (identity, made) = crate::access::load_or_create_identity(&state)?;
     if made {
@@ -208,7 +284,14 @@ pub async fn serve_device(
     for note in notes {
         board.log().board(&note);
     }
-    let error = serve(socket, &mut server).await;
+    // The ephemeral slot's capsule runs beside the server, on the same executor.
+    let serving = std::pin::pin!(serve(socket, &mut server));
+    let error = match futures_util::future::select(serving, std::pin::pin!(driver)).await {
+        futures_util::future::Either::Left((error, _)) => error,
+        futures_util::future::Either::Right(((), _)) => {
+            std::io::Error::other("the ephemeral slot's driver ended")
+        }
+    };
     Err(format!("the CoAP socket failed: {error}"))
 }
 

@@ -144,6 +144,29 @@ impl Drop for Running {
     }
 }
 
+/// A loopback address with a port free right now, e.g. `127.0.0.1:40123`, for a device under test.
+pub fn free_local_addr() -> String {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("a free port")
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
+/// Runs libcoap's `coap-client-notls` with `args`; returns what it printed (stdout, then
+/// stderr). It exits 0 on 4.xx and 5.xx answers too, so tests look at what it printed.
+pub fn coap_client(args: &[&str]) -> String {
+    let o = Command::new("coap-client-notls")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run coap-client-notls ({e}): install libcoap3-bin"));
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
 /// Writes a payload crate `name` (a `cdylib`, its own workspace) with `lib_rs` as its source
 /// into `dir/name`, for tests of what building a payload says; returns its directory.
 pub fn scratch_payload(dir: &std::path::Path, name: &str, lib_rs: &str) -> std::path::PathBuf {

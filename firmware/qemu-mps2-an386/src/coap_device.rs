@@ -58,6 +58,7 @@ fn device(
         Device {
             sandbox,
             persistent: None,
+            ephemeral: None,
         },
         ServerLimits::default(),
     );
