@@ -1025,3 +1025,76 @@ fn serve_starts_with_capsules_preloaded() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("/nonexistent"), "{}", text(&o));
 }
+
+#[test]
+fn serve_grants_slots_what_grant_says_and_push_starts_ephemeral_capsules() {
+    let device = serve_with(&[
+        "--policy",
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/policies/open.yml"
+        ),
+        "--grant",
+        "persistent=log,sensors,rng",
+        "--persistent",
+        root().join("payloads/temperature-server").to_str().unwrap(),
+    ]);
+    let base = &device.1;
+    let o = trevm(&["call", &format!("{base}/vm/temperature_sensor")]);
+    let reading: f64 = String::from_utf8_lossy(&o.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("not a reading: {}", text(&o)));
+    assert!((19.5..=30.5).contains(&reading), "{reading}");
+    // The ephemeral slot grants log only by default: a capsule reading sensors is refused.
+    let noise = root().join("payloads/temperature-noise");
+    let o = trevm(&[
+        "push",
+        noise.to_str().unwrap(),
+        &format!("{base}/ephemeral"),
+    ]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("sensors-api"), "{}", text(&o));
+    // One that imports nothing starts, and its result is there to read.
+    let o = trevm(&[
+        "push",
+        built("sandbox").to_str().unwrap(),
+        &format!("{base}/ephemeral"),
+    ]);
+    assert!(text(&o).contains("started sandbox: run()"), "{}", text(&o));
+    let o = trevm(&["call", &format!("{base}/ephemeral")]);
+    assert!(
+        text(&o).contains("run() returned \"Hello from the sandbox!\"")
+            || text(&o).contains("run() running"),
+        "{}",
+        text(&o)
+    );
+
+    // A --grant that names no slot or interface stops the start, saying why.
+    let o = trevm(&["serve", "--grant", "persistent=log,wifi"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("unknown interface `wifi`"),
+        "{}",
+        text(&o)
+    );
+    let o = trevm(&["serve", "--grant", "vm=log"]);
+    assert!(text(&o).contains("no slot `vm`"), "{}", text(&o));
+}
+
+#[test]
+fn run_calls_a_bare_name_and_gives_the_capsule_sensors_and_randomness() {
+    let noise = root().join("payloads/temperature-noise");
+    let o = trevm(&[
+        "run",
+        noise.to_str().unwrap(),
+        "--invoke",
+        "mess-with-temperature",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("temperature-noise: Temperature 20.00 °C, messed with: "),
+        "{}",
+        text(&o)
+    );
+}

@@ -14,7 +14,7 @@
 //!   exported function without parameters (e.g. `mess-with-temperature`).
 //! - `GET /ephemeral`: what runs or ran, and how it ended (returned what, failed why, stopped).
 //! - `DELETE /ephemeral`: stops the running capsule at its next yield (its instance is dropped
-//!   before it runs again): 2.02; 4.04 when none runs.
+//!   before it runs again): 2.02, also when none runs (RFC 7252 §5.8.4, as upstream does).
 //!
 //! The call runs under the slot's [`Limits`] (memory, fuel; no timeout unless the limits set
 //! one) in [`Ephemeral::driver`], a future the application runs beside the server: the server
@@ -250,7 +250,8 @@ impl Ephemeral {
             .as_mut()
             .filter(|c| matches!(c.phase, Phase::Running))
         else {
-            return Response::text(code::NOT_FOUND, "no ephemeral capsule is running");
+            // RFC 7252 §5.8.4: 2.02 also when there was nothing to delete.
+            return Response::text(code::DELETED, "no ephemeral capsule was running");
         };
         current.phase = Phase::Stopped;
         let said = format!("stopped {}: {}", current.name, current.call);
