@@ -21,6 +21,9 @@ fn main() {
         }
     }
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    if std::env::var_os("CARGO_FEATURE_BARE_CORE").is_some() {
+        core_fibonacci(&root, &out);
+    }
     if std::env::var_os("CARGO_FEATURE_SIGNED").is_some() {
         signed_capsule(&root, "async-bindings", &out);
     }
@@ -57,4 +60,18 @@ fn signed_capsule(root: &Path, name: &str, out: &Path) {
     let key = trevm_sign::dev_key().unwrap_or_else(|e| panic!("the development key: {e}"));
     std::fs::write(out.join("trusted-key.bin"), key.key.public_key()).expect("write trusted key");
     println!("cargo:rerun-if-changed={}", key.path.display());
+}
+
+/// For the like-for-like footprint variant (`bare-core`): fibonacci as a core module (no
+/// component model), precompiled for pulley32 without preemption, as Wasmtime's raw `.cwasm`.
+fn core_fibonacci(root: &Path, out: &Path) {
+    let payload = root.join("payloads/fibonacci");
+    println!("cargo:rerun-if-changed={}", payload.join("src").display());
+    let opts = trevm_build::BuildOptions::for_build_script();
+    let core = trevm_build::build_core_module(&payload, &opts)
+        .unwrap_or_else(|e| panic!("building the fibonacci core module failed: {e}"));
+    let cwasm = trevm_build::EngineProfile::pulley32(trevm_build::Preemption::None)
+        .precompile_core_module(&core)
+        .unwrap_or_else(|e| panic!("precompiling the fibonacci core module failed: {e}"));
+    std::fs::write(out.join("fibonacci.core.cwasm"), cwasm).expect("write fibonacci.core.cwasm");
 }

@@ -23,6 +23,7 @@ qemu=(qemu-system-arm -M mps2-an386 -nographic -semihosting-config enable=on,tar
 # variant name → cargo feature arguments
 declare -A features=(
     [baseline]="--no-default-features"
+    [wasmtime-core]="--no-default-features --features bare-core"
     [wasmtime-sync]="--no-default-features --features bare-sync"
     [wasmtime-async]="--no-default-features --features bare-async"
     [trevm]=""
@@ -30,10 +31,17 @@ declare -A features=(
     [trevm-coap]="--features coap"
     [trevm-oscore]="--features coap-oscore"
 )
-variants=(baseline wasmtime-sync wasmtime-async trevm)
+variants=(baseline wasmtime-core wasmtime-sync wasmtime-async trevm)
 
-build() { # variant opt [extra rustflags] → copies the ELF to $work/<variant>-<opt>.elf
-    local variant=$1 opt=$2 flags=${3:-} tag=$1-$2${3:+-unguarded}
+build() { # variant opt [extra rustflags | simd] → copies the ELF to $work/<variant>-<opt>[-…].elf
+    # Every variant is built as devices are: Pulley without its SIMD opcodes (.cargo/config.toml
+    # says the same; RUSTFLAGS replace it). `simd` builds it with them, to show what they cost.
+    local variant=$1 opt=$2 extra=${3:-} flags="--cfg pulley_disable_interp_simd" tag=$1-$2
+    case $extra in
+        "") ;;
+        simd) flags=""; tag=$tag-simd ;;
+        *) flags="$flags $extra"; tag=$tag-unguarded ;;
+    esac
     echo "report: building $tag" >&2
     # shellcheck disable=SC2086
     RUSTFLAGS="$flags" cargo build --release --quiet --target-dir "$target_dir" \
@@ -70,6 +78,8 @@ if [ -z "${REPORT_SKIP_RUNS:-}" ]; then
     done
     build trevm s "--cfg trevm_unguarded_fp"
     run trevm-s-unguarded
+    # Pulley's SIMD opcodes compiled in (what a build without the flag gets).
+    build trevm z simd
     # The same firmware without signature verification: what the verifier costs in flash.
     build trevm-unsigned s
     # The CoAP device, plain and behind EDHOC + OSCORE: what each costs on top of the firmware.
@@ -98,9 +108,13 @@ done
     echo "Do not edit by hand: change the script or the firmware and run it again."
     echo
     echo "Firmware variants (all: cortex-m-rt, embassy executor + SysTick time driver, 1 MiB heap,"
-    echo "semihosting; \`thumbv7em-none-eabihf\`, fat LTO, one codegen unit, \`panic\` prints and exits):"
+    echo "semihosting; \`thumbv7em-none-eabihf\`, fat LTO, one codegen unit, \`panic\` prints and exits,"
+    echo "Pulley without its SIMD opcodes):"
     echo
     echo "- **baseline** — no WebAssembly at all;"
+    echo "- **wasmtime-core** — Wasmtime 48 (\`runtime\`, \`pulley\`; no component model) used directly,"
+    echo "  running fibonacci as a *core module*, synchronously, without preemption: like for like with"
+    echo "  upstream's published setup;"
     echo "- **wasmtime-sync** — Wasmtime 48 (\`runtime\`, \`component-model\`, \`pulley\`) used directly,"
     echo "  running the fibonacci capsule synchronously; no trevm, no host bindings;"
     echo "- **wasmtime-async** — the same with Wasmtime's \`async\` feature (fibers) and \`call_async\`;"
@@ -134,23 +148,41 @@ done
     echo "its \`async\` support adds $(num $((t_async - t_sync))) B; trevm on top (bindings, limits, capsule"
     echo "checks, error reporting, the firmware's own demo code) adds $(num $((t_trevm - t_async))) B."
     echo
+    t_core_z=$(section "$work/wasmtime-core-z.elf" .text); t_trevm_z=$(section "$work/trevm-z.elf" .text)
+    t_simd_z=$(section "$work/trevm-z-simd.elf" .text)
+    verdict() { [ "$1" -le "$2" ] && echo "met" || echo "not met"; }
+    echo "Pulley's SIMD opcodes (capsules for \`wasm32v1-none\` have none; \`trevm build\` refuses"
+    echo "SIMD) are left out of every variant with \`--cfg pulley_disable_interp_simd\`: built with them,"
+    echo "**trevm** at opt-level z has $(num "$t_simd_z") B of \`.text\` instead of $(num "$t_trevm_z") B"
+    echo "($(num $((t_simd_z - t_trevm_z))) B saved). An Ariel OS application passes the same flag (see"
+    echo "[\`ariel-os.md\`](ariel-os.md))."
+    echo
     echo "### Against upstream's published figure"
     echo
-    echo "Upstream trevm reports a Wasmtime firmware \`.text\` of 264,548 B on an nRF52840. The nearest"
-    echo "variant here is **wasmtime-sync at opt-level z**: $(num "$t_sync_z") B of \`.text\`, of which"
-    echo "$(num "$t_base_z") B is the baseline firmware. What differs in the build: upstream's figure is"
-    echo "an Ariel OS application (its own executor, drivers and logging) with an earlier Wasmtime"
-    echo "release and upstream's own feature set and profile, which it does not publish with the"
-    echo "number; here it is Wasmtime 48.0.8 with the component model and Pulley, fat LTO, one codegen"
-    echo "unit, on \`thumbv7em-none-eabihf\`. Read the difference as \"same order of magnitude\", not as"
-    echo "a like-for-like comparison."
+    echo "Upstream trevm reports a Wasmtime firmware \`.text\` of 264,548 B: a minimal Ariel OS"
+    echo "application running a *core module* (no component model) synchronously, at opt-level z with"
+    echo "fat LTO, \`--cfg pulley_disable_interp_simd\`, and the precompile settings"
+    echo "\`memory_init_cow(false)\`, \`generate_address_map(false)\`, \`table_lazy_init(false)\`,"
+    echo "\`cranelift_opt_level(Speed)\`. **wasmtime-core** is that setup here: fibonacci as a core"
+    echo "module, Wasmtime 48 with \`runtime\` and \`pulley\` only, synchronous, no preemption, trevm's"
+    echo "profile settings (the same as upstream's list: no address map, no copy-on-write or lazy"
+    echo "tables, Cranelift at \`Speed\`)."
+    echo
+    echo "| goal | measured | target | |"
+    echo "|---|---:|---:|---|"
+    echo "| like-for-like \`.text\` (wasmtime-core, z) | $(num "$t_core_z") | 264,548 | $(verdict "$t_core_z" 264548) |"
+    echo "| full trevm firmware \`.text\` (trevm, z) | $(num "$t_trevm_z") | 300,000 | $(verdict "$t_trevm_z" 300000) |"
+    echo
+    echo "The rest of the difference between **wasmtime-core** and **trevm** is the component model"
+    echo "(**wasmtime-sync** minus **wasmtime-core**), \`async\`, and trevm itself."
     echo
     echo "## Heap (bytes, opt-level s, trevm variant)"
     echo
     echo "Measured by the firmware's tracking allocator (\`src/measure.rs\`), each relative to the heap"
     echo "in use before the stage's runtime was created. \`RuntimeOptions::mcu()\`: 8 KiB wasm stack,"
-    echo "16 KiB fiber stack. Both capsules are linked with 32 KiB of linear memory"
-    echo "(\`payloads/.cargo/config.toml\`), which dominates the per-instance cost."
+    echo "16 KiB fiber stack. Each capsule is linked with the linear memory its payload asks for"
+    echo "(\`[package.metadata.trevm]\`, read by \`trevm build\`): fibonacci 2 KiB (no heap, 1 KiB"
+    echo "stack), async-bindings the default 32 KiB. Linear memory is allocated per instance."
     echo
     echo "| stage | fibonacci | async-bindings |"
     echo "|---|---:|---:|"
@@ -173,9 +205,9 @@ done
     echo "these figures). The per-call figures are averages over 100 (host→guest) and 1000"
     echo "(guest→host) calls."
     echo
-    echo "| operation | trevm, s | trevm, z | wasmtime-sync, s | wasmtime-async, s |"
-    echo "|---|---:|---:|---:|---:|"
-    echo "| create engine + linker | $(instr trevm-s cycles.engine) | $(instr trevm-z cycles.engine) | – | – |"
+    echo "| operation | trevm, s | trevm, z | wasmtime-sync, s | wasmtime-async, s | wasmtime-core, z (no fuel) |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    echo "| create engine + linker | $(instr trevm-s cycles.engine) | $(instr trevm-z cycles.engine) | – | – | – |"
     for k in fib.deserialize fib.instantiate fib20; do
         label=$k
         case $k in
@@ -183,10 +215,10 @@ done
             fib.instantiate) label="instantiate fibonacci" ;;
             fib20) label="fibonacci(20)" ;;
         esac
-        echo "| $label | $(instr trevm-s "cycles.$k") | $(instr trevm-z "cycles.$k") | $(instr wasmtime-sync-s "cycles.$k") | $(instr wasmtime-async-s "cycles.$k") |"
+        echo "| $label | $(instr trevm-s "cycles.$k") | $(instr trevm-z "cycles.$k") | $(instr wasmtime-sync-s "cycles.$k") | $(instr wasmtime-async-s "cycles.$k") | $(instr wasmtime-core-z "cycles.$k") |"
     done
-    echo "| one host→guest call (\`noop\`) | $(instr trevm-s cycles.host_to_guest) | $(instr trevm-z cycles.host_to_guest) | – | – |"
-    echo "| one guest→host call (\`now-as-millis\`) | $(instr trevm-s cycles.guest_to_host) | $(instr trevm-z cycles.guest_to_host) | – | – |"
+    echo "| one host→guest call (\`noop\`) | $(instr trevm-s cycles.host_to_guest) | $(instr trevm-z cycles.host_to_guest) | – | – | – |"
+    echo "| one guest→host call (\`now-as-millis\`) | $(instr trevm-s cycles.guest_to_host) | $(instr trevm-z cycles.guest_to_host) | – | – | – |"
     echo
     echo "## Capsule verification (opt-level s)"
     echo

@@ -145,10 +145,11 @@ pub(crate) fn cargo_build(
     for s in &profile_settings {
         cmd.arg("--config").arg(s);
     }
+    let memory = memory_settings(manifest, opts)?;
     let mut rustflags = vec![
         "-Clink-arg=--page-size=1".to_string(),
-        format!("-Clink-arg=--initial-memory={}", opts.initial_memory),
-        format!("-Clink-arg=-zstack-size={}", opts.stack_size),
+        format!("-Clink-arg=--initial-memory={}", memory.initial_memory),
+        format!("-Clink-arg=-zstack-size={}", memory.stack_size),
     ];
     if opts.nightly {
         cmd.args([
@@ -196,9 +197,10 @@ pub(crate) fn cargo_build(
             return Err(BuildError::MemoryTooSmall {
                 manifest: manifest.to_path_buf(),
                 needed,
-                given: opts.initial_memory,
-                stack: opts.stack_size,
+                given: memory.initial_memory,
+                stack: memory.stack_size,
                 hint: needed.div_ceil(1024),
+                hint_bytes: needed.div_ceil(1024) * 1024,
             });
         }
         let output = if !opts.quiet {
@@ -217,6 +219,77 @@ pub(crate) fn cargo_build(
     }
     said.wasm
         .ok_or_else(|| BuildError::NoWasmArtifact(manifest.to_path_buf()))
+}
+
+/// The linear memory a payload is linked with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Memory {
+    initial_memory: u32,
+    stack_size: u32,
+}
+
+/// The options' sizes, else the payload's `[package.metadata.trevm]` (`initial-memory`,
+/// `stack-size`, in bytes), else the defaults: each capsule gets the memory it needs instead of
+/// 32 KiB for every one (linear memory is allocated from the device's heap per instance).
+fn memory_settings(manifest: &Path, opts: &BuildOptions) -> Result<Memory, BuildError> {
+    let from_metadata = if opts.initial_memory.is_some() && opts.stack_size.is_some() {
+        (None, None)
+    } else {
+        payload_metadata(manifest)?
+    };
+    Ok(Memory {
+        initial_memory: opts
+            .initial_memory
+            .or(from_metadata.0)
+            .unwrap_or(crate::DEFAULT_INITIAL_MEMORY),
+        stack_size: opts
+            .stack_size
+            .or(from_metadata.1)
+            .unwrap_or(crate::DEFAULT_STACK_SIZE),
+    })
+}
+
+/// `initial-memory` and `stack-size` from the payload's `[package.metadata.trevm]`.
+fn payload_metadata(manifest: &Path) -> Result<(Option<u32>, Option<u32>), BuildError> {
+    let bad = |message: String| BuildError::BadMetadata {
+        manifest: manifest.to_path_buf(),
+        message,
+    };
+    let metadata = cargo_metadata::MetadataCommand::new()
+        .manifest_path(manifest)
+        .no_deps()
+        .exec()
+        .map_err(|e| bad(format!("cargo metadata: {e}")))?;
+    let Some(package) = metadata
+        .packages
+        .iter()
+        .find(|p| p.manifest_path.as_std_path() == manifest)
+    else {
+        return Ok((None, None));
+    };
+    let Some(table) = package.metadata.get("trevm") else {
+        return Ok((None, None));
+    };
+    let size = |key: &str| -> Result<Option<u32>, BuildError> {
+        match table.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n > 0)
+                .map(Some)
+                .ok_or_else(|| bad(format!("`{key}` must be a number of bytes, e.g. 16384"))),
+        }
+    };
+    if let Some(other) = table
+        .as_object()
+        .and_then(|t| t.keys().find(|k| !matches!(k.as_str(), "initial-memory" | "stack-size")))
+    {
+        return Err(bad(format!(
+            "unknown key `{other}` (known: initial-memory, stack-size)"
+        )));
+    }
+    Ok((size("initial-memory")?, size("stack-size")?))
 }
 
 /// What cargo's JSON messages said about a build.

@@ -61,15 +61,47 @@ pub fn componentize(core: &[u8]) -> Result<Vec<u8>, BuildError> {
         .map_err(|e| BuildError::Componentize(format!("{e:#}")))
 }
 
-/// Precompiles a component with the engine settings of `profile` (Wasmtime's raw `.cwasm`).
+/// Precompiles a component with the engine settings of `profile`, for a device: without
+/// Wasmtime's address map and without the ELF symbol table, which nothing reads at load (see
+/// [`precompile_with`]).
 pub fn precompile(component: &[u8], profile: EngineProfile) -> Result<Vec<u8>, BuildError> {
-    profile
-        .precompile(component)
-        .map_err(|e| BuildError::Precompile {
-            profile,
-            message: match e {
+    precompile_with(component, profile, false)
+}
+
+/// Precompiles a component with the engine settings of `profile`; `address_map` keeps
+/// Wasmtime's map from compiled code back to Wasm offsets (`trevm build --addrmap`, for
+/// debugging). Either way the ELF's symbol table (`.symtab`, `.strtab`: function names for
+/// native tools, which Wasmtime skips when it loads) is dropped.
+pub fn precompile_with(
+    component: &[u8],
+    profile: EngineProfile,
+    address_map: bool,
+) -> Result<Vec<u8>, BuildError> {
+    let failed = |message: String| BuildError::Precompile { profile, message };
+    let cwasm = profile
+        .precompile(component, address_map)
+        .map_err(|e| {
+            failed(match e {
                 trevm::Error::Engine(m) => m,
                 e => e.to_string(),
-            },
-        })
+            })
+        })?;
+    strip_symbols(&cwasm).map_err(|e| failed(format!("removing the symbol table: {e}")))
+}
+
+/// `cwasm` rewritten without its symbol table. Written here because Wasmtime has no setting for
+/// it; the `object` crate (which Wasmtime itself writes the ELF with) does the rewriting.
+fn strip_symbols(cwasm: &[u8]) -> Result<Vec<u8>, object::build::Error> {
+    let mut elf = object::build::elf::Builder::read(cwasm)?;
+    for symbol in elf.symbols.iter_mut() {
+        symbol.delete = true;
+    }
+    for section in elf.sections.iter_mut() {
+        if matches!(section.name.as_slice(), b".symtab" | b".strtab") {
+            section.delete = true;
+        }
+    }
+    let mut out = Vec::with_capacity(cwasm.len());
+    elf.write(&mut out)?;
+    Ok(out)
 }

@@ -63,7 +63,7 @@ pub enum BuildError {
     #[error(
         "{manifest}: the capsule needs {needed} bytes of linear memory (its data, {stack}-byte \
          stack and heap arena) but is linked with {given}: build it with --initial-memory {hint}KiB \
-         (or BuildOptions::initial_memory)"
+         (or set `initial-memory = {hint_bytes}` under [package.metadata.trevm] in its Cargo.toml)"
     )]
     MemoryTooSmall {
         /// The manifest built.
@@ -76,6 +76,16 @@ pub enum BuildError {
         stack: u32,
         /// `needed` rounded up to whole KiB.
         hint: u64,
+        /// `hint` in bytes.
+        hint_bytes: u64,
+    },
+    /// The payload's `[package.metadata.trevm]` cannot be read.
+    #[error("{manifest}: [package.metadata.trevm]: {message}")]
+    BadMetadata {
+        /// The manifest built.
+        manifest: PathBuf,
+        /// What is wrong.
+        message: String,
     },
     /// The crate produced no `.wasm` (not a `cdylib` library crate).
     #[error(

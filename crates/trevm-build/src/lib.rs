@@ -31,7 +31,7 @@ mod options;
 mod script;
 
 pub use built::{Built, Stage};
-pub use component::{component_imports, componentize, precompile};
+pub use component::{component_imports, componentize, precompile, precompile_with};
 pub use error::BuildError;
 pub use input::{Input, WasmKind, wasm_kind};
 pub use options::{BuildOptions, DEFAULT_INITIAL_MEMORY, DEFAULT_STACK_SIZE, OptLevel, Signing};
@@ -67,7 +67,7 @@ pub fn build(input: &Path, opts: &BuildOptions) -> Result<Built, BuildError> {
     };
     stages.push((Stage::Component, component.len()));
     let name = opts.name.clone().unwrap_or(name);
-    let cwasm = precompile(&component, opts.profile)?;
+    let cwasm = precompile_with(&component, opts.profile, opts.address_map)?;
     stages.push((Stage::Precompiled, cwasm.len()));
     let bare = trevm::capsule::encode(opts.profile, &name, &cwasm)?;
     let imports = component_imports(&component)?;
@@ -97,6 +97,19 @@ pub fn build(input: &Path, opts: &BuildOptions) -> Result<Built, BuildError> {
         version,
         signer,
     })
+}
+
+/// Builds a payload crate (its `Cargo.toml` or directory) into its core WebAssembly module only,
+/// the first stage of [`build`]: for tools that compare against runtimes of core modules (the
+/// firmware's footprint report). Devices run components: use [`build`].
+pub fn build_core_module(input: &Path, opts: &BuildOptions) -> Result<Vec<u8>, BuildError> {
+    match Input::detect(input)? {
+        Input::Manifest(manifest) => {
+            let (_, wasm_path) = cargo_build(&manifest, opts)?;
+            read(&wasm_path)
+        }
+        _ => Err(BuildError::UnknownInput(input.to_path_buf())),
+    }
 }
 
 fn file_stem(path: &Path) -> String {

@@ -42,10 +42,12 @@ pub struct BuildOptions {
     /// Use nightly `-Zbuild-std` with `panic = "immediate-abort"` (smaller; needs the nightly
     /// toolchain with `rust-src`).
     pub nightly: bool,
-    /// Initial linear memory in bytes (pages are 1 byte).
-    pub initial_memory: u32,
-    /// Size of the shadow stack in linear memory, in bytes.
-    pub stack_size: u32,
+    /// Initial linear memory in bytes (pages are 1 byte). `None`: the payload's
+    /// `[package.metadata.trevm] initial-memory`, else [`DEFAULT_INITIAL_MEMORY`].
+    pub initial_memory: Option<u32>,
+    /// Size of the shadow stack in linear memory, in bytes. `None`: the payload's
+    /// `[package.metadata.trevm] stack-size`, else [`DEFAULT_STACK_SIZE`].
+    pub stack_size: Option<u32>,
     /// Capsule name (defaults to the crate or file name).
     pub name: Option<String>,
     /// Capture cargo's output instead of letting it through (it is still reported on failure).
@@ -59,6 +61,9 @@ pub struct BuildOptions {
     /// Anti-rollback version of the manifest (default: [`trevm_sign::default_version`], the
     /// build time).
     pub version: Option<u64>,
+    /// Keep Wasmtime's address map (compiled code → Wasm offsets) in the capsule, for
+    /// debugging: 1.7–6 KB more per capsule. Off by default; capsules run the same without it.
+    pub address_map: bool,
 }
 
 /// Who signs a capsule [`build`] makes.
@@ -101,14 +106,15 @@ impl Default for BuildOptions {
             profile: EngineProfile::for_this_machine(),
             opt_level: OptLevel::S,
             nightly: false,
-            initial_memory: DEFAULT_INITIAL_MEMORY,
-            stack_size: DEFAULT_STACK_SIZE,
+            initial_memory: None,
+            stack_size: None,
             name: None,
             quiet: false,
             target_dir: None,
             features: Vec::new(),
             signing: Signing::DevKey,
             version: None,
+            address_map: false,
         }
     }
 }

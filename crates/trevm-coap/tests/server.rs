@@ -59,7 +59,7 @@ fn capsule_with(name: &str, initial_memory: u32, features: &[&str]) -> Vec<u8> {
             let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
             let opts = trevm_build::BuildOptions {
                 quiet: true,
-                initial_memory,
+                initial_memory: Some(initial_memory),
                 features: features.iter().map(|f| f.to_string()).collect(),
                 signing: trevm_build::Signing::Unsigned,
                 ..Default::default()

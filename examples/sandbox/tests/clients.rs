@@ -12,7 +12,7 @@ fn build(name: &str, initial_memory: u32, dir: &Path) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let opts = trevm_build::BuildOptions {
         quiet: true,
-        initial_memory,
+        initial_memory: Some(initial_memory),
         ..Default::default()
     };
     let built = trevm_build::build(&root.join("payloads").join(name), &opts)

@@ -21,7 +21,7 @@ fn build(name: &str, initial_memory: u32) -> Vec<u8> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let opts = trevm_build::BuildOptions {
         quiet: true,
-        initial_memory,
+        initial_memory: Some(initial_memory),
         ..Default::default()
     };
     trevm_build::build(&root.join("payloads").join(name), &opts)

@@ -1,13 +1,16 @@
 //! Footprint variants for the report: Wasmtime used directly, without trevm, running
 //! fibonacci(20) only — synchronously (feature `bare-sync`) or through its `async` support
 //! (`bare-async`) — so docs/footprint.md can show what Wasmtime costs by itself and what `async`
-//! adds. Not a way to run capsules: no limits, no host bindings, no checks.
+//! adds; and like for like with setups that run a core module synchronously without preemption
+//! (`bare-core`: no component model at all). Not a way to run capsules: no limits, no host
+//! bindings, no checks.
 
 use alloc::format;
 use alloc::string::String;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
+#[cfg(feature = "bare-sync")]
 use wasmtime::component::{Component, Linker, Val};
 use wasmtime::{Config, Engine, Store};
 
@@ -21,12 +24,21 @@ use crate::{HEAP, board};
 #[repr(C, align(16))]
 struct Aligned<T: ?Sized>(T);
 
+#[cfg(feature = "bare-sync")]
 static FIBONACCI: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
     env!("OUT_DIR"),
     "/fibonacci.cwasm"
 )));
 
+/// fibonacci as a core module, Wasmtime's raw `.cwasm` (no trevm header), for `bare-core`.
+#[cfg(all(feature = "bare-core", not(feature = "bare-sync")))]
+static FIBONACCI_CORE: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
+    env!("OUT_DIR"),
+    "/fibonacci.core.cwasm"
+)));
+
 /// trevm's capsule header, skipped here (the variant does not check it).
+#[cfg(feature = "bare-sync")]
 const HEADER: usize = 64;
 
 static TLS: [AtomicPtr<u8>; 2] = [
@@ -59,6 +71,7 @@ fn err(e: wasmtime::Error) -> String {
     format!("{e:#}")
 }
 
+#[cfg(feature = "bare-sync")]
 pub async fn run() -> Result<(), String> {
     board(if cfg!(feature = "bare-async") {
         "footprint variant: Wasmtime directly (async), fibonacci only"
@@ -111,6 +124,46 @@ pub async fn run() -> Result<(), String> {
         HEAP.used()
     ));
     if results != [Val::U32(6765)] {
+        return Err("fibonacci(20) is not 6765".into());
+    }
+    Ok(())
+}
+
+/// `bare-core`: the settings of `EngineProfile::pulley32(Preemption::None)`, a core module,
+/// synchronous calls.
+#[cfg(all(feature = "bare-core", not(feature = "bare-sync")))]
+pub async fn run() -> Result<(), String> {
+    use wasmtime::{Instance, Module};
+    board(
+        "footprint variant: Wasmtime directly, core module (no component model), sync, no preemption",
+    );
+    let mut c = Config::new();
+    c.target("pulley32").map_err(err)?;
+    wasmtime_settings::apply(&mut c, true, false, false);
+    c.max_wasm_stack(8 * 1024);
+    let engine = Engine::new(&c).map_err(err)?;
+    let start = cycles();
+    // SAFETY: the bytes come from this firmware's build script (trevm's precompiler for
+    // pulley32 without preemption, the settings applied above), are `'static`, immutable,
+    // 16-byte aligned, and deserialized only once.
+    let module = unsafe { Module::deserialize_raw(&engine, NonNull::from(&FIBONACCI_CORE.0)) }
+        .map_err(err)?;
+    measure_cycles("cycles.fib.deserialize", cycles() - start);
+    let mut store = Store::new(&engine, ());
+    let start = cycles();
+    let instance = Instance::new(&mut store, &module, &[]).map_err(err)?;
+    measure_cycles("cycles.fib.instantiate", cycles() - start);
+    let fib = instance
+        .get_typed_func::<u32, u32>(&mut store, "fibonacci")
+        .map_err(err)?;
+    let start = cycles();
+    let result = fib.call(&mut store, 20).map_err(err)?;
+    measure_cycles("cycles.fib20", cycles() - start);
+    board(&format!(
+        "fibonacci(20) = {result} (heap used {} B)",
+        HEAP.used()
+    ));
+    if result != 6765 {
         return Err("fibonacci(20) is not 6765".into());
     }
     Ok(())

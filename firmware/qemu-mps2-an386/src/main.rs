@@ -12,7 +12,10 @@
 
 extern crate alloc;
 
-#[cfg(all(feature = "bare-sync", not(feature = "runtime")))]
+#[cfg(all(
+    any(feature = "bare-sync", feature = "bare-core"),
+    not(feature = "runtime")
+))]
 mod bare;
 #[cfg(feature = "runtime")]
 mod capsules;
@@ -82,9 +85,12 @@ async fn main(spawner: Spawner) {
 
     #[cfg(feature = "runtime")]
     let outcome = capsules::run(spawner).await;
-    #[cfg(all(feature = "bare-sync", not(feature = "runtime")))]
+    #[cfg(all(
+        any(feature = "bare-sync", feature = "bare-core"),
+        not(feature = "runtime")
+    ))]
     let outcome = bare::run().await;
-    #[cfg(not(any(feature = "runtime", feature = "bare-sync")))]
+    #[cfg(not(any(feature = "runtime", feature = "bare-sync", feature = "bare-core")))]
     let outcome: Result<(), alloc::string::String> = {
         board("baseline firmware: executor, time driver, heap and semihosting, no WebAssembly");
         Ok(())

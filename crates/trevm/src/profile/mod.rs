@@ -212,13 +212,42 @@ impl EngineProfile {
     }
 
     /// Precompiles a component (the bytes of a `.wasm` component) for this profile: the
-    /// payload of a capsule. Host tools only (feature `compiler`, which brings Cranelift).
+    /// payload of a capsule. `address_map`: keep Wasmtime's map from compiled code back to Wasm
+    /// offsets (for debugging; capsules load and run the same without it). Host tools only
+    /// (feature `compiler`, which brings Cranelift).
     #[cfg(feature = "compiler")]
-    pub fn precompile(&self, component: &[u8]) -> Result<alloc::vec::Vec<u8>, crate::Error> {
-        let engine = wasmtime::Engine::new(&self.wasmtime_config()?)
+    pub fn precompile(
+        &self,
+        component: &[u8],
+        address_map: bool,
+    ) -> Result<alloc::vec::Vec<u8>, crate::Error> {
+        let mut config = self.wasmtime_config()?;
+        wasmtime_settings::apply_compile_only(&mut config, address_map);
+        let engine = wasmtime::Engine::new(&config)
             .map_err(|e| crate::Error::Engine(alloc::format!("{e:#}")))?;
         engine
             .precompile_component(component)
+            .map_err(|e| crate::Error::Engine(alloc::format!("{e:#}")))
+    }
+}
+
+#[cfg(feature = "compiler")]
+impl EngineProfile {
+    /// Precompiles a *core* module (not a component) with this profile's settings, without the
+    /// address map. trevm runs components only; this exists so the firmware's footprint report
+    /// can build a variant like for like with Wasmtime setups that run core modules.
+    pub fn precompile_core_module(
+        &self,
+        module: &[u8],
+    ) -> Result<alloc::vec::Vec<u8>, crate::Error> {
+        let mut config = self.wasmtime_config()?;
+        wasmtime_settings::apply_compile_only(&mut config, false);
+        // A runtime without the component model refuses modules compiled with it enabled.
+        config.wasm_component_model(false);
+        let engine = wasmtime::Engine::new(&config)
+            .map_err(|e| crate::Error::Engine(alloc::format!("{e:#}")))?;
+        engine
+            .precompile_module(module)
             .map_err(|e| crate::Error::Engine(alloc::format!("{e:#}")))
     }
 }

@@ -25,3 +25,20 @@ pub fn apply(c: &mut wasmtime::Config, pulley: bool, fuel: bool, epoch: bool) {
     c.consume_fuel(fuel);
     c.epoch_interruption(epoch);
 }
+
+/// Applies the settings that only shape what the precompiler writes, not the code or how it
+/// loads (Wasmtime does not compare them at load): `address_map` keeps the map from Pulley
+/// offsets back to Wasm offsets (1.7–6 KB a capsule; only debuggers and backtraces with Wasm
+/// offsets use it; trap messages name the export either way).
+///
+/// SIMD is refused at build time: `wasm32v1-none` payloads cannot contain it, and devices build
+/// Pulley's interpreter without its SIMD opcodes (`--cfg pulley_disable_interp_simd`, which
+/// saves flash; such an interpreter traps on them). The runtime keeps SIMD enabled only so that
+/// capsules built before this setting still load.
+// Only precompilers call it (trevm's `compiler` feature); the firmware includes this file too.
+#[allow(dead_code)]
+pub fn apply_compile_only(c: &mut wasmtime::Config, address_map: bool) {
+    c.generate_address_map(address_map);
+    c.wasm_relaxed_simd(false);
+    c.wasm_simd(false);
+}

@@ -71,7 +71,7 @@ impl<T: HostView> Instance<T> {
                 .call_initialize_handler(&mut self.store),
         )
         .await;
-        self.settle(outcome)
+        self.settle(outcome, "initialize-handler")
     }
 
     /// `report: func() -> result<list<string>, coap-err>`: the paths the capsule serves.
@@ -84,7 +84,9 @@ impl<T: HostView> Instance<T> {
                 .call_report(&mut self.store),
         )
         .await;
-        Ok(self.settle(outcome)?.map_err(CoapGuestError::from))
+        Ok(self
+            .settle(outcome, "report")?
+            .map_err(CoapGuestError::from))
     }
 
     /// `coap-run: func(code: u8, observed-len: u32, message: list<u8>) -> result<tuple<u8,
@@ -108,6 +110,8 @@ impl<T: HostView> Instance<T> {
             ),
         )
         .await;
-        Ok(self.settle(outcome)?.map_err(CoapGuestError::from))
+        Ok(self
+            .settle(outcome, "coap-run")?
+            .map_err(CoapGuestError::from))
     }
 }

@@ -152,7 +152,7 @@ impl<T: HostView> Instance<T> {
             func.call_async(&mut self.store, &args, &mut results),
         )
         .await;
-        self.settle(outcome)?;
+        self.settle(outcome, name)?;
         results
             .into_iter()
             .map(convert::from_wasmtime)
@@ -190,15 +190,20 @@ impl<T: HostView> Instance<T> {
             typed.call_async(&mut self.store, params),
         )
         .await;
-        self.settle(outcome)
+        self.settle(outcome, name)
     }
 
     /// Turns the outcome of a Wasmtime call into a result, marking the instance stopped if the
     /// capsule can no longer be trusted to be in a consistent state.
-    pub(super) fn settle<R>(&mut self, outcome: Outcome<R>) -> Result<R, Error> {
+    /// `export` names what was called, for trap messages (they say which export trapped also
+    /// when the capsule carries no address map for Wasm offsets).
+    pub(super) fn settle<R>(&mut self, outcome: Outcome<R>, export: &str) -> Result<R, Error> {
         let err = match outcome {
             Outcome::Done(Ok(r)) => return Ok(r),
-            Outcome::Done(Err(e)) => self.classify(e),
+            Outcome::Done(Err(e)) => match self.classify(e) {
+                Error::Trap(m) => Error::Trap(format!("in `{export}`: {m}")),
+                e => e,
+            },
             Outcome::TimedOut(limit) => Error::Timeout {
                 after_ms: limit.as_millis(),
             },

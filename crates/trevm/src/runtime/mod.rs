@@ -281,7 +281,7 @@ impl<T: HostView> Runtime<T> {
         };
         let outcome =
             with_timeout(limits.timeout, pre.instantiate_async(&mut instance.store)).await;
-        let inst = instance.settle(outcome)?;
+        let inst = instance.settle(outcome, "the start function")?;
         instance.instance = Some(inst);
         instance.fuel_start = instance.store.get_fuel().unwrap_or(0);
         Ok(instance)
