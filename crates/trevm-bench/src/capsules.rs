@@ -45,6 +45,9 @@ pub struct Example {
     pub component: usize,
     /// Per profile: the capsule bytes and the size of Wasmtime's precompiled code in it.
     pub compiled: Vec<Compiled>,
+    /// Size of the pulley32 fuel `.cwasm` built with `--addrmap` (what every capsule carried
+    /// before the address map was left out by default).
+    pub pulley32_fuel_addrmap: usize,
 }
 
 /// An example compiled for one profile.
@@ -107,11 +110,18 @@ pub fn build(root: &Path, name: &'static str) -> Result<Example, Box<dyn std::er
             cwasm: cwasm.len(),
         });
     }
+    let pulley32_fuel_addrmap = trevm_build::precompile_with(
+        &built.component,
+        EngineProfile::pulley32(Preemption::Fuel),
+        true,
+    )?
+    .len();
     Ok(Example {
         name,
         core_module: stage(&built, Stage::CoreModule),
         component: stage(&built, Stage::Component),
         compiled,
+        pulley32_fuel_addrmap,
     })
 }
 

@@ -17,6 +17,7 @@
 mod capsules;
 mod coap;
 mod device;
+mod peers;
 mod report;
 
 use std::hint::black_box;
@@ -161,6 +162,7 @@ fn run(plan: Plan) -> Result<()> {
     println!("{}", bench.cold_start()?);
     println!("{}", bench.call_costs()?);
     println!("{}", bench.sizes());
+    println!("{}", peers::compare(&root, plan.quick)?);
     println!("{}", bench.coap_security()?);
     println!("{}", bench.device(&root)?);
     Ok(())
@@ -412,6 +414,7 @@ impl Bench {
             "cwasm, none",
             "cwasm, fuel",
             "cwasm, epoch",
+            "fuel with --addrmap",
         ])
         .left(1);
         for ex in &self.examples {
@@ -435,11 +438,18 @@ impl Bench {
                     cwasm(Preemption::None),
                     cwasm(Preemption::Fuel),
                     cwasm(Preemption::Epoch),
+                    if target == Target::Pulley32 {
+                        ex.pulley32_fuel_addrmap.to_string()
+                    } else {
+                        "–".to_string()
+                    },
                 ]);
             }
         }
         format!(
-            "### Sizes (bytes)\n\n{}\nA capsule is the cwasm plus a {}-byte header.",
+            "### Sizes (bytes)\n\n{}\nA capsule is the cwasm plus a {}-byte header. The cwasm has no \
+             address map and no ELF symbol table unless built with `--addrmap` (last column: with \
+             the map).",
             table.render(),
             trevm::capsule::HEADER_LEN
         )

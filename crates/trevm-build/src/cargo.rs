@@ -281,10 +281,10 @@ fn payload_metadata(manifest: &Path) -> Result<(Option<u32>, Option<u32>), Build
                 .ok_or_else(|| bad(format!("`{key}` must be a number of bytes, e.g. 16384"))),
         }
     };
-    if let Some(other) = table
-        .as_object()
-        .and_then(|t| t.keys().find(|k| !matches!(k.as_str(), "initial-memory" | "stack-size")))
-    {
+    if let Some(other) = table.as_object().and_then(|t| {
+        t.keys()
+            .find(|k| !matches!(k.as_str(), "initial-memory" | "stack-size"))
+    }) {
         return Err(bad(format!(
             "unknown key `{other}` (known: initial-memory, stack-size)"
         )));

@@ -78,14 +78,12 @@ pub fn precompile_with(
     address_map: bool,
 ) -> Result<Vec<u8>, BuildError> {
     let failed = |message: String| BuildError::Precompile { profile, message };
-    let cwasm = profile
-        .precompile(component, address_map)
-        .map_err(|e| {
-            failed(match e {
-                trevm::Error::Engine(m) => m,
-                e => e.to_string(),
-            })
-        })?;
+    let cwasm = profile.precompile(component, address_map).map_err(|e| {
+        failed(match e {
+            trevm::Error::Engine(m) => m,
+            e => e.to_string(),
+        })
+    })?;
     strip_symbols(&cwasm).map_err(|e| failed(format!("removing the symbol table: {e}")))
 }
 

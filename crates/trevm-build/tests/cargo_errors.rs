@@ -93,10 +93,20 @@ fn package_metadata_sizes_a_capsule_and_a_bad_key_is_one_clear_error() {
     .unwrap();
     let err = trevm_build::build(&krate, &options(true, &target)).unwrap_err();
     assert!(
-        matches!(err, BuildError::MemoryTooSmall { given: 4096, stack: 1024, .. }),
+        matches!(
+            err,
+            BuildError::MemoryTooSmall {
+                given: 4096,
+                stack: 1024,
+                ..
+            }
+        ),
         "{err}"
     );
-    assert!(err.to_string().contains("[package.metadata.trevm]"), "{err}");
+    assert!(
+        err.to_string().contains("[package.metadata.trevm]"),
+        "{err}"
+    );
     std::fs::write(
         &manifest,
         format!("{base}\n[package.metadata.trevm]\ninitial-memory = 8192\nstack-size = 1024\n"),
@@ -112,7 +122,10 @@ fn package_metadata_sizes_a_capsule_and_a_bad_key_is_one_clear_error() {
     .unwrap();
     let err = trevm_build::build(&krate, &options(true, &target)).unwrap_err();
     assert!(matches!(err, BuildError::BadMetadata { .. }), "{err}");
-    assert!(err.to_string().contains("`initial-memory` must be"), "{err}");
+    assert!(
+        err.to_string().contains("`initial-memory` must be"),
+        "{err}"
+    );
 }
 
 #[test]
