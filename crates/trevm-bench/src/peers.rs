@@ -1,7 +1,7 @@
-//! Peers on the same work: native Rust, trevm's Pulley64 (with fuel, and without preemption) and
-//! wasmi 2.0 (with and without fuel) run the three workloads of `payloads/bench-work` — one
-//! source, `work.rs`, compiled natively here and into the capsule (trevm) or its core module
-//! (wasmi). Also each peer's cold start (module ready → first call possible) and the cost of one
+//! Peers on the same work: native Rust, trevm's Pulley64 (with fuel, and without preemption),
+//! wasmi 2.0 (with and without fuel) and wasm3 run the three workloads of `payloads/bench-work` —
+//! one source, `work.rs`, compiled natively here and into the capsule (trevm) or its core module
+//! (wasmi, wasm3). Also each peer's cold start (module ready → first call possible) and the cost of one
 //! host→guest call of a function that does nothing (`fib(0)`).
 
 use std::hint::black_box;
@@ -84,6 +84,78 @@ impl Peer for Wasmi {
     }
 }
 
+struct Wasm3 {
+    runtime: wasm3::Runtime,
+}
+
+impl Peer for Wasm3 {
+    fn call(&mut self, export: &str, (a, b): (u32, u32)) -> Result<u32> {
+        let w3 = |e: wasm3::error::Error| anyhow!("wasm3: {e}");
+        if export == "fib" {
+            let f = self.runtime.find_function::<u32, u32>(export).map_err(w3)?;
+            f.call(a).map_err(w3)
+        } else {
+            let f = self
+                .runtime
+                .find_function::<(u32, u32), u32>(export)
+                .map_err(w3)?;
+            f.call(a, b).map_err(w3)
+        }
+    }
+}
+
+/// A wasm3 runtime (64 KiB of value stack) with `module` loaded.
+fn wasm3_instance(module: &[u8]) -> Result<Wasm3> {
+    let w3 = |e: wasm3::error::Error| anyhow!("wasm3: {e}");
+    let env = wasm3::Environment::new().map_err(w3)?;
+    let runtime = env.create_runtime(64 * 1024).map_err(w3)?;
+    runtime.parse_and_load_module(module.to_vec()).map_err(w3)?;
+    Ok(Wasm3 { runtime })
+}
+
+/// `module` with its memories declared in 64 KiB pages, enough for their initial size in bytes.
+/// wasm3 0.3.1 predates custom page sizes and reads a 1-byte page count as 64 KiB pages (28 672
+/// of them: 1.8 GB for bench-work). The workloads never grow memory, so the declared page size
+/// does not change what they compute.
+fn with_64k_pages(module: &[u8]) -> Result<Vec<u8>> {
+    let mut out = module.get(..8).context("not a module")?.to_vec();
+    for payload in wasmparser::Parser::new(0).parse_all(module) {
+        let payload = payload?;
+        let Some((id, range)) = payload.as_section() else {
+            continue;
+        };
+        let content = if let wasmparser::Payload::MemorySection(reader) = &payload {
+            let mut content = Vec::new();
+            leb128(&mut content, u64::from(reader.count()));
+            for memory in reader.clone() {
+                let memory = memory?;
+                let bytes = memory.initial << memory.page_size_log2();
+                content.push(0x00); // no maximum, not shared, 32-bit, default page size
+                leb128(&mut content, bytes.div_ceil(65536));
+            }
+            content
+        } else {
+            module.get(range).context("section out of range")?.to_vec()
+        };
+        out.push(id);
+        leb128(&mut out, u64::try_from(content.len())?);
+        out.extend_from_slice(&content);
+    }
+    Ok(out)
+}
+
+fn leb128(out: &mut Vec<u8>, mut n: u64) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
 /// A wasmi instance of `module`, with fuel metering if `fuel` (and fuel enough for anything).
 fn wasmi_instance(module: &[u8], fuel: bool) -> Result<Wasmi> {
     let mut config = wasmi::Config::default();
@@ -156,6 +228,7 @@ pub fn compare(root: &Path, quick: bool) -> Result<String> {
         ..Default::default()
     };
     let module = trevm_build::build_core_module(&payload, &opts).context("the core module")?;
+    let module64 = with_64k_pages(&module)?;
 
     let (fib_n, sort_n, hash_n, runs) = if quick {
         (20, 1024, 4096, 5)
@@ -215,6 +288,10 @@ pub fn compare(root: &Path, quick: bool) -> Result<String> {
             "wasmi 2.0, no fuel",
             Box::new(|| Ok(Box::new(wasmi_instance(&module, false)?) as Box<dyn Peer>)),
         ),
+        (
+            "wasm3 0.3.1 (no preemption)",
+            Box::new(|| Ok(Box::new(wasm3_instance(&module64)?) as Box<dyn Peer>)),
+        ),
     ];
 
     let mut headers = vec!["peer".to_string()];
@@ -244,7 +321,7 @@ pub fn compare(root: &Path, quick: bool) -> Result<String> {
     // Cold start: from the module bytes in memory to an instance ready for its first call.
     let mut cold = Table::new(&["peer", "module bytes", "ready to call (median)", "runs"]).left(0);
     let cold_runs = if quick { 5 } else { 21 };
-    let cold_rows: [(&str, usize, Make); 3] = [
+    let cold_rows: [(&str, usize, Make); 4] = [
         (
             "trevm Pulley64, fuel (check, verify, load, instantiate)",
             fuel.len(),
@@ -265,6 +342,11 @@ pub fn compare(root: &Path, quick: bool) -> Result<String> {
             module.len(),
             Box::new(|| Ok(Box::new(wasmi_instance(&module, false)?) as Box<dyn Peer>)),
         ),
+        (
+            "wasm3 0.3.1 (parse, load; compiles each function at its first call)",
+            module64.len(),
+            Box::new(|| Ok(Box::new(wasm3_instance(&module64)?) as Box<dyn Peer>)),
+        ),
     ];
     for (name, bytes, make) in &cold_rows {
         progress(&format!("peers: cold start of {name}, {cold_runs} runs"));
@@ -284,8 +366,12 @@ pub fn compare(root: &Path, quick: bool) -> Result<String> {
 
     // One host→guest call that does no work: fib(0), a typed call on a live instance.
     let calls = if quick { 10_000 } else { 100_000 };
-    let mut cost =
-        Table::new(&[&format!("host→guest `fib(0)` ×{calls}"), "per call", "runs"]).left(0);
+    let mut cost = Table::new(&[
+        &format!("host→guest `fib(0)` ×{calls} (typed, export found by name)"),
+        "per call",
+        "runs",
+    ])
+    .left(0);
     for (name, make) in &peers {
         let mut peer = make()?;
         progress(&format!("peers: call cost on {name}"));
