@@ -321,31 +321,23 @@ pub fn compare(root: &Path, quick: bool) -> Result<String> {
     // Cold start: from the module bytes in memory to an instance ready for its first call.
     let mut cold = Table::new(&["peer", "module bytes", "ready to call (median)", "runs"]).left(0);
     let cold_runs = if quick { 5 } else { 21 };
-    let cold_rows: [(&str, usize, Make); 4] = [
+    // The peers' own constructors (indices into `peers`), with what each one's cold start does.
+    let cold_rows: [(&str, usize, &Make); 4] = [
         (
             "trevm Pulley64, fuel (check, verify, load, instantiate)",
             fuel.len(),
-            Box::new(|| {
-                Ok(Box::new(trevm_instance(
-                    &fuel,
-                    EngineProfile::pulley64(Preemption::Fuel),
-                )?) as Box<dyn Peer>)
-            }),
+            &peers[1].1,
         ),
         (
             "wasmi 2.0, fuel (validate, translate lazily, instantiate)",
             module.len(),
-            Box::new(|| Ok(Box::new(wasmi_instance(&module, true)?) as Box<dyn Peer>)),
+            &peers[3].1,
         ),
-        (
-            "wasmi 2.0, no fuel",
-            module.len(),
-            Box::new(|| Ok(Box::new(wasmi_instance(&module, false)?) as Box<dyn Peer>)),
-        ),
+        ("wasmi 2.0, no fuel", module.len(), &peers[4].1),
         (
             "wasm3 0.3.1 (parse, load; compiles each function at its first call)",
             module64.len(),
-            Box::new(|| Ok(Box::new(wasm3_instance(&module64)?) as Box<dyn Peer>)),
+            &peers[5].1,
         ),
     ];
     for (name, bytes, make) in &cold_rows {
