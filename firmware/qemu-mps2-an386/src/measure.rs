@@ -12,8 +12,9 @@ use embedded_alloc::LlffHeap;
 pub struct TrackingHeap {
     inner: LlffHeap,
     peak: AtomicUsize,
-    watched_size: AtomicUsize,
-    watched_peak: AtomicUsize,
+    /// Fiber stacks (index 0) and Pulley wasm stacks (index 1): size watched, deepest use.
+    watched_size: [AtomicUsize; 2],
+    watched_peak: [AtomicUsize; 2],
 }
 
 impl TrackingHeap {
@@ -21,8 +22,8 @@ impl TrackingHeap {
         TrackingHeap {
             inner: LlffHeap::empty(),
             peak: AtomicUsize::new(0),
-            watched_size: AtomicUsize::new(0),
-            watched_peak: AtomicUsize::new(0),
+            watched_size: [AtomicUsize::new(0), AtomicUsize::new(0)],
+            watched_peak: [AtomicUsize::new(0), AtomicUsize::new(0)],
         }
     }
 
@@ -48,20 +49,32 @@ impl TrackingHeap {
         self.peak.store(self.used(), Ordering::Relaxed);
     }
 
-    /// Treats every allocation of exactly `size` bytes with 16-byte alignment as a stack (that is
-    /// what Wasmtime's no_std fiber stacks are): it is zeroed when allocated and, when freed,
-    /// checked for how deep it was used. See [`TrackingHeap::watched_peak`].
-    pub fn watch_stacks_of(&self, size: usize) {
-        self.watched_size.store(size, Ordering::Relaxed);
+    /// Treats every allocation of exactly `fiber` or `wasm` bytes with 16-byte alignment as a
+    /// stack (that is what Wasmtime's no_std fiber stacks and Pulley's wasm stacks are; the sizes
+    /// must differ): it is zeroed when allocated and, when freed, checked for how deep it was
+    /// used (`0`: not watched). See [`TrackingHeap::fiber_peak`] and
+    /// [`TrackingHeap::wasm_stack_peak`].
+    pub fn watch_stacks(&self, fiber: usize, wasm: usize) {
+        self.watched_size[0].store(fiber, Ordering::Relaxed);
+        self.watched_size[1].store(wasm, Ordering::Relaxed);
     }
 
-    /// Deepest use, in bytes, of any freed stack watched with [`TrackingHeap::watch_stacks_of`].
-    pub fn watched_peak(&self) -> usize {
-        self.watched_peak.load(Ordering::Relaxed)
+    /// Deepest use, in bytes, of any freed fiber stack.
+    pub fn fiber_peak(&self) -> usize {
+        self.watched_peak[0].load(Ordering::Relaxed)
     }
 
-    fn is_watched(&self, layout: Layout) -> bool {
-        layout.align() == 16 && layout.size() == self.watched_size.load(Ordering::Relaxed)
+    /// Deepest use, in bytes, of any freed Pulley wasm stack.
+    pub fn wasm_stack_peak(&self) -> usize {
+        self.watched_peak[1].load(Ordering::Relaxed)
+    }
+
+    /// Which watched kind of stack an allocation is, if any.
+    fn watched(&self, layout: Layout) -> Option<usize> {
+        if layout.align() != 16 {
+            return None;
+        }
+        (0..2).find(|&i| layout.size() == self.watched_size[i].load(Ordering::Relaxed))
     }
 }
 
@@ -73,7 +86,7 @@ unsafe impl GlobalAlloc for TrackingHeap {
         let p = unsafe { self.inner.alloc(layout) };
         if !p.is_null() {
             self.peak.fetch_max(self.inner.used(), Ordering::Relaxed);
-            if self.is_watched(layout) {
+            if self.watched(layout).is_some() {
                 // SAFETY: `p` is a fresh block of `layout.size()` bytes.
                 unsafe { core::ptr::write_bytes(p, 0, layout.size()) };
             }
@@ -82,7 +95,7 @@ unsafe impl GlobalAlloc for TrackingHeap {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if self.is_watched(layout) {
+        if let Some(kind) = self.watched(layout) {
             // A stack grows down from the top: the first non-zero word from the bottom marks the
             // deepest point reached.
             let words = layout.size() / 4;
@@ -91,8 +104,7 @@ unsafe impl GlobalAlloc for TrackingHeap {
             let untouched = (0..words)
                 .take_while(|&i| unsafe { base.add(i).read_volatile() } == 0)
                 .count();
-            self.watched_peak
-                .fetch_max(layout.size() - untouched * 4, Ordering::Relaxed);
+            self.watched_peak[kind].fetch_max(layout.size() - untouched * 4, Ordering::Relaxed);
         }
         // SAFETY: forwarded from our caller.
         unsafe { self.inner.dealloc(ptr, layout) }

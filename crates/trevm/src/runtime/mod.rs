@@ -55,11 +55,17 @@ pub struct RuntimeOptions {
 }
 
 impl RuntimeOptions {
-    /// Small stacks for microcontrollers: 8 KiB of wasm stack, 16 KiB fiber stack.
+    /// Small stacks for microcontrollers: 4 KiB of wasm stack, 6 KiB fiber stack.
+    ///
+    /// Sized from what the Cortex-M4 firmware measures (`docs/footprint.md`): its capsules use a
+    /// fraction of each. Pulley's wasm stack is its own allocation and a deeper capsule traps
+    /// cleanly; the fiber stack only holds host frames (Wasmtime's call machinery and the
+    /// bindings) but has no guard page, so applications with heavy host bindings should measure
+    /// it (`docs/bare-metal.md`). Wasmtime requires the fiber stack to be at least the wasm stack.
     pub const fn mcu() -> Self {
         RuntimeOptions {
-            max_wasm_stack: 8 * 1024,
-            async_stack_size: 16 * 1024,
+            max_wasm_stack: 4 * 1024,
+            async_stack_size: 6 * 1024,
             grants: Grants::all(),
         }
     }
