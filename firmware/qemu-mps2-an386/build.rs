@@ -5,9 +5,27 @@ use std::path::{Path, PathBuf};
 
 fn main() {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // report.sh's nightly variant runs `cargo +nightly build` but has the capsules built with the
+    // toolchain named here (stable), so that every variant embeds the same capsules.
+    println!("cargo:rerun-if-env-changed=TREVM_CAPSULE_TOOLCHAIN");
+    if let Some(toolchain) = std::env::var_os("TREVM_CAPSULE_TOOLCHAIN") {
+        // SAFETY: this build script has one thread; nothing reads the environment concurrently.
+        // `cargo` and `rustc` are then rustup's proxies, which obey RUSTUP_TOOLCHAIN.
+        unsafe {
+            std::env::set_var("RUSTUP_TOOLCHAIN", toolchain);
+            std::env::set_var("CARGO", "cargo");
+            std::env::set_var("RUSTC", "rustc");
+        }
+    }
     let root = here.join("../..");
     let payloads: &[&str] = if std::env::var_os("CARGO_FEATURE_RUNTIME").is_some() {
-        &["fibonacci", "async-bindings", "gpio", "bench-calls"]
+        &[
+            "fibonacci",
+            "async-bindings",
+            "gpio",
+            "bench-calls",
+            "bench-work",
+        ]
     } else if std::env::var_os("CARGO_FEATURE_BARE_SYNC").is_some() {
         &["fibonacci"]
     } else {

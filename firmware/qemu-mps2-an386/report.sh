@@ -33,21 +33,29 @@ declare -A features=(
 )
 variants=(baseline wasmtime-core wasmtime-sync wasmtime-async trevm)
 
-build() { # variant opt [extra rustflags | simd] → copies the ELF to $work/<variant>-<opt>[-…].elf
+build() { # variant opt [extra rustflags | simd | tail] → copies the ELF to $work/<variant>-<opt>[-…].elf
     # Every variant is built as devices are: Pulley without its SIMD opcodes (.cargo/config.toml
     # says the same; RUSTFLAGS replace it). `simd` builds it with them, to show what they cost.
+    # `tail` builds it with nightly Rust and Pulley's guaranteed tail-call dispatch (its capsules
+    # still built with stable, as in every other variant; its own target directory).
     local variant=$1 opt=$2 extra=${3:-} flags="--cfg pulley_disable_interp_simd" tag=$1-$2
+    local toolchain=() dir=$target_dir
     case $extra in
         "") ;;
         simd) flags=""; tag=$tag-simd ;;
+        tail) flags="$flags --cfg pulley_tail_calls"; tag=$tag-tail; toolchain=(+nightly); dir=$target_dir-nightly ;;
         *) flags="$flags $extra"; tag=$tag-unguarded ;;
     esac
     echo "report: building $tag" >&2
     # shellcheck disable=SC2086
-    RUSTFLAGS="$flags" cargo build --release --quiet --target-dir "$target_dir" \
-        --config "profile.release.opt-level=\"$opt\"" ${features[$variant]} >&2
-    cp "$target_dir/$triple/release/$elf_name" "$work/$tag.elf"
+    TREVM_CAPSULE_TOOLCHAIN=stable RUSTFLAGS="$flags" cargo "${toolchain[@]}" build --release --quiet \
+        --target-dir "$dir" --config "profile.release.opt-level=\"$opt\"" ${features[$variant]} >&2
+    cp "$dir/$triple/release/$elf_name" "$work/$tag.elf"
 }
+
+# The nightly variant needs a nightly toolchain with the Cortex-M target; without it the report
+# says so and leaves its column empty.
+nightly_ok() { rustup +nightly target list --installed 2>/dev/null | grep -qx "$triple"; }
 
 section() { # elf section → size in bytes (0 if absent)
     local hex
@@ -78,6 +86,14 @@ if [ -z "${REPORT_SKIP_RUNS:-}" ]; then
     done
     build trevm s "--cfg trevm_unguarded_fp"
     run trevm-s-unguarded
+    # Pulley with guaranteed tail calls (nightly): the same workloads.
+    if nightly_ok; then
+        build trevm s tail
+        run trevm-s-tail
+    else
+        echo "report: no nightly toolchain with $triple: skipping the tail-call variant" >&2
+        rm -f "$work/trevm-s-tail.out"
+    fi
     # Pulley's SIMD opcodes compiled in (what a build without the flag gets).
     build trevm z simd
     # The same firmware without signature verification: what the verifier costs in flash.
@@ -95,7 +111,7 @@ num() { echo "$1" | sed -e ':a' -e 's/\B[0-9]\{3\}\>/,&/' -e 'ta'; }
 instr() { local c; c=$(measure "$1" "$2"); [ -n "$c" ] && num $((c * 40)) || echo "–"; }
 
 capsules_s=0
-for name in fibonacci async-bindings gpio bench-calls; do
+for name in fibonacci async-bindings gpio bench-calls bench-work; do
     size=$(measure trevm-s "capsule.$name")
     capsules_s=$((capsules_s + ${size:-0}))
 done
@@ -119,13 +135,13 @@ done
     echo "  running the fibonacci capsule synchronously; no trevm, no host bindings;"
     echo "- **wasmtime-async** — the same with Wasmtime's \`async\` feature (fibers) and \`call_async\`;"
     echo "- **trevm** — the firmware proper: trevm with the log, time, rng and gpio bindings, limits,"
-    echo "  the FP guard, four capsules (fibonacci, bench-calls, gpio blinky embedded in the image;"
-    echo "  async-bindings *received*: signed, verified with Ed25519 before it is loaded)."
+    echo "  the FP guard, five capsules (fibonacci, bench-calls, bench-work, gpio blinky embedded in the"
+    echo "  image; async-bindings *received*: signed, verified with Ed25519 before it is loaded)."
     echo
     echo "## Flash and static RAM (bytes)"
     echo
     echo "\`.bss\` is shown without the 1 MiB heap array. \`.rodata\` of **trevm** includes the embedded"
-    echo "capsules ($(num "$capsules_s") B at opt-level s: $(for n in fibonacci async-bindings gpio bench-calls; do printf '%s %s B, ' "$n" "$(num "$(measure trevm-s "capsule.$n")")"; done | sed 's/, $//'))."
+    echo "capsules ($(num "$capsules_s") B at opt-level s: $(for n in fibonacci async-bindings gpio bench-calls bench-work; do printf '%s %s B, ' "$n" "$(num "$(measure trevm-s "capsule.$n")")"; done | sed 's/, $//'))."
     echo
     echo "| variant | opt | .text | .rodata | .data | .bss | flash (.text+.rodata+.data) | Δ flash vs baseline |"
     echo "|---|---|---:|---:|---:|---:|---:|---:|"
@@ -179,8 +195,10 @@ done
     echo "## Heap (bytes, opt-level s, trevm variant)"
     echo
     echo "Measured by the firmware's tracking allocator (\`src/measure.rs\`), each relative to the heap"
-    echo "in use before the stage's runtime was created. \`RuntimeOptions::mcu()\`: 8 KiB wasm stack,"
-    echo "16 KiB fiber stack. Each capsule is linked with the linear memory its payload asks for"
+    stacks=$(sed -n 's/.*wasm stack \([0-9]*\) KiB, fiber stack \([0-9]*\) KiB.*/\1 \2/p' "$work/trevm-s.out" | head -n1)
+    wasm_kib=${stacks% *}; fiber_kib=${stacks#* }
+    echo "in use before the stage's runtime was created. \`RuntimeOptions::mcu()\`: $wasm_kib KiB wasm stack"
+    echo "(Pulley's), $fiber_kib KiB fiber stack. Each capsule is linked with the linear memory its payload asks for"
     echo "(\`[package.metadata.trevm]\`, read by \`trevm build\`): fibonacci 2 KiB (no heap, 1 KiB"
     echo "stack), async-bindings the default 32 KiB. Linear memory is allocated per instance."
     echo
@@ -194,9 +212,16 @@ done
     echo "Whole firmware run: heap peak $(num "$(sed -n 's/.*heap peak \([0-9]*\) B.*/\1/p' "$work/trevm-s.out")") B"
     echo "(several engines and capsules alive at once), main-stack high-water"
     echo "$(num "$(sed -n 's/.*main stack high-water \([0-9]*\) B.*/\1/p' "$work/trevm-s.out")") B, deepest use of a"
-    echo "16 KiB capsule fiber stack $(num "$(measure trevm-s fiber.stack_high_water)") B."
+    echo "$fiber_kib KiB capsule fiber stack $(num "$(measure trevm-s fiber.stack_high_water)") B, of a $wasm_kib KiB Pulley wasm stack"
+    echo "$(num "$(measure trevm-s wasm.stack_high_water)") B (the firmware zeroes both when they are allocated and finds how deep they"
+    echo "were used when they are freed: \`src/measure.rs\`; the zeroing is in the instantiate figures)."
     echo "So the async example fits an RP2350/nRF52840-class budget of 256 KB of heap with room to"
     echo "spare."
+    echo
+    fib_heap=$(measure trevm-s heap.fib.instantiated)
+    echo "| goal | measured | target | |"
+    echo "|---|---:|---:|---|"
+    echo "| heap after instantiating fibonacci | $(num "$fib_heap") | 24,000 | $( [ "$fib_heap" -le 24000 ] && echo met || echo "not met") |"
     echo
     echo "## Instructions (\`qemu-system-arm -icount shift=0\`)"
     echo
@@ -219,6 +244,35 @@ done
     done
     echo "| one host→guest call (\`noop\`) | $(instr trevm-s cycles.host_to_guest) | $(instr trevm-z cycles.host_to_guest) | – | – | – |"
     echo "| one guest→host call (\`now-as-millis\`) | $(instr trevm-s cycles.guest_to_host) | $(instr trevm-z cycles.guest_to_host) | – | – | – |"
+    echo
+    echo "### The benchmark's workloads"
+    echo
+    echo "The workloads of \`crates/trevm-bench\`'s peers table ([\`bench.md\`](bench.md)), with smaller"
+    echo "arguments: \`payloads/bench-work\` as a capsule (Pulley32, fuel preemption: trevm's default) and"
+    echo "its \`work.rs\` compiled natively into the same firmware; the firmware checks that both"
+    echo "compute the same. **tail** is the trevm firmware built with nightly Rust and"
+    echo "\`--cfg pulley_tail_calls\` (guaranteed tail-call dispatch in the interpreter; opt-in, see"
+    echo "[\`ariel-os.md\`](ariel-os.md)); it embeds the same capsules."
+    echo
+    tail_tag=trevm-s-tail
+    [ -f "$work/$tail_tag.out" ] || tail_tag=none
+    ratio() { # capsule native → "N.N×" or –
+        if [ -n "$1" ] && [ -n "$2" ] && [ "$2" -gt 0 ]; then awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f×", a / b }'; else echo "–"; fi
+    }
+    cell() { [ "$1" = none ] && echo "–" || instr "$1" "$2"; }
+    echo "| workload (instructions) | native, s | capsule, s | × native | native, z | capsule, z | × native | capsule, s, tail | × native |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for w in fib heapsort sha256; do
+        case $w in
+            fib) label="recursive fib(20)" ;;
+            heapsort) label="heapsort of 1,000 u32" ;;
+            sha256) label="SHA-256 of 4,096 bytes" ;;
+        esac
+        ns=$(measure trevm-s "cycles.work.$w.native"); cs=$(measure trevm-s "cycles.work.$w.capsule")
+        nz=$(measure trevm-z "cycles.work.$w.native"); cz=$(measure trevm-z "cycles.work.$w.capsule")
+        ct=""; [ "$tail_tag" = none ] || ct=$(measure "$tail_tag" "cycles.work.$w.capsule")
+        echo "| $label | $(instr trevm-s "cycles.work.$w.native") | $(instr trevm-s "cycles.work.$w.capsule") | $(ratio "$cs" "$ns") | $(instr trevm-z "cycles.work.$w.native") | $(instr trevm-z "cycles.work.$w.capsule") | $(ratio "$cz" "$nz") | $(cell "$tail_tag" "cycles.work.$w.capsule") | $(ratio "$ct" "$ns") |"
+    done
     echo
     echo "## Capsule verification (opt-level s)"
     echo
