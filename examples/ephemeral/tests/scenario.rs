@@ -2,7 +2,7 @@
 //! coap-client-notls, see it run once in the background (its log line, its result), and stop
 //! one that would never end with DELETE while the device keeps answering.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use trevm_testkit::{Running, coap_client, free_local_addr};
@@ -11,18 +11,8 @@ use trevm_testkit::{Running, coap_client, free_local_addr};
 const WAIT: Duration = Duration::from_secs(30);
 
 /// `payloads/<name>` built (signed with the development key) into `dir`.
-fn build(name: &str, dir: &Path) -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let opts = trevm_build::BuildOptions {
-        quiet: true,
-        ..Default::default()
-    };
-    let built = trevm_build::build(&root.join("payloads").join(name), &opts)
-        .unwrap_or_else(|e| panic!("building {name}: {e}"));
-    let path = dir.join(format!("{name}.cwasm"));
-    std::fs::write(&path, built.capsule).expect("write the capsule");
-    path
-}
+#[path = "../../support/payload.rs"]
+mod payload;
 
 fn start() -> (Running, String) {
     let addr = free_local_addr();
@@ -49,8 +39,8 @@ fn put(capsule: &Path, url: &str) -> String {
 #[test]
 fn a_put_capsule_runs_once_in_the_background() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let noise = build("temperature-noise", dir.path());
-    let fib = build("fibonacci", dir.path());
+    let noise = payload::file("temperature-noise", dir.path());
+    let fib = payload::file("fibonacci", dir.path());
     let (mut device, url) = start();
 
     // World example-ephemeral-with-bindings: one noisy reading of the simulated sensor (20–30 °C).
@@ -85,7 +75,7 @@ fn a_put_capsule_runs_once_in_the_background() {
 fn delete_stops_a_capsule_that_never_ends_and_the_device_keeps_answering() {
     let dir = tempfile::tempdir().expect("tempdir");
     // Its one function without parameters, `run`, loops forever without calling the host.
-    let spin = build("sandbox-spin", dir.path());
+    let spin = payload::file("sandbox-spin", dir.path());
     let (mut device, url) = start();
 
     let out = put(&spin, &url);

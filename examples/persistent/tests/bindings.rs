@@ -3,25 +3,15 @@
 //! `example-persistent-with-bindings`) replaces the built-in one and serves the reading at
 //! `/vm/temperature_sensor`; one importing nothing (`example-persistent-no-bindings`) serves too.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use trevm_testkit::{Running, coap_client, free_local_addr};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-fn build(name: &str, dir: &Path) -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let opts = trevm_build::BuildOptions {
-        quiet: true,
-        ..Default::default()
-    };
-    let built = trevm_build::build(&root.join("payloads").join(name), &opts)
-        .unwrap_or_else(|e| panic!("building {name}: {e}"));
-    let path = dir.join(format!("{name}.cwasm"));
-    std::fs::write(&path, built.capsule).expect("write the capsule");
-    path
-}
+#[path = "../../support/payload.rs"]
+mod payload;
 
 fn put(capsule: &Path, url: &str) -> String {
     let file = capsule.to_str().unwrap();
@@ -31,8 +21,8 @@ fn put(capsule: &Path, url: &str) -> String {
 #[test]
 fn persistent_capsules_with_and_without_bindings_serve_their_resources() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let temperature = build("temperature-server", dir.path());
-    let counter = build("coap-counter", dir.path());
+    let temperature = payload::file("temperature-server", dir.path());
+    let counter = payload::file("coap-counter", dir.path());
     let addr = free_local_addr();
     let open = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/open.yml");
     let mut device =

@@ -2,25 +2,13 @@
 //! `coap-client-notls` (Debian `libcoap3-bin`) and `aiocoap-client` (PyPI `aiocoap`).
 
 use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use trevm_testkit::Running;
 
-fn build(name: &str, initial_memory: u32, dir: &Path) -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let opts = trevm_build::BuildOptions {
-        quiet: true,
-        initial_memory: Some(initial_memory),
-        ..Default::default()
-    };
-    let built = trevm_build::build(&root.join("payloads").join(name), &opts)
-        .unwrap_or_else(|e| panic!("building {name}: {e}"));
-    let path = dir.join(format!("{name}.cwasm"));
-    std::fs::write(&path, &built.capsule).expect("write capsule");
-    path
-}
+#[path = "../../support/payload.rs"]
+mod payload;
 
 /// Runs a client; returns (success, stdout + stderr).
 fn client(program: &str, args: &[&str]) -> (bool, String) {
@@ -57,8 +45,8 @@ fn start() -> (Running, String) {
 #[test]
 fn libcoap_uploads_runs_lists_and_deletes() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let big = build("sandbox-big", 128 * 1024, dir.path());
-    let hello = build("sandbox", 32 * 1024, dir.path());
+    let big = payload::file("sandbox-big", dir.path());
+    let hello = payload::file("sandbox", dir.path());
     assert!(std::fs::metadata(&big).unwrap().len() > 40 * 1024);
     let (_device, base) = start();
     let coap = |args: &[&str]| client("coap-client-notls", args);
@@ -117,7 +105,7 @@ fn libcoap_uploads_runs_lists_and_deletes() {
 #[test]
 fn aiocoap_uploads_runs_and_deletes() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let big = build("sandbox-big", 128 * 1024, dir.path());
+    let big = payload::file("sandbox-big", dir.path());
     let (_device, base) = start();
     let aiocoap = |args: &[&str]| client("aiocoap-client", args);
     let url = format!("{base}/sandbox/big");
@@ -160,8 +148,8 @@ fn next_reply(socket: &UdpSocket) -> trevm_coap::Message {
 fn other_clients_are_answered_while_a_capsule_spins() {
     use trevm_coap::message::code;
     let dir = tempfile::tempdir().expect("tempdir");
-    let spin = build("sandbox-spin", 32 * 1024, dir.path());
-    let hello = build("sandbox", 32 * 1024, dir.path());
+    let spin = payload::file("sandbox-spin", dir.path());
+    let hello = payload::file("sandbox", dir.path());
     let (_device, base) = start();
     for (name, file) in [("spin", &spin), ("hello", &hello)] {
         let (_, out) = client(

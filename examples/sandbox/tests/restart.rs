@@ -4,7 +4,7 @@
 //! complete new one, never a torn or missing one.
 
 use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use trevm_coap::message::{code, opt};
@@ -17,17 +17,8 @@ const WAIT: Duration = Duration::from_secs(20);
 const V1_ANSWER: &str = "Hello from the sandbox!";
 const V2_ANSWER: &str = "big capsule: 45056 bytes";
 
-fn build(name: &str, initial_memory: u32) -> Vec<u8> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let opts = trevm_build::BuildOptions {
-        quiet: true,
-        initial_memory: Some(initial_memory),
-        ..Default::default()
-    };
-    trevm_build::build(&root.join("payloads").join(name), &opts)
-        .unwrap_or_else(|e| panic!("building {name}: {e}"))
-        .capsule
-}
+#[path = "../../support/payload.rs"]
+mod payload;
 
 /// The device on `addr` keeping its state in `state`, and a client socket for it.
 fn start(addr: &str, state: &Path) -> (Running, Client) {
@@ -120,10 +111,7 @@ impl Client {
 
 #[test]
 fn uploaded_capsules_are_back_after_a_restart_and_deleted_ones_are_not() {
-    let (v1, v2) = (
-        build("sandbox", 32 * 1024),
-        build("sandbox-big", 128 * 1024),
-    );
+    let (v1, v2) = (payload::capsule("sandbox"), payload::capsule("sandbox-big"));
     let state = tempfile::tempdir().expect("state dir");
     let addr = free_addr();
     let (device, mut c) = start(&addr, state.path());
@@ -166,10 +154,7 @@ fn uploaded_capsules_are_back_after_a_restart_and_deleted_ones_are_not() {
 
 #[test]
 fn killing_the_device_during_a_replacement_leaves_the_old_or_the_new_capsule() {
-    let (v1, v2) = (
-        build("sandbox", 32 * 1024),
-        build("sandbox-big", 128 * 1024),
-    );
+    let (v1, v2) = (payload::capsule("sandbox"), payload::capsule("sandbox-big"));
     let state = tempfile::tempdir().expect("state dir");
     let addr = free_addr();
     {
