@@ -141,7 +141,7 @@ pub async fn run(spawner: Spawner) -> Result<(), String> {
     }
     let e = |e: Error| e.to_string();
     fibonacci(profile, options).await.map_err(e)?;
-    // One runtime (engine + linker) for the next three capsules.
+    // One runtime (engine + linker) for the capsules of the next stages.
     let runtime = Runtime::new(profile, options).map_err(e)?;
     // Wasmtime gives every async call a fresh Pulley stack: watching it (zeroing it, scanning it
     // when freed) would be counted in these per-call figures, so the fiber stack alone is watched.
