@@ -321,26 +321,32 @@ pub fn compare(root: &Path, quick: bool) -> Result<String> {
     // Cold start: from the module bytes in memory to an instance ready for its first call.
     let mut cold = Table::new(&["peer", "module bytes", "ready to call (median)", "runs"]).left(0);
     let cold_runs = if quick { 5 } else { 21 };
-    // The peers' own constructors (indices into `peers`), with what each one's cold start does.
-    let cold_rows: [(&str, usize, &Make); 4] = [
+    // Each row uses the constructor of the peer it names in `peers`, and says what its cold start
+    // does.
+    let cold_rows = [
         (
             "trevm Pulley64, fuel (check, verify, load, instantiate)",
+            "trevm Pulley64, fuel",
             fuel.len(),
-            &peers[1].1,
         ),
         (
             "wasmi 2.0, fuel (validate, translate lazily, instantiate)",
+            "wasmi 2.0, fuel",
             module.len(),
-            &peers[3].1,
         ),
-        ("wasmi 2.0, no fuel", module.len(), &peers[4].1),
+        ("wasmi 2.0, no fuel", "wasmi 2.0, no fuel", module.len()),
         (
             "wasm3 0.3.1 (parse, load; compiles each function at its first call)",
+            "wasm3 0.3.1 (no preemption)",
             module64.len(),
-            &peers[5].1,
         ),
     ];
-    for (name, bytes, make) in &cold_rows {
+    for (name, peer, bytes) in &cold_rows {
+        let make = &peers
+            .iter()
+            .find(|(n, _)| n == peer)
+            .with_context(|| format!("no peer named {peer}"))?
+            .1;
         progress(&format!("peers: cold start of {name}, {cold_runs} runs"));
         let mut s = Samples::default();
         for _ in 0..cold_runs {
