@@ -441,6 +441,72 @@ fn a_device_without_a_policy_lets_strangers_list_it_and_nothing_else() {
     assert_eq!(key(&identity_again), key(&identity));
 }
 
+/// The datagrams of trevm-coap's security corpus (hex, one a line; `#` comments).
+fn security_corpus() -> Vec<Vec<u8>> {
+    let text = include_str!("../../trevm-coap/tests/corpus/security.txt");
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            (0..l.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&l[i..i + 2], 16).expect("hex"))
+                .collect()
+        })
+        .collect()
+}
+
+/// Issue 22: one unauthenticated datagram (EDHOC message 1 whose G_X is not on P-256, the
+/// corpus' first) made `trevm serve` exit with a panic. Now every datagram of the security corpus
+/// (inputs that crashed the device or reached a panic in lakers, coapcore or liboscore) is
+/// answered over a real UDP socket, and the device still lists itself afterwards.
+#[test]
+fn hostile_datagrams_over_udp_get_answers_and_the_device_keeps_serving() {
+    use std::net::UdpSocket;
+    use std::time::Duration;
+    // The default policy: EDHOC + OSCORE in front, strangers may only list.
+    let (mut device, _) = serve_in(&[], None);
+    let addr = device.1.trim_start_matches("coap://").to_string();
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("socket");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let exchange = |datagram: &[u8]| -> u8 {
+        let mut buf = [0u8; 1500];
+        // A 5.03 (too many handshakes at once) says when to try again: Max-Age 1 s.
+        for _ in 0..20 {
+            socket.send_to(datagram, &addr).expect("send");
+            let n = socket.recv(&mut buf).expect("an answer from the device");
+            assert!(
+                n >= 4 && buf[2..4] == datagram[2..4],
+                "an answer to this request"
+            );
+            if buf[1] != 0xa3 {
+                return buf[1];
+            }
+            std::thread::sleep(Duration::from_millis(1_100));
+        }
+        panic!("the device stayed busy");
+    };
+    let corpus = security_corpus();
+    assert!(corpus.len() > 10);
+    for (i, datagram) in corpus.iter().enumerate() {
+        let answer = exchange(datagram);
+        assert!(
+            answer == 0x44 || answer >= 0x80,
+            "datagram {i} answered {answer:#x}"
+        );
+        assert!(
+            device.0.try_wait().expect("status").is_none(),
+            "the device exited after datagram {i}"
+        );
+    }
+    // The first one, the issue's crash: an EDHOC error (4.00), not a message 2.
+    assert_eq!(exchange(&corpus[0]), 0x80);
+    let o = trevm(&["ls", &device.1]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 #[test]
 fn push_call_and_ls_talk_to_a_served_device() {
     let device = serve();

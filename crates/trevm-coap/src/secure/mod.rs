@@ -17,28 +17,32 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::RefCell;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use coap_handler::Handler;
 use coap_message::error::RenderableOnMinimal as _;
 use coap_message::{
-    Code as _, MessageOption as _, MinimalWritableMessage, MutableWritableMessage,
-    OptionNumber as _, ReadableMessage,
+    Code as _, MinimalWritableMessage, MutableWritableMessage, OptionNumber as _, ReadableMessage,
 };
 use coap_message_implementations::{inmemory, inmemory_write};
 
 use crate::message::{Message, parse_options_payload};
 
+mod contexts;
+mod crypto;
 mod identity;
+mod inner;
 mod policy;
+mod screen;
 
+pub use crypto::{is_p256_scalar, is_p256_x};
 pub use identity::{Identity, IdentityError};
 use policy::BoundScope;
 pub use policy::{Peer, Policy, Rule, Scope, methods};
 
 /// The EDHOC crypto provider: RustCrypto, as Ariel OS uses, with a fresh ChaCha20 stream per
-/// handshake seeded from the device's RNG.
-type Crypto = lakers_crypto_rustcrypto::Crypto<rand_chacha::ChaCha20Rng>;
+/// handshake seeded from the device's RNG, guarded against the public keys that make it panic.
+type Crypto = crypto::GuardedCrypto<lakers_crypto_rustcrypto::Crypto<rand_chacha::ChaCha20Rng>>;
 
 /// The device's RNG (rand_core 0.9, what Ariel OS hands out), shared between coapcore and the
 /// seeding of each handshake's crypto.
@@ -73,8 +77,9 @@ struct Slot {
 type SlotCell = Arc<critical_section::Mutex<RefCell<Slot>>>;
 
 /// The handler coapcore wraps: copies the inner request out, and writes back the response the
-/// server put in the slot meanwhile.
-struct Deferred(SlotCell);
+/// server put in the slot meanwhile. The second field bounds the decrypted request's length (see
+/// `inner.rs`).
+struct Deferred(SlotCell, Arc<AtomicUsize>);
 
 impl Handler for Deferred {
     type RequestData = ();
@@ -85,13 +90,19 @@ impl Handler for Deferred {
         &mut self,
         request: &M,
     ) -> Result<(), Self::ExtractRequestError> {
+        let Some((options, payload)) = inner::read(request, self.1.load(Ordering::Relaxed)) else {
+            // Malformed inside OSCORE: answered (protected) without the resources.
+            let refusal = text(
+                crate::message::code::BAD_OPTION,
+                "malformed options inside OSCORE",
+            );
+            critical_section::with(|cs| self.0.borrow_ref_mut(cs).response = Some(refusal));
+            return Ok(());
+        };
         let copy = Message {
             code: request.code().into(),
-            options: request
-                .options()
-                .map(|o| (o.number(), o.value().to_vec()))
-                .collect(),
-            payload: request.payload().to_vec(),
+            options,
+            payload,
             ..Default::default()
         };
         critical_section::with(|cs| self.0.borrow_ref_mut(cs).request = Some(copy));
@@ -114,6 +125,15 @@ impl Handler for Deferred {
         });
         // OSCORE needs the options in ascending order; a stable sort keeps repeated ones in order.
         out.options.sort_by_key(|(n, _)| *n);
+        // liboscore panics when the options leave no room in the response buffer; ours are
+        // short (Content-Format, Block, Max-Age, Location), so this only guards a future bug.
+        let option_bytes: usize = out.options.iter().map(|(_, v)| v.len() + 3).sum();
+        if option_bytes > MAX_RESPONSE_OPTIONS {
+            out = text(
+                crate::message::code::INTERNAL_SERVER_ERROR,
+                "response options too long",
+            );
+        }
         response.set_code(M::Code::new(out.code)?);
         for (number, value) in &out.options {
             response.add_option(M::OptionNumber::new(*number)?, value)?;
@@ -126,15 +146,16 @@ impl Handler for Deferred {
 }
 
 /// Copies a `coap-message` message (e.g. one OSCORE decrypted) into an owned [`Message`]: its
-/// code, options in order and payload (type, ID and token stay the outer message's).
+/// code, options in order and payload (type, ID and token stay the outer message's). Options that
+/// do not parse (liboscore's iterator yields option 65535 after an error, see `inner.rs`) end the
+/// copy with one option numbered `u16::MAX` and no payload.
 pub fn copy_message<M: ReadableMessage>(m: &M) -> Message {
+    let (options, payload) = inner::read(m, usize::MAX)
+        .unwrap_or_else(|| (alloc::vec![(u16::MAX, Vec::new())], Vec::new()));
     Message {
         code: m.code().into(),
-        options: m
-            .options()
-            .map(|o| (o.number(), o.value().to_vec()))
-            .collect(),
-        payload: m.payload().to_vec(),
+        options,
+        payload,
         ..Default::default()
     }
 }
@@ -163,6 +184,12 @@ struct Config {
     peers: Vec<(lakers::Credential, Scope)>,
     unauthenticated: Option<Scope>,
     refused_authenticated: Arc<AtomicBool>,
+    /// Set when message 3 named a client the policy knows (see [`contexts`]).
+    known_handshake: Arc<AtomicBool>,
+    /// Set when message 3 was processed at all: a security context was (re)made for its kid.
+    expanded: Arc<AtomicBool>,
+    /// The most bytes the request being handled can hold once decrypted (see `inner.rs`).
+    plaintext_bound: Arc<AtomicUsize>,
 }
 
 impl Config {
@@ -171,6 +198,7 @@ impl Config {
             scope: scope.clone(),
             authenticated,
             refused_authenticated: self.refused_authenticated.clone(),
+            plaintext_bound: self.plaintext_bound.clone(),
         })
     }
 }
@@ -185,10 +213,12 @@ impl coapcore::seccfg::ServerSecurityConfig for Config {
     }
 
     fn expand_id_cred_x(&self, id_cred_x: lakers::IdCred) -> Option<(lakers::Credential, Claims)> {
+        self.expanded.store(true, Ordering::Relaxed);
         for (cred, scope) in &self.peers {
             let by_kid = cred.by_kid().is_ok_and(|k| k == id_cred_x);
             let by_value = cred.by_value().is_ok_and(|v| v == id_cred_x);
             if by_kid || by_value {
+                self.known_handshake.store(true, Ordering::Relaxed);
                 return Some((*cred, self.bind(scope, true)));
             }
         }
@@ -256,6 +286,15 @@ pub struct Security {
     inner: Inner,
     slot: SlotCell,
     identity: Identity,
+    known_handshake: Arc<AtomicBool>,
+    expanded: Arc<AtomicBool>,
+    plaintext_bound: Arc<AtomicUsize>,
+    /// How often a security context was made for each kid coapcore hands out (see
+    /// [`Security::finish`]).
+    generations: [u16; KIDS],
+    known: contexts::KnownContexts,
+    /// The longest EDHOC message 3 taken ([`screen::max_message_3`] for this policy).
+    max_message_3: usize,
 }
 
 impl core::fmt::Debug for Security {
@@ -266,10 +305,18 @@ impl core::fmt::Debug for Security {
     }
 }
 
-/// What [`Security::begin`] left for [`Security::finish`]: coapcore's state of one request.
-pub struct Pending(
-    Result<<Inner as Handler>::RequestData, <Inner as Handler>::ExtractRequestError>,
-);
+/// What [`Security::begin`] left for [`Security::finish`]: coapcore's state of one request, or
+/// the answer to a request refused before coapcore saw it.
+pub struct Pending(Passed);
+
+enum Passed {
+    /// coapcore's state, and for a protected request the kid's index and its generation then.
+    Coapcore(
+        Result<<Inner as Handler>::RequestData, <Inner as Handler>::ExtractRequestError>,
+        Option<(usize, u16)>,
+    ),
+    Refused(Message),
+}
 
 impl core::fmt::Debug for Pending {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -290,13 +337,35 @@ impl Security {
                     i + 1
                 ))
             })?;
+            // lakers' `Credential::by_value` unwraps a buffer of 190 bytes.
+            if peer.ccs.len() > MAX_CCS {
+                return Err(PolicyError(alloc::format!(
+                    "peer {}: its credential is {} bytes; at most {MAX_CCS} fit EDHOC",
+                    i + 1,
+                    peer.ccs.len()
+                )));
+            }
+            if !cred.public_key().is_some_and(|x| is_p256_x(&x)) {
+                return Err(PolicyError(alloc::format!(
+                    "peer {}: its credential's key is not a point on P-256",
+                    i + 1
+                )));
+            }
             peers.push((cred, peer.scope.clone()));
         }
+        let known_handshake = Arc::new(AtomicBool::new(false));
+        let expanded = Arc::new(AtomicBool::new(false));
+        let plaintext_bound = Arc::new(AtomicUsize::new(0));
+        let max_peer_ccs = policy.peers.iter().map(|p| p.ccs.len()).max().unwrap_or(0);
+        let max_message_3 = screen::max_message_3(max_peer_ccs, policy.unauthenticated.is_some());
         let config = Config {
             own,
             peers,
             unauthenticated: policy.unauthenticated.clone(),
             refused_authenticated: Arc::new(AtomicBool::new(false)),
+            known_handshake: known_handshake.clone(),
+            expanded: expanded.clone(),
+            plaintext_bound: plaintext_bound.clone(),
         };
         let rng = SharedRng(Arc::new(critical_section::Mutex::new(RefCell::new(rng))));
         let seeds = rng.clone();
@@ -304,11 +373,13 @@ impl Security {
             use rand_chacha::rand_core::SeedableRng as _;
             let mut seed = [0u8; 32];
             rand_core::RngCore::fill_bytes(&mut seeds.clone(), &mut seed);
-            lakers_crypto_rustcrypto::Crypto::new(rand_chacha::ChaCha20Rng::from_seed(seed))
+            crypto::GuardedCrypto(lakers_crypto_rustcrypto::Crypto::new(
+                rand_chacha::ChaCha20Rng::from_seed(seed),
+            ))
         });
         let slot: SlotCell = Arc::new(critical_section::Mutex::new(RefCell::new(Slot::default())));
         let inner = coapcore::OscoreEdhocHandler::new(
-            Deferred(slot.clone()),
+            Deferred(slot.clone(), plaintext_bound.clone()),
             config,
             crypto,
             rng,
@@ -318,6 +389,12 @@ impl Security {
             inner,
             slot,
             identity,
+            known_handshake,
+            expanded,
+            plaintext_bound,
+            generations: [0; KIDS],
+            known: contexts::KnownContexts::default(),
+            max_message_3,
         })
     }
 
@@ -326,33 +403,124 @@ impl Security {
         &self.identity
     }
 
-    /// First half of a request: `code` and `tail` (the request's options and payload, in CoAP
-    /// encoding, as they came over the network). Returns coapcore's state and, if coapcore let
-    /// a request through (decrypted, authorized), that inner request for the server to answer.
-    pub fn begin(&mut self, code: u8, tail: &[u8]) -> (Pending, Option<Message>) {
+    /// First half of a request: `request` as parsed, and `tail` (its options and payload in CoAP
+    /// encoding, as they came over the network), at `now_ms`. Returns coapcore's state and, if
+    /// coapcore let a request through (decrypted, authorized), that inner request for the server
+    /// to answer. Input the libraries below would panic on, or that would cost a known client its
+    /// security context, is refused here first (see `screen.rs`, `contexts.rs`).
+    pub fn begin(
+        &mut self,
+        request: &Message,
+        tail: &[u8],
+        now_ms: u64,
+    ) -> (Pending, Option<Message>) {
+        if let Err(refusal) = self.screen(request, tail, now_ms) {
+            return (Pending(Passed::Refused(refusal)), None);
+        }
         critical_section::with(|cs| *self.slot.borrow_ref_mut(cs) = Slot::default());
-        let request = inmemory::Message::new(code, tail);
-        let extracted = self.inner.extract_request_data(&request);
+        self.known_handshake.store(false, Ordering::Relaxed);
+        self.expanded.store(false, Ordering::Relaxed);
+        // What coapcore hands on is no longer than this: the decrypted request is shorter than
+        // the outer payload (ciphertext = plaintext + tag); an unprotected one is what came.
+        let bound = if request.option(OPT_OSCORE).is_some() {
+            request.payload.len()
+        } else {
+            tail.len()
+        };
+        self.plaintext_bound.store(bound, Ordering::Relaxed);
+        let coap = inmemory::Message::new(request.code, tail);
+        let extracted = self.inner.extract_request_data(&coap);
         let inner = critical_section::with(|cs| self.slot.borrow_ref_mut(cs).request.take());
-        (Pending(extracted), inner)
+        let kid = request
+            .option(OPT_OSCORE)
+            .and_then(|o| screen::oscore_option(o).ok().flatten());
+        let index = kid.and_then(kid_index);
+        if let Some(i) = index
+            && self.expanded.swap(false, Ordering::Relaxed)
+        {
+            // Message 3 was processed: whatever held this kid before is gone.
+            self.generations[i] = self.generations[i].wrapping_add(1);
+        }
+        if let Some(kid) = kid
+            && extracted.is_ok()
+            && self.known_handshake.swap(false, Ordering::Relaxed)
+        {
+            self.known.established(kid, now_ms);
+        }
+        let generation = index.map(|i| (i, self.generations[i]));
+        (Pending(Passed::Coapcore(extracted, generation)), inner)
+    }
+
+    /// The checks of [`Security::begin`] before coapcore: `Err` is the answer to send.
+    fn screen(&mut self, request: &Message, tail: &[u8], now_ms: u64) -> Result<(), Message> {
+        let bad = |why: screen::Refusal| text(crate::message::code::BAD_REQUEST, why);
+        let bad_option = |why: screen::Refusal| text(crate::message::code::BAD_OPTION, why);
+        if let Some(option) = request.option(OPT_OSCORE) {
+            let kid = screen::oscore_option(option).map_err(bad_option)?;
+            screen::outer_options(request.options.iter().map(|(n, _)| *n)).map_err(bad_option)?;
+            let mut copied = tail.len();
+            if request.option(OPT_EDHOC).is_some() {
+                let m3 =
+                    screen::combined_payload(&request.payload, self.max_message_3).map_err(bad)?;
+                copied = copied.saturating_sub(m3);
+            }
+            // coapcore copies the request (without message 3) into a buffer of its own, and drops
+            // the security context when it does not fit.
+            if copied > screen::MAX_OSCORE_COPY {
+                return Err(text(
+                    crate::message::code::REQUEST_ENTITY_TOO_LARGE,
+                    "OSCORE request too large for this device; use smaller blocks",
+                ));
+            }
+            if let Some(kid) = kid {
+                // coapcore moves the context it looks up to the front, whatever comes of it.
+                self.known.touch(kid, now_ms);
+            }
+            return Ok(());
+        }
+        if is_edhoc_message_1(request) {
+            let m1 = request.payload.get(1..).unwrap_or_default();
+            screen::message_1(m1).map_err(bad)?;
+            if !self.known.admit_handshake(now_ms) {
+                return Err(crate::server::busy(
+                    "every security context belongs to an active authenticated client",
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Second half: the server's response to the inner request (if there was one) goes back
     /// through coapcore, protected if the request was. Returns the response to send.
+    ///
+    /// Runs are awaited between the halves while other requests come in, so the security context
+    /// that decrypted a request may have been replaced when its response is ready (evicted, and
+    /// its kid handed to a new handshake). coapcore finds the context by kid; it would protect the
+    /// response with the newcomer's keys. Such a response is dropped for an unprotected 5.03.
     pub fn finish(&mut self, pending: Pending, response: Option<Message>) -> Message {
-        critical_section::with(|cs| self.slot.borrow_ref_mut(cs).response = response);
+        if let Passed::Coapcore(_, Some((i, generation))) = &pending.0
+            && self.generations[*i] != *generation
+        {
+            return crate::server::busy(
+                "the security context changed while the request ran; repeat it",
+            );
+        }
+        if response.is_some() {
+            critical_section::with(|cs| self.slot.borrow_ref_mut(cs).response = response);
+        }
         let mut code = 0u8;
         let mut buf = alloc::vec![0u8; RESPONSE_ROOM];
         let mut w = inmemory_write::Message::new(&mut code, &mut buf);
         let rendered = match pending.0 {
-            Ok(data) => match self.inner.build_response(&mut w, data) {
+            Passed::Refused(answer) => return answer,
+            Passed::Coapcore(Ok(data), _) => match self.inner.build_response(&mut w, data) {
                 Ok(()) => Ok(()),
                 Err(e) => {
                     w.reset();
                     e.render(&mut w).map_err(drop)
                 }
             },
-            Err(e) => e.render(&mut w).map_err(drop),
+            Passed::Coapcore(Err(e), _) => e.render(&mut w).map_err(drop),
         };
         let n = w.finish();
         let internal = || Message {
@@ -372,4 +540,53 @@ impl Security {
             _ => internal(),
         }
     }
+}
+
+/// The longest credential (CCS) a policy may name: lakers copies credentials sent by value into
+/// a buffer of this size.
+const MAX_CCS: usize = 190;
+
+/// The most option bytes a protected response may carry (liboscore panics when they fill its
+/// buffer).
+const MAX_RESPONSE_OPTIONS: usize = 512;
+
+/// How many kids coapcore hands out: its `COwn`, a one-byte CBOR integer (0..=23, -24..=-1).
+const KIDS: usize = 48;
+
+/// The index of a kid coapcore can hand out, if `kid` is one.
+fn kid_index(kid: &[u8]) -> Option<usize> {
+    match *kid {
+        [b @ 0x00..=0x17] => Some(usize::from(b)),
+        [b @ 0x20..=0x37] => Some(usize::from(b - 0x20) + 24),
+        _ => None,
+    }
+}
+
+/// The OSCORE option (RFC 8613).
+const OPT_OSCORE: u16 = 9;
+/// The EDHOC option (RFC 9668): the request carries message 3 before its OSCORE ciphertext.
+const OPT_EDHOC: u16 = 21;
+
+/// Whether `request` is EDHOC message 1: a POST to `/.well-known/edhoc` whose payload starts with
+/// CBOR `true` (RFC 9528 appendix A.2: no C_R yet).
+pub fn is_edhoc_message_1(request: &Message) -> bool {
+    request.code == crate::message::code::POST
+        && request.payload.first() == Some(&0xf5)
+        && request
+            .path()
+            .is_some_and(|p| p == [".well-known", "edhoc"])
+}
+
+/// A refusal with a text diagnostic (RFC 7252 §5.5.2), unprotected.
+fn text(code: u8, why: &str) -> Message {
+    let mut m = Message {
+        code,
+        payload: why.as_bytes().to_vec(),
+        ..Default::default()
+    };
+    m.add_uint_option(
+        crate::message::opt::CONTENT_FORMAT,
+        crate::server::TEXT_PLAIN,
+    );
+    m
 }

@@ -9,9 +9,9 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use coap_message::{MessageOption as _, ReadableMessage};
+use coap_message::ReadableMessage;
 
 /// Method bits of a rule, as in ACE's AIF (`1 << (code - 1)`): GET 1, POST 2, PUT 4, DELETE 8,
 /// FETCH 16, PATCH 32, iPATCH 64.
@@ -160,16 +160,24 @@ pub(crate) struct BoundScope {
     /// Set when this scope refuses a request of an authenticated client; read when the refusal
     /// is rendered.
     pub(crate) refused_authenticated: Arc<AtomicBool>,
+    /// The most bytes the decrypted request can hold (see `inner.rs`).
+    pub(crate) plaintext_bound: Arc<AtomicUsize>,
 }
 
 impl coapcore::scope::Scope for BoundScope {
     fn request_is_allowed<M: ReadableMessage>(&self, request: &M) -> bool {
         let code: u8 = request.code().into();
         let mut segments: Vec<String> = Vec::new();
-        for o in request.options() {
-            if o.number() == crate::message::opt::URI_PATH {
-                match core::str::from_utf8(o.value()) {
-                    Ok(s) => segments.push(s.into()),
+        // Through the checked copy: liboscore's iterator can run forever (see `inner.rs`).
+        let Some(options) =
+            super::inner::options(request, self.plaintext_bound.load(Ordering::Relaxed))
+        else {
+            return false;
+        };
+        for (number, value) in options {
+            if number == crate::message::opt::URI_PATH {
+                match String::from_utf8(value) {
+                    Ok(s) => segments.push(s),
                     Err(_) => return false,
                 }
             }

@@ -34,9 +34,13 @@ use crate::message::{Message, MsgType, code, opt};
 
 mod block1;
 mod block2;
+#[cfg(feature = "oscore")]
+mod handshakes;
 mod resource;
 mod serve;
 
+#[cfg(feature = "oscore")]
+pub use handshakes::HandshakeLimits;
 pub use serve::{MAX_DATAGRAM, Transport, serve};
 
 pub use resource::{
@@ -79,6 +83,9 @@ pub struct ServerLimits {
     pub runs: usize,
     /// Runs in flight at once for one peer, so that one peer cannot take every run slot.
     pub runs_per_peer: usize,
+    /// EDHOC handshakes started per peer and in total (with a security layer).
+    #[cfg(feature = "oscore")]
+    pub handshakes: HandshakeLimits,
 }
 
 impl Default for ServerLimits {
@@ -91,6 +98,8 @@ impl Default for ServerLimits {
             uploads_per_peer: 2,
             runs: 8,
             runs_per_peer: 4,
+            #[cfg(feature = "oscore")]
+            handshakes: HandshakeLimits::default(),
         }
     }
 }
@@ -136,6 +145,8 @@ pub struct Server<P, R> {
     in_flight: Vec<InFlight<P>>,
     #[cfg(feature = "oscore")]
     security: Option<crate::secure::Security>,
+    #[cfg(feature = "oscore")]
+    handshakes: handshakes::Handshakes<P>,
 }
 
 /// Where a request's response goes once its run ends.
@@ -188,6 +199,8 @@ impl<P: PartialEq + Clone, R: Resources> Server<P, R> {
             in_flight: Vec::new(),
             #[cfg(feature = "oscore")]
             security: None,
+            #[cfg(feature = "oscore")]
+            handshakes: handshakes::Handshakes::new(limits.handshakes),
         }
     }
 
@@ -256,7 +269,12 @@ impl<P: PartialEq + Clone, R: Resources> Server<P, R> {
         if let Some(security) = self.security.as_mut() {
             // Options and payload as they came, for coapcore to read (and decrypt).
             let tail = datagram.get(4 + request.token.len()..).unwrap_or_default();
-            let (pending, inner) = security.begin(request.code, tail);
+            // A handshake costs the device before it knows who asks: counted per peer first.
+            if crate::secure::is_edhoc_message_1(&request) && !self.handshakes.admit(peer, now_ms) {
+                let response = busy("too many EDHOC handshakes; try again later");
+                return Received::Reply(self.reply(peer, &reply_to, response, now_ms));
+            }
+            let (pending, inner) = security.begin(&request, tail, now_ms);
             let step = match inner {
                 Some(inner) => self.respond(peer, &inner, now_ms),
                 // Refused, or EDHOC: coapcore answers by itself.
