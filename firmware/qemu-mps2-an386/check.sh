@@ -39,6 +39,8 @@ for expected in \
     "board: coap: a stranger's DELETE /sandbox/hello → 4.01 Unauthorized" \
     "board: coap: EDHOC message 1 → 2.04 with message 2" \
     "board: coap: a garbled EDHOC message 1 → 4." \
+    "board: coap: EDHOC message 1 whose G_X is not on P-256 → 4.00 EDHOC G_X is not a point on P-256 (the device goes on)" \
+    "board: coap: a flood of 1000 EDHOC message 1 from one peer: " \
     "board: coap: resetting the board (SYSRESETREQ); the flash store keeps the capsule" \
     "board: coap: restored sandbox capsule \`hello\` (version " \
     "board: coap: after the reset: GET /sandbox/hello → 2.05 Hello from the sandbox!" \

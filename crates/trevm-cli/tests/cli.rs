@@ -467,11 +467,13 @@ fn hostile_datagrams_over_udp_get_answers_and_the_device_keeps_serving() {
     // The default policy: EDHOC + OSCORE in front, strangers may only list.
     let (mut device, _) = serve_in(&[], None);
     let addr = device.1.trim_start_matches("coap://").to_string();
-    let socket = UdpSocket::bind("127.0.0.1:0").expect("socket");
-    socket
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
+    // Each datagram from a socket of its own: the device limits handshakes per peer, and this
+    // is about what each datagram does, not about one peer's share.
     let exchange = |datagram: &[u8]| -> u8 {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("socket");
+        socket
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
         let mut buf = [0u8; 1500];
         // A 5.03 (too many handshakes at once) says when to try again: Max-Age 1 s.
         for _ in 0..20 {

@@ -187,6 +187,32 @@ impl Exchanges {
         self.send_with(code, path, payload, None).await
     }
 
+    /// One confirmable request from `peer` (not [`STRANGER`]); the reply parsed.
+    #[cfg(feature = "coap-oscore")]
+    async fn send_from(
+        &mut self,
+        peer: u8,
+        code: u8,
+        path: &[&str],
+        payload: &[u8],
+    ) -> Result<Message, String> {
+        self.mid = self.mid.wrapping_add(1);
+        let mut request = Message::request(code, self.mid, path);
+        request.payload = payload.to_vec();
+        self.exchange(peer, &request).await
+    }
+
+    /// `request` from `peer`, now; the reply parsed.
+    async fn exchange(&mut self, peer: u8, request: &Message) -> Result<Message, String> {
+        let now = embassy_time::Instant::now().as_millis();
+        let reply = self
+            .server
+            .handle(&peer, &request.encode(), now)
+            .await
+            .ok_or("the device did not answer")?;
+        Message::parse(&reply).map_err(|e| format!("the device's reply does not parse: {e:?}"))
+    }
+
     /// One confirmable request from [`STRANGER`]; the reply parsed.
     async fn send_with(
         &mut self,
@@ -201,13 +227,7 @@ impl Exchanges {
         if let Some(b) = block1 {
             request.add_uint_option(opt::BLOCK1, b.to_uint());
         }
-        let now = embassy_time::Instant::now().as_millis();
-        let reply = self
-            .server
-            .handle(&STRANGER, &request.encode(), now)
-            .await
-            .ok_or("the device did not answer")?;
-        Message::parse(&reply).map_err(|e| format!("the device's reply does not parse: {e:?}"))
+        self.exchange(STRANGER, &request).await
     }
 }
 
@@ -276,6 +296,13 @@ fn secured(
     Ok(server.with_security(security))
 }
 
+/// The x-coordinate of P-256's generator: a valid point for message 1's G_X.
+#[cfg(feature = "coap-oscore")]
+const G_X: [u8; 32] = [
+    0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5, 0x63, 0xa4, 0x40, 0xf2,
+    0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4, 0xa1, 0x39, 0x45, 0xd8, 0x98, 0xc2, 0x96,
+];
+
 /// EDHOC message 1 (method 3, cipher suite 2) as a client sends it; the device answers with
 /// message 2, which costs it an ephemeral key pair and two P-256 Diffie-Hellman computations
 /// (measured). A garbled message 1 gets an EDHOC error, and the device goes on.
@@ -283,11 +310,6 @@ fn secured(
 async fn edhoc(exchanges: &mut Exchanges) -> Result<(), String> {
     // `true` (no C_R yet, RFC 9528 A.2), then message 1: METHOD 3, SUITES_I 2, G_X (the P-256
     // generator's x: any valid point will do), C_I -24.
-    const G_X: [u8; 32] = [
-        0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5, 0x63, 0xa4, 0x40,
-        0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4, 0xa1, 0x39, 0x45, 0xd8, 0x98,
-        0xc2, 0x96,
-    ];
     let mut message_1: alloc::vec::Vec<u8> = alloc::vec![0xf5, 0x03, 0x02, 0x58, 0x20];
     message_1.extend_from_slice(&G_X);
     message_1.push(0x37);
@@ -315,6 +337,68 @@ async fn edhoc(exchanges: &mut Exchanges) -> Result<(), String> {
     board(&format!(
         "coap: a garbled EDHOC message 1 → {} (an EDHOC error; the device goes on)",
         code::dotted(reply.code)
+    ));
+    // Issue 22: a G_X that is not on P-256 panicked lakers' crypto provider (a reset, on an MCU).
+    let mut off_curve = garbled;
+    off_curve[1] = 0x03;
+    off_curve[5..37].fill(0x01);
+    // From another peer: the stranger has started as many handshakes as a peer may at once.
+    let reply = exchanges
+        .send_from(0xf2, code::POST, &[".well-known", "edhoc"], &off_curve)
+        .await?;
+    expect(
+        &reply,
+        code::BAD_REQUEST,
+        "EDHOC message 1 with G_X off the curve",
+    )?;
+    board(&format!(
+        "coap: EDHOC message 1 whose G_X is not on P-256 → 4.00 {} (the device goes on)",
+        String::from_utf8_lossy(&reply.payload)
+    ));
+    flood(exchanges, &off_curve[..]).await
+}
+
+/// 1,000 EDHOC message 1 from one peer: each would cost the device a key pair and two P-256
+/// computations; the handshake limits let the peer start its burst and answer the rest 5.03
+/// before any cryptography, while another client keeps being answered.
+#[cfg(feature = "coap-oscore")]
+async fn flood(exchanges: &mut Exchanges, template: &[u8]) -> Result<(), String> {
+    const FLOOD: u8 = 0xf1;
+    let mut message_1 = template.to_vec();
+    // The generator's x again: a valid point, so an admitted one costs the full handshake.
+    message_1[5..37].copy_from_slice(&G_X);
+    let (mut started, mut busy) = (0u32, 0u32);
+    let start = cycles();
+    for i in 0..1_000u32 {
+        let reply = exchanges
+            .send_from(FLOOD, code::POST, &[".well-known", "edhoc"], &message_1)
+            .await?;
+        match reply.code {
+            code::CHANGED => started += 1,
+            code::SERVICE_UNAVAILABLE => busy += 1,
+            other => return Err(format!("flood: message 1 answered {}", code::dotted(other))),
+        }
+        if i % 100 == 99 {
+            let listed = exchanges
+                .send(code::GET, &[".well-known", "core"], &[])
+                .await?;
+            expect(
+                &listed,
+                code::CONTENT,
+                "GET /.well-known/core during the flood",
+            )?;
+        }
+    }
+    let spent = cycles() - start;
+    crate::capsules::measure_cycles("cycles.coap.edhoc_flood_1000", spent);
+    if started > 4 {
+        return Err(format!(
+            "flood: {started} handshakes started, at most 4 expected"
+        ));
+    }
+    board(&format!(
+        "coap: a flood of 1000 EDHOC message 1 from one peer: {started} started a handshake, \
+         {busy} got 5.03; GET /.well-known/core answered 2.05 throughout"
     ));
     Ok(())
 }

@@ -91,6 +91,13 @@ impl Identity {
                 let mut private_key = [0u8; 32];
                 x.copy_from_slice(&rest[..32]);
                 private_key.copy_from_slice(&rest[32..]);
+                // Stored state is untrusted: a key that is no P-256 key pair would fail (or, in
+                // lakers, panic) in every handshake.
+                if !super::is_p256_scalar(&private_key) || !super::is_p256_x(&x) {
+                    return Err(IdentityError(
+                        "the stored device identity is not a P-256 key pair".into(),
+                    ));
+                }
                 Ok(Identity { x, private_key })
             }
             _ => Err(IdentityError(alloc::format!(
@@ -142,5 +149,11 @@ mod tests {
         );
         assert_eq!(Identity::from_bytes(&id.to_bytes()), Ok(id.clone()));
         assert!(Identity::from_bytes(&id.to_bytes()[1..]).is_err());
+        let mut zero_key = id.to_bytes();
+        zero_key[33..].fill(0);
+        assert!(Identity::from_bytes(&zero_key).is_err());
+        let mut off_curve = id.to_bytes();
+        off_curve[1..33].fill(0xff);
+        assert!(Identity::from_bytes(&off_curve).is_err());
     }
 }

@@ -10,8 +10,11 @@
 //! 2. the server runs the inner request through Block1/Block2 and the resources (async);
 //! 3. `finish` gives the inner response back to coapcore, which protects it with OSCORE.
 //!
-//! Requests are handled one at a time, so no security context changes between the halves. The
-//! reasons and the alternatives are in `docs/coap-security.md`.
+//! Many requests can be between the halves at once (capsule runs are awaited while the server
+//! receives); a response whose security context was replaced meanwhile is not protected with the
+//! newcomer's keys ([`Security::finish`]). Before coapcore sees a request, it is screened for the
+//! input lakers, coapcore and liboscore panic, hang or lose state on (`screen.rs`, `crypto.rs`,
+//! `inner.rs`, `contexts.rs`; the table is in `docs/coap-security.md`, "Peer input").
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;

@@ -9,10 +9,14 @@
 //!   longer than the AEAD nonce allows), only method 3 and cipher suite 2 (all coapcore speaks);
 //! - [`oscore_option`]: the OSCORE option (RFC 8613 §6.1): reserved flag bits and partial IV
 //!   lengths 6 and 7 are malformed, the lengths must add up; returns the kid;
+//! - [`outer_options`]: only options OSCORE allows outside (others end liboscore's iterator in an
+//!   endless error), and [`MAX_OSCORE_COPY`]: no request coapcore cannot copy;
 //! - [`combined_payload`]: an EDHOC + OSCORE request (RFC 9668) must start with message 3 as a
-//!   CBOR byte string, or coapcore drops the security context the kid names, whoever's it is.
+//!   CBOR byte string in its shortest head, of 8 to [`max_message_3`] bytes, or lakers panics, or
+//!   coapcore drops the security context the kid names, whoever's it is.
 //!
-//! CBOR is read with `minicbor` (the decoder coapcore uses), so nothing here allocates.
+//! Message 1 is read byte by byte (its items have fixed shapes), EAD values with `minicbor` (the
+//! decoder coapcore uses); nothing here allocates.
 
 use minicbor::Decoder;
 use minicbor::data::Type;
