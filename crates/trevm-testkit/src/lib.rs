@@ -256,3 +256,22 @@ pub mod edhoc {
         path
     }
 }
+
+/// The datagrams of a corpus file such as trevm-coap's `tests/corpus/security.txt`: hex, one
+/// datagram a line; blank lines and lines starting with `#` are comments.
+pub fn hex_lines(text: &str) -> Vec<Vec<u8>> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            (0..l.len())
+                .step_by(2)
+                .map(|i| {
+                    l.get(i..i + 2)
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                        .unwrap_or_else(|| panic!("not hex: {l}"))
+                })
+                .collect()
+        })
+        .collect()
+}

@@ -18,12 +18,15 @@ use alloc::vec::Vec;
 
 use coap_message::{MessageOption as _, ReadableMessage};
 
+/// Options as copied: number and value, in order.
+pub type Options = Vec<(u16, Vec<u8>)>;
+
 /// The option number liboscore's iterator yields after an error, forever.
 const BROKEN: u16 = u16::MAX;
 
 /// The options of `m` and its payload, or `None` if they do not fit `plaintext` bytes or the
 /// iterator broke down.
-pub fn read<M: ReadableMessage>(m: &M, plaintext: usize) -> Option<(Vec<(u16, Vec<u8>)>, Vec<u8>)> {
+pub fn read<M: ReadableMessage>(m: &M, plaintext: usize) -> Option<(Options, Vec<u8>)> {
     let options = options(m, plaintext)?;
     let payload = m.payload();
     if payload.len() > plaintext {
@@ -33,7 +36,7 @@ pub fn read<M: ReadableMessage>(m: &M, plaintext: usize) -> Option<(Vec<(u16, Ve
 }
 
 /// The options of `m`, or `None` (see the module).
-pub fn options<M: ReadableMessage>(m: &M, plaintext: usize) -> Option<Vec<(u16, Vec<u8>)>> {
+pub fn options<M: ReadableMessage>(m: &M, plaintext: usize) -> Option<Options> {
     let mut used = 0usize;
     let mut out = Vec::new();
     for o in m.options() {
