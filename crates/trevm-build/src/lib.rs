@@ -34,7 +34,10 @@ pub use built::{Built, Stage};
 pub use component::{component_imports, componentize, precompile, precompile_with};
 pub use error::BuildError;
 pub use input::{Input, WasmKind, wasm_kind};
-pub use options::{BuildOptions, DEFAULT_INITIAL_MEMORY, DEFAULT_STACK_SIZE, OptLevel, Signing};
+pub use options::{
+    BuildOptions, DEFAULT_INITIAL_MEMORY, DEFAULT_STACK_SIZE, OptLevel, PAYLOAD_TARGET_DIR_ENV,
+    Signing,
+};
 pub use script::{build_for_build_script, embed_payload, embed_payloads_or_fail};
 pub use trevm::{EngineProfile, Preemption, Target};
 

@@ -81,8 +81,15 @@ pub enum Signing {
 impl BuildOptions {
     /// Options for a build script: the capsule's target follows the pointer width of the crate
     /// being built (`pulley32` for a Cortex-M firmware, `pulley64` for the native board), not of
-    /// the machine running the build script. Fuel preemption, quiet cargo.
+    /// the machine running the build script. Fuel preemption, quiet cargo. The payload's cargo
+    /// target directory is `$TREVM_PAYLOAD_TARGET_DIR` if set (a directory shared by the build
+    /// scripts that set it, as this repository's `.cargo/config.toml` does for its examples);
+    /// otherwise [`crate::build_for_build_script`] puts it in the build script's `OUT_DIR`.
     pub fn for_build_script() -> Self {
+        println!("cargo:rerun-if-env-changed={PAYLOAD_TARGET_DIR_ENV}");
+        let target_dir = std::env::var_os(PAYLOAD_TARGET_DIR_ENV)
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from);
         let target = match std::env::var("CARGO_CFG_TARGET_POINTER_WIDTH").as_deref() {
             Ok("32") => Target::Pulley32,
             Ok("64") => Target::Pulley64,
@@ -95,10 +102,15 @@ impl BuildOptions {
             },
             quiet: true,
             signing: Signing::Unsigned,
+            target_dir,
             ..Default::default()
         }
     }
 }
+
+/// The environment variable naming a cargo target directory that build scripts share for their
+/// payload builds (see [`BuildOptions::for_build_script`]).
+pub const PAYLOAD_TARGET_DIR_ENV: &str = "TREVM_PAYLOAD_TARGET_DIR";
 
 impl Default for BuildOptions {
     fn default() -> Self {

@@ -7,13 +7,27 @@ use crate::{BuildError, BuildOptions, Built, build};
 /// Builds the payload crate at `payload_dir` for `profile` and writes the capsule to
 /// `out_dir/<file_name>`, for use from a build script; re-runs when the payload or the WIT change.
 ///
-/// Prints `cargo:rerun-if-changed` lines for the payload's sources and `wit_dir`.
+/// Prints `cargo:rerun-if-changed` lines for the payload's sources and `wit_dir`. Unless
+/// `opts.target_dir` says otherwise, the nested cargo build runs in `payload-target` beside
+/// `out` (the build script's `OUT_DIR`): a build script writes nowhere else, and the payload's
+/// sources may be read-only (trevm from a registry or a vendored copy).
 pub fn build_for_build_script(
     payload_dir: &Path,
     wit_dir: &Path,
     out: &Path,
     opts: &BuildOptions,
 ) -> Result<Built, BuildError> {
+    let in_out_dir;
+    let opts = match (&opts.target_dir, out.parent()) {
+        (None, Some(out_dir)) => {
+            in_out_dir = BuildOptions {
+                target_dir: Some(out_dir.join("payload-target")),
+                ..opts.clone()
+            };
+            &in_out_dir
+        }
+        _ => opts,
+    };
     for dir in [payload_dir.join("src"), wit_dir.to_path_buf()] {
         println!("cargo:rerun-if-changed={}", dir.display());
     }
