@@ -16,7 +16,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::RefCell;
 use std::io::Write as _;
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use coap_message::MinimalWritableMessage as _;
 use coap_message_implementations::inmemory_write;
@@ -26,24 +26,33 @@ use proptest::test_runner::{Config, TestRunner};
 use rand_chacha::rand_core::SeedableRng as _;
 use trevm_coap::message::{code, encode_options_payload, parse_options_payload};
 use trevm_coap::secure::{Identity, Peer, Policy, Rule, Scope, copy_message, methods};
-use trevm_coap::server::{Handled, Request, Resources, Response};
+use trevm_coap::server::{Handled, Received, Request, Resources, Response, Run};
 use trevm_coap::{Message, MsgType, Security, Server, ServerLimits};
 
-/// Counts the bytes live on the heap, to see that hostile input leaves no state behind.
+/// Counts the bytes live on the heap, to see that hostile input leaves no state behind. Per
+/// thread: the tests of this file run side by side, and the device lives in one thread.
 struct Counting;
 
-static LIVE: AtomicIsize = AtomicIsize::new(0);
+thread_local! {
+    static LIVE: std::cell::Cell<isize> = const { std::cell::Cell::new(0) };
+}
+
+fn count(delta: isize) {
+    // `try_with`: nothing to count while the thread's locals are torn down.
+    let _ = LIVE.try_with(|live| live.set(live.get() + delta));
+}
 
 // SAFETY: every call is forwarded to the system allocator with the same arguments; the counter
-// only adds and subtracts the sizes, it never touches the memory.
+// only adds and subtracts the sizes (in a thread-local `Cell` that needs no allocation), it
+// never touches the memory.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        count(layout.size() as isize);
         // SAFETY: the caller's contract for `alloc` is passed on unchanged.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        count(-(layout.size() as isize));
         // SAFETY: `ptr` came from `System.alloc` with this `layout` (above).
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -63,13 +72,18 @@ fn reached(step: usize) {
 const OPT_OSCORE: u16 = 9;
 const OPT_EDHOC: u16 = 21;
 
-/// The resources behind the security layer: `GET /hello` answers "hi".
+/// The resources behind the security layer: `GET /hello` answers "hi"; `GET /slow` answers
+/// after a run (which a test awaits when it chooses).
 struct Hi;
 
 impl Resources for Hi {
     fn handle(&mut self, request: Request<'_>) -> Handled {
         if request.path == ["hello"] {
             Response::text(code::CONTENT, "hi").into()
+        } else if request.path == ["slow"] {
+            Handled::Later(Run::new(async {
+                Response::text(code::CONTENT, "for the admin only")
+            }))
         } else {
             Response::text(code::NOT_FOUND, "no").into()
         }
@@ -531,7 +545,8 @@ fn admin_session_from(rig: &mut Rig, seed: u64) -> Session {
         osc: Osc::Honest,
         then: Osc::Honest,
     };
-    let (answered, session) = run_handshake(rig, 0, &h);
+    // Each from a peer of its own: the handshake limits count per peer.
+    let (answered, session) = run_handshake(rig, 10_000 + seed as u32, &h);
     assert_eq!(answered, Some(true), "the admin's handshake");
     session.expect("a session")
 }
@@ -756,7 +771,7 @@ fn hostile_handshakes_and_requests_leave_the_device_answering_with_bounded_state
         done.set(done.get() + 1);
         // After the device's caches have filled (duplicates, kept responses: bounded by
         // ServerLimits), the heap stays where it was.
-        let live = LIVE.load(Ordering::Relaxed);
+        let live = LIVE.with(std::cell::Cell::get);
         if done.get() == 100.min(total / 2) {
             warm.set(live);
         }
@@ -860,4 +875,62 @@ fn strangers_cannot_evict_the_contexts_of_active_known_clients() {
         admin_says_hi(&mut rig, &mut sessions[0]).is_err(),
         "the idle client's context was the one evicted"
     );
+}
+
+/// A response whose security context changed hands while its run was in flight (evicted, its
+/// kid handed to a stranger's new handshake) is answered 5.03, never protected with the
+/// stranger's keys.
+#[test]
+fn a_response_is_not_protected_with_the_keys_of_whoever_took_its_kid_meanwhile() {
+    let mut rig = Rig::new();
+    let mut first = admin_session_from(&mut rig, 30);
+    // The first known client's request starts a run.
+    let (mut slow, _) = first.protect(&Message::request(code::GET, 0, &["slow"]));
+    rig.mid += 1;
+    slow.ty = MsgType::Con;
+    slow.mid = rig.mid;
+    slow.token = vec![0x51];
+    let Received::Started(id, run) = rig.server.receive(&0, &slow.encode(), rig.now_ms) else {
+        panic!("GET /slow did not start a run");
+    };
+    // Three more known clients talk for a minute while the first one's run goes on.
+    let mut others: Vec<Session> = (0..3)
+        .map(|i| admin_session_from(&mut rig, 31 + i))
+        .collect();
+    for _ in 0..7 {
+        rig.now_ms += 10_000;
+        for s in &mut others {
+            admin_says_hi(&mut rig, s).expect("a known client");
+        }
+    }
+    // A stranger's handshake evicts the idle context; a second one gets its kid.
+    for (peer, seed) in [(900, 40), (901, 41)] {
+        let h = Handshake {
+            seed,
+            who: Who::Stranger { sub: 0 },
+            c_i: vec![0x11],
+            ead_1: None,
+            ead_3: None,
+            m3: M3::Honest,
+            osc: Osc::Honest,
+            then: Osc::Honest,
+        };
+        assert_eq!(
+            handshake(&mut rig, peer, &h),
+            Some(false),
+            "strangers may only list"
+        );
+    }
+    let response = futures_executor::block_on(run);
+    let (_, reply) = rig
+        .server
+        .complete(id, response, rig.now_ms)
+        .expect("the run was in flight");
+    let reply = Message::parse(&reply).expect("a reply");
+    assert_eq!(reply.code, code::SERVICE_UNAVAILABLE);
+    assert!(
+        reply.option(OPT_OSCORE).is_none(),
+        "protected with someone's keys"
+    );
+    assert!(!String::from_utf8_lossy(&reply.payload).contains("admin only"));
 }

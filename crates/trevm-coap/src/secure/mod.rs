@@ -438,10 +438,12 @@ impl Security {
             .option(OPT_OSCORE)
             .and_then(|o| screen::oscore_option(o).ok().flatten());
         let index = kid.and_then(kid_index);
+        let expanded = self.expanded.swap(false, Ordering::Relaxed);
         if let Some(i) = index
-            && self.expanded.swap(false, Ordering::Relaxed)
+            && (expanded || request.option(OPT_EDHOC).is_some())
         {
-            // Message 3 was processed: whatever held this kid before is gone.
+            // Message 3 was (or may have been) processed for this kid: whatever held it before
+            // is gone.
             self.generations[i] = self.generations[i].wrapping_add(1);
         }
         if let Some(kid) = kid
