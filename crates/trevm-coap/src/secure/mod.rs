@@ -407,17 +407,12 @@ impl Security {
     }
 
     /// First half of a request: `request` as parsed, and `tail` (its options and payload in CoAP
-    /// encoding, as they came over the network), at `now_ms`. Returns coapcore's state and, if
+    /// encoding, as they came over the network). Returns coapcore's state and, if
     /// coapcore let a request through (decrypted, authorized), that inner request for the server
     /// to answer. Input the libraries below would panic on, or that would cost a known client its
     /// security context, is refused here first (see `screen.rs`, `contexts.rs`).
-    pub fn begin(
-        &mut self,
-        request: &Message,
-        tail: &[u8],
-        now_ms: u64,
-    ) -> (Pending, Option<Message>) {
-        if let Err(refusal) = self.screen(request, tail, now_ms) {
+    pub fn begin(&mut self, request: &Message, tail: &[u8]) -> (Pending, Option<Message>) {
+        if let Err(refusal) = self.screen(request, tail) {
             return (Pending(Passed::Refused(refusal)), None);
         }
         critical_section::with(|cs| *self.slot.borrow_ref_mut(cs) = Slot::default());
@@ -449,15 +444,16 @@ impl Security {
         if let Some(kid) = kid
             && extracted.is_ok()
             && self.known_handshake.swap(false, Ordering::Relaxed)
+            && let Some(retired) = self.known.established(kid)
         {
-            self.known.established(kid, now_ms);
+            self.retire(&retired);
         }
         let generation = index.map(|i| (i, self.generations[i]));
         (Pending(Passed::Coapcore(extracted, generation)), inner)
     }
 
     /// The checks of [`Security::begin`] before coapcore: `Err` is the answer to send.
-    fn screen(&mut self, request: &Message, tail: &[u8], now_ms: u64) -> Result<(), Message> {
+    fn screen(&mut self, request: &Message, tail: &[u8]) -> Result<(), Message> {
         let bad = |why: screen::Refusal| text(crate::message::code::BAD_REQUEST, why);
         let bad_option = |why: screen::Refusal| text(crate::message::code::BAD_OPTION, why);
         if let Some(option) = request.option(OPT_OSCORE) {
@@ -479,20 +475,32 @@ impl Security {
             }
             if let Some(kid) = kid {
                 // coapcore moves the context it looks up to the front, whatever comes of it.
-                self.known.touch(kid, now_ms);
+                self.known.touch(kid);
             }
             return Ok(());
         }
         if is_edhoc_message_1(request) {
             let m1 = request.payload.get(1..).unwrap_or_default();
             screen::message_1(m1).map_err(bad)?;
-            if !self.known.admit_handshake(now_ms) {
-                return Err(crate::server::busy(
-                    "every security context belongs to an active authenticated client",
-                ));
-            }
         }
         Ok(())
+    }
+
+    /// Has coapcore drop the security context `kid` names (see [`contexts`]): a request naming it
+    /// with the EDHOC option and a payload that is not message 3 makes coapcore take the context
+    /// out of its pool and fail, before anything is decrypted. (The screen refuses such requests
+    /// from peers; `hostile.rs` tests that the context is gone.)
+    fn retire(&mut self, kid: &[u8]) {
+        let mut tail = alloc::vec![0x90 | (1 + kid.len() as u8), 0x08];
+        tail.extend_from_slice(kid);
+        // Option 21 (EDHOC), empty: delta 12. Then a payload that is no CBOR byte string.
+        tail.extend_from_slice(&[0xc0, 0xff, 0x00]);
+        let _dropped = self
+            .inner
+            .extract_request_data(&inmemory::Message::new(crate::message::code::POST, &tail));
+        if let Some(i) = kid_index(kid) {
+            self.generations[i] = self.generations[i].wrapping_add(1);
+        }
     }
 
     /// Second half: the server's response to the inner request (if there was one) goes back

@@ -274,7 +274,7 @@ impl<P: PartialEq + Clone, R: Resources> Server<P, R> {
                 let response = busy("too many EDHOC handshakes; try again later");
                 return Received::Reply(self.reply(peer, &reply_to, response, now_ms));
             }
-            let (pending, inner) = security.begin(&request, tail, now_ms);
+            let (pending, inner) = security.begin(&request, tail);
             let step = match inner {
                 Some(inner) => self.respond(peer, &inner, now_ms),
                 // Refused, or EDHOC: coapcore answers by itself.
