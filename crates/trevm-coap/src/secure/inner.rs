@@ -37,8 +37,22 @@ pub fn read<M: ReadableMessage>(m: &M, plaintext: usize) -> Option<(Options, Vec
 
 /// The options of `m`, or `None` (see the module).
 pub fn options<M: ReadableMessage>(m: &M, plaintext: usize) -> Option<Options> {
-    let mut used = 0usize;
     let mut out = Vec::new();
+    visit(m, plaintext, |number, value| {
+        out.push((number, value.to_vec()));
+        Some(())
+    })?;
+    Some(out)
+}
+
+/// Hands each option of `m` to `f` (number, value) without copying it; `None` if the options
+/// do not fit `plaintext` bytes, the iterator broke down, or `f` said `None`.
+pub fn visit<M: ReadableMessage>(
+    m: &M,
+    plaintext: usize,
+    mut f: impl FnMut(u16, &[u8]) -> Option<()>,
+) -> Option<()> {
+    let mut used = 0usize;
     for o in m.options() {
         if o.number() == BROKEN {
             return None;
@@ -49,9 +63,9 @@ pub fn options<M: ReadableMessage>(m: &M, plaintext: usize) -> Option<Options> {
         if used > plaintext {
             return None;
         }
-        out.push((o.number(), o.value().to_vec()));
+        f(o.number(), o.value())?;
     }
-    Some(out)
+    Some(())
 }
 
 #[cfg(test)]

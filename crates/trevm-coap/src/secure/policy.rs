@@ -168,19 +168,16 @@ impl coapcore::scope::Scope for BoundScope {
     fn request_is_allowed<M: ReadableMessage>(&self, request: &M) -> bool {
         let code: u8 = request.code().into();
         let mut segments: Vec<String> = Vec::new();
-        // Through the checked copy: liboscore's iterator can run forever (see `inner.rs`).
-        let Some(options) =
-            super::inner::options(request, self.plaintext_bound.load(Ordering::Relaxed))
-        else {
-            return false;
-        };
-        for (number, value) in options {
+        // Through the checked walk: liboscore's iterator can run forever (see `inner.rs`).
+        let bound = self.plaintext_bound.load(Ordering::Relaxed);
+        let walked = super::inner::visit(request, bound, |number, value| {
             if number == crate::message::opt::URI_PATH {
-                match String::from_utf8(value) {
-                    Ok(s) => segments.push(s),
-                    Err(_) => return false,
-                }
+                segments.push(core::str::from_utf8(value).ok()?.into());
             }
+            Some(())
+        });
+        if walked.is_none() {
+            return false;
         }
         let path: Vec<&str> = segments.iter().map(String::as_str).collect();
         let allowed = self.scope.allows(code, &path);
