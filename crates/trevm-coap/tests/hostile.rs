@@ -345,6 +345,20 @@ struct Handshake {
 }
 
 impl Handshake {
+    /// A handshake by `who` with no deviation, its ephemeral key from `seed`.
+    fn plain(seed: u64, who: Who, c_i: u8) -> Handshake {
+        Handshake {
+            seed,
+            who,
+            c_i: vec![c_i],
+            ead_1: None,
+            ead_3: None,
+            m3: M3::Honest,
+            osc: Osc::Honest,
+            then: Osc::Honest,
+        }
+    }
+
     fn honest(&self) -> bool {
         matches!(self.who, Who::Admin { .. } | Who::Stranger { sub: 0..=40 })
             && self.c_i.len() <= 7
@@ -535,16 +549,7 @@ fn admin_session(rig: &mut Rig) -> Session {
 
 /// An admin session made with the ephemeral key from `seed`.
 fn admin_session_from(rig: &mut Rig, seed: u64) -> Session {
-    let h = Handshake {
-        seed,
-        who: Who::Admin { by_value: false },
-        c_i: vec![0x05],
-        ead_1: None,
-        ead_3: None,
-        m3: M3::Honest,
-        osc: Osc::Honest,
-        then: Osc::Honest,
-    };
+    let h = Handshake::plain(seed, Who::Admin { by_value: false }, 0x05);
     // Each from a peer of its own: the handshake limits count per peer.
     let (answered, session) = run_handshake(rig, 10_000 + seed as u32, &h);
     assert_eq!(answered, Some(true), "the admin's handshake");
@@ -826,16 +831,7 @@ fn a_flood_of_message_1_gets_its_share_and_costs_nobody_else() {
     }
     assert_eq!(started, 2, "handshakes the flood started");
     // Another client (a known one, from another address) still gets through.
-    let h = Handshake {
-        seed: 5,
-        who: Who::Admin { by_value: false },
-        c_i: vec![0x09],
-        ead_1: None,
-        ead_3: None,
-        m3: M3::Honest,
-        osc: Osc::Honest,
-        then: Osc::Honest,
-    };
+    let h = Handshake::plain(5, Who::Admin { by_value: false }, 0x09);
     assert_eq!(handshake(&mut rig, 777, &h), Some(true));
     admin_says_hi(&mut rig, &mut admin).expect("the admin after the flood");
 }
@@ -866,16 +862,7 @@ fn strangers_cannot_evict_the_contexts_of_known_clients() {
         }
     }
     // A stranger that completes its handshake does not evict them either.
-    let h = Handshake {
-        seed: 70,
-        who: Who::Stranger { sub: 0 },
-        c_i: vec![0x12],
-        ead_1: None,
-        ead_3: None,
-        m3: M3::Honest,
-        osc: Osc::Honest,
-        then: Osc::Honest,
-    };
+    let h = Handshake::plain(70, Who::Stranger { sub: 0 }, 0x12);
     assert_eq!(
         handshake(&mut rig, 600, &h),
         Some(false),
@@ -915,16 +902,7 @@ fn a_response_is_not_protected_with_the_keys_of_whoever_took_its_kid_meanwhile()
     }
     // Strangers' handshakes: one of them gets the freed kid.
     for (peer, seed) in [(900, 40), (901, 41)] {
-        let h = Handshake {
-            seed,
-            who: Who::Stranger { sub: 0 },
-            c_i: vec![0x11],
-            ead_1: None,
-            ead_3: None,
-            m3: M3::Honest,
-            osc: Osc::Honest,
-            then: Osc::Honest,
-        };
+        let h = Handshake::plain(seed, Who::Stranger { sub: 0 }, 0x11);
         assert_eq!(
             handshake(&mut rig, peer, &h),
             Some(false),

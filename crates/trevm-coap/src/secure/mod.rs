@@ -189,8 +189,6 @@ struct Config {
     refused_authenticated: Arc<AtomicBool>,
     /// Set when message 3 named a client the policy knows (see [`contexts`]).
     known_handshake: Arc<AtomicBool>,
-    /// Set when message 3 was processed at all: a security context was (re)made for its kid.
-    expanded: Arc<AtomicBool>,
     /// The most bytes the request being handled can hold once decrypted (see `inner.rs`).
     plaintext_bound: Arc<AtomicUsize>,
 }
@@ -216,7 +214,6 @@ impl coapcore::seccfg::ServerSecurityConfig for Config {
     }
 
     fn expand_id_cred_x(&self, id_cred_x: lakers::IdCred) -> Option<(lakers::Credential, Claims)> {
-        self.expanded.store(true, Ordering::Relaxed);
         for (cred, scope) in &self.peers {
             let by_kid = cred.by_kid().is_ok_and(|k| k == id_cred_x);
             let by_value = cred.by_value().is_ok_and(|v| v == id_cred_x);
@@ -290,7 +287,6 @@ pub struct Security {
     slot: SlotCell,
     identity: Identity,
     known_handshake: Arc<AtomicBool>,
-    expanded: Arc<AtomicBool>,
     plaintext_bound: Arc<AtomicUsize>,
     /// How often a security context was made for each kid coapcore hands out (see
     /// [`Security::finish`]).
@@ -357,7 +353,6 @@ impl Security {
             peers.push((cred, peer.scope.clone()));
         }
         let known_handshake = Arc::new(AtomicBool::new(false));
-        let expanded = Arc::new(AtomicBool::new(false));
         let plaintext_bound = Arc::new(AtomicUsize::new(0));
         let max_peer_ccs = policy.peers.iter().map(|p| p.ccs.len()).max().unwrap_or(0);
         let max_message_3 = screen::max_message_3(max_peer_ccs, policy.unauthenticated.is_some());
@@ -367,7 +362,6 @@ impl Security {
             unauthenticated: policy.unauthenticated.clone(),
             refused_authenticated: Arc::new(AtomicBool::new(false)),
             known_handshake: known_handshake.clone(),
-            expanded: expanded.clone(),
             plaintext_bound: plaintext_bound.clone(),
         };
         let rng = SharedRng(Arc::new(critical_section::Mutex::new(RefCell::new(rng))));
@@ -393,7 +387,6 @@ impl Security {
             slot,
             identity,
             known_handshake,
-            expanded,
             plaintext_bound,
             generations: [0; KIDS],
             known: contexts::KnownContexts::default(),
@@ -412,12 +405,12 @@ impl Security {
     /// to answer. Input the libraries below would panic on, or that would cost a known client its
     /// security context, is refused here first (see `screen.rs`, `contexts.rs`).
     pub fn begin(&mut self, request: &Message, tail: &[u8]) -> (Pending, Option<Message>) {
-        if let Err(refusal) = self.screen(request, tail) {
-            return (Pending(Passed::Refused(refusal)), None);
-        }
+        let kid = match self.screen(request, tail) {
+            Ok(kid) => kid,
+            Err(refusal) => return (Pending(Passed::Refused(refusal)), None),
+        };
         critical_section::with(|cs| *self.slot.borrow_ref_mut(cs) = Slot::default());
         self.known_handshake.store(false, Ordering::Relaxed);
-        self.expanded.store(false, Ordering::Relaxed);
         // What coapcore hands on is no longer than this: the decrypted request is shorter than
         // the outer payload (ciphertext = plaintext + tag); an unprotected one is what came.
         let bound = if request.option(OPT_OSCORE).is_some() {
@@ -429,16 +422,12 @@ impl Security {
         let coap = inmemory::Message::new(request.code, tail);
         let extracted = self.inner.extract_request_data(&coap);
         let inner = critical_section::with(|cs| self.slot.borrow_ref_mut(cs).request.take());
-        let kid = request
-            .option(OPT_OSCORE)
-            .and_then(|o| screen::oscore_option(o).ok().flatten());
         let index = kid.and_then(kid_index);
-        let expanded = self.expanded.swap(false, Ordering::Relaxed);
         if let Some(i) = index
-            && (expanded || request.option(OPT_EDHOC).is_some())
+            && request.option(OPT_EDHOC).is_some()
         {
-            // Message 3 was (or may have been) processed for this kid: whatever held it before
-            // is gone.
+            // Message 3 was (or may have been) processed for this kid (coapcore reads message 3
+            // only from requests with the EDHOC option): whatever held it before is gone.
             self.generations[i] = self.generations[i].wrapping_add(1);
         }
         if let Some(kid) = kid
@@ -452,8 +441,13 @@ impl Security {
         (Pending(Passed::Coapcore(extracted, generation)), inner)
     }
 
-    /// The checks of [`Security::begin`] before coapcore: `Err` is the answer to send.
-    fn screen(&mut self, request: &Message, tail: &[u8]) -> Result<(), Message> {
+    /// The checks of [`Security::begin`] before coapcore: `Err` is the answer to send; `Ok` has
+    /// the kid of a protected request.
+    fn screen<'r>(
+        &mut self,
+        request: &'r Message,
+        tail: &[u8],
+    ) -> Result<Option<&'r [u8]>, Message> {
         let bad = |why: screen::Refusal| text(crate::message::code::BAD_REQUEST, why);
         let bad_option = |why: screen::Refusal| text(crate::message::code::BAD_OPTION, why);
         if let Some(option) = request.option(OPT_OSCORE) {
@@ -477,13 +471,13 @@ impl Security {
                 // coapcore moves the context it looks up to the front, whatever comes of it.
                 self.known.touch(kid);
             }
-            return Ok(());
+            return Ok(kid);
         }
         if is_edhoc_message_1(request) {
             let m1 = request.payload.get(1..).unwrap_or_default();
             screen::message_1(m1).map_err(bad)?;
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Has coapcore drop the security context `kid` names (see [`contexts`]): a request naming it
