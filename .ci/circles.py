@@ -157,7 +157,7 @@ class Crate:
         return None
 
     def resolve(self, segs, guard=0):
-        """Absolute segments -> the file module that defines the item."""
+        """Absolute segments -> the file module that defines the item (None: another crate)."""
         m = ()
         rest = list(segs)
         while rest and guard < 20:
@@ -169,7 +169,7 @@ class Crate:
             if target is not None:
                 absolute = self.absolute(m, target)
                 if absolute is None:
-                    return m
+                    return None
                 return self.resolve(absolute + rest[1:], guard + 1)
             break
         return m
@@ -188,7 +188,7 @@ class Crate:
                 if absolute is None:
                     continue
                 target = self.resolve(absolute)
-                if target != m and target in self.files:
+                if target is not None and target != m and target in self.files:
                     graph[m].add(target)
         return graph
 

@@ -8,7 +8,8 @@ use std::process::{Command, Stdio};
 use cargo_metadata::diagnostic::Diagnostic;
 use cargo_metadata::{CrateType, Message};
 
-use crate::{BuildError, BuildOptions, WASM_TARGET};
+use crate::error::BuildError;
+use crate::options::{BuildOptions, WASM_TARGET};
 
 /// Environment variables of an enclosing cargo (e.g. when called from a build script) that must
 /// not leak into the payload's build, which is for another target with other flags.

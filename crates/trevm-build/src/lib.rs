@@ -36,13 +36,10 @@ pub use error::BuildError;
 pub use input::{Input, WasmKind, wasm_kind};
 pub use options::{
     BuildOptions, DEFAULT_INITIAL_MEMORY, DEFAULT_STACK_SIZE, OptLevel, PAYLOAD_TARGET_DIR_ENV,
-    Signing,
+    Signing, WASM_TARGET,
 };
 pub use script::{build_for_build_script, embed_payload, embed_payloads_or_fail};
 pub use trevm::{EngineProfile, Preemption, Target};
-
-/// The wasm target payloads are compiled for.
-pub const WASM_TARGET: &str = "wasm32v1-none";
 
 pub(crate) fn read(path: &Path) -> Result<Vec<u8>, BuildError> {
     std::fs::read(path).map_err(|source| BuildError::Io {

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use crate::{EngineProfile, Preemption, Target};
 
+/// The wasm target payloads are compiled for.
+pub const WASM_TARGET: &str = "wasm32v1-none";
+
 /// Default linear memory of a capsule, in bytes (pages are 1 byte): data, heap arena and shadow
 /// stack must fit. The CLI's `--initial-memory` default and `payloads/.cargo/config.toml` say the
 /// same.
