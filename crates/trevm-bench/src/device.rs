@@ -16,10 +16,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, anyhow, bail};
 use trevm::{EngineProfile, Runtime, RuntimeOptions, TrustPolicy};
 use trevm_coap::message::{code, opt};
-use trevm_coap::{
-    BlockOpt, Device, Identity, Message, MsgType, Policy, Sandbox, SandboxLimits, Security, Server,
-    ServerLimits,
-};
+use trevm_coap::{BlockOpt, Identity, Message, MsgType, Policy, Security, Server, ServerLimits};
+use trevm_slots::{Device, Sandbox, SandboxLimits};
 
 use crate::report::{Table, time};
 

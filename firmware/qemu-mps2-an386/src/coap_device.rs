@@ -17,7 +17,8 @@ use alloc::string::{String, ToString};
 
 use trevm::{EngineProfile, Runtime, RuntimeOptions, TrustPolicy, TrustedKey};
 use trevm_coap::message::{code, opt};
-use trevm_coap::{BlockOpt, Device, Message, Sandbox, SandboxLimits, Server, ServerLimits};
+use trevm_coap::{BlockOpt, Message, Server, ServerLimits};
+use trevm_slots::{Device, Sandbox, SandboxLimits};
 use trevm_store::FlashStore;
 
 use crate::board;
@@ -50,7 +51,7 @@ fn device(
         SandboxLimits::default(),
         TrustPolicy::new().trust(key),
     );
-    let store = trevm_coap::storage::shared(store);
+    let store = trevm_slots::storage::shared(store);
     for line in sandbox.restore(store.clone())? {
         board(&format!("coap: {line}"));
     }
@@ -249,7 +250,7 @@ fn expect(reply: &Message, wanted: u8, what: &str) -> Result<(), String> {
 #[cfg(feature = "coap-oscore")]
 fn secured(
     server: Server<u8, Device>,
-    store: &trevm_coap::storage::SharedStore,
+    store: &trevm_slots::storage::SharedStore,
 ) -> Result<Server<u8, Device>, String> {
     use trevm_coap::secure::{Rule, Scope, methods};
     use trevm_coap::{Identity, Policy, Security};

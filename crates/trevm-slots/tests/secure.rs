@@ -9,7 +9,8 @@ use proptest::prelude::*;
 use trevm::{EngineProfile, Runtime, RuntimeOptions, TrustPolicy};
 use trevm_coap::message::code;
 use trevm_coap::secure::{Identity, Policy, Scope};
-use trevm_coap::{Device, Message, Sandbox, SandboxLimits, Security, Server, ServerLimits};
+use trevm_coap::{Message, Security, Server, ServerLimits};
+use trevm_slots::{Device, Sandbox, SandboxLimits};
 
 type Peer = &'static str;
 

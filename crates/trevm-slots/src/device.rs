@@ -7,10 +7,10 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::ephemeral::Ephemeral;
-use crate::message::code;
 use crate::persistent::Persistent;
 use crate::sandbox::Sandbox;
-use crate::server::{Handled, Request, Resources, Response};
+use trevm_coap::message::code;
+use trevm_coap::server::{Handled, Request, Resources, Response};
 
 /// Every resource a trevm device serves over CoAP.
 #[derive(Debug)]
@@ -54,7 +54,7 @@ impl Resources for Device {
             (Some((&"status", [])), _) if request.code == code::GET => Response {
                 code: code::CONTENT,
                 payload: self.status_json().into_bytes(),
-                content_format: Some(crate::server::JSON),
+                content_format: Some(trevm_coap::server::JSON),
             }
             .into(),
             (Some((&"status", [])), _) => {

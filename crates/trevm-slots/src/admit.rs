@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 
 use trevm::{Capsule, Error, LoadedCapsule, Runtime, TrustPolicy, VerifiedCapsule, VersionLedger};
 
-use crate::message::code;
+use trevm_coap::message::code;
 
 /// A refused upload: the response code and the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]

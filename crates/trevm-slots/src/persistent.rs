@@ -5,7 +5,7 @@
 //!   (`hello` or `/hello`; served as `/vm/hello` and listed in `/.well-known/core`).
 //! - A request to `/vm/<path…>` becomes `coap-run(code, observed-len, message)`: `message` holds
 //!   the request's Uri-Path options (the path below `/vm`), its Content-Format and its payload in
-//!   CoAP option encoding ([`crate::message::encode_options_payload`]) in its first
+//!   CoAP option encoding ([`trevm_coap::message::encode_options_payload`]) in its first
 //!   `observed-len` bytes, and is [`RESPONSE_ROOM`] bytes long at least: the room the capsule may
 //!   use for its answer. The capsule returns the response code and the response's options and
 //!   payload in the same encoding. `not-found` → 4.04, `internal-server-error` → 5.00,
@@ -39,10 +39,10 @@ use trevm::{
 };
 
 use crate::admit::{Refusal, admit};
-use crate::message::{code, encode_options_payload, opt, parse_options_payload};
-use crate::server::{Handled, Request, Response, Run};
 use crate::status::{CapsuleStats, CapsuleStatus, RunMeasure};
 use crate::storage::{self, SharedStore};
+use trevm_coap::message::{code, encode_options_payload, opt, parse_options_payload};
+use trevm_coap::server::{Handled, Request, Response, Run};
 
 /// Bytes of room the capsule gets for its response in `coap-run`'s message buffer.
 pub const RESPONSE_ROOM: usize = 1152;

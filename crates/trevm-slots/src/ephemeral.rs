@@ -41,10 +41,10 @@ use trevm::{
 };
 
 use crate::admit::{Refusal, admit};
-use crate::message::code;
-use crate::server::{Handled, Request, Response, Run};
 use crate::status::{CapsuleStats, CapsuleStatus, RunMeasure};
 use crate::storage::{self, SharedStore};
+use trevm_coap::message::code;
+use trevm_coap::server::{Handled, Request, Response, Run};
 
 /// A call the slot may start: an export and its arguments.
 #[derive(Debug, Clone, PartialEq)]
@@ -172,7 +172,7 @@ impl Ephemeral {
     }
 
     /// Runs the started capsules, one at a time, forever: run it beside the server (e.g. joined
-    /// with [`crate::server::serve`], or as a task of its own on the same executor).
+    /// with [`trevm_coap::server::serve`], or as a task of its own on the same executor).
     pub fn driver(&self) -> impl Future<Output = ()> + 'static {
         let shared = self.shared.clone();
         async move {

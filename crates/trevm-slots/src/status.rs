@@ -80,9 +80,9 @@ pub(crate) fn stopped_by_limits(e: &Error) -> bool {
 
 /// The answer to a request whose capsule run failed: 5.03 when the limits stopped it (try again
 /// later), 5.00 with the error otherwise.
-pub(crate) fn failed_run(e: &Error) -> crate::server::Response {
-    use crate::message::code;
-    use crate::server::Response;
+pub(crate) fn failed_run(e: &Error) -> trevm_coap::server::Response {
+    use trevm_coap::message::code;
+    use trevm_coap::server::Response;
     if stopped_by_limits(e) {
         Response::text(code::SERVICE_UNAVAILABLE, format!("capsule stopped: {e}"))
     } else {

@@ -23,10 +23,10 @@ use trevm::{
 };
 
 use crate::admit::{Refusal, admit};
-use crate::message::code;
-use crate::server::{Handled, Request, Response, Run, TEXT_PLAIN};
 use crate::status::{CapsuleStats, CapsuleStatus, RunMeasure};
 use crate::storage::{self, SharedStore};
+use trevm_coap::message::code;
+use trevm_coap::server::{Handled, Request, Response, Run, TEXT_PLAIN};
 
 /// The sandbox's settings.
 #[derive(Debug, Clone, Copy)]
