@@ -40,7 +40,7 @@ pub struct CoapPlan {
 
 /// The device under test and the time spent inside it.
 struct Bench {
-    device: Server<&'static str, Device>,
+    device: Server<&'static str, Device, Security<&'static str>>,
     mid: u16,
     /// Nanoseconds spent in `Server::handle` since the last reset.
     device_ns: f64,

@@ -46,7 +46,7 @@ fn start_device(
     let addr = socket.local_addr()?;
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let built = (|| -> anyhow::Result<Server<SocketAddr, Device>> {
+        let built = (|| -> anyhow::Result<Server<SocketAddr, Device, Security<SocketAddr>>> {
             let runtime =
                 Runtime::new(profile, RuntimeOptions::host().with_grants(Sandbox::GRANTS))
                     .map_err(|e| anyhow!("{e}"))?;

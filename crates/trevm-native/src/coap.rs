@@ -4,15 +4,16 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 
+use trevm_coap::server::Layer;
 use trevm_coap::server::Transport;
 use trevm_coap::{Resources, Server};
 
 /// Serves `server` on `socket` until the socket fails ([`trevm_coap::server::serve`]):
 /// datagrams are received while capsules run, and the task is parked until the OS says one
 /// arrived (async-io's reactor), so other tasks keep running and nothing polls on a timer.
-pub async fn serve<R: Resources>(
+pub async fn serve<R: Resources, L: Layer<SocketAddr>>(
     socket: UdpSocket,
-    server: &mut Server<SocketAddr, R>,
+    server: &mut Server<SocketAddr, R, L>,
 ) -> std::io::Error {
     let socket = match async_io::Async::new(socket) {
         Ok(s) => Reactor(s),

@@ -26,6 +26,12 @@ use crate::retained::{self, RetainedFlash};
 #[cfg(feature = "coap-oscore")]
 use crate::time_driver::cycles;
 
+/// The security layer in front of the sandbox: EDHOC + OSCORE with `coap-oscore`, none without.
+#[cfg(feature = "coap-oscore")]
+type Layer = trevm_coap::Security<u8>;
+#[cfg(not(feature = "coap-oscore"))]
+type Layer = trevm_coap::server::Plain;
+
 /// A client the device has never seen.
 const STRANGER: u8 = 1;
 
@@ -160,7 +166,7 @@ pub async fn after_restart(profile: EngineProfile, options: RuntimeOptions) -> R
 }
 
 struct Exchanges {
-    server: Server<u8, Device>,
+    server: Server<u8, Device, Layer>,
     mid: u16,
 }
 
@@ -251,7 +257,7 @@ fn expect(reply: &Message, wanted: u8, what: &str) -> Result<(), String> {
 fn secured(
     server: Server<u8, Device>,
     store: &trevm_slots::storage::SharedStore,
-) -> Result<Server<u8, Device>, String> {
+) -> Result<Server<u8, Device, Layer>, String> {
     use trevm_coap::secure::{Rule, Scope, methods};
     use trevm_coap::{Identity, Policy, Security};
     let policy = Policy {
