@@ -6,24 +6,27 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use trevm::{HostState, HostView};
+
 use crate::ephemeral::Ephemeral;
 use crate::persistent::Persistent;
 use crate::sandbox::Sandbox;
 use trevm_coap::message::code;
 use trevm_coap::server::{Handled, Request, Resources, Response};
 
-/// Every resource a trevm device serves over CoAP.
+/// Every resource a trevm device serves over CoAP, its slots' runtimes with store data `T` (see
+/// [`HostView`]).
 #[derive(Debug)]
-pub struct Device {
+pub struct Device<T: HostView = HostState> {
     /// Ephemeral capsules.
-    pub sandbox: Sandbox,
+    pub sandbox: Sandbox<T>,
     /// The persistent capsule, if this device has one.
-    pub persistent: Option<Persistent>,
+    pub persistent: Option<Persistent<T>>,
     /// The ephemeral slot, if this device has one (its [`Ephemeral::driver`] must run too).
-    pub ephemeral: Option<Ephemeral>,
+    pub ephemeral: Option<Ephemeral<T>>,
 }
 
-impl Device {
+impl<T: HostView> Device<T> {
     /// `GET /status`: every capsule's status, as JSON (see [`crate::status`]).
     pub fn status_json(&self) -> String {
         let mut list = self.sandbox.status();
@@ -33,7 +36,7 @@ impl Device {
     }
 }
 
-impl Resources for Device {
+impl<T: HostView> Resources for Device<T> {
     fn handle(&mut self, request: Request<'_>) -> Handled {
         match (request.path.split_first(), self.persistent.as_mut()) {
             (Some((&"sandbox", rest)), _) => {

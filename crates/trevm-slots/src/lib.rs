@@ -10,7 +10,11 @@
 //! - [`ephemeral`]: [`Ephemeral`], a capsule started once in the background by
 //!   `PUT /ephemeral` and stopped by `DELETE /ephemeral`.
 //! - [`admit`]: checking, verifying and loading an uploaded capsule, and the CoAP code of each
-//!   refusal.
+//!   refusal; `gate.rs`: the one admission pipeline all three slots install through (check,
+//!   verify, prepare, ledger, store, install).
+//!
+//! Every slot is generic over its runtime's store data `T:`[`HostView`](trevm::HostView), as
+//! [`trevm::Runtime`] is (default [`HostState`](trevm::HostState)).
 //! - [`status`]: what each capsule has done (`GET /status`, JSON).
 //! - [`storage`]: what survives a restart: the capsules and their anti-rollback ledgers in a
 //!   [`CapsuleStore`](storage::CapsuleStore) (`trevm-store`: files, or NOR flash).
@@ -26,10 +30,14 @@ extern crate alloc;
 pub mod admit;
 pub mod device;
 pub mod ephemeral;
+mod gate;
+mod guest;
 pub mod persistent;
 pub mod sandbox;
+mod sandbox_limits;
 pub mod status;
 pub mod storage;
+mod values;
 
 pub use device::Device;
 pub use ephemeral::Ephemeral;
@@ -41,4 +49,8 @@ pub use sandbox::{Sandbox, SandboxLimits};
 /// at all is the slot's [`Runtime`](trevm::Runtime)'s [`Grants`](trevm::Grants) (intersected,
 /// for a signed capsule, with the grants its signer vouched for: see [`trevm::trust`]); this
 /// gives those interfaces something to act on. E.g. `move |name| board.host_state(name)`.
-pub type HostFactory = alloc::boxed::Box<dyn Fn(&str) -> trevm::HostState>;
+///
+/// `T` is the store data of the slot's [`Runtime`](trevm::Runtime): trevm's
+/// [`HostState`](trevm::HostState), or the embedder's own type around one
+/// ([`HostView`](trevm::HostView)).
+pub type HostFactory<T = trevm::HostState> = alloc::boxed::Box<dyn Fn(&str) -> T>;
