@@ -12,6 +12,8 @@
 //! - [`secure`]: who may talk to the device: EDHOC, OSCORE and the access policy ([`Policy`]), on
 //!   Ariel OS's `coapcore`, as a [`server::Layer`] ([`Security`]; feature `oscore`, on by
 //!   default).
+//! - [`status`]: the `/status` document's types, shared by devices and clients (feature
+//!   `status`, on by default).
 //!
 //! [`server`] needs the `server` feature (on by default). Without it only the message format is
 //! built, e.g. for capsules that parse CoAP themselves.
@@ -31,6 +33,8 @@ pub mod message;
 pub mod secure;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "status")]
+pub mod status;
 
 pub use block::BlockOpt;
 pub use message::{Message, MsgType, ParseError};

@@ -32,7 +32,7 @@ impl<T: HostView> Device<T> {
         let mut list = self.sandbox.status();
         list.extend(self.persistent.as_ref().and_then(Persistent::status));
         list.extend(self.ephemeral.as_ref().and_then(Ephemeral::status));
-        crate::status::to_json(&crate::status::sorted(list))
+        crate::status::to_json(crate::status::sorted(list))
     }
 }
 

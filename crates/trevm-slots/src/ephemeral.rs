@@ -198,12 +198,11 @@ impl<T: HostView> Ephemeral<T> {
     pub fn status(&self) -> Option<CapsuleStatus> {
         let state = self.shared.state.borrow();
         let current = state.current.as_ref()?;
-        Some(CapsuleStatus {
-            slot: "ephemeral",
-            name: current.name.clone(),
-            installed: current.installed.clone(),
-            stats: current.stats.clone(),
-        })
+        Some(
+            current
+                .stats
+                .status("ephemeral", &current.name, &current.installed),
+        )
     }
 
     /// The `/.well-known/core` link of `/ephemeral`.

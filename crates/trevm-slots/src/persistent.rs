@@ -186,12 +186,10 @@ impl<T: HostView> Persistent<T> {
     pub fn status(&self) -> Option<CapsuleStatus> {
         let meta = self.slot.meta.borrow();
         let active = meta.active.as_ref()?;
-        Some(CapsuleStatus {
-            slot: "persistent",
-            name: active.loaded.name().to_string(),
-            installed: active.provenance.clone(),
-            stats: meta.stats.clone(),
-        })
+        Some(
+            meta.stats
+                .status("persistent", active.loaded.name(), &active.provenance),
+        )
     }
 
     /// `/.well-known/core` links of the serving capsule's resources.

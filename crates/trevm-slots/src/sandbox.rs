@@ -219,12 +219,7 @@ impl<T: HostView> Sandbox<T> {
         state
             .capsules
             .iter()
-            .map(|(name, e)| CapsuleStatus {
-                slot: "sandbox",
-                name: name.clone(),
-                installed: e.installed.clone(),
-                stats: e.stats.clone(),
-            })
+            .map(|(name, e)| e.stats.status("sandbox", name, &e.installed))
             .collect()
     }
 

@@ -1,26 +1,14 @@
 //! What each capsule has done, for `GET /status`: runs, failures by kind, the last error, the
 //! time and fuel of the last run, the peak linear memory, and the installed version and signer.
-//!
-//! `GET /status` answers `application/json` (Content-Format 50), e.g.
-//!
-//! ```json
-//! {"capsules":[{"slot":"sandbox","name":"hello",
-//!   "installed":"version 20261130061502, signed by the development key 3f2a…",
-//!   "runs":3,"ok":2,"stopped":1,"trapped":0,"last_error":"capsule stopped: timeout after 2 s",
-//!   "last_run_ms":2001,"last_fuel":20000000,"peak_memory":65536}]}
-//! ```
-//!
-//! `stopped` counts runs ended by the timeout or by fuel; `trapped` every other failure (a trap,
-//! a failed instantiation). Counters start at zero when a capsule is installed or restored.
-//! JSON rather than CBOR so `curl`-style tools and people can read it; it is written by hand
-//! (a dozen fields, no parser on the device).
+//! The document's types are `trevm_coap::status` (shared with the CLI); this module counts
+//! ([`CapsuleStats`]) and writes the document with `serde-json-core` ([`to_json`]), `no_std`.
 
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt::Write as _;
 
 use trevm::Error;
+pub use trevm_coap::status::{CapsuleStatus, Status};
 
 /// Counters of one installed capsule.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,6 +40,23 @@ pub(crate) struct RunMeasure {
 }
 
 impl CapsuleStats {
+    /// This capsule's line of `/status`.
+    pub fn status(&self, slot: &str, name: &str, installed: &str) -> CapsuleStatus {
+        CapsuleStatus {
+            slot: slot.into(),
+            name: name.into(),
+            installed: installed.into(),
+            runs: self.runs,
+            ok: self.ok,
+            stopped: self.stopped,
+            trapped: self.trapped,
+            last_error: self.last_error.clone(),
+            last_run_ms: self.last_run_ms,
+            last_fuel: self.last_fuel,
+            peak_memory: self.peak_memory as u64,
+        }
+    }
+
     /// Counts a finished run.
     pub(crate) fn record<T>(&mut self, outcome: &Result<T, Error>, measure: RunMeasure) {
         self.runs = self.runs.saturating_add(1);
@@ -90,74 +95,54 @@ pub(crate) fn failed_run(e: &Error) -> trevm_coap::server::Response {
     }
 }
 
-/// One line of `/status`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CapsuleStatus {
-    /// `sandbox` or `persistent`.
-    pub slot: &'static str,
-    /// The name it is served under (`/sandbox/<name>`), or the capsule's own name.
-    pub name: String,
-    /// Version and signer (or "built into the firmware").
-    pub installed: String,
-    /// Its counters.
-    pub stats: CapsuleStats,
-}
+/// The most bytes `/status` takes: the buffer [`to_json`] writes into starts at 1 KiB and
+/// doubles up to this. A device holds a dozen capsules at most, each line a few hundred bytes
+/// unless its last error is long; past the bound, last errors are cut to [`MAX_ERROR_SHOWN`].
+pub const MAX_STATUS_JSON: usize = 32 * 1024;
 
-/// The `/status` document.
-pub fn to_json(capsules: &[CapsuleStatus]) -> String {
-    let mut out = String::from("{\"capsules\":[");
-    for (i, c) in capsules.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let s = &c.stats;
-        let _ = write!(
-            out,
-            "{{\"slot\":{},\"name\":{},\"installed\":{},\"runs\":{},\"ok\":{},\"stopped\":{},\
-             \"trapped\":{},\"last_error\":{},\"last_run_ms\":{},\"last_fuel\":{},\
-             \"peak_memory\":{}}}",
-            string(c.slot),
-            string(&c.name),
-            string(&c.installed),
-            s.runs,
-            s.ok,
-            s.stopped,
-            s.trapped,
-            s.last_error.as_deref().map_or("null".into(), string),
-            number(s.last_run_ms),
-            number(s.last_fuel),
-            s.peak_memory
-        );
+/// Characters of a last error `/status` shows when the whole would not fit [`MAX_STATUS_JSON`].
+pub const MAX_ERROR_SHOWN: usize = 200;
+
+/// The `/status` document (see `trevm_coap::status`).
+pub fn to_json(capsules: Vec<CapsuleStatus>) -> String {
+    let status = Status { capsules };
+    if let Some(json) = serialize(&status) {
+        return json;
     }
-    out.push_str("]}");
-    out
+    let mut short = status;
+    for c in &mut short.capsules {
+        if let Some(e) = &mut c.last_error
+            && let Some((cut, _)) = e.char_indices().nth(MAX_ERROR_SHOWN)
+        {
+            e.truncate(cut);
+            e.push('…');
+        }
+    }
+    serialize(&short).unwrap_or_else(|| {
+        format!("{{\"capsules\":[],\"error\":\"over {MAX_STATUS_JSON} bytes\"}}")
+    })
 }
 
-fn number(n: Option<u64>) -> String {
-    n.map_or("null".into(), |n| format!("{n}"))
-}
-
-/// A JSON string literal (RFC 8259 §7).
-fn string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+/// `status` as JSON, if it fits [`MAX_STATUS_JSON`].
+fn serialize(status: &Status) -> Option<String> {
+    let mut room = 1024;
+    loop {
+        let mut buf = alloc::vec![0u8; room];
+        match serde_json_core::to_slice(status, &mut buf) {
+            Ok(n) => {
+                buf.truncate(n);
+                // serde-json-core writes UTF-8 (the strings' own, and ASCII around them).
+                return String::from_utf8(buf).ok();
             }
-            c => out.push(c),
+            Err(serde_json_core::ser::Error::BufferFull) if room < MAX_STATUS_JSON => room *= 2,
+            Err(_) => return None,
         }
     }
-    out.push('"');
-    out
 }
 
 /// Sorted by slot, then name.
 pub(crate) fn sorted(mut list: Vec<CapsuleStatus>) -> Vec<CapsuleStatus> {
-    list.sort_by(|a, b| (a.slot, &a.name).cmp(&(b.slot, &b.name)));
+    list.sort_by(|a, b| (&a.slot, &a.name).cmp(&(&b.slot, &b.name)));
     list
 }
 
@@ -167,18 +152,22 @@ mod tests {
 
     #[test]
     fn strings_are_escaped_and_missing_values_are_null() {
-        let status = CapsuleStatus {
-            slot: "sandbox",
-            name: "a\"b\\c\n".into(),
-            installed: "x".into(),
-            stats: CapsuleStats::default(),
-        };
+        let status = CapsuleStats::default().status("sandbox", "a\"b\\c\n", "x");
         assert_eq!(
-            to_json(&[status]),
-            "{\"capsules\":[{\"slot\":\"sandbox\",\"name\":\"a\\\"b\\\\c\\u000a\",\
+            to_json(alloc::vec![status]),
+            "{\"capsules\":[{\"slot\":\"sandbox\",\"name\":\"a\\\"b\\\\c\\n\",\
              \"installed\":\"x\",\"runs\":0,\"ok\":0,\"stopped\":0,\"trapped\":0,\
              \"last_error\":null,\"last_run_ms\":null,\"last_fuel\":null,\"peak_memory\":0}]}"
         );
-        assert_eq!(to_json(&[]), "{\"capsules\":[]}");
+        assert_eq!(to_json(Vec::new()), "{\"capsules\":[]}");
+    }
+
+    #[test]
+    fn a_long_status_is_bounded_and_still_json() {
+        let mut stats = CapsuleStats::default();
+        stats.last_error = Some("e".repeat(MAX_STATUS_JSON));
+        let json = to_json(alloc::vec![stats.status("sandbox", "big", "x")]);
+        assert!(json.len() < MAX_STATUS_JSON, "{} bytes", json.len());
+        assert!(json.contains("\"last_error\":\"eeee"), "{json}");
     }
 }

@@ -1,0 +1,55 @@
+//! The `/status` document of a trevm device (`application/json`, Content-Format 50): one set of
+//! types the device serializes (`trevm-slots`, with a `no_std` JSON serializer) and the CLI
+//! deserializes (`trevm ls`, with `serde_json`). They name no trevm type, so they live with the
+//! protocol, where a client finds them without the device's runtime.
+//!
+//! ```json
+//! {"capsules":[{"slot":"sandbox","name":"hello",
+//!   "installed":"version 20261130061502, signed by the development key 3f2a…",
+//!   "runs":3,"ok":2,"stopped":1,"trapped":0,"last_error":"capsule stopped: timeout after 2 s",
+//!   "last_run_ms":2001,"last_fuel":20000000,"peak_memory":65536}]}
+//! ```
+//!
+//! `stopped` counts runs ended by the timeout or by fuel (or, in the ephemeral slot, by
+//! `DELETE /ephemeral`); `trapped` every other failure (a trap, a failed instantiation). Counters
+//! start at zero when a capsule is installed or restored. JSON rather than CBOR so `curl`-style
+//! tools and people can read it.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole document: every installed capsule, sorted by slot, then name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// One entry per capsule.
+    pub capsules: Vec<CapsuleStatus>,
+}
+
+/// One capsule: where it is installed, what it is, and what it has done.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapsuleStatus {
+    /// `sandbox`, `persistent` or `ephemeral`.
+    pub slot: String,
+    /// The name it is served under (`/sandbox/<name>`), or the capsule's own name.
+    pub name: String,
+    /// Version and signer (or "built into the firmware").
+    pub installed: String,
+    /// Runs started.
+    pub runs: u64,
+    /// Runs that returned.
+    pub ok: u64,
+    /// Runs stopped by the timeout or by running out of fuel.
+    pub stopped: u64,
+    /// Runs that failed otherwise (a trap, a failed instantiation).
+    pub trapped: u64,
+    /// The last failure's message.
+    pub last_error: Option<String>,
+    /// How long the last run took, in milliseconds.
+    pub last_run_ms: Option<u64>,
+    /// Fuel the last run burnt (with fuel preemption).
+    pub last_fuel: Option<u64>,
+    /// The largest linear memory any run had, in bytes.
+    pub peak_memory: u64,
+}
