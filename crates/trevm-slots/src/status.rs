@@ -164,8 +164,10 @@ mod tests {
 
     #[test]
     fn a_long_status_is_bounded_and_still_json() {
-        let mut stats = CapsuleStats::default();
-        stats.last_error = Some("e".repeat(MAX_STATUS_JSON));
+        let stats = CapsuleStats {
+            last_error: Some("e".repeat(MAX_STATUS_JSON)),
+            ..CapsuleStats::default()
+        };
         let json = to_json(alloc::vec![stats.status("sandbox", "big", "x")]);
         assert!(json.len() < MAX_STATUS_JSON, "{} bytes", json.len());
         assert!(json.contains("\"last_error\":\"eeee"), "{json}");
