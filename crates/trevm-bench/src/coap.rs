@@ -18,10 +18,8 @@ use trevm_cli::credentials::{EdhocCredentials, PeerCred};
 use trevm_cli::oscore_client::{self, Session};
 use trevm_coap::message::{code, opt};
 use trevm_coap::secure::{Peer, Scope};
-use trevm_coap::{
-    BlockOpt, Device, Identity, Message, MsgType, Policy, Sandbox, SandboxLimits, Security, Server,
-    ServerLimits,
-};
+use trevm_coap::{BlockOpt, Identity, Message, MsgType, Policy, Security, Server, ServerLimits};
+use trevm_slots::{Device, Sandbox, SandboxLimits};
 
 use crate::report::{Samples, Table, time};
 
@@ -42,7 +40,7 @@ pub struct CoapPlan {
 
 /// The device under test and the time spent inside it.
 struct Bench {
-    device: Server<&'static str, Device>,
+    device: Server<&'static str, Device, Security<&'static str>>,
     mid: u16,
     /// Nanoseconds spent in `Server::handle` since the last reset.
     device_ns: f64,

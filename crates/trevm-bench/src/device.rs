@@ -16,10 +16,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, anyhow, bail};
 use trevm::{EngineProfile, Runtime, RuntimeOptions, TrustPolicy};
 use trevm_coap::message::{code, opt};
-use trevm_coap::{
-    BlockOpt, Device, Identity, Message, MsgType, Policy, Sandbox, SandboxLimits, Security, Server,
-    ServerLimits,
-};
+use trevm_coap::{BlockOpt, Identity, Message, MsgType, Policy, Security, Server, ServerLimits};
+use trevm_slots::{Device, Sandbox, SandboxLimits};
 
 use crate::report::{Table, time};
 
@@ -48,7 +46,7 @@ fn start_device(
     let addr = socket.local_addr()?;
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let built = (|| -> anyhow::Result<Server<SocketAddr, Device>> {
+        let built = (|| -> anyhow::Result<Server<SocketAddr, Device, Security<SocketAddr>>> {
             let runtime =
                 Runtime::new(profile, RuntimeOptions::host().with_grants(Sandbox::GRANTS))
                     .map_err(|e| anyhow!("{e}"))?;

@@ -76,29 +76,9 @@ pub(crate) fn cmd_ls(url: &str, security: &SecurityArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One capsule in a device's `/status` (trevm-coap's `status` module writes it).
-#[derive(serde::Deserialize)]
-struct CapsuleStatus {
-    slot: String,
-    name: String,
-    installed: String,
-    runs: u64,
-    ok: u64,
-    stopped: u64,
-    trapped: u64,
-    last_error: Option<String>,
-    last_run_ms: Option<u64>,
-    peak_memory: u64,
-}
-
-#[derive(serde::Deserialize)]
-struct Status {
-    capsules: Vec<CapsuleStatus>,
-}
-
 /// `/status` as a table, one capsule per row.
 fn print_status(json: &[u8]) -> Result<()> {
-    let status: Status =
+    let status: trevm_coap::status::Status =
         serde_json::from_slice(json).context("the device's /status is not what trevm expects")?;
     if status.capsules.is_empty() {
         outln!("no capsules installed");

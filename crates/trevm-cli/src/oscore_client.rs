@@ -497,7 +497,9 @@ mod against_the_device {
             Security::new(identity, &policy, Box::new(Rng(os_rng().unwrap()))).expect("security");
         let mut device = Server::new(Counter(0), ServerLimits::default()).with_security(security);
         let mut mid = 0u16;
-        let mut send = |device: &mut Server<&str, Counter>, m: &Message| -> Message {
+        let mut send = |device: &mut Server<&'static str, Counter, Security<&'static str>>,
+                        m: &Message|
+         -> Message {
             mid += 1;
             let mut m = m.clone();
             m.ty = MsgType::Con;

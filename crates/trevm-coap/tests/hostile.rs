@@ -168,7 +168,7 @@ fn creds(seed: u64, kid: &[u8], sub: usize) -> Creds {
 
 /// The device under test, the admin's credentials and the device's CCS.
 struct Rig {
-    server: Server<u32, Hi>,
+    server: Server<u32, Hi, Security<u32>>,
     device_ccs: Vec<u8>,
     admin: Creds,
     now_ms: u64,

@@ -4,15 +4,16 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 
+use trevm_coap::server::Layer;
 use trevm_coap::server::Transport;
 use trevm_coap::{Resources, Server};
 
 /// Serves `server` on `socket` until the socket fails ([`trevm_coap::server::serve`]):
 /// datagrams are received while capsules run, and the task is parked until the OS says one
 /// arrived (async-io's reactor), so other tasks keep running and nothing polls on a timer.
-pub async fn serve<R: Resources>(
+pub async fn serve<R: Resources, L: Layer<SocketAddr>>(
     socket: UdpSocket,
-    server: &mut Server<SocketAddr, R>,
+    server: &mut Server<SocketAddr, R, L>,
 ) -> std::io::Error {
     let socket = match async_io::Async::new(socket) {
         Ok(s) => Reactor(s),
@@ -65,7 +66,7 @@ pub struct DeviceConfig {
     /// The interfaces each slot's capsules may import (see [`SlotGrants`]).
     pub grants: SlotGrants,
     /// Calls the ephemeral slot starts when a capsule exports them (see
-    /// [`trevm_coap::Ephemeral::with_start`]), e.g. `("fibonacci", vec![Val::U32(40)])`.
+    /// [`trevm_slots::Ephemeral::with_start`]), e.g. `("fibonacci", vec![Val::U32(40)])`.
     pub ephemeral_starts: Vec<(String, Vec<trevm::Val>)>,
 }
 
@@ -90,7 +91,7 @@ impl Default for SlotGrants {
             ..trevm::Grants::none()
         };
         SlotGrants {
-            sandbox: trevm_coap::Sandbox::GRANTS,
+            sandbox: trevm_slots::Sandbox::GRANTS,
             persistent: log,
             ephemeral: log,
         }
@@ -138,9 +139,9 @@ impl DeviceConfig {
     }
 }
 
-/// Runs a CoAP device until its socket fails: a sandbox (see [`trevm_coap::Sandbox`]), a
-/// persistent-capsule slot (see [`trevm_coap::Persistent`]) and an ephemeral slot (see
-/// [`trevm_coap::Ephemeral`]), with what was uploaded to the first two before restored from the
+/// Runs a CoAP device until its socket fails: a sandbox (see [`trevm_slots::Sandbox`]), a
+/// persistent-capsule slot (see [`trevm_slots::Persistent`]) and an ephemeral slot (see
+/// [`trevm_slots::Ephemeral`]), with what was uploaded to the first two before restored from the
 /// state directory. Uploaded capsules must be built for this machine's default profile and pass
 /// the config's trust policy.
 ///
@@ -158,7 +159,8 @@ pub async fn serve_device(
 ) -> Result<(), String> {
     use std::sync::Arc;
     use trevm::{EngineProfile, Limits, Runtime, RuntimeOptions};
-    use trevm_coap::{Device, Ephemeral, Persistent, Sandbox, SandboxLimits, ServerLimits};
+    use trevm_coap::ServerLimits;
+    use trevm_slots::{Device, Ephemeral, Persistent, Sandbox, SandboxLimits};
     let DeviceConfig {
         addr,
         trust,
@@ -189,7 +191,7 @@ pub async fn serve_device(
     let capsules = state.join("capsules");
     let store = trevm_store::FileStore::open(&capsules)
         .map_err(|e| format!("cannot open the capsule store {}: {e}", capsules.display()))?;
-    let store = trevm_coap::storage::shared(store);
+    let store = trevm_slots::storage::shared(store);
     // Said after the device's first lines (address, identity, access), which clients read.
     let mut notes = vec![format!(
         "state in {} (device identity, uploaded capsules)",

@@ -17,13 +17,20 @@ use alloc::string::{String, ToString};
 
 use trevm::{EngineProfile, Runtime, RuntimeOptions, TrustPolicy, TrustedKey};
 use trevm_coap::message::{code, opt};
-use trevm_coap::{BlockOpt, Device, Message, Sandbox, SandboxLimits, Server, ServerLimits};
+use trevm_coap::{BlockOpt, Message, Server, ServerLimits};
+use trevm_slots::{Device, Sandbox, SandboxLimits};
 use trevm_store::FlashStore;
 
 use crate::board;
 use crate::retained::{self, RetainedFlash};
 #[cfg(feature = "coap-oscore")]
 use crate::time_driver::cycles;
+
+/// The security layer in front of the sandbox: EDHOC + OSCORE with `coap-oscore`, none without.
+#[cfg(feature = "coap-oscore")]
+type Layer = trevm_coap::Security<u8>;
+#[cfg(not(feature = "coap-oscore"))]
+type Layer = trevm_coap::server::Plain;
 
 /// A client the device has never seen.
 const STRANGER: u8 = 1;
@@ -50,7 +57,7 @@ fn device(
         SandboxLimits::default(),
         TrustPolicy::new().trust(key),
     );
-    let store = trevm_coap::storage::shared(store);
+    let store = trevm_slots::storage::shared(store);
     for line in sandbox.restore(store.clone())? {
         board(&format!("coap: {line}"));
     }
@@ -159,7 +166,7 @@ pub async fn after_restart(profile: EngineProfile, options: RuntimeOptions) -> R
 }
 
 struct Exchanges {
-    server: Server<u8, Device>,
+    server: Server<u8, Device, Layer>,
     mid: u16,
 }
 
@@ -249,8 +256,8 @@ fn expect(reply: &Message, wanted: u8, what: &str) -> Result<(), String> {
 #[cfg(feature = "coap-oscore")]
 fn secured(
     server: Server<u8, Device>,
-    store: &trevm_coap::storage::SharedStore,
-) -> Result<Server<u8, Device>, String> {
+    store: &trevm_slots::storage::SharedStore,
+) -> Result<Server<u8, Device, Layer>, String> {
     use trevm_coap::secure::{Rule, Scope, methods};
     use trevm_coap::{Identity, Policy, Security};
     let policy = Policy {

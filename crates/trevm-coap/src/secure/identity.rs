@@ -93,7 +93,7 @@ impl Identity {
                 private_key.copy_from_slice(&rest[32..]);
                 // Stored state is untrusted: a key that is no P-256 key pair would fail (or, in
                 // lakers, panic) in every handshake.
-                if !super::is_p256_scalar(&private_key) || !super::is_p256_x(&x) {
+                if !super::crypto::is_p256_scalar(&private_key) || !super::crypto::is_p256_x(&x) {
                     return Err(IdentityError(
                         "the stored device identity is not a P-256 key pair".into(),
                     ));
@@ -109,9 +109,9 @@ impl Identity {
 
     pub(super) fn credential(
         &self,
-    ) -> Result<(lakers::Credential, lakers::BytesP256ElemLen), super::PolicyError> {
+    ) -> Result<(lakers::Credential, lakers::BytesP256ElemLen), super::policy::PolicyError> {
         let cred = lakers::Credential::parse_ccs(&self.ccs()).map_err(|e| {
-            super::PolicyError(alloc::format!("the device's own credential: {e:?}"))
+            super::policy::PolicyError(alloc::format!("the device's own credential: {e:?}"))
         })?;
         Ok((cred, self.private_key))
     }

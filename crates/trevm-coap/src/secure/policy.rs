@@ -187,6 +187,18 @@ impl coapcore::scope::Scope for BoundScope {
     }
 }
 
+/// A policy entry was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError(pub alloc::string::String);
+
+impl core::fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl core::error::Error for PolicyError {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

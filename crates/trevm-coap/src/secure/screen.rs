@@ -206,6 +206,21 @@ pub fn max_message_3(max_peer_ccs: usize, strangers: bool) -> usize {
     known.min(unknown).min(190)
 }
 
+/// The OSCORE option (RFC 8613).
+pub(super) const OPT_OSCORE: u16 = 9;
+/// The EDHOC option (RFC 9668): the request carries message 3 before its OSCORE ciphertext.
+pub(super) const OPT_EDHOC: u16 = 21;
+
+/// Whether `request` is EDHOC message 1: a POST to `/.well-known/edhoc` whose payload starts with
+/// CBOR `true` (RFC 9528 appendix A.2: no C_R yet).
+pub fn is_edhoc_message_1(request: &crate::message::Message) -> bool {
+    request.code == crate::message::code::POST
+        && request.payload.first() == Some(&0xf5)
+        && request
+            .path()
+            .is_some_and(|p| p == [".well-known", "edhoc"])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

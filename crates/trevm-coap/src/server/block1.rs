@@ -9,12 +9,12 @@
 //!   ends (a gap, or a block without its predecessors). Blocks are placed by byte offset, not by
 //!   number, so a client may switch to the smaller size the server acknowledged with.
 //! - **4.13 Request Entity Too Large** with `Size1` = the limit ([`too_large`]) when the
-//!   announced `Size1` or the body grows past [`ServerLimits::max_body`](super::ServerLimits).
+//!   announced `Size1` or the body grows past [`ServerLimits::max_body`](super::limits::ServerLimits).
 //!
 //! Uploads are kept per (peer, method, path), so no peer can touch another's. At most
-//! [`ServerLimits::uploads_per_peer`](super::ServerLimits) are in progress per peer (a new one
-//! beyond that replaces that peer's oldest) and [`ServerLimits::uploads`](super::ServerLimits)
-//! in all; when every slot is taken, one idle for [`UPLOAD_IDLE_MS`](super::UPLOAD_IDLE_MS) is
+//! [`ServerLimits::uploads_per_peer`](super::limits::ServerLimits) are in progress per peer (a new one
+//! beyond that replaces that peer's oldest) and [`ServerLimits::uploads`](super::limits::ServerLimits)
+//! in all; when every slot is taken, one idle for [`UPLOAD_IDLE_MS`](super::limits::UPLOAD_IDLE_MS) is
 //! freed, else the new upload gets **5.03** with Max-Age. Another peer's upload in progress is
 //! never dropped for it.
 
@@ -22,7 +22,8 @@ use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::{ServerLimits, UPLOAD_IDLE_MS, busy, text_msg};
+use super::limits::{ServerLimits, UPLOAD_IDLE_MS};
+use super::reply::{busy, text_msg};
 use crate::block::BlockOpt;
 use crate::message::{Message, code, opt};
 

@@ -11,7 +11,8 @@ use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::{Response, text_msg};
+use super::reply::text_msg;
+use super::resource::Response;
 use crate::block::BlockOpt;
 use crate::message::{Message, code, opt};
 

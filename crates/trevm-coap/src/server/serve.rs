@@ -5,7 +5,7 @@
 //! The transport is what the device has: `std::net` through a reactor on the native board
 //! (`trevm_native::coap`), embassy-net's `UdpSocket` on Ariel OS (its `recv_from` and `send_to`
 //! have this shape already). Runs are polled by this loop's own future, so one executor task
-//! serves everything; how many run at once is bounded by [`ServerLimits`](super::ServerLimits).
+//! serves everything; how many run at once is bounded by [`ServerLimits`](super::limits::ServerLimits).
 
 use alloc::vec;
 use core::future::Future;
@@ -15,7 +15,9 @@ use futures_util::StreamExt as _;
 use futures_util::future::{Either, select};
 use futures_util::stream::FuturesUnordered;
 
-use super::{Received, Resources, Server};
+use super::exchange::{ExchangeId, Received, Server};
+use super::layer::Layer;
+use super::resource::{Resources, Response};
 
 /// Largest datagram the loop receives: a 1024-byte block with its options and OSCORE's
 /// overhead, with room to spare (bigger datagrams are truncated by the transport and fail to
@@ -50,15 +52,15 @@ pub trait Transport {
 /// What woke the loop.
 enum Event<P, E> {
     Datagram(Result<(usize, P), E>),
-    Finished(super::ExchangeId, super::Response),
+    Finished(ExchangeId, Response),
 }
 
 /// Serves `server` on `transport` until receiving fails; returns that error. `now_ms` is the
 /// device's clock in milliseconds (for duplicate detection and upload expiry). A failed send is
 /// dropped (the peer retransmits, or went away).
-pub async fn serve<T: Transport, R: Resources>(
+pub async fn serve<T: Transport, R: Resources, L: Layer<T::Peer>>(
     transport: &T,
-    server: &mut Server<T::Peer, R>,
+    server: &mut Server<T::Peer, R, L>,
     now_ms: impl Fn() -> u64,
 ) -> T::Error {
     let mut buf = vec![0u8; MAX_DATAGRAM];

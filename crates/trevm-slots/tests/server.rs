@@ -7,9 +7,8 @@ use std::sync::OnceLock;
 
 use trevm::{EngineProfile, Runtime, RuntimeOptions, TrustPolicy};
 use trevm_coap::message::{code, opt};
-use trevm_coap::{
-    BlockOpt, Device, Message, MsgType, Sandbox, SandboxLimits, Server, ServerLimits,
-};
+use trevm_coap::{BlockOpt, Message, MsgType, Server, ServerLimits};
+use trevm_slots::{Device, Sandbox, SandboxLimits};
 
 type Peer = &'static str;
 
@@ -115,7 +114,7 @@ fn server_trusting(
             _ => Err(trevm::HostFnError("uppercase takes one string".into())),
         })
         .expect("link uppercase");
-        trevm_coap::Persistent::new(
+        trevm_slots::Persistent::new(
             rt,
             trevm::Limits::new(),
             |name| trevm::HostState::new(name),
@@ -941,11 +940,11 @@ fn untrusted_capsules_get_4_01_or_4_03_with_the_reason_and_the_stored_capsule_su
 
 #[test]
 fn stored_capsules_and_the_ledger_survive_a_restart_so_no_rollback_either() {
-    let store = trevm_coap::storage::shared(trevm_store::MemStore::new());
+    let store = trevm_slots::storage::shared(trevm_store::MemStore::new());
     let hello = capsule("sandbox", 32 * 1024);
     let v1 = signed(&hello, key(), 1, None);
     let v2 = signed(&hello, key(), 2, None);
-    let restart = |store: &trevm_coap::storage::SharedStore| {
+    let restart = |store: &trevm_slots::storage::SharedStore| {
         let mut s = server(ServerLimits::default());
         let lines = s.resources.sandbox.restore(store.clone()).expect("restore");
         (s, lines)

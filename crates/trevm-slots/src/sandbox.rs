@@ -19,52 +19,33 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use trevm::{
-    Error, Grants, HostState, Limits, LoadedCapsule, Runtime, TrustPolicy, ValType, VersionLedger,
+    Error, Grants, HostState, HostView, LoadedCapsule, Runtime, TrustPolicy, ValType,
+    VerifiedCapsule,
 };
 
-use crate::admit::{Refusal, admit};
-use crate::message::code;
-use crate::server::{Handled, Request, Response, Run, TEXT_PLAIN};
+use crate::admit::Refusal;
+use crate::gate::{Gate, Keep};
+pub use crate::sandbox_limits::SandboxLimits;
+use crate::sandbox_limits::valid_name;
 use crate::status::{CapsuleStats, CapsuleStatus, RunMeasure};
 use crate::storage::{self, SharedStore};
-
-/// The sandbox's settings.
-#[derive(Debug, Clone, Copy)]
-pub struct SandboxLimits {
-    /// Limits of each run (timeout, fuel, memory).
-    pub run: Limits,
-    /// Most capsules stored at once.
-    pub max_capsules: usize,
-    /// Longest capsule name.
-    pub max_name: usize,
-}
-
-impl Default for SandboxLimits {
-    fn default() -> Self {
-        SandboxLimits {
-            run: Limits::new()
-                .with_timeout(trevm::Duration::from_secs(2))
-                .with_max_memory(256 * 1024),
-            max_capsules: 8,
-            max_name: 32,
-        }
-    }
-}
+use trevm_coap::message::code;
+use trevm_coap::server::{Handled, Request, Response, Run, TEXT_PLAIN};
 
 /// Uploaded capsules by name. Runs and admissions are [`Run`]s: many may be in flight while the
 /// server goes on answering (they share the capsules through an `Rc`; the device's executor is
-/// single-threaded, as Ariel OS's CoAP task is).
+/// single-threaded, as Ariel OS's CoAP task is). `T` is the runtime's store data (see
+/// [`HostView`]).
 #[derive(Debug)]
-pub struct Sandbox {
-    shared: Rc<Shared>,
+pub struct Sandbox<T: HostView = HostState> {
+    shared: Rc<Shared<T>>,
 }
 
-struct Shared {
-    runtime: Runtime,
+struct Shared<T: HostView> {
+    /// The runtime, the trust policy, the host state for each run (see [`Sandbox::with_host`])
+    /// and the ledger.
+    gate: Gate<T>,
     limits: SandboxLimits,
-    trust: TrustPolicy,
-    /// Host state for each run (see [`Sandbox::with_host`]).
-    host: RefCell<crate::HostFactory>,
     state: RefCell<State>,
 }
 
@@ -79,11 +60,11 @@ struct Entry {
 }
 
 impl Entry {
-    fn new(admitted: crate::admit::Admitted, state: &mut State) -> Self {
+    fn new(loaded: LoadedCapsule, verified: &VerifiedCapsule<'_>, state: &mut State) -> Self {
         state.installs += 1;
         Entry {
-            installed: crate::admit::describe(&admitted.verified),
-            loaded: admitted.loaded,
+            installed: crate::admit::describe(verified),
+            loaded,
             stats: CapsuleStats::default(),
             serial: state.installs,
         }
@@ -92,17 +73,15 @@ impl Entry {
 
 #[derive(Default)]
 struct State {
-    ledger: VersionLedger,
     capsules: BTreeMap<String, Entry>,
     runs: u64,
     installs: u64,
-    /// Where uploads are kept across restarts, if anywhere.
-    store: Option<SharedStore>,
 }
 
-impl core::fmt::Debug for Shared {
+impl<T: HostView> core::fmt::Debug for Shared<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Shared")
+            .field("gate", &self.gate)
             .field("limits", &self.limits)
             .field("state", &self.state)
             .finish_non_exhaustive()
@@ -114,7 +93,6 @@ impl core::fmt::Debug for State {
         f.debug_struct("State")
             .field("capsules", &self.capsules.keys().collect::<Vec<_>>())
             .field("runs", &self.runs)
-            .field("stored", &self.store.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -125,12 +103,31 @@ impl Sandbox {
     /// the device means its sandbox capsules to reach peripherals (then see
     /// [`Sandbox::with_host`]).
     pub fn new(runtime: Runtime, limits: SandboxLimits, trust: TrustPolicy) -> Self {
+        Sandbox::with_store_data(runtime, limits, trust, |name: &str| HostState::new(name))
+    }
+
+    /// The grants a sandbox runtime should have: none.
+    pub const GRANTS: Grants = Grants::none();
+}
+
+impl<T: HostView> Sandbox<T> {
+    /// Like [`Sandbox::new`], for a runtime whose store data is the embedder's `T`, made for
+    /// each run by `host`.
+    pub fn with_store_data(
+        runtime: Runtime<T>,
+        limits: SandboxLimits,
+        trust: TrustPolicy,
+        host: impl Fn(&str) -> T + 'static,
+    ) -> Self {
         Sandbox {
             shared: Rc::new(Shared {
-                runtime,
+                gate: Gate::new(
+                    runtime,
+                    trust,
+                    alloc::boxed::Box::new(host),
+                    storage::SANDBOX_LEDGER,
+                ),
                 limits,
-                trust,
-                host: RefCell::new(alloc::boxed::Box::new(|name: &str| HostState::new(name))),
                 state: RefCell::new(State::default()),
             }),
         }
@@ -138,8 +135,8 @@ impl Sandbox {
 
     /// Gives each run the host state `host` makes (by default [`HostState::new`]: nothing to
     /// act on), for a sandbox whose runtime grants interfaces.
-    pub fn with_host(self, host: impl Fn(&str) -> HostState + 'static) -> Self {
-        *self.shared.host.borrow_mut() = alloc::boxed::Box::new(host);
+    pub fn with_host(self, host: impl Fn(&str) -> T + 'static) -> Self {
+        self.shared.gate.set_host(alloc::boxed::Box::new(host));
         self
     }
 
@@ -150,14 +147,11 @@ impl Sandbox {
     /// rollbacks).
     pub fn restore(&mut self, store: SharedStore) -> Result<Vec<String>, String> {
         let shared = &self.shared;
-        let ledger = storage::load_ledger(&store, storage::SANDBOX_LEDGER)?;
+        shared.gate.attach(store.clone())?;
         let keys = store
             .borrow_mut()
             .keys()
             .map_err(|e| format!("listing the store: {e}"))?;
-        let mut state = shared.state.borrow_mut();
-        state.ledger = ledger;
-        let before = state.ledger.clone();
         let mut lines = Vec::new();
         for key in keys {
             let Some(name) = key.strip_prefix(storage::SANDBOX_PREFIX) else {
@@ -169,7 +163,7 @@ impl Sandbox {
                 ));
                 continue;
             }
-            if state.capsules.len() >= shared.limits.max_capsules {
+            if shared.state.borrow().capsules.len() >= shared.limits.max_capsules {
                 lines.push(format!(
                     "stored sandbox capsule `{name}` not restored: the sandbox is full"
                 ));
@@ -183,14 +177,20 @@ impl Sandbox {
                     continue;
                 }
             };
-            match admit(&shared.runtime, &shared.trust, &state.ledger, &bytes) {
-                Ok(admitted) => {
+            // The pipeline without its prepare step: what is in the store passed it once.
+            let admitted = shared
+                .gate
+                .check(&bytes)
+                .and_then(|a| Ok((shared.gate.commit(&a.verified, Keep::Stored)?, a)));
+            match admitted {
+                Ok((Some(unsaved), _)) => return Err(unsaved.message),
+                Ok((None, admitted)) => {
                     lines.push(format!(
                         "restored sandbox capsule `{name}` ({})",
                         crate::admit::describe(&admitted.verified)
                     ));
-                    state.ledger.record(&admitted.verified);
-                    let entry = Entry::new(admitted, &mut state);
+                    let mut state = shared.state.borrow_mut();
+                    let entry = Entry::new(admitted.loaded, &admitted.verified, &mut state);
                     state.capsules.insert(name.to_string(), entry);
                 }
                 Err(refusal) => lines.push(format!(
@@ -199,15 +199,8 @@ impl Sandbox {
                 )),
             }
         }
-        if state.ledger != before {
-            storage::put(&store, storage::SANDBOX_LEDGER, &state.ledger.to_bytes())?;
-        }
-        state.store = Some(store);
         Ok(lines)
     }
-
-    /// The grants a sandbox runtime should have: none.
-    pub const GRANTS: Grants = Grants::none();
 
     /// Names of the stored capsules, sorted.
     pub fn names(&self) -> Vec<String> {
@@ -226,12 +219,7 @@ impl Sandbox {
         state
             .capsules
             .iter()
-            .map(|(name, e)| CapsuleStatus {
-                slot: "sandbox",
-                name: name.clone(),
-                installed: e.installed.clone(),
-                stats: e.stats.clone(),
-            })
+            .map(|(name, e)| e.stats.status("sandbox", name, &e.installed))
             .collect()
     }
 
@@ -268,8 +256,8 @@ impl Sandbox {
             return Response::text(code::NOT_FOUND, format!("no capsule `{name}`"));
         }
         // Gone from the store first: a capsule deleted is not back after a restart.
-        if let Some(store) = &state.store
-            && let Err(e) = storage::remove(store, &storage::sandbox_key(name))
+        if let Some(store) = self.shared.gate.store()
+            && let Err(e) = storage::remove(&store, &storage::sandbox_key(name))
         {
             return Response::text(code::INTERNAL_SERVER_ERROR, e);
         }
@@ -279,7 +267,7 @@ impl Sandbox {
 
     fn put(&mut self, name: &str, bytes: &[u8]) -> Handled {
         if let Some(refused) = self.shared.refuse_name(name) {
-            return refused.into();
+            return Response::text(refused.code, refused.message).into();
         }
         // Admission instantiates the capsule (which runs its start code, under the limits): a
         // run of its own, so it does not hold up the server.
@@ -294,7 +282,7 @@ impl Sandbox {
     /// went (2.01/2.04, or the refusal's code and reason).
     pub async fn install(&self, name: &str, bytes: Vec<u8>) -> Response {
         if let Some(refused) = self.shared.refuse_name(name) {
-            return refused;
+            return Response::text(refused.code, refused.message);
         }
         self.shared.install(name.to_string(), bytes).await
     }
@@ -319,8 +307,9 @@ impl Sandbox {
             let mut measure = RunMeasure::default();
             let outcome = async {
                 let mut instance = shared
+                    .gate
                     .runtime
-                    .instantiate(&loaded, shared.host_state(&name), shared.limits.run)
+                    .instantiate(&loaded, shared.gate.host_state(&name), shared.limits.run)
                     .await?;
                 let result = instance.call_typed::<(), (String,)>("run", ()).await;
                 measure.fuel = instance.fuel_consumed();
@@ -347,97 +336,74 @@ impl Sandbox {
     }
 }
 
-/// Sandbox capsule names: 1 to `max` characters of a-z, A-Z, 0-9, - and _.
-fn valid_name(name: &str, max: usize) -> bool {
-    !name.is_empty()
-        && name.len() <= max
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-impl Shared {
+impl<T: HostView> Shared<T> {
     /// 4.00 for a name that is not a capsule name, 5.03 when a new capsule would not fit.
-    fn refuse_name(&self, name: &str) -> Option<Response> {
+    fn refuse_name(&self, name: &str) -> Option<Refusal> {
         if !valid_name(name, self.limits.max_name) {
-            return Some(Response::text(
-                code::BAD_REQUEST,
-                format!(
-                    "capsule names are 1–{} characters of a-z, 0-9, - and _",
-                    self.limits.max_name
-                ),
-            ));
+            return Some(Refusal::bad_request(format!(
+                "capsule names are 1–{} characters of a-z, 0-9, - and _",
+                self.limits.max_name
+            )));
         }
         self.full(name)
     }
 
-    /// Admits, stores and installs `bytes` as `name` (see [`Sandbox::install`]).
+    /// Admits, stores and installs `bytes` as `name` (see [`Sandbox::install`]) through the
+    /// slots' pipeline.
     async fn install(&self, name: String, bytes: Vec<u8>) -> Response {
-        let admitted = match self.check(&bytes).await {
-            Ok(admitted) => admitted,
-            Err(refusal) => return Response::text(refusal.code, refusal.message),
-        };
-        // Checked again: other uploads may have filled the sandbox meanwhile.
-        if let Some(full) = self.full(&name) {
-            return full;
-        }
-        let mut state = self.state.borrow_mut();
-        if let Err(e) = state.ledger.admits(&admitted.verified) {
-            let refusal = Refusal::from(Error::from(e));
-            return Response::text(refusal.code, refusal.message);
-        }
-        // Durable before it is answered: the capsule, then the ledger (see `storage`).
-        if let Some(store) = &state.store
-            && let Err(e) = storage::put(store, &storage::sandbox_key(&name), &bytes)
-        {
-            return Response::text(code::INTERNAL_SERVER_ERROR, e);
-        }
-        state.ledger.record(&admitted.verified);
-        let ledger_stored = match &state.store {
-            Some(store) => storage::put(store, storage::SANDBOX_LEDGER, &state.ledger.to_bytes()),
-            None => Ok(()),
-        };
-        let entry = Entry::new(admitted, &mut state);
-        let replaced = state.capsules.insert(name, entry).is_some();
-        match ledger_stored {
-            Ok(()) => Response::empty(if replaced {
+        let key = storage::sandbox_key(&name);
+        let installed = self
+            .gate
+            .admit(
+                &bytes,
+                Keep::Store(&key, &bytes),
+                async |loaded, verified| {
+                    self.probe(loaded, verified).await?;
+                    // Checked again: other uploads may have filled the sandbox meanwhile.
+                    self.full(&name).map_or(Ok(()), Err)
+                },
+                |loaded, verified, ()| {
+                    let mut state = self.state.borrow_mut();
+                    let entry = Entry::new(loaded, verified, &mut state);
+                    state.capsules.insert(name.clone(), entry).is_some()
+                },
+            )
+            .await;
+        match installed {
+            Ok((replaced, None)) => Response::empty(if replaced {
                 code::CHANGED
             } else {
                 code::CREATED
             }),
             // Installed and stored; the ledger is rewritten at the next start.
-            Err(e) => Response::text(code::INTERNAL_SERVER_ERROR, e),
+            Ok((_, Some(refusal))) | Err(refusal) => Response::text(refusal.code, refusal.message),
         }
     }
 
     /// 5.03 when a new capsule `name` would not fit.
-    fn full(&self, name: &str) -> Option<Response> {
+    fn full(&self, name: &str) -> Option<Refusal> {
         let state = self.state.borrow();
         let max = self.limits.max_capsules;
-        (!state.capsules.contains_key(name) && state.capsules.len() >= max).then(|| {
-            Response::text(
-                code::SERVICE_UNAVAILABLE,
-                format!("the sandbox holds {max} capsules already"),
-            )
+        (!state.capsules.contains_key(name) && state.capsules.len() >= max).then(|| Refusal {
+            code: code::SERVICE_UNAVAILABLE,
+            message: format!("the sandbox holds {max} capsules already"),
         })
     }
 
-    fn host_state(&self, name: &str) -> HostState {
-        (self.host.borrow())(name)
-    }
-
-    /// Everything that can be checked before a capsule is stored.
-    async fn check(&self, bytes: &[u8]) -> Result<crate::admit::Admitted, Refusal> {
-        let admitted = {
-            let state = self.state.borrow();
-            admit(&self.runtime, &self.trust, &state.ledger, bytes)?
-        };
+    /// The sandbox's own check: the capsule instantiates with the sandbox's grants and exports
+    /// `run: func() -> string`.
+    async fn probe(
+        &self,
+        loaded: &LoadedCapsule,
+        verified: &VerifiedCapsule<'_>,
+    ) -> Result<(), Refusal> {
         let bad = |e: Error| Refusal::bad_request(e.to_string());
         let mut instance = self
+            .gate
             .runtime
             .instantiate(
-                &admitted.loaded,
-                self.host_state(admitted.verified.name()),
+                loaded,
+                self.gate.host_state(verified.name()),
                 self.limits.run,
             )
             .await
@@ -452,6 +418,6 @@ impl Shared {
                 "the capsule's `run` has another signature: {WORLD}"
             )));
         }
-        Ok(admitted)
+        Ok(())
     }
 }

@@ -9,7 +9,8 @@ use proptest::prelude::*;
 use trevm::{EngineProfile, Runtime, RuntimeOptions, TrustPolicy};
 use trevm_coap::message::code;
 use trevm_coap::secure::{Identity, Policy, Scope};
-use trevm_coap::{Device, Message, Sandbox, SandboxLimits, Security, Server, ServerLimits};
+use trevm_coap::{Message, Security, Server, ServerLimits};
+use trevm_slots::{Device, Sandbox, SandboxLimits};
 
 type Peer = &'static str;
 
@@ -55,7 +56,7 @@ impl rand_core::RngCore for Rng {
 impl rand_core::CryptoRng for Rng {}
 
 /// A device behind the security layer with `policy`.
-fn device(policy: &Policy) -> Server<Peer, Device> {
+fn device(policy: &Policy) -> Server<Peer, Device, Security<Peer>> {
     let runtime = Runtime::new(
         EngineProfile::for_this_machine(),
         RuntimeOptions::host().with_grants(Sandbox::GRANTS),
@@ -79,7 +80,7 @@ fn request(mid: u16, c: u8, path: &str, payload: &[u8]) -> Message {
     m
 }
 
-fn send(s: &mut Server<Peer, Device>, m: &Message) -> Message {
+fn send(s: &mut Server<Peer, Device, Security<Peer>>, m: &Message) -> Message {
     let reply = futures_executor::block_on(s.handle(&"peer", &m.encode(), 0)).expect("a reply");
     Message::parse(&reply).expect("a well-formed reply")
 }
@@ -112,7 +113,7 @@ fn cases() -> u32 {
 
 /// An open device (plain CoAP allowed) with `hello` installed; the security layer still parses
 /// every EDHOC and OSCORE request.
-fn open_device_with_hello() -> Server<Peer, Device> {
+fn open_device_with_hello() -> Server<Peer, Device, Security<Peer>> {
     let mut s = device(&Policy {
         unauthenticated: Some(Scope::AllowAll),
         peers: Vec::new(),
@@ -127,7 +128,7 @@ fn open_device_with_hello() -> Server<Peer, Device> {
     s
 }
 
-fn still_says_hello(s: &mut Server<Peer, Device>) {
+fn still_says_hello(s: &mut Server<Peer, Device, Security<Peer>>) {
     let r = send(s, &request(9, code::GET, "/sandbox/hello", b""));
     assert_eq!(r.payload, b"Hello from the sandbox!");
 }

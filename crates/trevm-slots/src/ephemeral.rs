@@ -36,15 +36,16 @@ use embassy_sync::signal::Signal;
 use futures_util::future::{Either, select};
 
 use trevm::{
-    Error, ExportedFunc, HostState, Instance, Limits, LogSink, Runtime, TrustPolicy, Val,
-    VersionLedger,
+    Error, ExportedFunc, HostState, HostView, Instance, Limits, LogSink, Runtime, TrustPolicy, Val,
 };
 
-use crate::admit::{Refusal, admit};
-use crate::message::code;
-use crate::server::{Handled, Request, Response, Run};
+use crate::admit::Refusal;
+use crate::gate::{Gate, Keep};
 use crate::status::{CapsuleStats, CapsuleStatus, RunMeasure};
 use crate::storage::{self, SharedStore};
+use crate::values::{describe_call, show_values};
+use trevm_coap::message::code;
+use trevm_coap::server::{Handled, Request, Response, Run};
 
 /// A call the slot may start: an export and its arguments.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,12 +56,13 @@ pub struct Start {
     pub args: Vec<Val>,
 }
 
-/// The `/ephemeral` resource and its background runner ([`Ephemeral::driver`]).
-pub struct Ephemeral {
-    shared: Rc<Shared>,
+/// The `/ephemeral` resource and its background runner ([`Ephemeral::driver`]). `T` is the
+/// runtime's store data (see [`HostView`]).
+pub struct Ephemeral<T: HostView = HostState> {
+    shared: Rc<Shared<T>>,
 }
 
-impl core::fmt::Debug for Ephemeral {
+impl<T: HostView> core::fmt::Debug for Ephemeral<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let state = self.shared.state.borrow();
         f.debug_struct("Ephemeral")
@@ -69,24 +71,21 @@ impl core::fmt::Debug for Ephemeral {
     }
 }
 
-struct Shared {
-    runtime: Runtime,
+struct Shared<T: HostView> {
+    /// The runtime, the trust policy, the host state and the ledger.
+    gate: Gate<T>,
     limits: Limits,
-    trust: TrustPolicy,
-    host: crate::HostFactory,
     starts: RefCell<Vec<Start>>,
     log: RefCell<Option<Arc<dyn LogSink>>>,
     state: RefCell<State>,
     /// The next capsule to start, for the driver.
-    jobs: Signal<NoopRawMutex, Job>,
+    jobs: Signal<NoopRawMutex, Job<T>>,
     /// Wakes the driver to look at [`State::wanted`] again.
     wake: Signal<NoopRawMutex, ()>,
 }
 
 #[derive(Default)]
 struct State {
-    ledger: VersionLedger,
-    store: Option<SharedStore>,
     starts: u64,
     /// The start that should be running (0: none).
     wanted: u64,
@@ -112,29 +111,27 @@ enum Phase {
     Stopped,
 }
 
-struct Job {
+struct Job<T: HostView> {
     serial: u64,
-    instance: Instance,
+    instance: Instance<T>,
     start: Start,
 }
 
-impl Ephemeral {
+impl<T: HostView> Ephemeral<T> {
     /// An ephemeral slot running capsules on `runtime` (whose [`Grants`](trevm::Grants) are the
     /// interfaces they may import) under `limits`, with the host state `host` makes, for
     /// capsules that pass `trust`. Nothing runs until the application runs
     /// [`Ephemeral::driver`].
     pub fn new(
-        runtime: Runtime,
+        runtime: Runtime<T>,
         limits: Limits,
-        host: impl Fn(&str) -> HostState + 'static,
+        host: impl Fn(&str) -> T + 'static,
         trust: TrustPolicy,
     ) -> Self {
         Ephemeral {
             shared: Rc::new(Shared {
-                runtime,
+                gate: Gate::new(runtime, trust, Box::new(host), storage::EPHEMERAL_LEDGER),
                 limits,
-                trust,
-                host: Box::new(host),
                 starts: RefCell::new(Vec::new()),
                 log: RefCell::new(None),
                 state: RefCell::new(State::default()),
@@ -164,15 +161,11 @@ impl Ephemeral {
     /// there. An error when the stored ledger is unreadable (starting without it would allow
     /// rollbacks).
     pub fn restore(&self, store: SharedStore) -> Result<(), String> {
-        let ledger = storage::load_ledger(&store, storage::EPHEMERAL_LEDGER)?;
-        let mut state = self.shared.state.borrow_mut();
-        state.ledger = ledger;
-        state.store = Some(store);
-        Ok(())
+        self.shared.gate.attach(store)
     }
 
     /// Runs the started capsules, one at a time, forever: run it beside the server (e.g. joined
-    /// with [`crate::server::serve`], or as a task of its own on the same executor).
+    /// with [`trevm_coap::server::serve`], or as a task of its own on the same executor).
     pub fn driver(&self) -> impl Future<Output = ()> + 'static {
         let shared = self.shared.clone();
         async move {
@@ -205,12 +198,11 @@ impl Ephemeral {
     pub fn status(&self) -> Option<CapsuleStatus> {
         let state = self.shared.state.borrow();
         let current = state.current.as_ref()?;
-        Some(CapsuleStatus {
-            slot: "ephemeral",
-            name: current.name.clone(),
-            installed: current.installed.clone(),
-            stats: current.stats.clone(),
-        })
+        Some(
+            current
+                .stats
+                .status("ephemeral", &current.name, &current.installed),
+        )
     }
 
     /// The `/.well-known/core` link of `/ephemeral`.
@@ -261,7 +253,7 @@ impl Ephemeral {
     }
 }
 
-impl Job {
+impl<T: HostView> Job<T> {
     async fn run(mut self) -> (Result<Vec<Val>, Error>, RunMeasure) {
         let started = embassy_time::Instant::now();
         let result = self
@@ -277,40 +269,45 @@ impl Job {
     }
 }
 
-impl Shared {
-    /// Admits `bytes`, instantiates the capsule, picks its call and hands it to the driver.
+impl<T: HostView> Shared<T> {
+    /// The slots' pipeline for `bytes`: admitted, instantiated, its call chosen, then handed to
+    /// the driver.
     async fn start(&self, bytes: &[u8]) -> Result<String, Refusal> {
-        let admitted = {
-            let state = self.state.borrow();
-            admit(&self.runtime, &self.trust, &state.ledger, bytes)?
-        };
-        let name = admitted.verified.name().to_string();
-        let instance = self
-            .runtime
-            .instantiate(&admitted.loaded, (self.host)(&name), self.limits)
-            .await
-            .map_err(|e| Refusal::bad_request(e.to_string()))?;
-        let start = self.choose(&admitted.loaded.exported_funcs(&self.runtime))?;
-        let call = describe_call(&start);
-
-        let mut state = self.state.borrow_mut();
-        // Checked again: another upload may have recorded a newer version meanwhile.
-        state
-            .ledger
-            .admits(&admitted.verified)
-            .map_err(Error::from)?;
-        let before = state.ledger.clone();
-        state.ledger.record(&admitted.verified);
-        if let Some(store) = &state.store
-            && state.ledger != before
-        {
-            storage::put(store, storage::EPHEMERAL_LEDGER, &state.ledger.to_bytes()).map_err(
-                |message| Refusal {
-                    code: code::INTERNAL_SERVER_ERROR,
-                    message,
+        let (said, unsaved) = self
+            .gate
+            .admit(
+                bytes,
+                Keep::Nowhere,
+                async |loaded, verified| {
+                    let name = verified.name().to_string();
+                    let instance = self
+                        .gate
+                        .runtime
+                        .instantiate(loaded, self.gate.host_state(&name), self.limits)
+                        .await
+                        .map_err(|e| Refusal::bad_request(e.to_string()))?;
+                    let start = self.choose(&loaded.exported_funcs(&self.gate.runtime))?;
+                    Ok((name, instance, start))
                 },
-            )?;
-        }
+                |_, verified, (name, instance, start)| {
+                    self.hand_over(name, crate::admit::describe(verified), instance, start)
+                },
+            )
+            .await?;
+        // A capsule not stored is refused when its ledger cannot be (see `gate.rs`).
+        unsaved.map_or(Ok(said), Err)
+    }
+
+    /// Makes `instance` the one to run `start` and wakes the driver; what to answer.
+    fn hand_over(
+        &self,
+        name: String,
+        installed: String,
+        instance: Instance<T>,
+        start: Start,
+    ) -> String {
+        let call = describe_call(&start.export, &start.args);
+        let mut state = self.state.borrow_mut();
         let mut said = format!("started {name}: {call}");
         if let Some(old) = state
             .current
@@ -326,7 +323,7 @@ impl Shared {
         state.current = Some(Current {
             serial,
             name,
-            installed: crate::admit::describe(&admitted.verified),
+            installed,
             call,
             started: embassy_time::Instant::now(),
             phase: Phase::Running,
@@ -338,7 +335,7 @@ impl Shared {
             start,
         });
         self.wake.signal(());
-        Ok(said)
+        said
     }
 
     /// The configured call the capsule exports, else its one function without parameters.
@@ -358,7 +355,10 @@ impl Shared {
                 args: Vec::new(),
             });
         }
-        let configured: Vec<String> = starts.iter().map(describe_call).collect();
+        let configured: Vec<String> = starts
+            .iter()
+            .map(|s| describe_call(&s.export, &s.args))
+            .collect();
         let has: Vec<String> = exported.iter().map(ToString::to_string).collect();
         Err(Refusal::bad_request(format!(
             "nothing to start: this device starts {}one exported function without parameters; \
@@ -435,35 +435,5 @@ impl Shared {
             Phase::Stopped => String::from("stopped"),
         };
         format!("{} ({}): {} {how}", c.name, c.installed, c.call)
-    }
-}
-
-/// `fibonacci(40)`.
-fn describe_call(start: &Start) -> String {
-    let args: Vec<String> = start.args.iter().map(show_value).collect();
-    format!("{}({})", start.export, args.join(", "))
-}
-
-fn show_values(values: &[Val]) -> String {
-    let shown: Vec<String> = values.iter().map(show_value).collect();
-    shown.join(", ")
-}
-
-/// Numbers, booleans and strings as WIT values read; anything else in Rust's debug form.
-fn show_value(v: &Val) -> String {
-    match v {
-        Val::Bool(b) => b.to_string(),
-        Val::S8(n) => n.to_string(),
-        Val::U8(n) => n.to_string(),
-        Val::S16(n) => n.to_string(),
-        Val::U16(n) => n.to_string(),
-        Val::S32(n) => n.to_string(),
-        Val::U32(n) => n.to_string(),
-        Val::S64(n) => n.to_string(),
-        Val::U64(n) => n.to_string(),
-        Val::Float32(n) => n.to_string(),
-        Val::Float64(n) => n.to_string(),
-        Val::String(s) => format!("{s:?}"),
-        other => format!("{other:?}"),
     }
 }

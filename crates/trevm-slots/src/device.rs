@@ -6,34 +6,37 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use trevm::{HostState, HostView};
+
 use crate::ephemeral::Ephemeral;
-use crate::message::code;
 use crate::persistent::Persistent;
 use crate::sandbox::Sandbox;
-use crate::server::{Handled, Request, Resources, Response};
+use trevm_coap::message::code;
+use trevm_coap::server::{Handled, Request, Resources, Response};
 
-/// Every resource a trevm device serves over CoAP.
+/// Every resource a trevm device serves over CoAP, its slots' runtimes with store data `T` (see
+/// [`HostView`]).
 #[derive(Debug)]
-pub struct Device {
+pub struct Device<T: HostView = HostState> {
     /// Ephemeral capsules.
-    pub sandbox: Sandbox,
+    pub sandbox: Sandbox<T>,
     /// The persistent capsule, if this device has one.
-    pub persistent: Option<Persistent>,
+    pub persistent: Option<Persistent<T>>,
     /// The ephemeral slot, if this device has one (its [`Ephemeral::driver`] must run too).
-    pub ephemeral: Option<Ephemeral>,
+    pub ephemeral: Option<Ephemeral<T>>,
 }
 
-impl Device {
+impl<T: HostView> Device<T> {
     /// `GET /status`: every capsule's status, as JSON (see [`crate::status`]).
     pub fn status_json(&self) -> String {
         let mut list = self.sandbox.status();
         list.extend(self.persistent.as_ref().and_then(Persistent::status));
         list.extend(self.ephemeral.as_ref().and_then(Ephemeral::status));
-        crate::status::to_json(&crate::status::sorted(list))
+        crate::status::to_json(crate::status::sorted(list))
     }
 }
 
-impl Resources for Device {
+impl<T: HostView> Resources for Device<T> {
     fn handle(&mut self, request: Request<'_>) -> Handled {
         match (request.path.split_first(), self.persistent.as_mut()) {
             (Some((&"sandbox", rest)), _) => {
@@ -54,7 +57,7 @@ impl Resources for Device {
             (Some((&"status", [])), _) if request.code == code::GET => Response {
                 code: code::CONTENT,
                 payload: self.status_json().into_bytes(),
-                content_format: Some(crate::server::JSON),
+                content_format: Some(trevm_coap::server::JSON),
             }
             .into(),
             (Some((&"status", [])), _) => {

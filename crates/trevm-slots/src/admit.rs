@@ -11,9 +11,11 @@
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use trevm::{Capsule, Error, LoadedCapsule, Runtime, TrustPolicy, VerifiedCapsule, VersionLedger};
+use trevm::{
+    Capsule, Error, HostView, LoadedCapsule, Runtime, TrustPolicy, VerifiedCapsule, VersionLedger,
+};
 
-use crate::message::code;
+use trevm_coap::message::code;
 
 /// A refused upload: the response code and the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +32,14 @@ impl Refusal {
     pub fn bad_request(message: impl Into<String>) -> Self {
         Refusal {
             code: code::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+
+    /// A 5.00 Internal Server Error (the device could not store something).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Refusal {
+            code: code::INTERNAL_SERVER_ERROR,
             message: message.into(),
         }
     }
@@ -58,9 +68,10 @@ pub struct Admitted {
     pub verified: VerifiedCapsule<'static>,
 }
 
-/// Checks, verifies and loads uploaded bytes; nothing installed is touched.
-pub fn admit(
-    runtime: &Runtime,
+/// Checks, verifies and loads uploaded bytes; nothing installed is touched. The first half of
+/// the slots' pipeline (see `gate.rs`).
+pub fn admit<T: HostView>(
+    runtime: &Runtime<T>,
     policy: &TrustPolicy,
     ledger: &VersionLedger,
     bytes: &[u8],

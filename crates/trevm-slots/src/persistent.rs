@@ -5,7 +5,7 @@
 //!   (`hello` or `/hello`; served as `/vm/hello` and listed in `/.well-known/core`).
 //! - A request to `/vm/<path…>` becomes `coap-run(code, observed-len, message)`: `message` holds
 //!   the request's Uri-Path options (the path below `/vm`), its Content-Format and its payload in
-//!   CoAP option encoding ([`crate::message::encode_options_payload`]) in its first
+//!   CoAP option encoding ([`trevm_coap::message::encode_options_payload`]) in its first
 //!   `observed-len` bytes, and is [`RESPONSE_ROOM`] bytes long at least: the room the capsule may
 //!   use for its answer. The capsule returns the response code and the response's options and
 //!   payload in the same encoding. `not-found` → 4.04, `internal-server-error` → 5.00,
@@ -34,15 +34,17 @@ use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::mutex::Mutex;
 
 use trevm::{
-    CoapGuestError, Error, HostState, Limits, LoadedCapsule, Runtime, TrustPolicy, VerifiedCapsule,
-    VersionLedger,
+    Error, HostState, HostView, Instance, Limits, LoadedCapsule, Runtime, TrustPolicy,
+    VerifiedCapsule,
 };
 
-use crate::admit::{Refusal, admit};
-use crate::message::{code, encode_options_payload, opt, parse_options_payload};
-use crate::server::{Handled, Request, Response, Run};
+use crate::admit::Refusal;
+use crate::gate::{Gate, Keep};
+use crate::guest::{decode_run, initialise};
 use crate::status::{CapsuleStats, CapsuleStatus, RunMeasure};
 use crate::storage::{self, SharedStore};
+use trevm_coap::message::{code, encode_options_payload, opt};
+use trevm_coap::server::{Handled, Request, Response, Run};
 
 /// Bytes of room the capsule gets for its response in `coap-run`'s message buffer.
 pub const RESPONSE_ROOM: usize = 1152;
@@ -58,40 +60,37 @@ struct Active {
 }
 
 /// The serving capsule's instance, for the load `serial` it was made from.
-struct Live {
+struct Live<T: HostView> {
     serial: u32,
-    instance: trevm::Instance,
+    instance: Instance<T>,
 }
 
 #[derive(Default)]
 struct Meta {
-    ledger: VersionLedger,
     active: Option<Active>,
     loads: u32,
     /// What the serving capsule has done since it was installed.
     stats: CapsuleStats,
-    /// Where replacements are kept across restarts, if anywhere.
-    store: Option<SharedStore>,
 }
 
-struct Slot {
-    runtime: Runtime,
+struct Slot<T: HostView> {
+    /// The runtime, the trust policy, the host state and the ledger.
+    gate: Gate<T>,
     limits: Limits,
-    trust: TrustPolicy,
-    host: crate::HostFactory,
     meta: RefCell<Meta>,
     /// One request at a time reaches the capsule's instance (it has one store); others wait
     /// here, without holding up the server.
-    live: Mutex<NoopRawMutex, Option<Live>>,
+    live: Mutex<NoopRawMutex, Option<Live<T>>>,
 }
 
 /// The `/vm` resources and `/vm-control`. Requests and replacements are [`Run`]s: they wait for
-/// each other on the capsule's one instance, not on the server.
-pub struct Persistent {
-    slot: Rc<Slot>,
+/// each other on the capsule's one instance, not on the server. `T` is the runtime's store data
+/// (see [`HostView`]).
+pub struct Persistent<T: HostView = HostState> {
+    slot: Rc<Slot<T>>,
 }
 
-impl core::fmt::Debug for Persistent {
+impl<T: HostView> core::fmt::Debug for Persistent<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Persistent")
             .field("serving", &self.serving().map(|(name, _)| name))
@@ -99,25 +98,29 @@ impl core::fmt::Debug for Persistent {
     }
 }
 
-impl Persistent {
+impl<T: HostView> Persistent<T> {
     /// A persistent-capsule slot running capsules on `runtime`, for capsules that pass `trust`.
     ///
     /// The runtime links every import its capsules may have: the `ariel:wasm-bindings`
     /// interfaces its [`Grants`](trevm::Grants) name, and the world's own functions
     /// ([`Runtime::define_func`]). `host` makes each instance's [`HostState`], what those
-    /// interfaces act on (`|name| HostState::new(name)` for none).
+    /// interfaces act on (`|name| HostState::new(name)` for none; with a runtime whose store
+    /// data is the embedder's own `T`, a `T`).
     pub fn new(
-        runtime: Runtime,
+        runtime: Runtime<T>,
         limits: Limits,
-        host: impl Fn(&str) -> HostState + 'static,
+        host: impl Fn(&str) -> T + 'static,
         trust: TrustPolicy,
     ) -> Result<Self, Error> {
         Ok(Persistent {
             slot: Rc::new(Slot {
-                runtime,
+                gate: Gate::new(
+                    runtime,
+                    trust,
+                    alloc::boxed::Box::new(host),
+                    storage::PERSISTENT_LEDGER,
+                ),
                 limits,
-                trust,
-                host: alloc::boxed::Box::new(host),
                 meta: RefCell::new(Meta::default()),
                 live: Mutex::new(None),
             }),
@@ -135,7 +138,9 @@ impl Persistent {
     /// capsule the serving one (and, with a store, the one a restart serves); returns its
     /// resource paths. On error the serving capsule is untouched.
     pub async fn replace(&self, bytes: &[u8]) -> Result<Vec<String>, Refusal> {
-        self.slot.replace(bytes, true).await
+        self.slot
+            .replace(bytes, Keep::Store(storage::PERSISTENT, bytes))
+            .await
     }
 
     /// Keeps replacements in `store` from now on, and starts the capsule stored there before,
@@ -144,20 +149,15 @@ impl Persistent {
     /// why ([`Persistent::serving`] tells which). An error when the store cannot be read or its
     /// ledger is unreadable (starting without it would allow rollbacks).
     pub async fn restore(&self, store: SharedStore) -> Result<Option<String>, String> {
-        let ledger = storage::load_ledger(&store, storage::PERSISTENT_LEDGER)?;
+        self.slot.gate.attach(store.clone())?;
         let stored = store
             .borrow_mut()
             .get(storage::PERSISTENT)
             .map_err(|e| format!("reading the persistent capsule from the store: {e}"))?;
-        {
-            let mut meta = self.slot.meta.borrow_mut();
-            meta.ledger = ledger;
-            meta.store = Some(store);
-        }
         let Some(bytes) = stored else {
             return Ok(None);
         };
-        Ok(Some(match self.slot.replace(&bytes, false).await {
+        Ok(Some(match self.slot.replace(&bytes, Keep::Stored).await {
             Ok(paths) => {
                 let (name, _) = self.serving().unwrap_or_default();
                 format!(
@@ -178,20 +178,18 @@ impl Persistent {
         &self,
         capsule: &VerifiedCapsule<'_>,
     ) -> Result<Vec<String>, Refusal> {
-        let loaded = self.slot.runtime.load(capsule)?;
-        self.slot.install(loaded, capsule, None).await
+        let loaded = self.slot.gate.runtime.load(capsule)?;
+        self.slot.install(loaded, capsule, Keep::Nowhere).await
     }
 
     /// The serving capsule's status (for `GET /status`), if one is loaded.
     pub fn status(&self) -> Option<CapsuleStatus> {
         let meta = self.slot.meta.borrow();
         let active = meta.active.as_ref()?;
-        Some(CapsuleStatus {
-            slot: "persistent",
-            name: active.loaded.name().to_string(),
-            installed: active.provenance.clone(),
-            stats: meta.stats.clone(),
-        })
+        Some(
+            meta.stats
+                .status("persistent", active.loaded.name(), &active.provenance),
+        )
     }
 
     /// `/.well-known/core` links of the serving capsule's resources.
@@ -216,7 +214,8 @@ impl Persistent {
                 let slot = self.slot.clone();
                 let bytes = request.payload.to_vec();
                 Handled::Later(Run::new(async move {
-                    match slot.replace(&bytes, true).await {
+                    let keep = Keep::Store(storage::PERSISTENT, &bytes);
+                    match slot.replace(&bytes, keep).await {
                         Ok(paths) => {
                             Response::text(code::CHANGED, format!("serving {}", paths.join(", ")))
                         }
@@ -269,65 +268,64 @@ impl Persistent {
     }
 }
 
-impl Slot {
-    /// Admits and installs uploaded (or stored) `bytes`; `keep`: write them to the store.
-    async fn replace(&self, bytes: &[u8], keep: bool) -> Result<Vec<String>, Refusal> {
-        let admitted = {
-            let meta = self.meta.borrow();
-            admit(&self.runtime, &self.trust, &meta.ledger, bytes)?
-        };
-        self.install(admitted.loaded, &admitted.verified, keep.then_some(bytes))
+impl<T: HostView> Slot<T> {
+    /// Admits and installs uploaded (or stored) `bytes`, kept as `keep` says.
+    async fn replace(&self, bytes: &[u8], keep: Keep<'_>) -> Result<Vec<String>, Refusal> {
+        let admitted = self.gate.check(bytes)?;
+        self.install(admitted.loaded, &admitted.verified, keep)
             .await
     }
 
-    /// Instantiates and initialises `loaded` while the old capsule keeps serving, then swaps;
-    /// with `bytes`, stores them first (capsule, then ledger: see [`crate::storage`]).
+    /// The slots' pipeline from its prepare step: instantiates and initialises `loaded` while
+    /// the old capsule keeps serving, waits until no request uses the old instance, then swaps.
     async fn install(
         &self,
         loaded: LoadedCapsule,
         verified: &VerifiedCapsule<'_>,
-        bytes: Option<&[u8]>,
+        keep: Keep<'_>,
     ) -> Result<Vec<String>, Refusal> {
-        let mut instance = self
-            .runtime
-            .instantiate(&loaded, (self.host)(verified.name()), self.limits)
-            .await
-            .map_err(|e| Refusal::bad_request(e.to_string()))?;
-        let paths = initialise(&mut instance)
-            .await
-            .map_err(Refusal::bad_request)?;
-        // Wait until no request is using the old instance.
-        let mut live = self.live.lock().await;
-        let mut meta = self.meta.borrow_mut();
-        // Checked again: another replacement may have installed a newer version meanwhile.
-        meta.ledger.admits(verified).map_err(Error::from)?;
-        let store = meta.store.clone();
-        if let (Some(store), Some(bytes)) = (&store, bytes) {
-            storage::put(store, storage::PERSISTENT, bytes).map_err(|message| Refusal {
-                code: code::INTERNAL_SERVER_ERROR,
-                message,
-            })?;
+        let (paths, unsaved) = self
+            .gate
+            .install(
+                loaded,
+                verified,
+                keep,
+                async |loaded, verified| {
+                    let host = self.gate.host_state(verified.name());
+                    let mut instance = self
+                        .gate
+                        .runtime
+                        .instantiate(loaded, host, self.limits)
+                        .await
+                        .map_err(|e| Refusal::bad_request(e.to_string()))?;
+                    let paths = initialise(&mut instance)
+                        .await
+                        .map_err(Refusal::bad_request)?;
+                    // Wait until no request is using the old instance.
+                    let live = self.live.lock().await;
+                    Ok((instance, paths, live))
+                },
+                |loaded, verified, (instance, paths, mut live)| {
+                    let mut meta = self.meta.borrow_mut();
+                    meta.loads += 1;
+                    let serial = meta.loads;
+                    meta.stats = CapsuleStats::default();
+                    meta.active = Some(Active {
+                        loaded,
+                        provenance: crate::admit::describe(verified),
+                        paths: paths.clone(),
+                        serial,
+                    });
+                    *live = Some(Live { serial, instance });
+                    paths
+                },
+            )
+            .await?;
+        match unsaved {
+            // Serving, but the ledger is not stored: say so (a 2.04 means durable).
+            Some(refusal) => Err(refusal),
+            None => Ok(paths),
         }
-        let before = meta.ledger.clone();
-        meta.ledger.record(verified);
-        // Installed and stored already; a failed ledger write is repaired at the next start
-        // (the stored capsule is recorded again when it is restored).
-        if let Some(store) = &store
-            && meta.ledger != before
-        {
-            let _ = storage::put(store, storage::PERSISTENT_LEDGER, &meta.ledger.to_bytes());
-        }
-        meta.loads += 1;
-        let serial = meta.loads;
-        meta.stats = CapsuleStats::default();
-        meta.active = Some(Active {
-            loaded,
-            provenance: crate::admit::describe(verified),
-            paths: paths.clone(),
-            serial,
-        });
-        *live = Some(Live { serial, instance });
-        Ok(paths)
     }
 
     /// One `coap-run` on the serving capsule, after the requests before it.
@@ -341,8 +339,9 @@ impl Slot {
             .as_ref()
             .is_none_or(|l| l.serial != active.serial || l.instance.is_stopped());
         if fresh {
-            let host = (self.host)(active.loaded.name());
+            let host = self.gate.host_state(active.loaded.name());
             match self
+                .gate
                 .runtime
                 .instantiate(&active.loaded, host, self.limits)
                 .await
@@ -387,67 +386,5 @@ impl Slot {
             Ok(answer) => decode_run(answer),
             Err(e) => crate::status::failed_run(&e),
         }
-    }
-}
-
-/// `initialize-handler`, then `report`.
-async fn initialise(instance: &mut trevm::Instance) -> Result<Vec<String>, String> {
-    const WORLD: &str = "a persistent capsule exports ariel:wasm-bindings/coap-server-guest \
-                         (world example-coap-server)";
-    let init = instance
-        .coap_initialize_handler()
-        .await
-        .map_err(|e| match e {
-            Error::MissingExport { .. } => format!("{e}: {WORLD}"),
-            e => format!("initialize-handler: {e}"),
-        })?;
-    if init.is_err() {
-        return Err("the capsule's initialize-handler returned its error".into());
-    }
-    instance
-        .coap_report()
-        .await
-        .map_err(|e| format!("report: {e}"))?
-        .map_err(|_| "the capsule's report returned its error".into())
-}
-
-/// `coap-run`'s result as a response.
-fn decode_run(answer: Result<(u8, Vec<u8>), CoapGuestError>) -> Response {
-    match answer {
-        Ok((c, bytes)) => {
-            let Ok((options, payload)) = parse_options_payload(&bytes) else {
-                return Response::text(
-                    code::INTERNAL_SERVER_ERROR,
-                    "the capsule's response options are malformed",
-                );
-            };
-            // Only response codes (class 2–5) may go back to a client.
-            if !(0x40..0xc0).contains(&c) {
-                return Response::text(
-                    code::INTERNAL_SERVER_ERROR,
-                    format!("the capsule answered with code {}", code::dotted(c)),
-                );
-            }
-            let content_format = options
-                .iter()
-                .find(|(n, _)| *n == opt::CONTENT_FORMAT)
-                .and_then(|(_, v)| {
-                    (v.len() <= 4).then(|| v.iter().fold(0u32, |a, b| a << 8 | u32::from(*b)))
-                });
-            Response {
-                code: c,
-                payload,
-                content_format,
-            }
-        }
-        Err(CoapGuestError::NotFound) => Response::text(code::NOT_FOUND, "not found"),
-        Err(CoapGuestError::HandlerNotBuilt) => Response::text(
-            code::SERVICE_UNAVAILABLE,
-            "the capsule's handler is not built",
-        ),
-        Err(CoapGuestError::InternalServerError) => Response::text(
-            code::INTERNAL_SERVER_ERROR,
-            "the capsule reported an internal error",
-        ),
     }
 }
