@@ -4,6 +4,8 @@
 //! - [`message`]: the RFC 7252 message format: [`Message`] parsing and encoding, option numbers,
 //!   codes.
 //! - [`block`]: a Block1/Block2 option's value, [`BlockOpt`] (RFC 7959 §2.2).
+//! - [`client`]: a sans-I/O CoAP client: retransmission, Block1/Block2, and (feature `oscore`)
+//!   EDHOC + OSCORE.
 //! - [`dedup`]: duplicate detection: the reply already sent, per peer and message ID.
 //! - [`server`]: the message layer, one datagram in, at most one out: pings, duplicates, Block1
 //!   reassembly, Block2 slicing, `/.well-known/core`, around the application's [`Resources`].
@@ -23,7 +25,7 @@
 //! - [`secure`]: who may talk to the device: EDHOC, OSCORE and the access policy ([`Policy`]), on
 //!   Ariel OS's `coapcore` (feature `oscore`, on by default).
 //!
-//! All but the first three need the `device` feature (on by default), which brings in the trevm
+//! All but the first four need the `device` feature (on by default), which brings in the trevm
 //! runtime. Without it only the message format is built, e.g. for capsules that parse CoAP
 //! themselves.
 #![no_std]
@@ -38,6 +40,7 @@ extern crate alloc;
 #[cfg(feature = "device")]
 pub mod admit;
 pub mod block;
+pub mod client;
 pub mod dedup;
 #[cfg(feature = "device")]
 pub mod device;
