@@ -12,7 +12,7 @@
 //! - [`machine`]: [`Client`], requests block by block.
 //! - [`request`]: [`Request`], [`Reply`], [`Limits`].
 //! - [`run`]: the blocking driver.
-//! - [`error`]: [`Error`].
+//! - [`error`]: why a request failed, [`Error`].
 //! - `oscore`, `edhoc` (feature `oscore`): OSCORE protection and the EDHOC initiator.
 
 #[cfg(feature = "oscore")]
@@ -35,5 +35,7 @@ pub use oscore::Session;
 pub use request::{Limits, MAX_BLOCK, MAX_OSCORE_BLOCK, Reply, Request};
 pub use run::{MAX_DATAGRAM, RunError, Transport};
 
+#[cfg(all(test, feature = "oscore"))]
+mod oscore_tests;
 #[cfg(test)]
 mod tests;
