@@ -97,6 +97,9 @@ impl Bench {
 
     /// A new client and its EDHOC handshake with the device.
     fn handshake(&mut self, creds: &Credentials) -> anyhow::Result<Client> {
+        // After a burst, the device lets a peer start one handshake every `per_peer_every_ms`:
+        // the clients' clock moves on that much before each, so that the series is not refused.
+        self.now_ms += ServerLimits::default().handshakes.per_peer_every_ms;
         let mut client = new_client();
         let mut seed = [0u8; 32];
         rand_core::TryRngCore::unwrap_err(rand_core::OsRng).fill_bytes(&mut seed);
@@ -109,8 +112,11 @@ impl Bench {
     }
 }
 
+/// A client whose message IDs start at random: the device's duplicate detection must not take a
+/// new client's first request for an earlier client's.
 fn new_client() -> Client {
-    Client::new(0, Timing::default(), Limits::default())
+    let seed = rand_core::TryRngCore::unwrap_err(rand_core::OsRng).next_u32();
+    Client::new(seed, Timing::default(), Limits::default())
 }
 
 /// A GET.
