@@ -3,8 +3,8 @@
 //!
 //! The device is trevm-coap's [`Server`] with the sandbox [`Device`] and the security layer
 //! (`coapcore`: `lakers` for EDHOC, `liboscore` for OSCORE), as `trevm serve` builds it; the
-//! client is the `trevm` command's own (`trevm_cli::oscore_client`: `lakers` as initiator,
-//! `liboscore`). Both run in this process and datagrams go from one to the other by a function
+//! client is trevm-coap's own (`trevm_coap::client`: `lakers` as initiator, `liboscore`), as the
+//! `trevm` command uses it. Both run in this process and datagrams go from one to the other by a function
 //! call, so the figures are CPU time of the two ends without sockets or scheduling: what the
 //! security layer itself costs. The device's share (the time spent inside `Server::handle`) is
 //! shown separately, since that is what a microcontroller pays.
@@ -13,12 +13,15 @@ use std::time::Instant;
 
 use anyhow::{Context as _, anyhow};
 use futures_executor::block_on;
+use rand_core::RngCore as _;
 use trevm::{EngineProfile, Runtime, RuntimeOptions, TrustPolicy};
-use trevm_cli::credentials::{EdhocCredentials, PeerCred};
-use trevm_cli::oscore_client::{self, Session};
-use trevm_coap::message::{code, opt};
+use trevm_coap::client::{
+    Client, Credentials, Limits, PeerCred, Reply, Request, Timing, Transport,
+};
+use trevm_coap::message::code;
 use trevm_coap::secure::{Peer, Scope};
-use trevm_coap::{BlockOpt, Identity, Message, MsgType, Policy, Security, Server, ServerLimits};
+use trevm_coap::secure::HandshakeLimits;
+use trevm_coap::{Identity, Policy, Security, Server, ServerLimits};
 use trevm_slots::{Device, Sandbox, SandboxLimits};
 
 use crate::report::{Samples, Table, time};
@@ -38,51 +41,87 @@ pub struct CoapPlan {
     pub batches: usize,
 }
 
-/// The device under test and the time spent inside it.
+/// The device under test as the clients' transport: each datagram goes straight into
+/// `Server::handle` (timed), and its answer waits to be received.
 struct Bench {
     device: Server<&'static str, Device, Security<&'static str>>,
-    mid: u16,
+    /// Who is sending.
+    peer: &'static str,
+    answer: Option<Vec<u8>>,
     /// Nanoseconds spent in `Server::handle` since the last reset.
     device_ns: f64,
+    /// The clients' clock: it moves only when a client waits for an answer that is not there.
+    now_ms: u64,
+}
+
+impl Transport for Bench {
+    type Error = anyhow::Error;
+
+    fn send(&mut self, datagram: &[u8]) -> anyhow::Result<()> {
+        let start = Instant::now();
+        let answer = block_on(self.device.handle(&self.peer, datagram, self.now_ms));
+        self.device_ns += start.elapsed().as_nanos() as f64;
+        self.answer = answer;
+        Ok(())
+    }
+
+    fn receive(&mut self, buf: &mut [u8], until_ms: u64) -> anyhow::Result<Option<usize>> {
+        let Some(answer) = self.answer.take() else {
+            self.now_ms = until_ms;
+            return Ok(None);
+        };
+        let to = buf
+            .get_mut(..answer.len())
+            .ok_or_else(|| anyhow!("the device's answer is longer than a datagram"))?;
+        to.copy_from_slice(&answer);
+        Ok(Some(answer.len()))
+    }
+
+    fn now_ms(&mut self) -> u64 {
+        self.now_ms
+    }
 }
 
 impl Bench {
-    /// One confirmable exchange with the device, as `peer`; the reply parsed.
-    fn exchange(&mut self, peer: &'static str, request: &Message) -> anyhow::Result<Message> {
-        self.mid = self.mid.wrapping_add(1);
-        let mut m = request.clone();
-        m.ty = MsgType::Con;
-        m.mid = self.mid;
-        m.token = self.mid.to_be_bytes().to_vec();
-        let datagram = m.encode();
-        let start = Instant::now();
-        let reply = block_on(self.device.handle(&peer, &datagram, 0));
-        self.device_ns += start.elapsed().as_nanos() as f64;
-        let reply = reply.ok_or_else(|| anyhow!("the device did not answer"))?;
-        Message::parse(&reply).map_err(|e| anyhow!("the device's reply does not parse: {e:?}"))
+    /// `request` from `client`, as `peer`; the (decrypted) answer.
+    fn request(
+        &mut self,
+        client: &mut Client,
+        peer: &'static str,
+        request: &Request,
+    ) -> anyhow::Result<Reply> {
+        self.peer = peer;
+        client.start(request.clone(), self.now_ms)?;
+        client.run(self, |_, _| {}).map_err(|e| anyhow!("{e}"))
     }
 
-    /// A plain request.
-    fn plain(&mut self, request: &Message) -> anyhow::Result<Message> {
-        self.exchange(PLAIN, request)
-    }
-
-    /// A request protected with `session`'s OSCORE context; the inner (decrypted) answer.
-    fn protected(&mut self, session: &mut Session, request: &Message) -> anyhow::Result<Message> {
-        let (outer, mut correlation) = session.protect(request)?;
-        let reply = self.exchange(SECURE, &outer)?;
-        session.unprotect(reply, &mut correlation)
-    }
-
-    /// EDHOC with the device, as the `trevm` command does it.
-    fn handshake(&mut self, creds: &EdhocCredentials) -> anyhow::Result<Session> {
-        oscore_client::handshake(creds, "device", |m| self.exchange(SECURE, &m))
+    /// A new client and its EDHOC handshake with the device.
+    fn handshake(&mut self, creds: &Credentials) -> anyhow::Result<Client> {
+        // After a burst, the device lets a peer start one handshake every `per_peer_every_ms`:
+        // the clients' clock moves on that much before each, so that the series is not refused.
+        self.now_ms += HandshakeLimits::default().per_peer_every_ms;
+        let mut client = new_client();
+        let mut seed = [0u8; 32];
+        rand_core::TryRngCore::unwrap_err(rand_core::OsRng).fill_bytes(&mut seed);
+        self.peer = SECURE;
+        client.connect(creds, seed, self.now_ms)?;
+        client
+            .run(self, |_, _| {})
+            .map_err(|e| anyhow!("EDHOC: {e}"))?;
+        Ok(client)
     }
 }
 
-/// A GET (its message ID and token are set when it is sent).
-fn get(path: &[&str]) -> Message {
-    Message::request(code::GET, 0, path)
+/// A client whose message IDs start at random: the device's duplicate detection must not take a
+/// new client's first request for an earlier client's.
+fn new_client() -> Client {
+    let seed = rand_core::TryRngCore::unwrap_err(rand_core::OsRng).next_u32();
+    Client::new(seed, Timing::default(), Limits::default())
+}
+
+/// A GET.
+fn get(path: &[&str]) -> Request {
+    Request::new(code::GET, path)
 }
 
 /// A device RNG from the OS, as the native board has it.
@@ -102,8 +141,7 @@ pub fn measure(
     let stored = client.to_bytes();
     let mut private_key = [0u8; 32];
     private_key.copy_from_slice(&stored[33..65]);
-    let creds = EdhocCredentials {
-        pattern: "coap://device/*".into(),
+    let creds = Credentials {
         own_cred: client.ccs(),
         own_by_value: true,
         private_key,
@@ -133,13 +171,20 @@ pub fn measure(
     .map_err(|e| anyhow!("{e}"))?;
     let mut bench = Bench {
         device: Server::new(device, ServerLimits::default()).with_security(security),
-        mid: 0,
+        peer: PLAIN,
+        answer: None,
         device_ns: 0.0,
+        now_ms: 0,
     };
-    upload(&mut bench, "hello", hello).context("uploading the sandbox capsule")?;
+    let mut plain = new_client();
+    let put = Request::new(code::PUT, &["sandbox", "hello"]).with_payload(hello.to_vec());
+    let created = bench
+        .request(&mut plain, PLAIN, &put)
+        .context("uploading the sandbox capsule")?;
+    expect(&created, code::CREATED, "the upload")?;
 
     // EDHOC + the first protected request (EDHOC message 3 rides on it, RFC 9668).
-    crate::progress(&format!(
+    crate::util::progress(&format!(
         "CoAP: {} EDHOC handshakes with a first protected request",
         plan.handshakes
     ));
@@ -150,7 +195,7 @@ pub fn measure(
         bench.device_ns = 0.0;
         let start = Instant::now();
         let mut s = bench.handshake(&creds)?;
-        let answer = bench.protected(&mut s, &wkc)?;
+        let answer = bench.request(&mut s, SECURE, &wkc)?;
         total.push(start.elapsed().as_nanos() as f64);
         on_device.push(bench.device_ns);
         expect(&answer, code::CONTENT, "GET /.well-known/core")?;
@@ -174,7 +219,7 @@ pub fn measure(
 
     // Rates: the same requests, plain and protected.
     let hello_get = get(&["sandbox", "hello"]);
-    let rows: [(&str, &Message, u8); 2] = [
+    let rows: [(&str, &Request, u8); 2] = [
         ("`GET /.well-known/core` (static)", &wkc, code::CONTENT),
         (
             "`GET /sandbox/hello` (instantiate + run a capsule)",
@@ -191,7 +236,7 @@ pub fn measure(
         "OSCORE / plain (device)",
     ]);
     for (label, request, expected) in rows {
-        crate::progress(&format!(
+        crate::util::progress(&format!(
             "CoAP: {label}, {} × {} requests, plain and OSCORE",
             plan.batches, plan.requests
         ));
@@ -204,9 +249,9 @@ pub fn measure(
                 let start = Instant::now();
                 for _ in 0..plan.requests {
                     let answer = if secure {
-                        bench.protected(&mut session, request)?
+                        bench.request(&mut session, SECURE, request)?
                     } else {
-                        bench.plain(request)?
+                        bench.request(&mut plain, PLAIN, request)?
                     };
                     expect(&answer, expected, label)?;
                 }
@@ -244,7 +289,7 @@ fn rate(ns_per_request: f64) -> String {
     format!("{:.0}/s ({})", 1e9 / ns_per_request, time(ns_per_request))
 }
 
-fn expect(answer: &Message, code: u8, what: &str) -> anyhow::Result<()> {
+fn expect(answer: &Reply, code: u8, what: &str) -> anyhow::Result<()> {
     if answer.code == code {
         Ok(())
     } else {
@@ -254,26 +299,4 @@ fn expect(answer: &Message, code: u8, what: &str) -> anyhow::Result<()> {
             String::from_utf8_lossy(&answer.payload)
         ))
     }
-}
-
-/// `PUT /sandbox/<name>` in 1024-byte blocks, plain.
-fn upload(bench: &mut Bench, name: &str, capsule: &[u8]) -> anyhow::Result<()> {
-    const SZX: u8 = 6;
-    let blocks = capsule.chunks(1024).collect::<Vec<_>>();
-    for (num, chunk) in blocks.iter().enumerate() {
-        let more = num + 1 < blocks.len();
-        let mut put = get(&["sandbox", name]);
-        put.code = code::PUT;
-        let block = BlockOpt {
-            num: u32::try_from(num)?,
-            more,
-            szx: SZX,
-        };
-        put.add_uint_option(opt::BLOCK1, block.to_uint());
-        put.payload = chunk.to_vec();
-        let answer = bench.plain(&put)?;
-        let wanted = if more { code::CONTINUE } else { code::CREATED };
-        expect(&answer, wanted, "the upload")?;
-    }
-    Ok(())
 }

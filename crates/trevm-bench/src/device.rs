@@ -7,6 +7,7 @@
 //! policy — on a thread of its own, driven by `futures_executor::block_on`. Clients are blocking
 //! `std::net` sockets on other threads, one request in flight per socket.
 
+use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -15,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
 use trevm::{EngineProfile, Runtime, RuntimeOptions, TrustPolicy};
-use trevm_coap::message::{code, opt};
-use trevm_coap::{BlockOpt, Identity, Message, MsgType, Policy, Security, Server, ServerLimits};
+use trevm_coap::client::{Limits, Reply, Request, Timing, Transport};
+use trevm_coap::message::code;
+use trevm_coap::{Identity, Policy, Security, Server, ServerLimits};
 use trevm_slots::{Device, Sandbox, SandboxLimits};
 
 use crate::report::{Table, time};
@@ -79,83 +81,88 @@ fn start_device(
     // Uploads, as a client would make them.
     let mut client = Client::new(addr)?;
     for (name, bytes) in capsules {
-        client.upload(&["sandbox", name], &bytes)?;
+        client.upload(&["sandbox", name], bytes)?;
     }
     Ok(addr)
 }
 
-/// A blocking client socket, one request in flight.
+/// A blocking client, one request in flight: trevm-coap's client over a UDP socket, one try
+/// with a timeout (no retransmission: a lost datagram on loopback is a failure worth seeing).
 struct Client {
+    client: trevm_coap::client::Client,
+    udp: Udp,
+}
+
+/// The socket and the clock of [`Client`].
+struct Udp {
     socket: UdpSocket,
-    mid: u16,
+    epoch: Instant,
+}
+
+impl Transport for Udp {
+    type Error = std::io::Error;
+
+    fn send(&mut self, datagram: &[u8]) -> std::io::Result<()> {
+        self.socket.send(datagram).map(drop)
+    }
+
+    fn receive(&mut self, buf: &mut [u8], _until_ms: u64) -> std::io::Result<Option<usize>> {
+        // The socket's read timeout is the client's one try ([`Client::waiting`]).
+        match self.socket.recv(buf) {
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => Ok(None),
+            received => received.map(Some),
+        }
+    }
+
+    fn now_ms(&mut self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
 }
 
 impl Client {
+    /// Waiting up to 10 s for each answer.
     fn new(to: SocketAddr) -> anyhow::Result<Client> {
-        let socket = UdpSocket::bind("127.0.0.1:0")?;
-        socket.connect(to)?;
-        socket.set_read_timeout(Some(Duration::from_secs(10)))?;
-        Ok(Client { socket, mid: 0 })
+        Client::waiting(to, 10_000)
     }
 
-    fn exchange(&mut self, m: &mut Message) -> anyhow::Result<Message> {
-        self.mid = self.mid.wrapping_add(1);
-        m.ty = MsgType::Con;
-        m.mid = self.mid;
-        m.token = self.mid.to_be_bytes().to_vec();
-        self.socket.send(&m.encode())?;
-        let mut buf = [0u8; 2048];
-        loop {
-            let n = self
-                .socket
-                .recv(&mut buf)
-                .context("no answer within 10 s")?;
-            let reply = Message::parse(&buf[..n]).map_err(|e| anyhow!("bad reply: {e:?}"))?;
-            if reply.mid == self.mid && reply.ty == MsgType::Ack {
-                return Ok(reply);
-            }
-        }
+    /// Waiting up to `timeout_ms` for each answer (the socket's read timeout), once.
+    fn waiting(to: SocketAddr, timeout_ms: u64) -> anyhow::Result<Client> {
+        let socket = UdpSocket::bind("127.0.0.1:0")?;
+        socket.connect(to)?;
+        socket.set_read_timeout(Some(Duration::from_millis(timeout_ms)))?;
+        let timing = Timing {
+            ack_timeout_ms: timeout_ms,
+            max_retransmit: 0,
+        };
+        Ok(Client {
+            client: trevm_coap::client::Client::new(0, timing, Limits::default()),
+            udp: Udp {
+                socket,
+                epoch: Instant::now(),
+            },
+        })
+    }
+
+    fn request(&mut self, request: Request) -> anyhow::Result<Reply> {
+        let now = self.udp.now_ms();
+        self.client.start(request, now)?;
+        self.client
+            .run(&mut self.udp, |_, _| {})
+            .map_err(|e| anyhow!("{e}"))
     }
 
     /// One GET; its code.
     fn get(&mut self, path: &[&str]) -> anyhow::Result<u8> {
-        let mut m = request(code::GET, path);
-        Ok(self.exchange(&mut m)?.code)
+        Ok(self.request(Request::new(code::GET, path))?.code)
     }
 
-    fn upload(&mut self, path: &[&str], body: &[u8]) -> anyhow::Result<()> {
-        let blocks: Vec<&[u8]> = body.chunks(1024).collect();
-        for (num, chunk) in blocks.iter().enumerate() {
-            let mut m = request(code::PUT, path);
-            let more = num + 1 < blocks.len();
-            let b = BlockOpt {
-                num: u32::try_from(num)?,
-                more,
-                szx: 6,
-            };
-            m.add_uint_option(opt::BLOCK1, b.to_uint());
-            m.payload = chunk.to_vec();
-            let reply = self.exchange(&mut m)?;
-            let fine = match more {
-                true => reply.code == code::CONTINUE,
-                false => reply.code == code::CREATED || reply.code == code::CHANGED,
-            };
-            if !fine {
-                bail!(
-                    "uploading {}: {} {}",
-                    path.join("/"),
-                    code::dotted(reply.code),
-                    String::from_utf8_lossy(&reply.payload)
-                );
-            }
+    fn upload(&mut self, path: &[&str], body: Vec<u8>) -> anyhow::Result<()> {
+        let reply = self.request(Request::new(code::PUT, path).with_payload(body))?;
+        if !matches!(reply.code, code::CREATED | code::CHANGED) {
+            bail!("uploading {}: {}", path.join("/"), reply.describe());
         }
         Ok(())
     }
-}
-
-/// A request (its message ID and token are set when it is sent).
-fn request(c: u8, path: &[&str]) -> Message {
-    Message::request(c, 0, path)
 }
 
 /// Latencies of `n` GETs of `path`, one in flight; fails on any answer but `expected`.
@@ -215,10 +222,7 @@ fn libcoap() -> Option<Libcoap> {
         .ok()?;
     let server = Libcoap(child, SocketAddr::from(([127, 0, 0, 1], port)));
     // Ready when it answers.
-    let mut c = Client::new(server.1).ok()?;
-    c.socket
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .ok()?;
+    let mut c = Client::waiting(server.1, 200).ok()?;
     // (Until it listens, each try fails at once with a port unreachable.)
     (0..50)
         .any(|_| {
@@ -242,7 +246,7 @@ pub fn measure(
     let wkc = [".well-known", "core"];
 
     // 1. A static resource, one request in flight: the device against libcoap.
-    crate::progress(&format!(
+    crate::util::progress(&format!(
         "device: {} GETs of /.well-known/core, trevm and libcoap",
         plan.static_requests
     ));
@@ -275,7 +279,7 @@ pub fn measure(
     );
 
     // 2. A third client's capsule GETs while two others keep capsules spinning.
-    crate::progress(&format!(
+    crate::util::progress(&format!(
         "device: {} capsule GETs while two clients spin capsules",
         plan.spin_requests
     ));
@@ -332,7 +336,7 @@ pub fn measure(
     let spin_table = table.render();
 
     // 3. Capsule runs with 8 clients, one request in flight each.
-    crate::progress(&format!(
+    crate::util::progress(&format!(
         "device: {IN_FLIGHT} clients × {} capsule GETs",
         plan.runs_per_client
     ));

@@ -13,7 +13,7 @@ use futures_executor::block_on;
 use trevm::{EngineProfile, Grants, HostState, Limits, Preemption, Runtime, RuntimeOptions};
 
 use crate::report::{Samples, Table, ratio, time};
-use crate::{nanos, progress};
+use crate::util::{nanos, progress};
 
 #[path = "../../../payloads/bench-work/src/work.rs"]
 mod work;

@@ -14,7 +14,7 @@ pub(crate) fn cmd_push(args: PushArgs) -> Result<ExitCode> {
     eprintln!("pushing {} bytes to {}", bytes.len(), args.url);
     let reply = client.request(
         trevm_coap::message::code::PUT,
-        &bytes,
+        bytes,
         args.block,
         coap_client::print_progress,
     )?;
@@ -38,7 +38,7 @@ pub(crate) fn cmd_call(args: CallArgs) -> Result<ExitCode> {
         MethodArg::Delete => code::DELETE,
     };
     let mut client = coap_client::Client::connect(url, args.security.credentials.as_deref())?;
-    let reply = client.request(method, &payload, args.block, |_, _| {})?;
+    let reply = client.request(method, payload, args.block, |_, _| {})?;
     finish_reply(&reply)
 }
 
@@ -46,7 +46,7 @@ pub(crate) fn cmd_ls(url: &str, security: &SecurityArgs) -> Result<ExitCode> {
     let mut url = coap_client::Url::parse(url)?;
     url.path = vec![".well-known".into(), "core".into()];
     let mut client = coap_client::Client::connect(url, security.credentials.as_deref())?;
-    let reply = client.request(trevm_coap::message::code::GET, &[], 1024, |_, _| {})?;
+    let reply = client.request(trevm_coap::message::code::GET, Vec::new(), 1024, |_, _| {})?;
     if !reply.is_success() {
         bail!("{}", reply.describe());
     }
@@ -64,7 +64,7 @@ pub(crate) fn cmd_ls(url: &str, security: &SecurityArgs) -> Result<ExitCode> {
     }
     if has_status {
         client.set_path(&["status"]);
-        let reply = client.request(trevm_coap::message::code::GET, &[], 1024, |_, _| {})?;
+        let reply = client.request(trevm_coap::message::code::GET, Vec::new(), 1024, |_, _| {})?;
         if reply.is_success() {
             outln!();
             print_status(&reply.payload)?;

@@ -21,40 +21,21 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 use ciborium::Value;
+use trevm_coap::client::Credentials;
 
-/// What the device must present as its credential.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PeerCred {
-    /// Exactly this CCS (CBOR), as the device prints it (`CoAP server identity: …`).
-    Pinned(Vec<u8>),
-    /// Whatever credential the device sends (by value): encryption without authenticating it.
-    Unauthenticated,
-}
+/// What the device must present as its credential: exactly a CCS (as the device prints it,
+/// `CoAP server identity: …`), or whatever it sends by value (encryption without authenticating
+/// it).
+pub use trevm_coap::client::PeerCred;
 
 /// The EDHOC + OSCORE credentials for one URL.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct EdhocCredentials {
     /// The pattern of the entry that matched (for messages).
     pub pattern: String,
-    /// Our CCS, CBOR.
-    pub own_cred: Vec<u8>,
-    /// Send our credential by value (`by-value`) rather than by its key id (`by-key-id`).
-    pub own_by_value: bool,
-    /// Our P-256 private key (the `d` of the COSE_Key).
-    pub private_key: [u8; 32],
-    /// What the device must present.
-    pub peer: PeerCred,
-}
-
-impl std::fmt::Debug for EdhocCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print the private key.
-        f.debug_struct("EdhocCredentials")
-            .field("pattern", &self.pattern)
-            .field("own_by_value", &self.own_by_value)
-            .field("peer", &self.peer)
-            .finish_non_exhaustive()
-    }
+    /// Our CCS and private key, how we send it, and what the device must present (its `Debug`
+    /// never prints the key).
+    pub edhoc: Credentials,
 }
 
 /// Reads `path` and returns the credentials for `url` (a `coap://` URL as sent).
@@ -251,10 +232,12 @@ fn entry_credentials(pattern: &str, entry: &Value, base: &Path) -> Result<EdhocC
     let peer = peer_cred(required("peer_cred")?).map_err(|e| eo_err("peer_cred", e))?;
     Ok(EdhocCredentials {
         pattern: pattern.to_string(),
-        own_cred,
-        own_by_value,
-        private_key,
-        peer,
+        edhoc: Credentials {
+            own_cred,
+            own_by_value,
+            private_key,
+            peer,
+        },
     })
 }
 
@@ -429,8 +412,8 @@ mod tests {
             Path::new("."),
         )
         .unwrap();
-        assert!(!c.own_by_value);
-        assert!(matches!(c.peer, PeerCred::Pinned(_)));
+        assert!(!c.edhoc.own_by_value);
+        assert!(matches!(c.edhoc.peer, PeerCred::Pinned(_)));
         assert_eq!(c.pattern, "coap://h:1/*");
         let c = parse(
             &good(r#", "peer_cred": {"unauthenticated": true}"#),
@@ -438,7 +421,7 @@ mod tests {
             Path::new("."),
         )
         .unwrap();
-        assert_eq!(c.peer, PeerCred::Unauthenticated);
+        assert_eq!(c.edhoc.peer, PeerCred::Unauthenticated);
     }
 
     #[test]
@@ -482,8 +465,8 @@ mod tests {
             entry("by-value")
         );
         let at = |url: &str| parse(&text, url, Path::new("."));
-        assert!(!at("coap://h:1/b").unwrap().own_by_value);
-        assert!(at("coap://h:1/a/b").unwrap().own_by_value);
+        assert!(!at("coap://h:1/b").unwrap().edhoc.own_by_value);
+        assert!(at("coap://h:1/a/b").unwrap().edhoc.own_by_value);
         assert!(format!("{:#}", at("coap://h:1/exact").unwrap_err()).contains("expected a map"));
     }
 }

@@ -1,9 +1,9 @@
 //! The client side of the `trevm` command as a library: talking to a trevm device over CoAP,
-//! optionally secured with EDHOC + OSCORE. The `trevm` binary (`push`, `call`, `ls`) and the
-//! benchmark (`crates/trevm-bench`, its CoAP security figures) both use it.
+//! optionally secured with EDHOC + OSCORE, for the `trevm` binary (`push`, `call`, `ls`).
 //!
-//! - [`coap_client`]: confirmable requests with retransmission, Block1 uploads, Block2 downloads;
-//! - [`oscore_client`]: EDHOC as initiator and OSCORE protection of each request;
+//! - [`coap_client`]: trevm-coap's client (retransmission, Block1 uploads, Block2 downloads,
+//!   EDHOC + OSCORE) over a UDP socket;
+//! - [`oscore_client`]: randomness for EDHOC and its refusals as clear messages;
 //! - [`credentials`]: the aiocoap-style `client.diag` credentials file.
 #![forbid(unsafe_code)]
 

@@ -5,6 +5,8 @@
 //! - [`message`]: the RFC 7252 message format: [`Message`] parsing and encoding, option numbers,
 //!   codes.
 //! - [`block`]: a Block1/Block2 option's value, [`BlockOpt`] (RFC 7959 §2.2).
+//! - [`client`]: a sans-I/O CoAP client: retransmission, Block1/Block2, and (feature `oscore`)
+//!   EDHOC + OSCORE.
 //! - [`dedup`]: duplicate detection: the reply already sent, per peer and message ID.
 //! - [`server`]: the message layer, one datagram in, at most one out: pings, duplicates, Block1
 //!   reassembly, Block2 slicing, `/.well-known/core`, around the application's [`Resources`],
@@ -27,6 +29,7 @@
 extern crate alloc;
 
 pub mod block;
+pub mod client;
 pub mod dedup;
 pub mod message;
 #[cfg(feature = "oscore")]

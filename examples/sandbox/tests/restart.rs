@@ -5,10 +5,10 @@
 
 use std::net::UdpSocket;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use trevm_coap::message::{code, opt};
-use trevm_coap::{BlockOpt, Message};
+use trevm_coap::client as coap;
+use trevm_coap::message::code;
 use trevm_testkit::Running;
 
 /// A bound on every wait, so that a hung device fails the test instead of hanging it.
@@ -33,7 +33,7 @@ fn start(addr: &str, state: &Path) -> (Running, Client) {
     let socket = UdpSocket::bind("127.0.0.1:0").expect("client socket");
     socket.connect(addr).expect("connect");
     socket.set_read_timeout(Some(WAIT)).unwrap();
-    (device, Client { socket, mid: 0 })
+    (device, Client::new(socket))
 }
 
 fn free_addr() -> String {
@@ -44,68 +44,64 @@ fn free_addr() -> String {
     format!("127.0.0.1:{port}")
 }
 
+/// trevm-coap's client over a socket, one try per request (each wait bounded by [`WAIT`]).
 struct Client {
     socket: UdpSocket,
-    mid: u16,
+    coap: coap::Client,
 }
 
 impl Client {
-    fn send(&mut self, c: u8, path: &[&str], block1: Option<BlockOpt>, payload: &[u8]) -> u16 {
-        self.mid = self.mid.wrapping_add(1);
-        let mut m = Message::request(c, self.mid, path);
-        m.payload = payload.to_vec();
-        if let Some(b) = block1 {
-            m.add_uint_option(opt::BLOCK1, b.to_uint());
-        }
-        self.socket.send(&m.encode()).expect("send");
-        self.mid
+    fn new(socket: UdpSocket) -> Client {
+        let timing = coap::Timing {
+            ack_timeout_ms: WAIT.as_millis() as u64,
+            max_retransmit: 0,
+        };
+        let coap = coap::Client::new(0, timing, coap::Limits::default());
+        Client { socket, coap }
     }
 
-    fn reply(&mut self, mid: u16) -> Message {
-        let mut buf = [0u8; 2048];
+    /// Drives the request started last: its answer, or `None` right after sending datagram
+    /// number `stop` (counting from 0) without waiting for its answer.
+    fn drive(&mut self, stop: usize) -> Option<coap::Reply> {
+        let epoch = Instant::now();
+        let now = || epoch.elapsed().as_millis() as u64;
+        let mut sent = 0;
+        let mut buf = [0u8; coap::MAX_DATAGRAM];
         loop {
-            let n = self.socket.recv(&mut buf).expect("a reply from the device");
-            let m = Message::parse(&buf[..n]).expect("a well-formed reply");
-            if m.mid == mid {
-                return m;
+            match self.coap.poll(now()) {
+                coap::Step::Send(datagram) => {
+                    self.socket.send(datagram).expect("send");
+                    if sent == stop {
+                        return None;
+                    }
+                    sent += 1;
+                }
+                coap::Step::Wait { .. } => {
+                    let n = self.socket.recv(&mut buf).expect("a reply from the device");
+                    self.coap.receive(&buf[..n], now());
+                }
+                coap::Step::Progress { .. } => {}
+                coap::Step::Done(reply) => return Some(reply.expect("an answer")),
+                coap::Step::Idle => unreachable!("a request was started"),
             }
         }
     }
 
     fn request(&mut self, c: u8, path: &[&str]) -> (u8, String) {
-        let mid = self.send(c, path, None, &[]);
-        let m = self.reply(mid);
+        self.coap
+            .start(coap::Request::new(c, path), 0)
+            .expect("start");
+        let m = self.drive(usize::MAX).expect("an answer");
         (m.code, String::from_utf8_lossy(&m.payload).into_owned())
     }
 
-    /// Sends the blocks of `body` to `path` (1024 bytes each) until block `stop` — that one is
-    /// sent without waiting for its answer; all of them and the final answer when `stop` is past
-    /// the last.
+    /// Uploads `body` to `path` in 1024-byte blocks until block `stop` — that one is sent
+    /// without waiting for its answer; all of them and the final answer's code when `stop` is
+    /// past the last.
     fn upload(&mut self, path: &[&str], body: &[u8], stop: usize) -> Option<u8> {
-        let blocks: Vec<&[u8]> = body.chunks(1024).collect();
-        for (num, chunk) in blocks.iter().enumerate() {
-            let b = BlockOpt {
-                num: num as u32,
-                more: num + 1 < blocks.len(),
-                szx: 6,
-            };
-            let mid = self.send(code::PUT, path, Some(b), chunk);
-            if num == stop {
-                return None;
-            }
-            let answer = self.reply(mid);
-            let wanted = if b.more { code::CONTINUE } else { answer.code };
-            assert_eq!(
-                answer.code,
-                wanted,
-                "block {num}: {}",
-                String::from_utf8_lossy(&answer.payload)
-            );
-            if !b.more {
-                return Some(answer.code);
-            }
-        }
-        None
+        let put = coap::Request::new(code::PUT, path).with_payload(body.to_vec());
+        self.coap.start(put, 0).expect("start");
+        self.drive(stop).map(|reply| reply.code)
     }
 }
 

@@ -18,8 +18,9 @@ use crate::measure::INSTRUCTIONS_PER_CYCLE;
 
 #[path = "../../../crates/trevm/src/profile/wasmtime_settings.rs"]
 mod wasmtime_settings;
+use crate::console::board;
+use crate::measure::HEAP;
 use crate::time_driver::cycles;
-use crate::{HEAP, board};
 
 #[repr(C, align(16))]
 struct Aligned<T: ?Sized>(T);

@@ -15,11 +15,13 @@ use trevm::{
     RuntimeOptions,
 };
 
+use crate::console::board;
+use crate::figures::{measure_bytes, measure_cycles};
 use crate::fp_probe::{FpProbe, LeaksD8};
 use crate::fpga_led::FpgaLed0;
-use crate::measure::INSTRUCTIONS_PER_CYCLE;
+use crate::measure::HEAP;
 use crate::time_driver::cycles;
-use crate::{HEAP, board};
+use crate::xorshift::XorShift;
 
 static FIBONACCI: EmbeddedCapsule =
     trevm::include_capsule!(concat!(env!("OUT_DIR"), "/fibonacci.cwasm"));
@@ -39,17 +41,6 @@ mod work;
 
 static HEARTBEATS: AtomicU32 = AtomicU32::new(0);
 
-fn measure_bytes(key: &str, bytes: usize) {
-    board(&format!("measure: {key} = {bytes} B"));
-}
-
-pub(crate) fn measure_cycles(key: &str, cycles: u64) {
-    board(&format!(
-        "measure: {key} = {cycles} cycles (≈ {} instructions under -icount shift=0)",
-        cycles * INSTRUCTIONS_PER_CYCLE
-    ));
-}
-
 /// Prints capsule log lines over semihosting with the time since boot.
 struct SemihostingLog;
 
@@ -65,29 +56,6 @@ impl trevm::LogSink for SemihostingLog {
         );
     }
 }
-
-/// xorshift64*: QEMU's MPS2 has no hardware RNG. Fine for a demo, not for cryptography.
-pub(crate) struct XorShift(pub(crate) u64);
-
-impl rand_core::RngCore for XorShift {
-    fn next_u32(&mut self) -> u32 {
-        (self.next_u64() >> 32) as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn fill_bytes(&mut self, dst: &mut [u8]) {
-        rand_core::impls::fill_bytes_via_next(self, dst)
-    }
-}
-
-// Not true (see above): the CoAP demo's security layer needs a `CryptoRng` and the QEMU board has
-// nothing better. This firmware never leaves QEMU; a real device uses its hardware RNG.
-#[cfg(feature = "coap-oscore")]
-impl rand_core::CryptoRng for XorShift {}
 
 /// The FPGA-IO LED as capsules see it; each toggle is printed with what the register reads back.
 struct BoardLed {
@@ -125,7 +93,7 @@ pub async fn run(spawner: Spawner) -> Result<(), String> {
     HEAP.watch_stacks(options.async_stack_size, options.max_wasm_stack);
     board(&format!(
         "heap {} KiB, profile {profile}, wasm stack {} KiB, fiber stack {} KiB",
-        crate::HEAP_SIZE / 1024,
+        crate::measure::HEAP_SIZE / 1024,
         options.max_wasm_stack / 1024,
         options.async_stack_size / 1024
     ));
@@ -421,73 +389,5 @@ fn async_bindings_capsule() -> Result<trevm::VerifiedCapsule<'static>, String> {
     ASYNC_BINDINGS.check().map_err(|e| e.to_string())
 }
 
-/// The async-bindings capsule as a device receives it: signed, in a flash region the firmware
-/// image does not vouch for. (The macro only gives it the alignment an in-place load needs; the
-/// bytes are checked as untrusted.)
 #[cfg(feature = "signed")]
-static ASYNC_BINDINGS_SIGNED: EmbeddedCapsule =
-    trevm::include_capsule!(concat!(env!("OUT_DIR"), "/async-bindings.signed.cwasm"));
-
-/// The public key this device trusts: the development key of whoever built the firmware.
-#[cfg(feature = "signed")]
-pub(crate) static TRUSTED_KEY: [u8; 32] =
-    *include_bytes!(concat!(env!("OUT_DIR"), "/trusted-key.bin"));
-
-#[cfg(feature = "signed")]
-fn async_bindings_bytes() -> &'static [u8] {
-    ASYNC_BINDINGS_SIGNED.bytes()
-}
-
-/// Verifies the received capsule with the trusted key (measured), and shows that a copy with one
-/// payload byte changed and the CRC recomputed is refused.
-#[cfg(feature = "signed")]
-fn async_bindings_capsule() -> Result<trevm::VerifiedCapsule<'static>, String> {
-    use trevm::capsule::{Capsule, encode_with_trailer};
-    use trevm::{TrustPolicy, TrustedKey, VersionLedger};
-    let key = TrustedKey::ed25519(TRUSTED_KEY)
-        .map_err(|e| e.to_string())?
-        .with_label("the development key");
-    let policy = TrustPolicy::new().trust(key);
-    let ledger = VersionLedger::new();
-    let bytes = ASYNC_BINDINGS_SIGNED.bytes();
-
-    // Tampered: a byte in the middle of the Pulley code, CRC recomputed.
-    let original = Capsule::from_static(bytes).map_err(|e| e.to_string())?;
-    let mut payload = original.payload().to_vec();
-    let middle = payload.len() / 2;
-    payload[middle] ^= 0x01;
-    let tampered = encode_with_trailer(
-        original.profile(),
-        original.name(),
-        &payload,
-        original.header().trailer_kind,
-        original.trailer(),
-    )
-    .map_err(|e| e.to_string())?;
-    drop(payload);
-    let tampered = Capsule::from_vec(tampered).map_err(|e| e.to_string())?;
-    match policy.verify(tampered, &ledger) {
-        Err(refusal) => board(&format!("tampered capsule refused: {refusal}")),
-        Ok(_) => return Err("a tampered capsule passed verification".into()),
-    }
-
-    let base = HEAP.used();
-    HEAP.reset_peak();
-    let start = cycles();
-    let verified = Capsule::from_static(bytes)
-        .map_err(|e| e.to_string())
-        .and_then(|c| policy.verify(c, &ledger).map_err(|e| e.to_string()));
-    measure_cycles("cycles.verify", cycles() - start);
-    measure_bytes("heap.verify_peak", HEAP.peak() - base);
-    let verified = verified?;
-    if let Some(signed) = verified.signed() {
-        board(&format!(
-            "signed capsule `{}` ({} bytes) verified: version {}, signed by {}",
-            signed.manifest.name,
-            bytes.len(),
-            signed.manifest.version,
-            signed.signer
-        ));
-    }
-    Ok(verified)
-}
+use crate::signed::{async_bindings_bytes, async_bindings_capsule};

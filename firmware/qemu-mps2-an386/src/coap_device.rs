@@ -16,12 +16,13 @@ use alloc::format;
 use alloc::string::{String, ToString};
 
 use trevm::{EngineProfile, Runtime, RuntimeOptions, TrustPolicy, TrustedKey};
-use trevm_coap::message::{code, opt};
-use trevm_coap::{BlockOpt, Message, Server, ServerLimits};
+use trevm_coap::client::{Client, Limits, Reply, Request, Step, Timing};
+use trevm_coap::message::code;
+use trevm_coap::{Server, ServerLimits};
 use trevm_slots::{Device, Sandbox, SandboxLimits};
 use trevm_store::FlashStore;
 
-use crate::board;
+use crate::console::board;
 use crate::retained::{self, RetainedFlash};
 #[cfg(feature = "coap-oscore")]
 use crate::time_driver::cycles;
@@ -49,7 +50,7 @@ fn device(
 ) -> Result<Exchanges, String> {
     let runtime =
         Runtime::new(profile, options.with_grants(Sandbox::GRANTS)).map_err(|e| e.to_string())?;
-    let key = TrustedKey::ed25519(crate::capsules::TRUSTED_KEY)
+    let key = TrustedKey::ed25519(crate::signed::TRUSTED_KEY)
         .map_err(|e| e.to_string())?
         .with_label("the development key");
     let mut sandbox = Sandbox::new(
@@ -71,7 +72,9 @@ fn device(
     );
     #[cfg(feature = "coap-oscore")]
     let server = secured(server, &store)?;
-    Ok(Exchanges { server, mid: 0 })
+    // Bodies bounded by what the demo reads back (a capsule's answer, `/.well-known/core`).
+    let client = Client::new(0, Timing::default(), Limits { max_body: 4096 });
+    Ok(Exchanges { server, client })
 }
 
 /// First boot: everything, on a freshly formatted store.
@@ -92,7 +95,7 @@ pub async fn run(profile: EngineProfile, options: RuntimeOptions) -> Result<(), 
     let created = exchanges
         .upload(&["sandbox", "hello"], HELLO.bytes())
         .await?;
-    crate::capsules::measure_cycles("cycles.coap.upload", crate::time_driver::cycles() - start);
+    crate::figures::measure_cycles("cycles.coap.upload", crate::time_driver::cycles() - start);
     expect(&created, code::CREATED, "PUT /sandbox/hello")?;
     board(&format!(
         "coap: PUT /sandbox/hello ({} B, signed) → 2.01, kept in the flash store",
@@ -165,36 +168,26 @@ pub async fn after_restart(profile: EngineProfile, options: RuntimeOptions) -> R
     Ok(())
 }
 
+/// The device and trevm-coap's client, datagrams handed from one to the other in memory.
 struct Exchanges {
     server: Server<u8, Device, Layer>,
-    mid: u16,
+    client: Client,
 }
 
 impl Exchanges {
-    /// `PUT` of `body` in 1024-byte blocks (Block1); the last answer.
-    async fn upload(&mut self, path: &[&str], body: &[u8]) -> Result<Message, String> {
-        let blocks = body.len().div_ceil(1024);
-        for (num, chunk) in body.chunks(1024).enumerate() {
-            let more = num + 1 < blocks;
-            let block = BlockOpt {
-                num: num as u32,
-                more,
-                szx: 6,
-            };
-            let reply = self.send_with(code::PUT, path, chunk, Some(block)).await?;
-            if !more {
-                return Ok(reply);
-            }
-            expect(&reply, code::CONTINUE, "a block of the upload")?;
-        }
-        Err("nothing to upload".into())
+    /// `PUT` of `body` (Block1, in the client's 1024-byte blocks); the last answer.
+    async fn upload(&mut self, path: &[&str], body: &[u8]) -> Result<Reply, String> {
+        let put = Request::new(code::PUT, path).with_payload(body.to_vec());
+        self.request_from(STRANGER, put).await
     }
 
-    async fn send(&mut self, code: u8, path: &[&str], payload: &[u8]) -> Result<Message, String> {
-        self.send_with(code, path, payload, None).await
+    /// One request from [`STRANGER`].
+    async fn send(&mut self, code: u8, path: &[&str], payload: &[u8]) -> Result<Reply, String> {
+        let request = Request::new(code, path).with_payload(payload.to_vec());
+        self.request_from(STRANGER, request).await
     }
 
-    /// One confirmable request from `peer` (not [`STRANGER`]); the reply parsed.
+    /// One request from `peer` (not [`STRANGER`]).
     #[cfg(feature = "coap-oscore")]
     async fn send_from(
         &mut self,
@@ -202,43 +195,35 @@ impl Exchanges {
         code: u8,
         path: &[&str],
         payload: &[u8],
-    ) -> Result<Message, String> {
-        self.mid = self.mid.wrapping_add(1);
-        let mut request = Message::request(code, self.mid, path);
-        request.payload = payload.to_vec();
-        self.exchange(peer, &request).await
+    ) -> Result<Reply, String> {
+        let request = Request::new(code, path).with_payload(payload.to_vec());
+        self.request_from(peer, request).await
     }
 
-    /// `request` from `peer`, now; the reply parsed.
-    async fn exchange(&mut self, peer: u8, request: &Message) -> Result<Message, String> {
-        let now = embassy_time::Instant::now().as_millis();
-        let reply = self
-            .server
-            .handle(&peer, &request.encode(), now)
-            .await
-            .ok_or("the device did not answer")?;
-        Message::parse(&reply).map_err(|e| format!("the device's reply does not parse: {e:?}"))
-    }
-
-    /// One confirmable request from [`STRANGER`]; the reply parsed.
-    async fn send_with(
-        &mut self,
-        code: u8,
-        path: &[&str],
-        payload: &[u8],
-        block1: Option<BlockOpt>,
-    ) -> Result<Message, String> {
-        self.mid = self.mid.wrapping_add(1);
-        let mut request = Message::request(code, self.mid, path);
-        request.payload = payload.to_vec();
-        if let Some(b) = block1 {
-            request.add_uint_option(opt::BLOCK1, b.to_uint());
+    /// `request` from `peer`, through the client: each datagram it sends is handled by the
+    /// server now, and the server's answer handed back.
+    async fn request_from(&mut self, peer: u8, request: Request) -> Result<Reply, String> {
+        let now = || embassy_time::Instant::now().as_millis();
+        self.client
+            .start(request, now())
+            .map_err(|e| e.to_string())?;
+        loop {
+            match self.client.poll(now()) {
+                Step::Send(datagram) => {
+                    let answer = self.server.handle(&peer, datagram, now()).await;
+                    let answer = answer.ok_or("the device did not answer")?;
+                    self.client.receive(&answer, now());
+                }
+                Step::Progress { .. } => {}
+                // In memory, an answer comes at once or never.
+                Step::Wait { .. } | Step::Idle => return Err("the device did not answer".into()),
+                Step::Done(reply) => return reply.map_err(|e| e.to_string()),
+            }
         }
-        self.exchange(STRANGER, &request).await
     }
 }
 
-fn expect(reply: &Message, wanted: u8, what: &str) -> Result<(), String> {
+fn expect(reply: &Reply, wanted: u8, what: &str) -> Result<(), String> {
     if reply.code == wanted {
         return Ok(());
     }
@@ -276,7 +261,7 @@ fn secured(
     // QEMU's MPS2 has no hardware RNG: the capsules' xorshift, from a fixed seed, is **predictable
     // and only for this demo**. A real device hands its hardware RNG to the security layer (on
     // Ariel OS, its `random` module's crypto RNG).
-    let mut rng = crate::capsules::XorShift(0x0c0a_9e55_5eed_0001);
+    let mut rng = crate::xorshift::XorShift(0x0c0a_9e55_5eed_0001);
     // The device's identity: made on first start and kept in the store, so clients that pinned
     // it still recognise the device after a reset.
     let stored = store
@@ -288,7 +273,7 @@ fn secured(
         None => {
             let start = cycles();
             let identity = Identity::generate(&mut rng);
-            crate::capsules::measure_cycles("cycles.coap.identity", cycles() - start);
+            crate::figures::measure_cycles("cycles.coap.identity", cycles() - start);
             store
                 .borrow_mut()
                 .put("identity", &identity.to_bytes())
@@ -324,7 +309,7 @@ async fn edhoc(exchanges: &mut Exchanges) -> Result<(), String> {
     let reply = exchanges
         .send(code::POST, &[".well-known", "edhoc"], &message_1)
         .await?;
-    crate::capsules::measure_cycles("cycles.coap.edhoc_message_2", cycles() - start);
+    crate::figures::measure_cycles("cycles.coap.edhoc_message_2", cycles() - start);
     expect(&reply, code::CHANGED, "EDHOC message 1")?;
     board(&format!(
         "coap: EDHOC message 1 → 2.04 with message 2 ({} B)",
@@ -397,7 +382,7 @@ async fn flood(exchanges: &mut Exchanges, template: &[u8]) -> Result<(), String>
         }
     }
     let spent = cycles() - start;
-    crate::capsules::measure_cycles("cycles.coap.edhoc_flood_1000", spent);
+    crate::figures::measure_cycles("cycles.coap.edhoc_flood_1000", spent);
     if started > 4 {
         return Err(format!(
             "flood: {started} handshakes started, at most 4 expected"

@@ -21,6 +21,9 @@ mod bare;
 mod capsules;
 #[cfg(feature = "coap")]
 mod coap_device;
+mod console;
+#[cfg(feature = "runtime")]
+mod figures;
 #[cfg(feature = "runtime")]
 mod fp_probe;
 #[cfg(feature = "runtime")]
@@ -28,25 +31,19 @@ mod fpga_led;
 mod measure;
 #[cfg(feature = "coap")]
 mod retained;
+#[cfg(feature = "signed")]
+mod signed;
 mod time_driver;
+#[cfg(feature = "runtime")]
+mod xorshift;
 
 use core::mem::MaybeUninit;
 
 use cortex_m_semihosting::{debug, hprintln};
 use embassy_executor::Spawner;
-use embassy_time::Instant;
 
-/// Heap for the engine, the deserialized capsules, their stores and linear memories.
-const HEAP_SIZE: usize = 1024 * 1024;
-
-#[global_allocator]
-static HEAP: measure::TrackingHeap = measure::TrackingHeap::empty();
-
-/// A line from the board (not a capsule), with the time since boot.
-fn board(msg: &str) {
-    let ms = Instant::now().as_millis();
-    hprintln!("[{:>5}.{:03}] board: {}", ms / 1000, ms % 1000, msg);
-}
+use console::board;
+use measure::{HEAP, HEAP_SIZE};
 
 fn fail(msg: &str) -> ! {
     board(msg);

@@ -8,6 +8,13 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use embedded_alloc::LlffHeap;
 
+/// Heap for the engine, the deserialized capsules, their stores and linear memories.
+pub const HEAP_SIZE: usize = 1024 * 1024;
+
+/// The firmware's allocator.
+#[global_allocator]
+pub static HEAP: TrackingHeap = TrackingHeap::empty();
+
 /// The allocator: embedded-alloc's linked-list heap, plus bookkeeping.
 pub struct TrackingHeap {
     inner: LlffHeap,
