@@ -10,6 +10,8 @@ use trevm::{EngineProfile, Runtime, RuntimeOptions, TrustPolicy};
 use trevm_coap::message::code;
 use trevm_coap::secure::{Identity, Policy, Scope};
 use trevm_coap::{Device, Message, Sandbox, SandboxLimits, Security, Server, ServerLimits};
+// The embassy-time driver that the runtime's timeouts need on the host: the native board's clock.
+use trevm_native as _;
 
 type Peer = &'static str;
 

@@ -10,6 +10,8 @@ use trevm_coap::message::{code, opt};
 use trevm_coap::{
     BlockOpt, Device, Message, MsgType, Sandbox, SandboxLimits, Server, ServerLimits,
 };
+// The embassy-time driver that the runtime's timeouts need on the host: the native board's clock.
+use trevm_native as _;
 
 type Peer = &'static str;
 
