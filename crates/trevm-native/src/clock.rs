@@ -39,6 +39,10 @@ static WALL: Wall = Wall::new();
 
 // `time_driver_impl!` exports the driver's two functions under the unmangled names embassy-time
 // calls (`#[unsafe(no_mangle)]`).
+// SAFETY: `_embassy_time_now` and `_embassy_time_schedule_wake` are defined nowhere else in a
+// binary that links the board: no crate of the workspace enables embassy-time's `std` or
+// `mock-driver` (a second definition would fail to link, not be chosen silently), and the two
+// functions have exactly the signatures embassy-time-driver declares.
 #[allow(unsafe_code)]
 mod registration {
     embassy_time_driver::time_driver_impl!(static DRIVER: super::BoardClock = super::BoardClock);
