@@ -1,7 +1,8 @@
 //! The native board: what an Ariel OS `native` build provides, for running trevm capsules on Linux.
 //!
-//! - an embassy executor on std threads (re-exported as [`embassy_executor`]), with the
-//!   embassy-time std driver, so capsule `sleep`s and timeouts use real time;
+//! - an embassy executor on std threads (re-exported as [`embassy_executor`]), and the board's
+//!   [`clock`], the binary's embassy-time driver: real time for programs, so capsule `sleep`s and
+//!   timeouts take real time, and a virtual clock for tests ([`clock::run_virtual`]);
 //! - a console [`LogSink`](trevm::LogSink) that prints each capsule line with the time since boot
 //!   and the capsule's name, and can also keep the lines for tests ([`ConsoleLog::captured`]);
 //! - OS randomness for `rng-api`;
@@ -17,6 +18,7 @@
 //! Where things are:
 //! - `board.rs`: [`NativeBoard`] (LED, button, sensors, UDP, [`NativeBoard::host_state`]) and
 //!   its LED pin [`SimPin`];
+//! - [`clock`]: the embassy-time driver (wall clock, or a thread's virtual clock);
 //! - `log.rs`: [`ConsoleLog`], the console log sink, and [`uptime`];
 //! - `sensors.rs`, `udp.rs`: [`SimSensor`] and [`NativeUdp`];
 //! - [`access`]: who may talk to the device: `peers.yml` and the device's EDHOC identity;
@@ -31,6 +33,7 @@
 #[cfg(feature = "coap")]
 pub mod access;
 mod board;
+pub mod clock;
 #[cfg(feature = "coap")]
 pub mod coap;
 mod log;

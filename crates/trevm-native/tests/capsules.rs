@@ -21,6 +21,7 @@ fn log_rng_and_time_bindings_are_observable() {
     let (host, log) = host("async-bindings");
     let host = host.with_rng(CountingRng::default());
     // The capsule sleeps 3 s, then loops forever: a 4 s timeout ends it after the second clock read.
+    // On the wall clock: only real time passes while the capsule loops.
     let limits = Limits::new().with_timeout(trevm::Duration::from_secs(4));
     let err = block_on(async {
         let mut inst = rt.instantiate(&loaded, host, limits).await?;
@@ -63,30 +64,47 @@ fn log_rng_and_time_bindings_are_observable() {
     );
 }
 
+/// A task that yields `beats` times, counting its polls, then ends.
+struct Heartbeat {
+    polls: Arc<AtomicU32>,
+    beats: u32,
+}
+
+impl std::future::Future for Heartbeat {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        self.polls.fetch_add(1, Ordering::Relaxed);
+        if self.beats == 0 {
+            return std::task::Poll::Ready(());
+        }
+        self.beats -= 1;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
 #[test]
 fn timeout_stops_a_busy_loop_while_other_tasks_run() {
     let rt = runtime();
     let loaded = rt.load(&capsule("hostile")).unwrap();
 
-    // Other tasks run while a capsule spins: a heartbeat on the same executor ticks three times
-    // while the call is still in progress. The call has no timeout and `spin` never returns, so
-    // only the heartbeat can end the race: nothing here depends on how fast the machine is (a
-    // blocked executor would hang the test rather than fail it). A mocked clock is no option:
-    // embassy-time's MockDriver would be a second time driver in test binaries that already link
-    // the std one, and two drivers conflict.
+    // Other tasks run while a capsule spins: a task on the same executor is polled three times
+    // (each poll yields) while the call is still in progress. The call has no timeout and `spin`
+    // never returns, so only that task can end the race: no clock is involved, and a blocked
+    // executor would hang the test rather than fail it.
     let (host, _) = host("hostile");
     let mut inst = block_on(rt.instantiate(&loaded, host, Limits::new())).unwrap();
-    let ticks = Arc::new(AtomicU32::new(0));
-    let t = ticks.clone();
-    let heartbeat = async move {
-        for _ in 0..3 {
-            embassy_time::Timer::after_millis(20).await;
-            t.fetch_add(1, Ordering::Relaxed);
-        }
+    let polls = Arc::new(AtomicU32::new(0));
+    let heartbeat = Heartbeat {
+        polls: polls.clone(),
+        beats: 3,
     };
     let spinning = block_on(async {
         let call = Box::pin(inst.call("spin", &[]));
-        match select(call, Box::pin(heartbeat)).await {
+        match select(call, heartbeat).await {
             Either::Left((r, _)) => Some(r),
             // Dropping the call here stops the capsule mid-loop.
             Either::Right(((), _)) => None,
@@ -95,10 +113,13 @@ fn timeout_stops_a_busy_loop_while_other_tasks_run() {
     assert_eq!(
         spinning,
         None,
-        "spin returned after {} heartbeat ticks",
-        ticks.load(Ordering::Relaxed)
+        "spin returned after the other task was polled {} times",
+        polls.load(Ordering::Relaxed)
     );
+    assert_eq!(polls.load(Ordering::Relaxed), 4);
 
+    // The timeout stops the same busy loop, and only that instance: on the wall clock, as on a
+    // device (a virtual clock stands still while the capsule computes).
     // The timeout stops the same busy loop, and only that instance.
     let (host, _) = common::host("hostile");
     let limits = Limits::new().with_timeout(trevm::Duration::from_millis(600));
@@ -126,9 +147,10 @@ fn huge_sleeps_wait_for_the_timeout_instead_of_overflowing() {
     let rt = runtime();
     let loaded = rt.load(&capsule("hostile")).unwrap();
     // u64::MAX ms overflows embassy-time's ticks; 2^60 ms fits a Duration but not now + it.
+    // On the virtual clock: the 200 ms timeouts take no wall time.
     for millis in [u64::MAX, u64::MAX / 1000, 1 << 60] {
         let (host, log) = host("hostile");
-        let r = block_on(async {
+        let r = run_virtual(async {
             let mut inst = rt
                 .instantiate(
                     &loaded,
@@ -144,9 +166,9 @@ fn huge_sleeps_wait_for_the_timeout_instead_of_overflowing() {
             "sleep({millis})"
         );
     }
-    // An ordinary sleep still wakes up.
+    // An ordinary sleep still wakes up, after exactly its time.
     let (host, log) = host("hostile");
-    block_on(async {
+    run_virtual(async {
         let mut inst = rt.instantiate(&loaded, host, Limits::new()).await?;
         inst.call("sleep-for", &[Val::U64(5)]).await
     })

@@ -1,17 +1,20 @@
 //! `gpio-api` on the native board, observed as a user would: the LED's state after button presses,
-//! and the error value (not a trap) where the board has no LED or button.
+//! and the error value (not a trap) where the board has no LED or button. Every scenario with
+//! time in it runs on the board's virtual clock: presses, holds, debounces and blinks take no
+//! wall time, and the LED changes at the same (virtual) times on every machine.
 
 mod common;
 
 use std::sync::Arc;
 
-use common::{block_on, capsule, runtime};
+use common::{block_on, capsule, run_virtual, runtime};
 use embassy_time::Timer;
 use futures_util::future::{Either, select};
 use trevm::{HostState, Limits};
 use trevm_native::{ConsoleLog, NativeBoard};
 
-/// Waits (without blocking the executor) until `cond` holds, for at most 5 s.
+/// Waits (without blocking the executor) until `cond` holds, checking every 5 ms of the virtual
+/// clock, for at most 5 s of it.
 async fn until(mut cond: impl FnMut() -> bool) -> bool {
     for _ in 0..1000 {
         if cond() {
@@ -22,9 +25,9 @@ async fn until(mut cond: impl FnMut() -> bool) -> bool {
     cond()
 }
 
-/// Runs the capsule's `blinky` (which never returns) until `presses` is done.
+/// Runs the capsule's `blinky` (which never returns) until `presses` is done, on the virtual clock.
 fn blinky_while(inst: &mut trevm::Instance, presses: impl std::future::Future<Output = ()>) {
-    let outcome = block_on(async {
+    let outcome = run_virtual(async {
         let run = Box::pin(inst.call("blinky", &[]));
         match select(run, Box::pin(presses)).await {
             Either::Left((r, _)) => Some(r),
@@ -123,30 +126,38 @@ fn without_a_button_blinky_gets_the_error_value_and_blinks_on_a_timer() {
     let rt = runtime();
     let loaded = rt.load(&capsule("gpio")).expect("load");
     let mut inst = block_on(rt.instantiate(&loaded, host, Limits::new())).expect("inst");
-    // Watch three toggles rather than count them in a time window: how many fit in a window
-    // depends on the machine.
-    let outcome = block_on(async {
+    // Ten seconds of blinking (stopped a quarter period before the 21st toggle, so no two events
+    // share an instant) on the virtual clock.
+    let wall = std::time::Instant::now();
+    let outcome = run_virtual(async {
         let run = Box::pin(inst.call("blinky", &[]));
-        let three = Box::pin(until(|| board.led_history().len() >= 3));
-        match select(run, three).await {
+        let ten_seconds = Box::pin(Timer::after_millis(9_750));
+        match select(run, ten_seconds).await {
             Either::Left((r, _)) => Err(r),
-            Either::Right((seen, _)) => Ok(seen),
+            Either::Right(((), _)) => Ok(()),
         }
     });
-    assert_eq!(outcome, Ok(true), "LED history {:?}", board.led_history());
-    assert!(
-        log.messages()
-            .contains(&"No button on this board: blinking every 500 ms instead".to_string()),
-        "{:?}",
-        log.messages()
+    println!(
+        "10 s of blinky on the virtual clock took {:?} of wall time",
+        wall.elapsed()
     );
-    let history = board.led_history();
-    let states: Vec<bool> = history.iter().map(|&(_, on)| on).collect();
-    assert_eq!(&states[..3], [true, false, true]);
-    // The capsule sleeps 500 ms between toggles: a timer never fires early.
-    for pair in history.windows(2) {
-        assert!(pair[1].0 >= pair[0].0 + 500, "{history:?}");
-    }
+    assert_eq!(outcome, Ok(()), "blinky returned");
+    // Exactly twenty toggles, at 0, 500, …, 9500 ms: on, off, on, …
+    let mut expected = vec![
+        "blinky: press the button to toggle the LED",
+        "No button on this board: blinking every 500 ms instead",
+    ];
+    expected.extend((0..20).map(|i| {
+        if i % 2 == 0 {
+            "LED on  (●)"
+        } else {
+            "LED off (○)"
+        }
+    }));
+    assert_eq!(log.messages(), expected);
+    let times: Vec<(u64, bool)> = (0..20).map(|i| (i * 500, i % 2 == 0)).collect();
+    assert_eq!(board.led_history(), times);
+    assert!(!board.led_is_on());
 }
 
 #[test]
@@ -222,7 +233,7 @@ fn a_real_input_pin_drives_the_button_through_follow() {
     let mut inst =
         block_on(rt.instantiate(&loaded, board.host_state("gpio"), Limits::new())).expect("inst");
     let button = board.button().clone();
-    let done = block_on(async {
+    let done = run_virtual(async {
         let follow = Box::pin(button.follow(FlippingPin { low: false }));
         let run = Box::pin(inst.call("blinky", &[]));
         let enough = Box::pin(until(|| board.led_history().len() >= 3));

@@ -8,14 +8,15 @@ use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use common::{block_on, capsule, runtime};
+use common::{block_on, capsule, run_virtual, runtime};
 use embassy_time::Timer;
 use futures_util::future::{Either, select};
 use trevm::host::SensorRegistry;
 use trevm::{HostState, Limits, Val};
 use trevm_native::{ConsoleLog, NativeBoard, SimSensor};
 
-/// Waits (without blocking the executor) until `cond` holds, for at most 10 s.
+/// Waits (without blocking the executor) until `cond` holds, checking every 5 ms for at most
+/// 10 s (of the virtual clock in the sensor scenario, of real time for sockets).
 async fn until(mut cond: impl FnMut() -> bool) -> bool {
     for _ in 0..2000 {
         if cond() {
@@ -49,7 +50,8 @@ fn temperature_crossings_are_logged() {
     let mut inst = block_on(rt.instantiate(&loaded, board.host_state("sensors"), Limits::new()))
         .expect("instantiate");
     let readings = || log.messages().len() >= 6;
-    let outcome = block_on(async {
+    // Six readings 500 ms apart on the virtual clock: the outcome cannot depend on the machine.
+    let outcome = run_virtual(async {
         let run = Box::pin(inst.call("monitor-temperature", &[]));
         match select(run, Box::pin(until(readings))).await {
             Either::Left((r, _)) => Some(r),

@@ -11,6 +11,8 @@ use trevm_coap::message::code;
 use trevm_coap::secure::{Identity, Policy, Scope};
 use trevm_coap::{Message, Security, Server, ServerLimits};
 use trevm_slots::{Device, Sandbox, SandboxLimits};
+// The embassy-time driver that the runtime's timeouts need on the host: the native board's clock.
+use trevm_native as _;
 
 type Peer = &'static str;
 

@@ -9,6 +9,8 @@ use trevm::{EngineProfile, Runtime, RuntimeOptions, TrustPolicy};
 use trevm_coap::message::{code, opt};
 use trevm_coap::{BlockOpt, Message, MsgType, Server, ServerLimits};
 use trevm_slots::{Device, Sandbox, SandboxLimits};
+// The embassy-time driver that the runtime's timeouts need on the host: the native board's clock.
+use trevm_native as _;
 
 type Peer = &'static str;
 

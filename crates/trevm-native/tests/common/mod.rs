@@ -93,10 +93,17 @@ impl rand_core::RngCore for CountingRng {
     }
 }
 
-/// Runs a future to completion on this thread (embassy-time's generic queue lets any executor
-/// drive timers on the native board).
+/// Runs a future to completion on this thread, on the wall clock (the board's clock fires timers
+/// for any executor). For futures that wait on the outside world (sockets, threads) or must be
+/// stopped in a busy loop by a timeout.
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     futures_executor::block_on(f)
+}
+
+/// Runs a future to completion on this thread on a virtual clock: sleeps, timeouts and timers
+/// take no wall time, and the same scenario always sees the same times.
+pub fn run_virtual<F: std::future::Future>(f: F) -> F::Output {
+    trevm_native::clock::run_virtual(f)
 }
 
 /// `capsule`, verified (borrowed bytes).
