@@ -50,7 +50,7 @@ impl Manifest {
     /// length and integer in its shortest form.
     pub fn to_cbor(&self) -> Vec<u8> {
         let p = &self.profile;
-        let mut e = minicbor::Encoder::new(Vec::new());
+        let mut e = minicbor::Encoder::new(VecWriter(Vec::new()));
         // Writing into a `Vec` cannot fail.
         let _ = (|| -> Result<(), minicbor::encode::Error<core::convert::Infallible>> {
             e.map(5)?;
@@ -67,7 +67,7 @@ impl Manifest {
             }
             Ok(())
         })();
-        e.into_writer()
+        e.into_writer().0
     }
 
     /// The manifest of `capsule` as it is (name, profile and payload digest from the capsule),
@@ -85,6 +85,20 @@ impl Manifest {
     /// Whether the manifest grants the import `name`.
     pub fn grants(&self, name: &str) -> bool {
         self.grants.iter().any(|g| g == name)
+    }
+}
+
+/// A `Vec` as minicbor's output (its own `Vec` support needs minicbor's `alloc` feature, which
+/// changes what minicbor's derive writes for every crate in the build: coapcore's no longer
+/// compiles).
+struct VecWriter(Vec<u8>);
+
+impl minicbor::encode::Write for VecWriter {
+    type Error = core::convert::Infallible;
+
+    fn write_all(&mut self, buf: &[u8]) -> Result<(), Self::Error> {
+        self.0.extend_from_slice(buf);
+        Ok(())
     }
 }
 
