@@ -273,8 +273,21 @@ mod tests {
             refused(&[0xa1, 0x61, b'a', 0x00]),
             "a key is not a small integer"
         );
-        let four: Vec<(u8, &[u8])> = e[1..].iter().map(|(k, v)| (*k, v.as_slice())).collect();
-        assert_eq!(refused(&map(&four)), "no name (key 1)");
+        let missing = [
+            "no name (key 1)",
+            "no version (key 2)",
+            "no profile (key 3)",
+            "no digest (key 4)",
+            "no grants (key 5)",
+        ];
+        for (i, why) in missing.into_iter().enumerate() {
+            let four: Vec<(u8, &[u8])> = e
+                .iter()
+                .filter(|(k, _)| usize::from(*k) != i + 1)
+                .map(|(k, v)| (*k, v.as_slice()))
+                .collect();
+            assert_eq!(refused(&map(&four)), why);
+        }
         assert_eq!(refused(&with(1, &[0x01])), "name is not text");
         let mut long = vec![0x78, 33];
         long.extend([b'a'; 33]);

@@ -21,7 +21,7 @@ const ALG_EDDSA: i64 = -8;
 /// Header label `kid`.
 const LABEL_KID: i64 = 4;
 /// Length of an Ed25519 signature.
-pub const SIGNATURE_LEN: usize = 64;
+pub(crate) const SIGNATURE_LEN: usize = 64;
 
 const fn malformed(why: &'static str) -> TrustError {
     TrustError::Malformed(why)
