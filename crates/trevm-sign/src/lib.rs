@@ -267,31 +267,37 @@ pub fn default_version() -> u64 {
 }
 
 fn version_at(t: std::time::SystemTime) -> u64 {
-    let secs = t
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    ((y * 100 + m) * 100 + d) * 1_000_000
-        + (rem / 3600) * 10_000
-        + (rem % 3600 / 60) * 100
-        + rem % 60
+    use chrono::{Datelike, Timelike};
+    // Before 1970 (a clock that is badly wrong) counts as 1970-01-01 00:00:00.
+    let t = chrono::DateTime::<chrono::Utc>::from(t.max(std::time::UNIX_EPOCH));
+    let date = u64::try_from(t.year()).unwrap_or(0) * 10_000
+        + u64::from(t.month()) * 100
+        + u64::from(t.day());
+    let time = u64::from(t.hour()) * 10_000 + u64::from(t.minute()) * 100 + u64::from(t.second());
+    date * 1_000_000 + time
 }
 
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    // Eras of 400 years (146,097 days), shifted to start on 0000-03-01.
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d)
+/// Makes the signature trailer for `manifest`: a COSE_Sign1 (RFC 9052) with `kid` in its
+/// protected header, its signature computed by `sign` (Ed25519 over the bytes it is given), in
+/// exactly the shape a device reads (`trevm::trust` module docs). The device never signs.
+pub fn sign_manifest(
+    manifest: &Manifest,
+    kid: KeyId,
+    sign: impl FnOnce(&[u8]) -> [u8; 64],
+) -> Vec<u8> {
+    use coset::{CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
+    let protected = HeaderBuilder::new()
+        .algorithm(iana::Algorithm::EdDSA)
+        .key_id(kid.0.to_vec())
+        .build();
+    CoseSign1Builder::new()
+        .protected(protected)
+        .payload(manifest.to_cbor())
+        .create_signature(b"", |tbs| sign(tbs).to_vec())
+        .build()
+        .to_tagged_vec()
+        // Encoding into a `Vec` cannot fail.
+        .unwrap_or_default()
 }
 
 /// Attaches an unsigned manifest (name, profile and digest from the capsule, with `version` and
@@ -343,7 +349,7 @@ pub fn sign(
         },
     };
     let manifest = Manifest::describe(&capsule, version.unwrap_or_else(default_version), grants);
-    let trailer = trust::sign_manifest(&manifest, key.kid(), |tbs| key.sign_bytes(tbs));
+    let trailer = sign_manifest(&manifest, key.kid(), |tbs| key.sign_bytes(tbs));
     Ok(capsule::with_trailer(
         &capsule,
         TrailerKind::Signed,

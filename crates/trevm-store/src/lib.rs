@@ -335,11 +335,10 @@ fn check_len(len: usize, max: usize) -> Result<(), StoreError> {
     }
 }
 
-/// CRC-32 (IEEE), as used by both persistent formats.
+/// CRC-32 (IEEE 802.3, as zlib: CRC-32/ISO-HDLC), as used by both persistent formats.
 fn crc32(data: &[u8]) -> u32 {
-    let mut hasher = crc32fast::Hasher::new();
-    hasher.update(data);
-    hasher.finalize()
+    static CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+    CRC32.checksum(data)
 }
 
 #[cfg(test)]

@@ -26,6 +26,8 @@ mod sensor_types;
 pub mod sensors;
 #[cfg(feature = "udp")]
 pub mod udp;
+#[cfg(feature = "udp")]
+mod udp_binding;
 
 #[cfg(feature = "log")]
 mod log;

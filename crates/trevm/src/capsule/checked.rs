@@ -1,0 +1,243 @@
+//! [`Capsule`]: bytes whose header, length and checksum were checked.
+
+use alloc::borrow::Cow;
+use alloc::vec::Vec;
+
+use super::crc::crc32;
+use super::error::CapsuleError;
+use super::header::CapsuleHeader;
+use super::layout::HEADER_LEN;
+use super::stamp::StampedProfile;
+use crate::profile::EngineProfile;
+
+/// Capsule bytes whose header, length and checksum have been checked. Cheap: nothing is
+/// deserialized, nothing is trusted yet. To load it, verify it first with a
+/// [`TrustPolicy`](crate::trust::TrustPolicy).
+#[derive(Debug, Clone)]
+pub struct Capsule<'a> {
+    header: CapsuleHeader,
+    bytes: Cow<'a, [u8]>,
+    /// Set only by [`Capsule::from_static`]: the same bytes, known to live forever, so Wasmtime
+    /// may use them in place.
+    static_bytes: Option<&'static [u8]>,
+}
+
+impl<'a> Capsule<'a> {
+    /// Checks capsule bytes (header, length, CRC) without copying them.
+    pub fn from_slice(bytes: &'a [u8]) -> Result<Self, CapsuleError> {
+        let header = Self::check(bytes)?;
+        Ok(Capsule {
+            header,
+            bytes: Cow::Borrowed(bytes),
+            static_bytes: None,
+        })
+    }
+
+    /// The decoded header.
+    pub fn header(&self) -> &CapsuleHeader {
+        &self.header
+    }
+
+    /// The capsule's name from its header.
+    pub fn name(&self) -> &str {
+        self.header.name()
+    }
+
+    /// The profile the capsule was built with.
+    pub fn profile(&self) -> EngineProfile {
+        self.header.stamp.profile
+    }
+
+    /// The precompiled component after the header.
+    pub fn payload(&self) -> &[u8] {
+        &self.bytes[HEADER_LEN..HEADER_LEN + self.header.payload_len]
+    }
+
+    /// The trailer after the payload (empty for [`TrailerKind::None`]).
+    pub fn trailer(&self) -> &[u8] {
+        &self.bytes[HEADER_LEN + self.header.payload_len..]
+    }
+
+    /// The whole capsule.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Size of the whole capsule in bytes.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Always false: a checked capsule has a header.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Refuses the capsule unless it was built for `profile` by this runtime's Wasmtime.
+    pub fn check_profile(&self, profile: EngineProfile) -> Result<(), CapsuleError> {
+        let runtime = StampedProfile::current(profile);
+        if self.header.stamp != runtime {
+            return Err(CapsuleError::ProfileMismatch {
+                capsule: self.header.stamp,
+                runtime,
+            });
+        }
+        Ok(())
+    }
+
+    /// The payload, if it lives forever (so Wasmtime may use it in place).
+    pub(crate) fn static_payload(&self) -> Option<&'static [u8]> {
+        self.static_bytes
+            .map(|b| &b[HEADER_LEN..HEADER_LEN + self.header.payload_len])
+    }
+
+    /// An owned copy (for keeping a capsule that was checked in a borrowed buffer).
+    pub fn into_owned(self) -> Capsule<'static> {
+        Capsule {
+            header: self.header,
+            bytes: match self.static_bytes {
+                Some(b) => Cow::Borrowed(b),
+                None => Cow::Owned(self.bytes.into_owned()),
+            },
+            static_bytes: self.static_bytes,
+        }
+    }
+
+    fn check(bytes: &[u8]) -> Result<CapsuleHeader, CapsuleError> {
+        let header = CapsuleHeader::parse(bytes)?;
+        let found = bytes.len() - HEADER_LEN;
+        let expected = header.body_len();
+        if found < expected {
+            return Err(CapsuleError::Truncated { expected, found });
+        }
+        if found > expected {
+            return Err(CapsuleError::TrailingBytes {
+                extra: found - expected,
+            });
+        }
+        let crc = crc32(&bytes[HEADER_LEN..]);
+        if crc != header.crc {
+            return Err(CapsuleError::Corrupted {
+                expected: header.crc,
+                found: crc,
+            });
+        }
+        Ok(header)
+    }
+}
+
+impl Capsule<'static> {
+    /// Checks capsule bytes that live forever (e.g. a capsule in a flash partition). When they
+    /// are suitably aligned, [`Runtime::load`](crate::Runtime::load) uses them in place once they
+    /// are verified.
+    pub fn from_static(bytes: &'static [u8]) -> Result<Self, CapsuleError> {
+        let header = Self::check(bytes)?;
+        Ok(Capsule {
+            header,
+            bytes: Cow::Borrowed(bytes),
+            static_bytes: Some(bytes),
+        })
+    }
+
+    /// Checks owned capsule bytes (e.g. received over the network).
+    pub fn from_vec(bytes: Vec<u8>) -> Result<Self, CapsuleError> {
+        let header = Self::check(&bytes)?;
+        Ok(Capsule {
+            header,
+            bytes: Cow::Owned(bytes),
+            static_bytes: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::capsule::*;
+    use crate::profile::{EngineProfile, Preemption};
+
+    #[test]
+    fn crc_matches_zlib() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(b""), 0);
+    }
+
+    #[test]
+    fn trailing_bytes_and_trailers_are_checked() {
+        let profile = EngineProfile::pulley32(Preemption::Fuel);
+        let bytes =
+            encode_with_trailer(profile, "t", b"code", TrailerKind::Manifest, b"\xa0").unwrap();
+        let c = Capsule::from_slice(&bytes).unwrap();
+        assert_eq!(c.payload(), b"code");
+        assert_eq!(c.trailer(), b"\xa0");
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(
+            Capsule::from_slice(&longer).unwrap_err(),
+            CapsuleError::TrailingBytes { extra: 1 }
+        );
+        // The CRC covers the trailer too.
+        let mut flipped = bytes.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        assert!(matches!(
+            Capsule::from_slice(&flipped),
+            Err(CapsuleError::Corrupted { .. })
+        ));
+        let mut reserved = bytes.clone();
+        reserved[27] = 1;
+        assert_eq!(
+            Capsule::from_slice(&reserved).unwrap_err(),
+            CapsuleError::BadHeader("reserved byte is not zero")
+        );
+        assert!(encode_with_trailer(profile, "t", b"", TrailerKind::Signed, &[0; 4097]).is_err());
+    }
+
+    #[test]
+    fn header_round_trip_and_checks() {
+        let profile = EngineProfile::pulley32(Preemption::Fuel);
+        let bytes = encode(profile, "hello", b"payload!").unwrap();
+        let c = Capsule::from_slice(&bytes).unwrap();
+        assert_eq!(c.name(), "hello");
+        assert_eq!(c.payload(), b"payload!");
+        assert_eq!(c.profile(), profile);
+        assert!(c.check_profile(profile).is_ok());
+        let err = c
+            .check_profile(EngineProfile::pulley64(Preemption::Epoch))
+            .unwrap_err();
+        let msg = alloc::format!("{err}");
+        assert!(msg.contains("target pulley32 ≠ pulley64"), "{msg}");
+        assert!(msg.contains("preemption fuel ≠ epoch"), "{msg}");
+
+        assert!(matches!(
+            Capsule::from_slice(&bytes[..bytes.len() - 1]),
+            Err(CapsuleError::Truncated {
+                expected: 8,
+                found: 7
+            })
+        ));
+        let mut flipped = bytes.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        assert!(matches!(
+            Capsule::from_slice(&flipped),
+            Err(CapsuleError::Corrupted { .. })
+        ));
+        assert!(matches!(
+            Capsule::from_slice(b"\0asm\x01\0\0\0"),
+            Err(CapsuleError::BadMagic {
+                looks_like: Some("a core WebAssembly module")
+            })
+        ));
+        assert!(matches!(
+            Capsule::from_slice(&bytes[..20]),
+            Err(CapsuleError::TooShort { len: 20 })
+        ));
+    }
+
+    #[test]
+    fn long_names_are_cut_at_char_boundary() {
+        let name = "ééééééééééééééééééééé"; // 42 bytes
+        let bytes = encode(EngineProfile::default(), name, b"").unwrap();
+        let c = Capsule::from_slice(&bytes).unwrap();
+        assert_eq!(c.name().len(), 32);
+        assert!(name.starts_with(c.name()));
+    }
+}
