@@ -35,7 +35,7 @@ fn rng() -> rand_core::UnwrapErr<rand_core::OsRng> {
 }
 
 /// A device that knows the returned client credentials.
-fn device() -> (Server<&'static str, Counter>, Credentials) {
+fn device() -> (Server<&'static str, Counter, Security<&'static str>>, Credentials) {
     let client = Identity::generate(&mut rng());
     let stored = client.to_bytes();
     let mut private_key = [0u8; 32];
@@ -61,7 +61,7 @@ fn device() -> (Server<&'static str, Counter>, Credentials) {
 }
 
 fn over<'a>(
-    server: &'a mut Server<&'static str, Counter>,
+    server: &'a mut Server<&'static str, Counter, Security<&'static str>>,
 ) -> impl FnMut(&[u8]) -> Vec<Vec<u8>> + 'a {
     |d| {
         futures_executor::block_on(server.handle(&"client", d, 0))
