@@ -19,8 +19,8 @@ use trevm_coap::client::{
     Client, Credentials, Limits, PeerCred, Reply, Request, Timing, Transport,
 };
 use trevm_coap::message::code;
-use trevm_coap::secure::{Peer, Scope};
 use trevm_coap::secure::HandshakeLimits;
+use trevm_coap::secure::{Peer, Scope};
 use trevm_coap::{Identity, Policy, Security, Server, ServerLimits};
 use trevm_slots::{Device, Sandbox, SandboxLimits};
 

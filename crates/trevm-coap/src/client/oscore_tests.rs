@@ -35,7 +35,10 @@ fn rng() -> rand_core::UnwrapErr<rand_core::OsRng> {
 }
 
 /// A device that knows the returned client credentials.
-fn device() -> (Server<&'static str, Counter, Security<&'static str>>, Credentials) {
+fn device() -> (
+    Server<&'static str, Counter, Security<&'static str>>,
+    Credentials,
+) {
     let client = Identity::generate(&mut rng());
     let stored = client.to_bytes();
     let mut private_key = [0u8; 32];
