@@ -235,6 +235,21 @@ pub fn run_virtual<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// Waits on the board's clock, without blocking the executor, until `cond` holds: checks it every
+/// 5 ms for at most `within`, and says whether it came to hold. For tests that observe an event
+/// (a log line, an LED change) instead of sleeping; on a virtual clock the wait costs no wall time.
+pub async fn until(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    const STEP_MS: u64 = 5;
+    let steps = u64::try_from(within.as_millis()).unwrap_or(u64::MAX) / STEP_MS;
+    for _ in 0..steps {
+        if cond() {
+            return true;
+        }
+        embassy_time::Timer::after_millis(STEP_MS).await;
+    }
+    cond()
+}
+
 /// Whether this thread runs on a virtual clock ([`run_virtual`]).
 pub fn is_virtual() -> bool {
     with_virtual(|_| ()).is_some()

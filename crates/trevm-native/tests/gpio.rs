@@ -6,24 +6,17 @@
 mod common;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::{block_on, capsule, run_virtual, runtime};
 use embassy_time::Timer;
 use futures_util::future::{Either, select};
 use trevm::{HostState, Limits};
+use trevm_native::clock::until;
 use trevm_native::{ConsoleLog, NativeBoard};
 
-/// Waits (without blocking the executor) until `cond` holds, checking every 5 ms of the virtual
-/// clock, for at most 5 s of it.
-async fn until(mut cond: impl FnMut() -> bool) -> bool {
-    for _ in 0..1000 {
-        if cond() {
-            return true;
-        }
-        Timer::after_millis(5).await;
-    }
-    cond()
-}
+/// How long (of the virtual clock) a scenario waits for the capsule to listen or the LED to toggle.
+const FIVE_SECONDS: Duration = Duration::from_secs(5);
 
 /// Runs the capsule's `blinky` (which never returns) until `presses` is done, on the virtual clock.
 fn blinky_while(inst: &mut trevm::Instance, presses: impl std::future::Future<Output = ()>) {
@@ -48,12 +41,12 @@ fn each_button_press_toggles_the_led_once() {
         for n in 1..=5 {
             // Press only once the capsule listens, as a person would after the first toggle.
             assert!(
-                until(|| board.button().waiters() > 0).await,
+                until(FIVE_SECONDS, || board.button().waiters() > 0).await,
                 "capsule never waited for the button"
             );
             board.press_button().await;
             assert!(
-                until(|| board.led_history().len() == n).await,
+                until(FIVE_SECONDS, || board.led_history().len() == n).await,
                 "press {n}: LED history {:?}",
                 board.led_history()
             );
@@ -90,17 +83,17 @@ fn a_press_held_longer_than_the_capsule_sleeps_toggles_once() {
     let presses = async {
         for n in 1..=3 {
             assert!(
-                until(|| board.button().waiters() > 0).await,
+                until(FIVE_SECONDS, || board.button().waiters() > 0).await,
                 "capsule never waited for the button"
             );
             board.button().set_low(true);
             assert!(
-                until(|| board.led_history().len() == n).await,
+                until(FIVE_SECONDS, || board.led_history().len() == n).await,
                 "press {n}: LED history {:?}",
                 board.led_history()
             );
             // Held: the capsule comes back and waits again, and must not see this press twice.
-            assert!(until(|| board.button().waiters() > 0).await);
+            assert!(until(FIVE_SECONDS, || board.button().waiters() > 0).await);
             Timer::after_millis(300).await;
             board.button().set_low(false);
             assert_eq!(
@@ -236,7 +229,7 @@ fn a_real_input_pin_drives_the_button_through_follow() {
     let done = run_virtual(async {
         let follow = Box::pin(button.follow(FlippingPin { low: false }));
         let run = Box::pin(inst.call("blinky", &[]));
-        let enough = Box::pin(until(|| board.led_history().len() >= 3));
+        let enough = Box::pin(until(FIVE_SECONDS, || board.led_history().len() >= 3));
         match select(select(follow, run), enough).await {
             Either::Right((ok, _)) => ok,
             Either::Left(_) => false,

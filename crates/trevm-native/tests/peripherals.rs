@@ -9,23 +9,15 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use common::{block_on, capsule, run_virtual, runtime};
-use embassy_time::Timer;
 use futures_util::future::{Either, select};
 use trevm::host::SensorRegistry;
 use trevm::{HostState, Limits, Val};
+use trevm_native::clock::until;
 use trevm_native::{ConsoleLog, NativeBoard, SimSensor};
 
-/// Waits (without blocking the executor) until `cond` holds, checking every 5 ms for at most
-/// 10 s (of the virtual clock in the sensor scenario, of real time for sockets).
-async fn until(mut cond: impl FnMut() -> bool) -> bool {
-    for _ in 0..2000 {
-        if cond() {
-            return true;
-        }
-        Timer::after_millis(5).await;
-    }
-    cond()
-}
+/// How long a scenario waits for what it observes (of the virtual clock in the sensor scenario, of
+/// real time for sockets).
+const TEN_SECONDS: StdDuration = StdDuration::from_secs(10);
 
 /// A UDP port nobody uses right now.
 fn free_port() -> u16 {
@@ -53,7 +45,7 @@ fn temperature_crossings_are_logged() {
     // Six readings 500 ms apart on the virtual clock: the outcome cannot depend on the machine.
     let outcome = run_virtual(async {
         let run = Box::pin(inst.call("monitor-temperature", &[]));
-        match select(run, Box::pin(until(readings))).await {
+        match select(run, Box::pin(until(TEN_SECONDS, readings))).await {
             Either::Left((r, _)) => Some(r),
             Either::Right(_) => None,
         }
@@ -109,7 +101,7 @@ fn udp_echo_answers_ipv4_and_ipv6_clients() {
     });
     let outcome = block_on(async {
         let run = Box::pin(inst.call("run", &[]));
-        match select(run, Box::pin(until(|| client.is_finished()))).await {
+        match select(run, Box::pin(until(TEN_SECONDS, || client.is_finished()))).await {
             Either::Left((r, _)) => Some(r),
             Either::Right(_) => None,
         }

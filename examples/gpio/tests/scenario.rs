@@ -7,23 +7,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use embassy_time::Timer;
-use trevm_native::clock::run_virtual;
+use trevm_native::clock::{run_virtual, until};
 use trevm_native::{ConsoleLog, NativeBoard};
 use trevm_testkit::Running;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// Waits until `cond` holds, checking every 5 ms of the virtual clock, for at most 5 s of it.
-async fn until(mut cond: impl FnMut() -> bool) -> bool {
-    for _ in 0..1000 {
-        if cond() {
-            return true;
-        }
-        Timer::after_millis(5).await;
-    }
-    cond()
-}
+/// How long (of the virtual clock) the scenario waits for the capsule to listen or the LED to toggle.
+const FIVE_SECONDS: Duration = Duration::from_secs(5);
 
 #[test]
 fn three_presses_toggle_the_led_three_times() {
@@ -31,12 +21,12 @@ fn three_presses_toggle_the_led_three_times() {
     let presses = async {
         for n in 1..=3 {
             assert!(
-                until(|| board.button().waiters() > 0).await,
+                until(FIVE_SECONDS, || board.button().waiters() > 0).await,
                 "press {n}: the capsule never listened for the button"
             );
             board.press_button().await;
             assert!(
-                until(|| board.led_history().len() == n).await,
+                until(FIVE_SECONDS, || board.led_history().len() == n).await,
                 "press {n}: LED history {:?}",
                 board.led_history()
             );
