@@ -11,9 +11,11 @@
 //! - [`server`]: the message layer, one datagram in, at most one out: pings, duplicates, Block1
 //!   reassembly, Block2 slicing, `/.well-known/core`, around the application's [`Resources`],
 //!   behind the security layer it is given ([`server::Layer`]).
-//! - [`secure`]: who may talk to the device: EDHOC, OSCORE and the access policy ([`Policy`]), on
-//!   Ariel OS's `coapcore`, as a [`server::Layer`] ([`Security`]; feature `oscore`, on by
-//!   default).
+//! - [`policy`]: who may do what, as plain data ([`Policy`], in the shape of Ariel OS's
+//!   `peers.yml`); [`peers_yml`] reads one (feature `peers-yml`, `std`: for hosts and firmware
+//!   build scripts).
+//! - [`secure`]: who may talk to the device: EDHOC, OSCORE and the access policy, on Ariel OS's
+//!   `coapcore`, as a [`server::Layer`] ([`Security`]; feature `oscore`, on by default).
 //! - [`status`]: the `/status` document's types, shared by devices and clients (feature
 //!   `status`, on by default).
 //!
@@ -27,11 +29,16 @@
 #![deny(missing_debug_implementations)]
 
 extern crate alloc;
+#[cfg(feature = "peers-yml")]
+extern crate std;
 
 pub mod block;
 pub mod client;
 pub mod dedup;
 pub mod message;
+#[cfg(feature = "peers-yml")]
+pub mod peers_yml;
+pub mod policy;
 #[cfg(feature = "oscore")]
 pub mod secure;
 #[cfg(feature = "server")]
@@ -41,7 +48,8 @@ pub mod status;
 
 pub use block::BlockOpt;
 pub use message::{Message, MsgType, ParseError};
+pub use policy::Policy;
 #[cfg(feature = "oscore")]
-pub use secure::{Identity, Policy, Security};
+pub use secure::{Identity, Security};
 #[cfg(feature = "server")]
 pub use server::{Request, Resources, Response, Server, ServerLimits};

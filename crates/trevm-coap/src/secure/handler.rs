@@ -14,8 +14,9 @@ use coap_message::{
     Code as _, MinimalWritableMessage, MutableWritableMessage, OptionNumber as _, ReadableMessage,
 };
 
-use super::policy::{BoundScope, Scope};
+use super::bound::BoundScope;
 use crate::message::Message;
+use crate::policy::Scope;
 use crate::server::TEXT_PLAIN;
 
 /// The EDHOC crypto provider: RustCrypto, as Ariel OS uses, with a fresh ChaCha20 stream per

@@ -109,9 +109,9 @@ impl Identity {
 
     pub(super) fn credential(
         &self,
-    ) -> Result<(lakers::Credential, lakers::BytesP256ElemLen), super::policy::PolicyError> {
+    ) -> Result<(lakers::Credential, lakers::BytesP256ElemLen), crate::policy::PolicyError> {
         let cred = lakers::Credential::parse_ccs(&self.ccs()).map_err(|e| {
-            super::policy::PolicyError(alloc::format!("the device's own credential: {e:?}"))
+            crate::policy::PolicyError(alloc::format!("the device's own credential: {e:?}"))
         })?;
         Ok((cred, self.private_key))
     }

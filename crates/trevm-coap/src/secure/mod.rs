@@ -18,24 +18,25 @@
 //!
 //! Where each concern lives: `security.rs` ([`Security`], the layer: the two halves, the screen
 //! and the retired contexts), `handler.rs` (coapcore's side: the deferred handler, the policy as
-//! coapcore asks for it, the shared RNG), `handshakes.rs` ([`HandshakeLimits`]), `policy.rs`,
+//! coapcore asks for it, the shared RNG), `handshakes.rs` ([`HandshakeLimits`]), `bound.rs` (the policy's scope bound to a request; the
+//! policy itself is [`crate::policy`]),
 //! `identity.rs`, and the guards against peer input (`screen.rs`, `crypto.rs`, `inner.rs`,
 //! `contexts.rs`).
 
+mod bound;
 mod contexts;
 mod crypto;
 mod handler;
 mod handshakes;
 mod identity;
 mod inner;
-mod policy;
 mod screen;
 mod security;
 
+pub use crate::policy::{Peer, Policy, PolicyError, Rule, Scope, methods};
 pub use crypto::{is_p256_scalar, is_p256_x};
 pub use handler::{DeviceRng, copy_message};
 pub use handshakes::HandshakeLimits;
 pub use identity::{Identity, IdentityError};
-pub use policy::{Peer, Policy, PolicyError, Rule, Scope, methods};
 pub use screen::is_edhoc_message_1;
 pub use security::{Pending, Security};

@@ -19,9 +19,9 @@ use super::handler::{
 };
 use super::handshakes::{HandshakeLimits, Handshakes};
 use super::identity::Identity;
-use super::policy::{Policy, PolicyError};
 use super::screen::{self, OPT_EDHOC, OPT_OSCORE, is_edhoc_message_1};
 use crate::message::{Message, parse_options_payload};
+use crate::policy::{Policy, PolicyError};
 use crate::server::busy;
 use crate::server::layer::{Begun, Layer};
 
