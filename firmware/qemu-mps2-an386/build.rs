@@ -1,5 +1,5 @@
 //! Builds the capsules the firmware embeds from payloads/, for pulley32 (this is a 32-bit target),
-//! and puts memory.x where cortex-m-rt's linker script finds it.
+//! and puts the memory layout (memory-mps2.x, or memory-net.x for the network firmware) as memory.x where cortex-m-rt's linker script finds it.
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +18,10 @@ fn main() {
         }
     }
     let root = here.join("../..");
-    let payloads: &[&str] = if std::env::var_os("CARGO_FEATURE_RUNTIME").is_some() {
+    let payloads: &[&str] = if std::env::var_os("CARGO_FEATURE_NET").is_some() {
+        // The network device embeds no capsule: they are uploaded.
+        &[]
+    } else if std::env::var_os("CARGO_FEATURE_RUNTIME").is_some() {
         &[
             "fibonacci",
             "async-bindings",
@@ -42,25 +45,37 @@ fn main() {
     if std::env::var_os("CARGO_FEATURE_BARE_CORE").is_some() {
         core_fibonacci(&root, &out);
     }
+    let net = std::env::var_os("CARGO_FEATURE_NET").is_some();
     if std::env::var_os("CARGO_FEATURE_SIGNED").is_some() {
+        trusted_key(&out);
+    }
+    if std::env::var_os("CARGO_FEATURE_SIGNED").is_some() && !net {
         signed_capsule(&root, "async-bindings", &out);
     }
-    if std::env::var_os("CARGO_FEATURE_COAP").is_some() {
+    if std::env::var_os("CARGO_FEATURE_COAP").is_some() && !net {
         // What the CoAP demo uploads to its sandbox.
         signed_capsule(&root, "sandbox", &out);
     }
-    std::fs::copy(here.join("memory.x"), out.join("memory.x")).expect("copy memory.x");
+    if net {
+        access_policy(here, &out);
+    }
+    // The network firmware has an nRF52840's memory (memory-net.x); the others QEMU's 4 + 4 MiB.
+    let memory = if std::env::var_os("CARGO_FEATURE_NET").is_some() {
+        "memory-net.x"
+    } else {
+        "memory-mps2.x"
+    };
+    std::fs::copy(here.join(memory), out.join("memory.x")).expect("copy memory.x");
     println!("cargo:rustc-link-search={}", out.display());
     // cortex-m-rt's linker script (here rather than in .cargo/config.toml, so RUSTFLAGS set by
     // report.sh do not replace it).
     println!("cargo:rustc-link-arg=-Tlink.x");
-    println!("cargo:rerun-if-changed=memory.x");
+    println!("cargo:rerun-if-changed=memory-mps2.x");
+    println!("cargo:rerun-if-changed=memory-net.x");
 }
 
 /// A capsule the firmware treats as received (as from a flash slot an updater wrote, or over
-/// CoAP): payload `name` signed with the development key (`<name>.signed.cwasm`), and the public
-/// key the firmware trusts (`trusted-key.bin`, the raw 32 bytes) — as a developer's own device
-/// would.
+/// CoAP): payload `name` signed with the development key (`<name>.signed.cwasm`).
 fn signed_capsule(root: &Path, name: &str, out: &Path) {
     let opts = trevm_build::BuildOptions {
         signing: trevm_build::Signing::DevKey,
@@ -75,9 +90,34 @@ fn signed_capsule(root: &Path, name: &str, out: &Path) {
     ) {
         panic!("building the signed {name} capsule failed: {e}");
     }
+}
+
+/// The public key the firmware trusts (`trusted-key.bin`, the raw 32 bytes): the development key
+/// of whoever builds it, as a developer's own device would.
+fn trusted_key(out: &Path) {
     let key = trevm_sign::dev_key().unwrap_or_else(|e| panic!("the development key: {e}"));
     std::fs::write(out.join("trusted-key.bin"), key.key.public_key()).expect("write trusted key");
     println!("cargo:rerun-if-changed={}", key.path.display());
+}
+
+/// The network device's access policy, compiled in as Ariel OS compiles its `peers.yml`: the
+/// file `TREVM_PEERS` names, else the secure default (unauthenticated clients may only
+/// `GET /.well-known/core`), written as Rust source to `policy.rs`.
+fn access_policy(here: &Path, out: &Path) {
+    println!("cargo:rerun-if-env-changed=TREVM_PEERS");
+    let policy = match std::env::var_os("TREVM_PEERS") {
+        Some(path) => {
+            let path = here.join(path);
+            println!("cargo:rerun-if-changed={}", path.display());
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("TREVM_PEERS: cannot read {}: {e}", path.display()));
+            trevm_coap::peers_yml::parse_policy(&text)
+                .unwrap_or_else(|e| panic!("TREVM_PEERS: {}: {e}", path.display()))
+        }
+        None => trevm_coap::Policy::default(),
+    };
+    std::fs::write(out.join("policy.rs"), trevm_coap::peers_yml::to_rust(&policy))
+        .expect("write policy.rs");
 }
 
 /// For the like-for-like footprint variant (`bare-core`): fibonacci as a core module (no

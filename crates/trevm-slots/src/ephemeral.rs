@@ -166,7 +166,7 @@ impl<T: HostView> Ephemeral<T> {
 
     /// Runs the started capsules, one at a time, forever: run it beside the server (e.g. joined
     /// with [`trevm_coap::server::serve`], or as a task of its own on the same executor).
-    pub fn driver(&self) -> impl Future<Output = ()> + 'static {
+    pub fn driver(&self) -> impl Future<Output = ()> + use<T> {
         let shared = self.shared.clone();
         async move {
             loop {

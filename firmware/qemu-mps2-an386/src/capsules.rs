@@ -41,22 +41,6 @@ mod work;
 
 static HEARTBEATS: AtomicU32 = AtomicU32::new(0);
 
-/// Prints capsule log lines over semihosting with the time since boot.
-struct SemihostingLog;
-
-impl trevm::LogSink for SemihostingLog {
-    fn log(&self, capsule: &str, message: &str) {
-        let ms = Instant::now().as_millis();
-        cortex_m_semihosting::hprintln!(
-            "[{:>5}.{:03}] {}: {}",
-            ms / 1000,
-            ms % 1000,
-            capsule,
-            message
-        );
-    }
-}
-
 /// The FPGA-IO LED as capsules see it; each toggle is printed with what the register reads back.
 struct BoardLed {
     pin: SharedLed<FpgaLed0>,
@@ -312,7 +296,7 @@ async fn blinky(runtime: &Runtime) -> Result<(), String> {
         toggles: AtomicU32::new(0),
     });
     let host = HostState::new(capsule.name())
-        .with_log(Arc::new(SemihostingLog))
+        .with_log(Arc::new(crate::console::SemihostingLog))
         .with_led(led.clone());
     let timeout = Duration::from_millis(2250);
     let mut inst = runtime
@@ -351,7 +335,7 @@ async fn async_bindings(profile: EngineProfile, options: RuntimeOptions) -> Resu
     measure_cycles("cycles.async.deserialize", cycles() - start);
     measure_bytes("heap.async.deserialized", HEAP.used() - base);
     let host = HostState::new(capsule.name())
-        .with_log(Arc::new(SemihostingLog))
+        .with_log(Arc::new(crate::console::SemihostingLog))
         .with_rng(XorShift(0x5eed_1234_abcd_0001));
     let timeout = Duration::from_secs(5);
     let mut inst = runtime

@@ -20,6 +20,7 @@ use trevm_coap::client::{Client, Limits, Reply, Request, Step, Timing};
 use trevm_coap::message::code;
 use trevm_coap::{Server, ServerLimits};
 use trevm_slots::{Device, Sandbox, SandboxLimits};
+use embedded_storage::nor_flash::ReadNorFlash as _;
 use trevm_store::FlashStore;
 
 use crate::console::board;
@@ -80,7 +81,8 @@ fn device(
 /// First boot: everything, on a freshly formatted store.
 pub async fn run(profile: EngineProfile, options: RuntimeOptions) -> Result<(), String> {
     let flash = retained::take().ok_or("the store's flash is taken")?;
-    let store = FlashStore::format(flash, 0..retained::SIZE as u32).map_err(|e| e.to_string())?;
+    let size = flash.capacity() as u32;
+    let store = FlashStore::format(flash, 0..size).map_err(|e| e.to_string())?;
     let mut exchanges = device(profile, options, store)?;
 
     let links = exchanges
@@ -152,7 +154,8 @@ pub async fn after_restart(profile: EngineProfile, options: RuntimeOptions) -> R
     retained::set_boot_word(0);
     board("coap: after the reset: opening the flash store");
     let flash = retained::take().ok_or("the store's flash is taken")?;
-    let store = FlashStore::open(flash, 0..retained::SIZE as u32).map_err(|e| e.to_string())?;
+    let size = flash.capacity() as u32;
+    let store = FlashStore::open(flash, 0..size).map_err(|e| e.to_string())?;
     let mut exchanges = device(profile, options, store)?;
     let hello = exchanges
         .send(code::GET, &["sandbox", "hello"], &[])

@@ -17,24 +17,28 @@ extern crate alloc;
     not(feature = "runtime")
 ))]
 mod bare;
-#[cfg(feature = "runtime")]
+#[cfg(all(feature = "runtime", not(feature = "net")))]
 mod capsules;
-#[cfg(feature = "coap")]
+#[cfg(all(feature = "coap", not(feature = "net")))]
 mod coap_device;
 mod console;
-#[cfg(feature = "runtime")]
+#[cfg(feature = "net")]
+mod host_file;
+#[cfg(feature = "net")]
+mod net_device;
+#[cfg(all(feature = "runtime", not(feature = "net")))]
 mod figures;
-#[cfg(feature = "runtime")]
+#[cfg(all(feature = "runtime", not(feature = "net")))]
 mod fp_probe;
-#[cfg(feature = "runtime")]
+#[cfg(all(feature = "runtime", not(feature = "net")))]
 mod fpga_led;
 mod measure;
 #[cfg(feature = "coap")]
 mod retained;
-#[cfg(feature = "signed")]
+#[cfg(all(feature = "signed", not(feature = "net")))]
 mod signed;
 mod time_driver;
-#[cfg(feature = "runtime")]
+#[cfg(all(feature = "runtime", not(feature = "net")))]
 mod xorshift;
 
 use core::mem::MaybeUninit;
@@ -67,8 +71,15 @@ async fn main(spawner: Spawner) {
     time_driver::init(peripherals.SYST);
     let _ = &spawner;
 
+    // The network device serves until its socket fails.
+    #[cfg(feature = "net")]
+    {
+        let why = net_device::run(&TEMPORARY).await; // wired to the network at the merge
+        fail(&why)
+    }
+
     // The second boot of the CoAP firmware: the capsule uploaded before the reset is back.
-    #[cfg(feature = "coap")]
+    #[cfg(all(feature = "coap", not(feature = "net")))]
     if coap_device::is_restart() {
         let profile = trevm::EngineProfile::pulley32(trevm::Preemption::Fuel);
         match coap_device::after_restart(profile, trevm::RuntimeOptions::mcu()).await {
@@ -80,6 +91,13 @@ async fn main(spawner: Spawner) {
         }
     }
 
+    #[cfg(not(feature = "net"))]
+    demos(spawner).await
+}
+
+/// The demonstrations of every firmware but the network one: they end with the exit status.
+#[cfg(not(feature = "net"))]
+async fn demos(spawner: Spawner) {
     #[cfg(feature = "runtime")]
     let outcome = capsules::run(spawner).await;
     #[cfg(all(
@@ -101,9 +119,9 @@ async fn main(spawner: Spawner) {
     match outcome {
         Ok(()) => {
             // The CoAP firmware checks its store across a reset before it says so.
-            #[cfg(feature = "coap")]
+            #[cfg(all(feature = "coap", not(feature = "net")))]
             coap_device::restart();
-            #[cfg(not(feature = "coap"))]
+            #[cfg(not(all(feature = "coap", not(feature = "net"))))]
             {
                 board("all capsules behaved as expected");
                 debug::exit(debug::EXIT_SUCCESS);
@@ -130,3 +148,4 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
         cortex_m::asm::bkpt();
     }
 }
+

@@ -9,7 +9,13 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use embedded_alloc::LlffHeap;
 
 /// Heap for the engine, the deserialized capsules, their stores and linear memories.
+#[cfg(not(feature = "net"))]
 pub const HEAP_SIZE: usize = 1024 * 1024;
+/// The network firmware's heap, inside an nRF52840's 256 KiB of RAM (memory-net.x): what the
+/// static data (network buffers) and the main stack (48 KiB or more: lakers keeps its EDHOC
+/// buffers there, about 32 KiB) leave.
+#[cfg(feature = "net")]
+pub const HEAP_SIZE: usize = 176 * 1024;
 
 /// The firmware's allocator.
 #[global_allocator]

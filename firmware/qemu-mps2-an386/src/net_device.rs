@@ -1,0 +1,216 @@
+//! The network firmware's CoAP device (feature `net`): what `trevm serve` is on the native board,
+//! on the Cortex-M4 — the capsule sandbox (`/sandbox/<name>`), the persistent slot
+//! (`/vm-control`, `/vm/...`) and the ephemeral slot (`/ephemeral`), behind EDHOC + OSCORE and
+//! the access policy compiled in from a `peers.yml` (build.rs, `TREVM_PEERS`), keeping uploads,
+//! anti-rollback ledgers and the device's identity in the flash partition
+//! ([`crate::retained::take_partition`]), served over a UDP socket of embassy-net
+//! ([`crate::net`]) by trevm-coap's receive loop.
+//!
+//! Capsules must be built for `pulley32` and signed by a key the firmware trusts: the
+//! development key of whoever built it (build.rs). The policy is the build's `peers.yml`; without
+//! one, the secure default (unauthenticated clients may only `GET /.well-known/core`).
+
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+
+use embassy_time::Duration;
+use embedded_storage::nor_flash::ReadNorFlash as _;
+use trevm::{
+    EngineProfile, Grants, HostFnError, HostState, Limits, Preemption, Runtime, RuntimeOptions,
+    TrustPolicy, TrustedKey, Val,
+};
+use trevm_coap::secure::{DeviceRng, Identity};
+use trevm_coap::server::Transport;
+use trevm_coap::{Security, Server, ServerLimits};
+use trevm_slots::storage::SharedStore;
+use trevm_slots::{Device, Ephemeral, Persistent, Sandbox, SandboxLimits};
+use trevm_store::{FlashStore, StoreError};
+
+use crate::console::board;
+use crate::host_file::HostFile;
+
+/// The host file the flash partition is kept in (in QEMU's working directory).
+const FLASH_IMAGE: &core::ffi::CStr = c"trevm-flash.img";
+
+/// The access policy: the `peers.yml` the firmware was built with.
+fn policy() -> trevm_coap::Policy {
+    include!(concat!(env!("OUT_DIR"), "/policy.rs"))
+}
+
+/// Serves the device on `transport` until it fails. Returns why the device could not start or
+/// stopped.
+pub async fn run<T: Transport>(transport: &T) -> String
+where
+    T::Error: core::fmt::Debug,
+{
+    match start().await {
+        Ok((mut server, driver)) => {
+            let now = || embassy_time::Instant::now().as_millis();
+            let serving = core::pin::pin!(trevm_coap::server::serve(transport, &mut server, now));
+            // The ephemeral slot's capsule runs beside the server, in this task.
+            match futures_util::future::select(serving, core::pin::pin!(driver)).await {
+                futures_util::future::Either::Left((error, _)) => {
+                    format!("the CoAP socket failed: {error:?}")
+                }
+                futures_util::future::Either::Right(((), _)) => {
+                    "the ephemeral slot's driver ended".into()
+                }
+            }
+        }
+        Err(e) => e,
+    }
+}
+
+/// The server with its three slots and security layer, restored from the flash partition, and
+/// the ephemeral slot's driver.
+async fn start<P: PartialEq + Clone>() -> Result<
+    (
+        Server<P, Device, Security<P>>,
+        impl core::future::Future<Output = ()>,
+    ),
+    String,
+> {
+    let flash = crate::retained::take_partition(FLASH_IMAGE).ok_or("the flash is taken")?;
+    let size = flash.capacity() as u32;
+    let store = match FlashStore::open(flash, 0..size) {
+        Ok(store) => store,
+        Err(StoreError::Corrupt(why)) => {
+            return Err(format!(
+                "the flash store is corrupt ({why}); delete trevm-flash.img to start afresh"
+            ));
+        }
+        Err(e) => return Err(format!("opening the flash store: {e}")),
+    };
+    board(&format!(
+        "net: flash store of {} KiB at {:#x}",
+        size / 1024,
+        crate::retained::partition_start()
+    ));
+    let store = trevm_slots::storage::shared(store);
+
+    let profile = EngineProfile::pulley32(Preemption::Fuel);
+    let runtime = |grants: Grants| {
+        Runtime::new(profile, RuntimeOptions::mcu().with_grants(grants)).map_err(|e| e.to_string())
+    };
+    let trust = trust()?;
+    let log: Arc<dyn trevm::LogSink> = Arc::new(crate::console::SemihostingLog);
+    let host = || {
+        let log = log.clone();
+        move |name: &str| HostState::new(name).with_log(log.clone())
+    };
+
+    let mut sandbox = Sandbox::new(
+        runtime(Sandbox::GRANTS)?,
+        SandboxLimits::default(),
+        trust.clone(),
+    );
+    for line in sandbox.restore(store.clone())? {
+        board(&format!("coap: {line}"));
+    }
+    let mut persistent_rt = runtime(Grants::parse("log").map_err(|e| e.to_string())?)?;
+    // The world of upstream's `example-coap-server` imports `uppercase` from the application.
+    persistent_rt
+        .define_func("", "uppercase", |_host, args| match args {
+            [Val::String(input)] => Ok(alloc::vec![Val::String(input.to_uppercase())]),
+            _ => Err(HostFnError("uppercase takes one string".into())),
+        })
+        .map_err(|e| e.to_string())?;
+    let limits = Limits::new().with_timeout(Duration::from_secs(2));
+    let persistent =
+        Persistent::new(persistent_rt, limits, host(), trust.clone()).map_err(|e| e.to_string())?;
+    if let Some(line) = persistent.restore(store.clone()).await? {
+        board(&format!("coap: {line}"));
+    }
+    let ephemeral = Ephemeral::new(
+        runtime(Grants::parse("log").map_err(|e| e.to_string())?)?,
+        Limits::new(),
+        host(),
+        trust,
+    )
+    .with_log(log.clone());
+    ephemeral.restore(store.clone())?;
+    let driver = ephemeral.driver();
+
+    let device = Device {
+        sandbox,
+        persistent: Some(persistent),
+        ephemeral: Some(ephemeral),
+    };
+    let security = security(&store)?;
+    let server = Server::new(device, ServerLimits::default()).with_security(security);
+    Ok((server, driver))
+}
+
+/// The public key this device trusts: the development key of whoever built the firmware.
+static TRUSTED_KEY: [u8; 32] = *include_bytes!(concat!(env!("OUT_DIR"), "/trusted-key.bin"));
+
+/// Capsules signed by the development key of whoever built the firmware.
+fn trust() -> Result<TrustPolicy, String> {
+    let key = TrustedKey::ed25519(TRUSTED_KEY)
+        .map_err(|e| e.to_string())?
+        .with_label("the firmware builder's development key");
+    Ok(TrustPolicy::new().trust(key))
+}
+
+/// The security layer: the identity kept in the store (made on first start), the compiled-in
+/// policy, and an RNG seeded from the host (see [`device_rng`]).
+fn security<P: PartialEq + Clone>(
+    store: &SharedStore,
+) -> Result<Security<P>, String> {
+    let mut rng = device_rng()?;
+    let stored = store
+        .borrow_mut()
+        .get("identity")
+        .map_err(|e| format!("reading the identity: {e}"))?;
+    let identity = match stored {
+        Some(bytes) => Identity::from_bytes(&bytes).map_err(|e| e.to_string())?,
+        None => {
+            let identity = Identity::generate(&mut *rng);
+            store
+                .borrow_mut()
+                .put("identity", &identity.to_bytes())
+                .map_err(|e| format!("storing the identity: {e}"))?;
+            board("coap: made this device's identity and kept it in the flash store");
+            identity
+        }
+    };
+    let policy = policy();
+    board(&format!(
+        "access: {} known client(s) (EDHOC + OSCORE); unauthenticated clients: {}",
+        policy.peers.len(),
+        describe(policy.unauthenticated.as_ref())
+    ));
+    board(&format!("CoAP server identity: {}", identity.diag()));
+    Security::new(identity, &policy, rng).map_err(|e| format!("the access policy: {e}"))
+}
+
+fn describe(scope: Option<&trevm_coap::secure::Scope>) -> String {
+    use trevm_coap::secure::Scope;
+    match scope {
+        None => "nothing".into(),
+        Some(Scope::AllowAll) => "EVERYTHING (an open device)".into(),
+        Some(Scope::Rules(rules)) if rules.is_empty() => "nothing".into(),
+        Some(Scope::Rules(rules)) => rules
+            .iter()
+            .map(|r| r.path.as_str())
+            .collect::<alloc::vec::Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// The device's cryptographic RNG: ChaCha20 seeded with 32 bytes of the host's `/dev/urandom`,
+/// read through semihosting. QEMU's MPS2 has no hardware RNG; a real board seeds from its own
+/// (on Ariel OS, the `random` module's crypto RNG), and never from a fixed seed: the identity
+/// and every EDHOC ephemeral key come from here.
+fn device_rng() -> Result<DeviceRng, String> {
+    use rand_core::SeedableRng as _;
+    let mut seed = [0u8; 32];
+    let urandom =
+        HostFile::open_read(c"/dev/urandom").ok_or("cannot open the host's /dev/urandom")?;
+    if !urandom.read(&mut seed) {
+        return Err("cannot read the host's /dev/urandom".into());
+    }
+    Ok(Box::new(rand_chacha::ChaCha20Rng::from_seed(seed)))
+}
