@@ -27,11 +27,12 @@ use crate::retained::{self, RetainedFlash};
 #[cfg(feature = "coap-oscore")]
 use crate::time_driver::cycles;
 
-/// The security layer in front of the sandbox: EDHOC + OSCORE with `coap-oscore`, none without.
+/// The security layer in front of the sandbox, for peers `P`: EDHOC + OSCORE with
+/// `coap-oscore`, none without.
 #[cfg(feature = "coap-oscore")]
-type Layer = trevm_coap::Security<u8>;
+pub(crate) type Layer<P> = trevm_coap::Security<P>;
 #[cfg(not(feature = "coap-oscore"))]
-type Layer = trevm_coap::server::Plain;
+pub(crate) type Layer<P> = trevm_coap::server::Plain;
 
 /// A client the device has never seen.
 const STRANGER: u8 = 1;
@@ -41,13 +42,25 @@ static HELLO: trevm::EmbeddedCapsule =
     trevm::include_capsule!(concat!(env!("OUT_DIR"), "/sandbox.signed.cwasm"));
 const HELLO_ANSWER: &str = "Hello from the sandbox!";
 
-/// The device: the sandbox on `store`, trusting the development key, and (with `coap-oscore`)
-/// the security layer.
+/// The device and the in-memory client that talks to it.
 fn device(
     profile: EngineProfile,
     options: RuntimeOptions,
     store: FlashStore<RetainedFlash>,
 ) -> Result<Exchanges, String> {
+    let server = server(profile, options, store)?;
+    // Bodies bounded by what the demo reads back (a capsule's answer, `/.well-known/core`).
+    let client = Client::new(0, Timing::default(), Limits { max_body: 4096 });
+    Ok(Exchanges { server, client })
+}
+
+/// The device's server, for peers `P`: the sandbox on `store` (its capsules restored),
+/// trusting the development key, and (with `coap-oscore`) the security layer.
+pub(crate) fn server<P: PartialEq + Clone>(
+    profile: EngineProfile,
+    options: RuntimeOptions,
+    store: FlashStore<RetainedFlash>,
+) -> Result<Server<P, Device, Layer<P>>, String> {
     let runtime =
         Runtime::new(profile, options.with_grants(Sandbox::GRANTS)).map_err(|e| e.to_string())?;
     let key = TrustedKey::ed25519(crate::signed::TRUSTED_KEY)
@@ -72,9 +85,15 @@ fn device(
     );
     #[cfg(feature = "coap-oscore")]
     let server = secured(server, &store)?;
-    // Bodies bounded by what the demo reads back (a capsule's answer, `/.well-known/core`).
-    let client = Client::new(0, Timing::default(), Limits { max_body: 4096 });
-    Ok(Exchanges { server, client })
+    Ok(server)
+}
+
+/// The flash store, freshly formatted. (The retained RAM that stands in for flash here starts
+/// as zeros at every QEMU start, which is no store; it is kept across a reset of the board.)
+#[cfg(feature = "net")]
+pub(crate) fn formatted_store() -> Result<FlashStore<RetainedFlash>, String> {
+    let flash = retained::take().ok_or("the store's flash is taken")?;
+    FlashStore::format(flash, 0..retained::SIZE as u32).map_err(|e| e.to_string())
 }
 
 /// First boot: everything, on a freshly formatted store.
@@ -170,7 +189,7 @@ pub async fn after_restart(profile: EngineProfile, options: RuntimeOptions) -> R
 
 /// The device and trevm-coap's client, datagrams handed from one to the other in memory.
 struct Exchanges {
-    server: Server<u8, Device, Layer>,
+    server: Server<u8, Device, Layer<u8>>,
     client: Client,
 }
 
@@ -239,10 +258,10 @@ fn expect(reply: &Reply, wanted: u8, what: &str) -> Result<(), String> {
 /// sandbox capsules, and nothing else (no known clients here: the in-memory client cannot do
 /// EDHOC as an initiator).
 #[cfg(feature = "coap-oscore")]
-fn secured(
-    server: Server<u8, Device>,
+fn secured<P: PartialEq + Clone>(
+    server: Server<P, Device>,
     store: &trevm_slots::storage::SharedStore,
-) -> Result<Server<u8, Device, Layer>, String> {
+) -> Result<Server<P, Device, Layer<P>>, String> {
     use trevm_coap::secure::{Rule, Scope, methods};
     use trevm_coap::{Identity, Policy, Security};
     let policy = Policy {

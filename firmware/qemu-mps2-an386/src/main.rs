@@ -5,7 +5,8 @@
 //!
 //! Run: `cargo run --release` in this directory (needs `qemu-system-arm`). Exit status 0 means
 //! every capsule behaved as expected. `report.sh` builds the footprint variants (features
-//! `bare-sync`, `bare-async`, none) and writes docs/footprint.md.
+//! `bare-sync`, `bare-async`, none) and writes docs/footprint.md. With feature `net`, it is the
+//! CoAP device on QEMU's emulated Ethernet instead (src/net.rs, net-smoke.sh).
 #![no_std]
 #![no_main]
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -17,21 +18,30 @@ extern crate alloc;
     not(feature = "runtime")
 ))]
 mod bare;
-#[cfg(feature = "runtime")]
+#[cfg(all(feature = "runtime", not(feature = "net")))]
 mod capsules;
 #[cfg(feature = "coap")]
+#[cfg_attr(feature = "net", allow(dead_code))]
 mod coap_device;
 mod console;
 #[cfg(feature = "runtime")]
 mod figures;
-#[cfg(feature = "runtime")]
+#[cfg(all(feature = "runtime", not(feature = "net")))]
 mod fp_probe;
-#[cfg(feature = "runtime")]
+#[cfg(all(feature = "runtime", not(feature = "net")))]
 mod fpga_led;
 mod measure;
+#[cfg(feature = "net")]
+mod net;
+#[cfg(feature = "net")]
+mod net_udp;
+#[cfg(feature = "net")]
+mod net_vectors;
 #[cfg(feature = "coap")]
+#[cfg_attr(feature = "net", allow(dead_code))]
 mod retained;
 #[cfg(feature = "signed")]
+#[cfg_attr(feature = "net", allow(dead_code))]
 mod signed;
 mod time_driver;
 #[cfg(feature = "runtime")]
@@ -67,6 +77,16 @@ async fn main(spawner: Spawner) {
     time_driver::init(peripherals.SYST);
     let _ = &spawner;
 
+    // The network variant serves the CoAP device until it fails.
+    #[cfg(feature = "net")]
+    fail(&alloc::format!("network: {}", net::run(spawner).await));
+    #[cfg(not(feature = "net"))]
+    demos(spawner).await;
+}
+
+/// Everything but the network variant: the demos, then exit.
+#[cfg(not(feature = "net"))]
+async fn demos(spawner: Spawner) {
     // The second boot of the CoAP firmware: the capsule uploaded before the reset is back.
     #[cfg(feature = "coap")]
     if coap_device::is_restart() {

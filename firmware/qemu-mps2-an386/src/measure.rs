@@ -1,15 +1,20 @@
 //! Measuring the firmware: a heap that tracks its high-water mark and the stack use of capsule
 //! fibers, a painted main stack, and a cycle counter for instruction counts under
 //! `qemu-system-arm -icount shift=0`.
-#![cfg_attr(not(feature = "runtime"), allow(dead_code))]
+#![cfg_attr(any(not(feature = "runtime"), feature = "net"), allow(dead_code))]
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use embedded_alloc::LlffHeap;
 
-/// Heap for the engine, the deserialized capsules, their stores and linear memories.
-pub const HEAP_SIZE: usize = 1024 * 1024;
+/// Heap for the engine, the deserialized capsules, their stores and linear memories. The
+/// network variant has 256 KiB of RAM in all: 128 KiB of heap (for now; see docs/footprint.md).
+pub const HEAP_SIZE: usize = if cfg!(feature = "net") {
+    128 * 1024
+} else {
+    1024 * 1024
+};
 
 /// The firmware's allocator.
 #[global_allocator]

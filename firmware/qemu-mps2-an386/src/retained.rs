@@ -14,8 +14,13 @@ use embedded_storage::nor_flash::{
     ErrorType, MultiwriteNorFlash, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
 };
 
-/// Size of the region: room for a few sandbox capsules (a Pulley32 capsule is 10–30 KiB).
-pub const SIZE: usize = 128 * 1024;
+/// Size of the region: room for a few sandbox capsules (a Pulley32 capsule is 10–30 KiB). The
+/// network variant (256 KiB of RAM in all) keeps 64 KiB, until the store moves to flash.
+pub const SIZE: usize = if cfg!(feature = "net") {
+    64 * 1024
+} else {
+    128 * 1024
+};
 const PAGE: usize = 4096;
 
 /// What the previous boot left: [`RESTARTED`] when it reset the board to show the restart.
