@@ -29,10 +29,21 @@ use crate::time_driver::cycles;
 
 /// The security layer in front of the sandbox, for peers `P`: EDHOC + OSCORE with
 /// `coap-oscore`, none without.
-#[cfg(feature = "coap-oscore")]
-pub(crate) type Layer<P> = trevm_coap::Security<P>;
-#[cfg(not(feature = "coap-oscore"))]
-pub(crate) type Layer<P> = trevm_coap::server::Plain;
+pub(crate) type Layer<P> = <P as Guarded>::Layer;
+
+/// Names the security layer for a peer type (an alias alone cannot: without `coap-oscore` the
+/// layer does not depend on the peer type).
+pub(crate) trait Guarded {
+    /// The layer.
+    type Layer;
+}
+
+impl<P: PartialEq + Clone> Guarded for P {
+    #[cfg(feature = "coap-oscore")]
+    type Layer = trevm_coap::Security<P>;
+    #[cfg(not(feature = "coap-oscore"))]
+    type Layer = trevm_coap::server::Plain;
+}
 
 /// A client the device has never seen.
 const STRANGER: u8 = 1;

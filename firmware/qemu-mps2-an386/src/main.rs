@@ -75,7 +75,6 @@ async fn main(spawner: Spawner) {
         fail("peripherals already taken")
     };
     time_driver::init(peripherals.SYST);
-    let _ = &spawner;
 
     // The network variant serves the CoAP device until it fails.
     #[cfg(feature = "net")]
@@ -87,6 +86,7 @@ async fn main(spawner: Spawner) {
 /// Everything but the network variant: the demos, then exit.
 #[cfg(not(feature = "net"))]
 async fn demos(spawner: Spawner) {
+    let _ = &spawner;
     // The second boot of the CoAP firmware: the capsule uploaded before the reset is back.
     #[cfg(feature = "coap")]
     if coap_device::is_restart() {
