@@ -1,5 +1,7 @@
 //! Builds the capsules the firmware embeds from payloads/, for pulley32 (this is a 32-bit target),
-//! and puts the memory layout (memory-mps2.x, or memory-net.x for the network firmware) as memory.x where cortex-m-rt's linker script finds it.
+//! and puts memory.x (the memory layout: memory-net.x for feature `net`, else memory-mps2.x)
+//! and, for `net`, device.x where cortex-m-rt's linker script finds them. (No file in this
+//! directory may be called memory.x: the linker looks in its working directory, this one, first.)
 
 use std::path::{Path, PathBuf};
 
@@ -18,8 +20,9 @@ fn main() {
         }
     }
     let root = here.join("../..");
-    let payloads: &[&str] = if std::env::var_os("CARGO_FEATURE_NET").is_some() {
-        // The network device embeds no capsule: they are uploaded.
+    let net = std::env::var_os("CARGO_FEATURE_NET").is_some();
+    // The network variant serves only the sandbox (uploaded capsules): no demo capsules.
+    let payloads: &[&str] = if net {
         &[]
     } else if std::env::var_os("CARGO_FEATURE_RUNTIME").is_some() {
         &[
@@ -59,13 +62,15 @@ fn main() {
     if net {
         access_policy(here, &out);
     }
-    // The network firmware has an nRF52840's memory (memory-net.x); the others QEMU's 4 + 4 MiB.
-    let memory = if std::env::var_os("CARGO_FEATURE_NET").is_some() {
-        "memory-net.x"
-    } else {
-        "memory-mps2.x"
-    };
-    std::fs::copy(here.join(memory), out.join("memory.x")).expect("copy memory.x");
+    // The linker looks for memory.x in OUT_DIR (below); the layout depends on the variant.
+    let layout = if net { "memory-net.x" } else { "memory-mps2.x" };
+    std::fs::copy(here.join(layout), out.join("memory.x")).expect("copy the memory layout");
+    if net {
+        // cortex-m-rt's `device` feature includes device.x: weak aliases for the device's
+        // interrupt handlers, as a PAC's device.x has (src/net_vectors.rs defines them).
+        std::fs::write(out.join("device.x"), "PROVIDE(LAN9118 = DefaultHandler);\n")
+            .expect("write device.x");
+    }
     println!("cargo:rustc-link-search={}", out.display());
     // cortex-m-rt's linker script (here rather than in .cargo/config.toml, so RUSTFLAGS set by
     // report.sh do not replace it).

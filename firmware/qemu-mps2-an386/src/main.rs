@@ -5,7 +5,8 @@
 //!
 //! Run: `cargo run --release` in this directory (needs `qemu-system-arm`). Exit status 0 means
 //! every capsule behaved as expected. `report.sh` builds the footprint variants (features
-//! `bare-sync`, `bare-async`, none) and writes docs/footprint.md.
+//! `bare-sync`, `bare-async`, none) and writes docs/footprint.md. With feature `net`, it is the
+//! CoAP device on QEMU's emulated Ethernet instead (src/net.rs, net-smoke.sh).
 #![no_std]
 #![no_main]
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -33,6 +34,12 @@ mod fp_probe;
 #[cfg(all(feature = "runtime", not(feature = "net")))]
 mod fpga_led;
 mod measure;
+#[cfg(feature = "net")]
+mod net;
+#[cfg(feature = "net")]
+mod net_udp;
+#[cfg(feature = "net")]
+mod net_vectors;
 #[cfg(feature = "coap")]
 mod retained;
 #[cfg(all(feature = "signed", not(feature = "net")))]
@@ -69,17 +76,20 @@ async fn main(spawner: Spawner) {
         fail("peripherals already taken")
     };
     time_driver::init(peripherals.SYST);
-    let _ = &spawner;
 
-    // The network device serves until its socket fails.
+    // The network variant serves the CoAP device until it fails.
     #[cfg(feature = "net")]
-    {
-        let why = net_device::run(&TEMPORARY).await; // wired to the network at the merge
-        fail(&why)
-    }
+    fail(&alloc::format!("network: {}", net::run(spawner).await));
+    #[cfg(not(feature = "net"))]
+    demos(spawner).await;
+}
 
+/// Everything but the network variant: the demos, then exit.
+#[cfg(not(feature = "net"))]
+async fn demos(spawner: Spawner) {
+    let _ = &spawner;
     // The second boot of the CoAP firmware: the capsule uploaded before the reset is back.
-    #[cfg(all(feature = "coap", not(feature = "net")))]
+    #[cfg(feature = "coap")]
     if coap_device::is_restart() {
         let profile = trevm::EngineProfile::pulley32(trevm::Preemption::Fuel);
         match coap_device::after_restart(profile, trevm::RuntimeOptions::mcu()).await {
@@ -91,13 +101,6 @@ async fn main(spawner: Spawner) {
         }
     }
 
-    #[cfg(not(feature = "net"))]
-    demos(spawner).await
-}
-
-/// The demonstrations of every firmware but the network one: they end with the exit status.
-#[cfg(not(feature = "net"))]
-async fn demos(spawner: Spawner) {
     #[cfg(feature = "runtime")]
     let outcome = capsules::run(spawner).await;
     #[cfg(all(
@@ -119,9 +122,9 @@ async fn demos(spawner: Spawner) {
     match outcome {
         Ok(()) => {
             // The CoAP firmware checks its store across a reset before it says so.
-            #[cfg(all(feature = "coap", not(feature = "net")))]
+            #[cfg(feature = "coap")]
             coap_device::restart();
-            #[cfg(not(all(feature = "coap", not(feature = "net"))))]
+            #[cfg(not(feature = "coap"))]
             {
                 board("all capsules behaved as expected");
                 debug::exit(debug::EXIT_SUCCESS);

@@ -39,14 +39,15 @@ fn policy() -> trevm_coap::Policy {
     include!(concat!(env!("OUT_DIR"), "/policy.rs"))
 }
 
-/// Serves the device on `transport` until it fails. Returns why the device could not start or
-/// stopped.
-pub async fn run<T: Transport>(transport: &T) -> String
+/// Serves the device on `transport` (described by `listening` in the ready line) until it
+/// fails. Returns why the device could not start or stopped.
+pub async fn run<T: Transport>(transport: &T, listening: &str) -> String
 where
     T::Error: core::fmt::Debug,
 {
     match start().await {
         Ok((mut server, driver)) => {
+            board(&format!("net: CoAP device listening on {listening}"));
             let now = || embassy_time::Instant::now().as_millis();
             let serving = core::pin::pin!(trevm_coap::server::serve(transport, &mut server, now));
             // The ephemeral slot's capsule runs beside the server, in this task.
