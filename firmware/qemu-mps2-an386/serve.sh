@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Starts the network firmware (feature `net`) in QEMU as a CoAP device reachable from this host:
+# the Cortex-M4 board (mps2-an386) with its LAN9118 Ethernet on QEMU's user network, the device's
+# CoAP port (10.0.2.15:5683) forwarded to 127.0.0.1:PORT. Clients use it like `trevm serve`'s
+# device: `trevm push CAPSULE coap://127.0.0.1:PORT/sandbox/NAME --credentials client.diag`.
+#
+#   serve.sh [--port PORT] [--state DIR] [--peers PEERS.yml] [--build-only]
+#
+# --port   host port (default 5683)
+# --state  where the board's flash image (trevm-flash.img: uploaded capsules, ledgers, the
+#          device's identity) and the QEMU monitor socket (monitor.sock; `system_reset` resets
+#          the board) live (default $XDG_STATE_HOME/trevm/qemu-mps2-an386, else
+#          ~/.local/state/trevm/qemu-mps2-an386)
+# --peers  the access policy compiled into the firmware, an Ariel OS peers.yml (default: the
+#          environment's TREVM_PEERS, else the secure default: unauthenticated clients may only
+#          GET /.well-known/core)
+# --build-only  build, print the firmware's path, do not start it
+#
+# The firmware trusts capsules signed by this machine's development key (the one `trevm build`
+# signs with) and runs capsules built for pulley32 (`trevm build --target pulley32`). It is built
+# at opt-level z, which its 1 MiB flash budget needs (memory-net.x). QEMU runs in the foreground
+# until killed (Ctrl-C); the device's console is printed here.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+
+port=5683
+state="${XDG_STATE_HOME:-$HOME/.local/state}/trevm/qemu-mps2-an386"
+peers="${TREVM_PEERS:-}"
+build_only=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --port) port=$2; shift 2 ;;
+        --state) state=$2; shift 2 ;;
+        --peers) peers=$2; shift 2 ;;
+        --build-only) build_only=1; shift ;;
+        -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "serve.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+if [ -n "$peers" ]; then
+    [ -f "$peers" ] || { echo "serve.sh: no peers file $peers" >&2; exit 2; }
+    TREVM_PEERS=$(cd "$(dirname "$peers")" && pwd)/$(basename "$peers")
+    export TREVM_PEERS
+else
+    unset TREVM_PEERS
+fi
+
+echo "serve.sh: building the network firmware (opt-level z)…" >&2
+(cd "$here" && cargo build --release --features net --config 'profile.release.opt-level="z"' >&2)
+elf=$(cd "$here/../../target/thumbv7em-none-eabihf/release" && pwd)/trevm-firmware-mps2-an386
+if [ "$build_only" -eq 1 ]; then
+    echo "$elf"
+    exit 0
+fi
+
+mkdir -p "$state"
+cd "$state"
+echo "serve.sh: state in $state (trevm-flash.img, monitor.sock)"
+echo "serve.sh: listening on coap://127.0.0.1:$port (forwarded to the board's 10.0.2.15:5683)"
+exec qemu-system-arm -M mps2-an386 -display none -serial none \
+    -monitor "unix:$state/monitor.sock,server,nowait" \
+    -semihosting-config enable=on,target=native \
+    -nic "user,model=lan9118,hostfwd=udp:127.0.0.1:$port-:5683" \
+    -kernel "$elf"
