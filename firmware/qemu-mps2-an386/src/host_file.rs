@@ -3,7 +3,7 @@
 //! mirrors every erase and write into it, and reads it back at boot). A real board has no such
 //! thing: its flash keeps its contents by itself.
 
-use cortex_m_semihosting::{nr, syscall};
+use cortex_m_semihosting::{nr, syscall, syscall1};
 
 /// An open host file.
 pub struct HostFile {
@@ -68,4 +68,22 @@ impl HostFile {
         // SAFETY: SYS_SEEK takes a handle and an absolute position; it returns 0 on success.
         unsafe { syscall!(SEEK, self.handle, offset) == 0 }
     }
+}
+
+/// The command line QEMU was given for the firmware (`-semihosting-config …,arg=A,arg=B` gives "A B"), through
+/// `SYS_GET_CMDLINE`;
+/// `None` when there is none or it does not fit `buf`.
+pub fn command_line(buf: &mut [u8]) -> Option<&str> {
+    let mut block: [usize; 2] = [buf.as_mut_ptr() as usize, buf.len()];
+    // SAFETY: SYS_GET_CMDLINE takes the address of the block (a buffer pointer and its length, alive
+    // across the call), writes at most
+    // that many bytes into `buf` (borrowed mutably across the call) and the length it wrote
+    // into the block's second word; it returns 0 on success.
+    let status = unsafe { syscall1!(GET_CMDLINE, block.as_mut_ptr()) };
+    if status != 0 {
+        return None;
+    }
+    let len = block[1].min(buf.len());
+    let text = core::str::from_utf8(&buf[..len]).ok()?;
+    Some(text.trim_end_matches('\0'))
 }

@@ -37,6 +37,8 @@ mod measure;
 #[cfg(feature = "net")]
 mod net;
 #[cfg(feature = "net")]
+mod net_measure;
+#[cfg(feature = "net")]
 mod net_udp;
 #[cfg(feature = "net")]
 mod net_vectors;

@@ -82,7 +82,7 @@ async fn serve(spawner: Spawner) -> Result<core::convert::Infallible, String> {
         mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], IPV4.address, IPV4.gateway
     ));
 
-    let udp = crate::net_udp::Udp::bind(stack, COAP_PORT)?;
+    let udp = crate::net_measure::Measured::new(crate::net_udp::Udp::bind(stack, COAP_PORT)?);
     spawner
         .spawn(measurements())
         .map_err(|_| "cannot spawn the measurement task".to_string())?;

@@ -1,0 +1,67 @@
+//! What each exchange costs the device, for docs/footprint.md (`net-report.sh`): a
+//! [`Transport`] that counts the instructions between a datagram arriving and the answer
+//! leaving — under `qemu-system-arm -icount shift=0`, SysTick cycles are instructions
+//! ([`crate::measure::INSTRUCTIONS_PER_CYCLE`]) — and prints them with the heap's state. Only
+//! when QEMU is given `-semihosting-config …,arg=firmware,arg=measure`; otherwise the socket is used as it is.
+
+use core::cell::Cell;
+
+use trevm_coap::server::Transport;
+
+use crate::console::board;
+use crate::measure::{HEAP, INSTRUCTIONS_PER_CYCLE};
+use crate::time_driver::cycles;
+
+/// `inner`, measured when `on`.
+pub(crate) struct Measured<T> {
+    inner: T,
+    on: bool,
+    /// SysTick cycles when the last datagram arrived, and its length.
+    received: Cell<(u64, usize)>,
+}
+
+impl<T> Measured<T> {
+    /// Measures `inner` when the firmware's semihosting command line says `measure`.
+    pub(crate) fn new(inner: T) -> Self {
+        let mut buf = [0u8; 64];
+        let on = crate::host_file::command_line(&mut buf)
+            .is_some_and(|line| line.split_whitespace().any(|w| w == "measure"));
+        if on {
+            board("measure: each exchange's instructions are printed (semihosting arg measure)");
+        }
+        Measured {
+            inner,
+            on,
+            received: Cell::new((0, 0)),
+        }
+    }
+}
+
+impl<T: Transport> Transport for Measured<T> {
+    type Peer = T::Peer;
+    type Error = T::Error;
+
+    async fn recv_from(&self, buf: &mut [u8]) -> Result<(usize, T::Peer), T::Error> {
+        let received = self.inner.recv_from(buf).await?;
+        self.received.set((cycles(), received.0));
+        Ok(received)
+    }
+
+    async fn send_to(&self, data: &[u8], peer: &T::Peer) -> Result<(), T::Error> {
+        if self.on {
+            let (at, len) = self.received.get();
+            board(&alloc::format!(
+                "measure: exchange {len} B in, {} B out: {} instructions; heap in use {} B, peak {} B",
+                data.len(),
+                (cycles() - at) * INSTRUCTIONS_PER_CYCLE,
+                HEAP.used(),
+                HEAP.peak()
+            ));
+        }
+        self.inner.send_to(data, peer).await
+    }
+
+    fn is_transient(&self, error: &T::Error) -> bool {
+        self.inner.is_transient(error)
+    }
+}
