@@ -3,7 +3,7 @@
 # (mps2-an386) with the LAN9118 on QEMU's user network and the device's CoAP port forwarded to a
 # free host port, then drives it with libcoap's client (Debian's libcoap3-bin): lists
 # /.well-known/core, uploads the signed sandbox capsule (~13 KB, Block1 in 1024-byte blocks),
-# runs it (GET), sends 200 garbage datagrams and checks the device still answers. Exit status 0
+# runs it (GET), replaces it (64-byte blocks) and runs it again, sends 200 garbage datagrams and checks the device still answers. Exit status 0
 # means every step passed. Bounded: QEMU runs at most 300 s, each client call at most 60 s.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -70,6 +70,15 @@ fi
 hello=$(coap -m get "$url/sandbox/hello")
 [ "$hello" = "Hello from the sandbox!" ] && say "GET /sandbox/hello → $hello" \
     || failed "GET /sandbox/hello answered '$hello'"
+# The same again in 64-byte blocks (~200 datagrams), replacing it.
+if put=$(coap -m put -b 64 -f "$capsule" "$url/sandbox/hello"); then
+    say "PUT /sandbox/hello again (Block1 of 64 B: a replacement) → OK $put"
+else
+    failed "PUT /sandbox/hello in 64-byte blocks: '$put'"
+fi
+hello=$(coap -m get "$url/sandbox/hello")
+[ "$hello" = "Hello from the sandbox!" ] && say "GET /sandbox/hello → $hello" \
+    || failed "GET /sandbox/hello after the replacement answered '$hello'"
 
 # 200 garbage datagrams: random bytes, random lengths up to 1400, some starting like CoAP.
 python3 - "$port" <<'PY'

@@ -18,8 +18,6 @@ pub mod reg {
     /// RX status FIFO port (0x40): one status word per received frame
     /// ([`super::rx_status`]); reading pops it.
     pub const RX_STATUS_FIFO: usize = 0x40;
-    /// Chip ID and revision (§5.3, 0x50): 0x0118 in the upper half for a LAN9118.
-    pub const ID_REV: usize = 0x50;
     /// Interrupt configuration (§5.3, 0x54): the IRQ pin's enable, polarity and buffer type.
     pub const IRQ_CFG: usize = 0x54;
     /// Interrupt status (§5.3, 0x58): one bit per source ([`super::int`]); write 1 to clear.

@@ -2,7 +2,7 @@
 //! PHY's (through the MAC's `MII_ACC` / `MII_DATA`, §5.4).
 //!
 //! Each access is a handshake with the chip: start it, then read its busy bit until the chip
-//! clears it. That takes the chip a few bus cycles for a MAC register and an MII frame (~30 µs at
+//! clears it. That takes the chip a few bus cycles for a MAC register and an MII frame (~26 µs at
 //! 2.5 MHz MDC) for a PHY register; QEMU completes both at once. It is not waiting for an event,
 //! so it is bounded ([`SPIN_LIMIT`] reads) rather than interrupt-driven, and only happens at
 //! start and when the PHY interrupt says the link changed.
@@ -10,8 +10,8 @@
 use crate::map::{mac, mac_csr_cmd, mii_acc, reg};
 use crate::regs::Regs;
 
-/// Most reads of a busy bit before an access is declared failed (~100 µs at the bus speeds of
-/// the boards this chip sits on; far beyond an MII frame).
+/// Most reads of a busy bit before an access is declared failed: about 1 ms at ~100 ns a
+/// register read, far beyond the ~26 µs of an MII frame (64 bits at 2.5 MHz).
 pub const SPIN_LIMIT: u32 = 10_000;
 
 /// The chip did not finish an indirect access within [`SPIN_LIMIT`] reads.

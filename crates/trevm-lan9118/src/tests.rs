@@ -320,3 +320,18 @@ fn reports_the_link_and_its_changes() {
     assert_eq!(fake.state().phy[phy::INTERRUPT_SOURCE as usize], 0);
     assert_ne!(fake.state().int_en & int::PHY, 0);
 }
+
+#[test]
+fn a_spurious_interrupt_changes_nothing_and_wakes_nobody() {
+    let fake = Fake::new();
+    let mut driver = up(&fake);
+    let (count, waker) = counting_waker();
+    assert_eq!(received(&mut driver, &waker), None);
+    let enabled = fake.state().int_en;
+    // A source that is set but not enabled (TDFA) did not fire.
+    fake.state().int_sts |= int::TDFA;
+    driver.shared().on_interrupt(&&fake);
+    assert_eq!(woken(&count), 0);
+    assert_eq!(fake.state().int_en, enabled);
+    assert_eq!(fake.state().int_sts, int::TDFA);
+}
