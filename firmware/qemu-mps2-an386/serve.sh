@@ -4,7 +4,7 @@
 # CoAP port (10.0.2.15:5683) forwarded to 127.0.0.1:PORT. Clients use it like `trevm serve`'s
 # device: `trevm push CAPSULE coap://127.0.0.1:PORT/sandbox/NAME --credentials client.diag`.
 #
-#   serve.sh [--port PORT] [--state DIR] [--peers PEERS.yml] [--build-only]
+#   serve.sh [--port PORT] [--state DIR] [--peers PEERS.yml] [--measure] [--build-only]
 #
 # --port   host port (default 5683)
 # --state  where the board's flash image (trevm-flash.img: uploaded capsules, ledgers, the
@@ -14,6 +14,8 @@
 # --peers  the access policy compiled into the firmware, an Ariel OS peers.yml (default: the
 #          environment's TREVM_PEERS, else the secure default: unauthenticated clients may only
 #          GET /.well-known/core)
+# --measure  count instructions (QEMU -icount shift=0) and print each exchange's cost and the
+#          heap's and stack's state (net-report.sh uses this)
 # --build-only  build, print the firmware's path, do not start it
 #
 # The firmware trusts capsules signed by this machine's development key (the one `trevm build`
@@ -27,13 +29,15 @@ port=5683
 state="${XDG_STATE_HOME:-$HOME/.local/state}/trevm/qemu-mps2-an386"
 peers="${TREVM_PEERS:-}"
 build_only=0
+measure=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --port) port=$2; shift 2 ;;
         --state) state=$2; shift 2 ;;
         --peers) peers=$2; shift 2 ;;
+        --measure) measure=(-icount shift=0); shift ;;
         --build-only) build_only=1; shift ;;
-        -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "serve.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -58,8 +62,10 @@ mkdir -p "$state"
 cd "$state"
 echo "serve.sh: state in $state (trevm-flash.img, monitor.sock)"
 echo "serve.sh: listening on coap://127.0.0.1:$port (forwarded to the board's 10.0.2.15:5683)"
-exec qemu-system-arm -M mps2-an386 -display none -serial none \
+semihosting=enable=on,target=native
+[ ${#measure[@]} -eq 0 ] || semihosting="$semihosting,arg=firmware,arg=measure"
+exec qemu-system-arm -M mps2-an386 -display none -serial none "${measure[@]}" \
     -monitor "unix:$state/monitor.sock,server,nowait" \
-    -semihosting-config enable=on,target=native \
+    -semihosting-config "$semihosting" \
     -nic "user,model=lan9118,hostfwd=udp:127.0.0.1:$port-:5683" \
     -kernel "$elf"

@@ -13,12 +13,10 @@ use embassy_executor::Spawner;
 use embassy_net::{
     Config, Ipv4Address, Ipv4Cidr, Runner, StackResources, StaticConfigV4,
 };
-use embassy_time::{Duration, Timer};
 use static_cell::StaticCell;
 use trevm_lan9118::{Lan9118, Mmio};
 
 use crate::console::board;
-use crate::measure::{self, HEAP};
 
 /// The device's IPv4 configuration: QEMU user networking's defaults (the guest is 10.0.2.15 in
 /// 10.0.2.0/24, the gateway and host are 10.0.2.2). Static rather than DHCP: the address is
@@ -83,9 +81,6 @@ async fn serve(spawner: Spawner) -> Result<core::convert::Infallible, String> {
     ));
 
     let udp = crate::net_measure::Measured::new(crate::net_udp::Udp::bind(stack, COAP_PORT)?);
-    spawner
-        .spawn(measurements())
-        .map_err(|_| "cannot spawn the measurement task".to_string())?;
     let listening = format!("udp {}:{COAP_PORT}", IPV4.address.address());
     Err(crate::net_device::run(&udp, &listening).await)
 }
@@ -95,24 +90,4 @@ async fn serve(spawner: Spawner) -> Result<core::convert::Infallible, String> {
 #[embassy_executor::task]
 async fn network(mut runner: Runner<'static, Lan9118<Mmio>>) -> ! {
     runner.run().await
-}
-
-/// Prints the main stack's high-water mark and the heap's peak when either grew (checked
-/// every 2 s; a diagnostic for net-smoke.sh and docs/footprint.md, not part of serving).
-#[embassy_executor::task]
-async fn measurements() -> ! {
-    let mut printed = (0, 0);
-    loop {
-        let now = (measure::stack_high_water(), HEAP.peak());
-        if now != printed {
-            board(&format!(
-                "measure: main stack high-water {} B, heap peak {} B, heap in use {} B",
-                now.0,
-                now.1,
-                HEAP.used()
-            ));
-            printed = now;
-        }
-        Timer::after(Duration::from_secs(2)).await;
-    }
 }

@@ -85,9 +85,10 @@ async fn start<P: PartialEq + Clone>() -> Result<
         Err(e) => return Err(format!("opening the flash store: {e}")),
     };
     board(&format!(
-        "net: flash store of {} KiB at {:#x}",
+        "net: flash store of {} KiB at {:#x}; heap of {} B",
         size / 1024,
-        crate::retained::partition_start()
+        crate::retained::partition_start(),
+        crate::measure::HEAP_SIZE
     ));
     let store = trevm_slots::storage::shared(store);
 
@@ -110,7 +111,10 @@ async fn start<P: PartialEq + Clone>() -> Result<
     for line in sandbox.restore(store.clone())? {
         board(&format!("coap: {line}"));
     }
-    let mut persistent_rt = runtime(Grants::parse("log").map_err(|e| e.to_string())?)?;
+    // Capsules of the persistent and ephemeral slots may log and sleep (and the signer must
+    // grant it too); the sandbox's get nothing, as on the native board.
+    let grants = Grants::parse("log,time").map_err(|e| e.to_string())?;
+    let mut persistent_rt = runtime(grants)?;
     // The world of upstream's `example-coap-server` imports `uppercase` from the application.
     persistent_rt
         .define_func("", "uppercase", |_host, args| match args {
@@ -125,7 +129,7 @@ async fn start<P: PartialEq + Clone>() -> Result<
         board(&format!("coap: {line}"));
     }
     let ephemeral = Ephemeral::new(
-        runtime(Grants::parse("log").map_err(|e| e.to_string())?)?,
+        runtime(grants)?,
         Limits::new(),
         host(),
         trust,

@@ -50,12 +50,14 @@ impl<T: Transport> Transport for Measured<T> {
     async fn send_to(&self, data: &[u8], peer: &T::Peer) -> Result<(), T::Error> {
         if self.on {
             let (at, len) = self.received.get();
+            let instructions = (cycles() - at) * INSTRUCTIONS_PER_CYCLE;
             board(&alloc::format!(
-                "measure: exchange {len} B in, {} B out: {} instructions; heap in use {} B, peak {} B",
+                "measure: exchange {len} B in, {} B out: {instructions} instructions; heap in use \
+                 {} B, peak {} B; main stack high-water {} B",
                 data.len(),
-                (cycles() - at) * INSTRUCTIONS_PER_CYCLE,
                 HEAP.used(),
-                HEAP.peak()
+                HEAP.peak(),
+                crate::measure::stack_high_water()
             ));
         }
         self.inner.send_to(data, peer).await
