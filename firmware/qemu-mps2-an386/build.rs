@@ -121,8 +121,11 @@ fn access_policy(here: &Path, out: &Path) {
         }
         None => trevm_coap::Policy::default(),
     };
-    std::fs::write(out.join("policy.rs"), trevm_coap::peers_yml::to_rust(&policy))
-        .expect("write policy.rs");
+    std::fs::write(
+        out.join("policy.rs"),
+        trevm_coap::peers_yml::to_rust(&policy),
+    )
+    .expect("write policy.rs");
 }
 
 /// For the like-for-like footprint variant (`bare-core`): fibonacci as a core module (no

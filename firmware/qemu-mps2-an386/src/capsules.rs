@@ -8,7 +8,7 @@ use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use embassy_executor::Spawner;
-use embassy_time::{Duration, Instant, Timer};
+use embassy_time::{Duration, Timer};
 use trevm::host::{Led, LedError, SharedLed};
 use trevm::{
     EmbeddedCapsule, EngineProfile, Error, Grants, HostState, Limits, Preemption, Runtime,

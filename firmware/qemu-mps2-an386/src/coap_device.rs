@@ -15,12 +15,12 @@
 use alloc::format;
 use alloc::string::{String, ToString};
 
+use embedded_storage::nor_flash::ReadNorFlash as _;
 use trevm::{EngineProfile, Runtime, RuntimeOptions, TrustPolicy, TrustedKey};
 use trevm_coap::client::{Client, Limits, Reply, Request, Step, Timing};
 use trevm_coap::message::code;
 use trevm_coap::{Server, ServerLimits};
 use trevm_slots::{Device, Sandbox, SandboxLimits};
-use embedded_storage::nor_flash::ReadNorFlash as _;
 use trevm_store::FlashStore;
 
 use crate::console::board;

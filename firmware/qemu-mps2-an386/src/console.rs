@@ -17,6 +17,12 @@ pub(crate) struct SemihostingLog;
 impl trevm::LogSink for SemihostingLog {
     fn log(&self, capsule: &str, message: &str) {
         let ms = Instant::now().as_millis();
-        hprintln!("[{:>5}.{:03}] {}: {}", ms / 1000, ms % 1000, capsule, message);
+        hprintln!(
+            "[{:>5}.{:03}] {}: {}",
+            ms / 1000,
+            ms % 1000,
+            capsule,
+            message
+        );
     }
 }

@@ -23,19 +23,19 @@ mod capsules;
 #[cfg(all(feature = "coap", not(feature = "net")))]
 mod coap_device;
 mod console;
-#[cfg(feature = "net")]
-mod host_file;
-#[cfg(feature = "net")]
-mod net_device;
 #[cfg(all(feature = "runtime", not(feature = "net")))]
 mod figures;
 #[cfg(all(feature = "runtime", not(feature = "net")))]
 mod fp_probe;
 #[cfg(all(feature = "runtime", not(feature = "net")))]
 mod fpga_led;
+#[cfg(feature = "net")]
+mod host_file;
 mod measure;
 #[cfg(feature = "net")]
 mod net;
+#[cfg(feature = "net")]
+mod net_device;
 #[cfg(feature = "net")]
 mod net_measure;
 #[cfg(feature = "net")]
@@ -153,4 +153,3 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
         cortex_m::asm::bkpt();
     }
 }
-

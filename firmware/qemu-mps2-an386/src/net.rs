@@ -10,9 +10,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 
 use embassy_executor::Spawner;
-use embassy_net::{
-    Config, Ipv4Address, Ipv4Cidr, Runner, StackResources, StaticConfigV4,
-};
+use embassy_net::{Config, Ipv4Address, Ipv4Cidr, Runner, StackResources, StaticConfigV4};
 use static_cell::StaticCell;
 use trevm_lan9118::{Lan9118, Mmio};
 

@@ -128,13 +128,8 @@ async fn start<P: PartialEq + Clone>() -> Result<
     if let Some(line) = persistent.restore(store.clone()).await? {
         board(&format!("coap: {line}"));
     }
-    let ephemeral = Ephemeral::new(
-        runtime(grants)?,
-        Limits::new(),
-        host(),
-        trust,
-    )
-    .with_log(log.clone());
+    let ephemeral =
+        Ephemeral::new(runtime(grants)?, Limits::new(), host(), trust).with_log(log.clone());
     ephemeral.restore(store.clone())?;
     let driver = ephemeral.driver();
 
@@ -161,9 +156,7 @@ fn trust() -> Result<TrustPolicy, String> {
 
 /// The security layer: the identity kept in the store (made on first start), the compiled-in
 /// policy, and an RNG seeded from the host (see [`device_rng`]).
-fn security<P: PartialEq + Clone>(
-    store: &SharedStore,
-) -> Result<Security<P>, String> {
+fn security<P: PartialEq + Clone>(store: &SharedStore) -> Result<Security<P>, String> {
     let mut rng = device_rng()?;
     let stored = store
         .borrow_mut()

@@ -7,6 +7,7 @@
 //! It behaves like NOR flash, so `trevm-store`'s power-loss reasoning holds: erasing sets a
 //! 4 KiB page to `0xFF`, programming can only clear bits (`old & new`).
 
+#[cfg(not(feature = "net"))]
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -20,6 +21,7 @@ use embedded_storage::nor_flash::{
 pub const SIZE: usize = 128 * 1024;
 const PAGE: usize = 4096;
 
+#[cfg(not(feature = "net"))]
 /// What the previous boot left: [`RESTARTED`] when it reset the board to show the restart.
 #[unsafe(link_section = ".uninit.trevm_boot")]
 static mut BOOT: MaybeUninit<u32> = MaybeUninit::uninit();
@@ -28,9 +30,11 @@ static mut BOOT: MaybeUninit<u32> = MaybeUninit::uninit();
 static mut REGION: MaybeUninit<[u8; SIZE]> = MaybeUninit::uninit();
 static TAKEN: AtomicBool = AtomicBool::new(false);
 
+#[cfg(not(feature = "net"))]
 /// The value of the boot word after the firmware reset the board itself.
 pub const RESTARTED: u32 = 0x5245_424f; // "REBO"
 
+#[cfg(not(feature = "net"))]
 /// The boot word the previous run left (anything, after a power-on).
 pub fn boot_word() -> u32 {
     // SAFETY: `BOOT` is a 4-byte aligned static only this module touches, on one core; a
@@ -38,6 +42,7 @@ pub fn boot_word() -> u32 {
     unsafe { core::ptr::read_volatile(core::ptr::addr_of!(BOOT).cast::<u32>()) }
 }
 
+#[cfg(not(feature = "net"))]
 /// Sets the boot word for the next run.
 pub fn set_boot_word(word: u32) {
     // SAFETY: as in `boot_word`; a volatile write of the same word.
@@ -53,7 +58,6 @@ pub fn take() -> Option<RetainedFlash> {
     Some(RetainedFlash {
         base: core::ptr::addr_of_mut!(REGION).cast::<u8>(),
         size: SIZE,
-        mirror: None,
     })
 }
 
@@ -106,11 +110,17 @@ pub struct RetainedFlash {
     /// Bytes from `base`.
     size: usize,
     /// A host file every erase and write is copied into (see [`take_partition`]).
+    #[cfg(feature = "net")]
     mirror: Option<crate::host_file::HostFile>,
 }
 
 impl RetainedFlash {
     /// Copies `start..start + len` of the region into the host file, if there is one.
+    #[cfg(not(feature = "net"))]
+    fn mirror(&self, _start: usize, _len: usize) {}
+
+    /// Copies `start..start + len` of the region into the host file, if there is one.
+    #[cfg(feature = "net")]
     fn mirror(&self, start: usize, len: usize) {
         if let Some(file) = &self.mirror {
             // SAFETY: `start..start + len` was checked to lie inside the region, which only this
