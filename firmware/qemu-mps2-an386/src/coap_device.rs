@@ -23,6 +23,7 @@ use trevm_slots::{Device, Sandbox, SandboxLimits};
 use trevm_store::FlashStore;
 
 use crate::console::board;
+use crate::measure::HEAP;
 use crate::retained::{self, RetainedFlash};
 #[cfg(feature = "coap-oscore")]
 use crate::time_driver::cycles;
@@ -91,11 +92,14 @@ pub async fn run(profile: EngineProfile, options: RuntimeOptions) -> Result<(), 
         "coap: GET /.well-known/core → 2.05 {}",
         String::from_utf8_lossy(&links.payload)
     ));
-    let start = crate::time_driver::cycles();
+    let (base, start) = (HEAP.used(), crate::time_driver::cycles());
+    HEAP.reset_peak();
     let created = exchanges
         .upload(&["sandbox", "hello"], HELLO.bytes())
         .await?;
     crate::figures::measure_cycles("cycles.coap.upload", crate::time_driver::cycles() - start);
+    // Above what was in use before: Block1 reassembly, admission, the probe instance.
+    crate::figures::measure_bytes("heap.coap.upload_peak", HEAP.peak() - base);
     expect(&created, code::CREATED, "PUT /sandbox/hello")?;
     board(&format!(
         "coap: PUT /sandbox/hello ({} B, signed) → 2.01, kept in the flash store",
@@ -153,7 +157,11 @@ pub async fn after_restart(profile: EngineProfile, options: RuntimeOptions) -> R
     board("coap: after the reset: opening the flash store");
     let flash = retained::take().ok_or("the store's flash is taken")?;
     let store = FlashStore::open(flash, 0..retained::SIZE as u32).map_err(|e| e.to_string())?;
+    let base = HEAP.used();
+    HEAP.reset_peak();
     let mut exchanges = device(profile, options, store)?;
+    // The device made, its capsule restored from the store (read, verified, loaded).
+    crate::figures::measure_bytes("heap.coap.restore_peak", HEAP.peak() - base);
     let hello = exchanges
         .send(code::GET, &["sandbox", "hello"], &[])
         .await?;
