@@ -34,13 +34,14 @@
 //! [`TrustPolicy`](crate::trust::TrustPolicy) that checked its signature, or from
 //! [`include_capsule!`](crate::include_capsule) (code built into the firmware image).
 
-mod checked;
+pub(crate) mod checked;
 mod crc;
 mod embedded;
 mod encode;
 mod error;
 mod header;
 mod layout;
+pub(crate) mod owned;
 mod stamp;
 
 pub use checked::Capsule;
@@ -49,5 +50,5 @@ pub use embedded::EmbeddedCapsule;
 pub use encode::{encode, encode_with_trailer, with_trailer};
 pub use error::CapsuleError;
 pub use header::{CapsuleHeader, TrailerKind, cut_name};
-pub use layout::{FORMAT_VERSION, HEADER_LEN, MAGIC, MAX_NAME_LEN, MAX_TRAILER_LEN};
+pub use layout::{CODE_ALIGN, FORMAT_VERSION, HEADER_LEN, MAGIC, MAX_NAME_LEN, MAX_TRAILER_LEN};
 pub use stamp::StampedProfile;
