@@ -26,6 +26,29 @@
 //! the new buffer coexist (the allocator's, uncounted: send `Size1`). A block that cannot be
 //! allocated is refused with 5.03 like one over the budget.
 //!
+//! Every copy of an upload's bytes from its first block to "installed" (a signed capsule of
+//! 20 KiB, 1024-byte blocks, behind OSCORE, on a trevm-slots device):
+//!
+//! | where | bytes | how long |
+//! |---|---|---|
+//! | the receive loop's datagram buffer ([`MAX_DATAGRAM`](super::MAX_DATAGRAM)) | 2048 | always, one for all |
+//! | each block parsed ([`Message`]: options, payload) | ≈ 1.1 KiB | that block |
+//! | OSCORE: coapcore's copy of the protected request, decrypted in place | ≤ 1152 | that block |
+//! | OSCORE: the decrypted inner request's payload | ≤ 1024 | that block |
+//! | the [`Body`] reassembled here, sized by `Size1` at the first block | 20 KiB + 15 | until installed, then kept |
+//!
+//! and nothing more: the body is moved to the resource ([`Payload::take`](super::Payload::take)),
+//! into the admission (trevm's `Capsule::from_vec_at`: its signature is checked and its SHA-256
+//! computed in place), written to the store from the same buffer (a flash store's scratch is
+//! one page, whatever the value), and loaded in place: trevm hands Wasmtime the payload inside
+//! that buffer (`Component::deserialize_raw`) rather than a copy, so the upload's buffer becomes
+//! the capsule's code memory. Before (trevm 0.1 up to issue 24) the same upload held, at its
+//! worst, the reassembly `Vec` grown by doubling (32 KiB for 20 KiB, and 16 + 32 KiB at once
+//! during its last reallocation), the resource's copy, the admission's copy and Wasmtime's copy
+//! (3 × 20 KiB at load). A capsule restored from the store is likewise the `Vec` the store read
+//! (used in place when the allocator placed it aligned; copied once by Wasmtime otherwise),
+//! where it was three copies.
+//!
 //! Uploads are kept per (peer, method, path), so no peer can touch another's. At most
 //! [`ServerLimits::uploads_per_peer`] are in progress per peer and [`ServerLimits::uploads`] in
 //! all. Making room for a new upload (a slot, or bytes) drops the peer's own oldest upload when
