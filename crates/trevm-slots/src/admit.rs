@@ -116,4 +116,4 @@ pub fn describe(verified: &VerifiedCapsule<'_>) -> String {
 }
 
 // An upload's body (trevm-coap) is placed so that a capsule in it is used in place (trevm).
-const _: () = assert!(trevm_coap::server::BODY_ALIGN % trevm::capsule::CODE_ALIGN == 0);
+const _: () = assert!(trevm_coap::server::BODY_ALIGN.is_multiple_of(trevm::capsule::CODE_ALIGN));
