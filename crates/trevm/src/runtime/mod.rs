@@ -24,7 +24,7 @@ use crate::capsule::{CODE_ALIGN, Capsule};
 use crate::error::Error;
 use crate::host::{Grants, HostState, HostView};
 use crate::limits::Limits;
-use crate::profile::{EngineProfile, Preemption};
+use crate::profile::{EngineProfile, Preemption, Target};
 use crate::trust::VerifiedCapsule;
 
 mod coap_guest;
@@ -186,7 +186,8 @@ impl<T: HostView> Runtime<T> {
     /// [`include_capsule!`](crate::include_capsule), [`Capsule::from_static`]) or in a buffer the
     /// capsule owns ([`Capsule::from_vec`], [`Capsule::from_vec_at`]: e.g. an upload, which then
     /// becomes the capsule's code memory and lives as long as the loaded capsule and its
-    /// instances). Otherwise Wasmtime copies the code into a heap buffer of its own.
+    /// instances; Pulley code only: native code must be made executable, so it is copied).
+    /// Otherwise Wasmtime copies the code into a heap buffer of its own.
     pub fn load(&self, capsule: &VerifiedCapsule<'_>) -> Result<LoadedCapsule, Error> {
         // SAFETY: a `VerifiedCapsule` is made only by `TrustPolicy::verify` (signed by a trusted
         // key, payload digest checked), by `EmbeddedCapsule::check` (part of the firmware image),
@@ -224,6 +225,9 @@ impl<T: HostView> Runtime<T> {
             // SAFETY: the caller vouches for the bytes (this function's contract).
             (unsafe { self.load_in_place(payload) }?, None)
         } else if let Bytes::Owned(owned) = capsule.bytes()
+            // Native code must be made executable, which Wasmtime cannot do to a heap buffer
+            // ("this target requires virtual memory"): only Pulley bytecode runs in place.
+            && self.profile.target != Target::Host
             && owned.lend(payload)
         {
             let ptr = core::ptr::NonNull::from(payload);
