@@ -10,11 +10,15 @@ use alloc::vec::Vec;
 pub const EXCHANGE_LIFETIME_MS: u64 = 247_000;
 
 /// Remembers the responses to recent requests, per `(peer, message ID)`, for
-/// [`EXCHANGE_LIFETIME_MS`] or until `capacity` newer entries push them out.
+/// [`EXCHANGE_LIFETIME_MS`] or until newer entries push them out: at most `capacity` entries
+/// holding at most `max_bytes` bytes of responses together.
 #[derive(Debug)]
 pub struct Dedup<P> {
     entries: VecDeque<Entry<P>>,
     capacity: usize,
+    max_bytes: usize,
+    /// Bytes of the responses remembered.
+    bytes: usize,
 }
 
 #[derive(Debug)]
@@ -26,12 +30,26 @@ struct Entry<P> {
 }
 
 impl<P: PartialEq + Clone> Dedup<P> {
-    /// A cache of at most `capacity` responses.
+    /// A cache of at most `capacity` responses, however long.
     pub fn new(capacity: usize) -> Self {
+        Self::with_budget(capacity, usize::MAX)
+    }
+
+    /// A cache of at most `capacity` responses holding at most `max_bytes` bytes together. A
+    /// response longer than `max_bytes` is not remembered (a duplicate of its request is then
+    /// handled again).
+    pub fn with_budget(capacity: usize, max_bytes: usize) -> Self {
         Dedup {
             entries: VecDeque::new(),
             capacity: capacity.max(1),
+            max_bytes,
+            bytes: 0,
         }
+    }
+
+    /// Bytes of the responses remembered.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// The response already sent for this request, if it is a duplicate.
@@ -46,9 +64,14 @@ impl<P: PartialEq + Clone> Dedup<P> {
     /// Remembers the response sent for a request.
     pub fn remember(&mut self, peer: &P, mid: u16, now_ms: u64, response: Vec<u8>) {
         self.expire(now_ms);
-        if self.entries.len() == self.capacity {
-            self.entries.pop_front();
+        let len = response.capacity();
+        if len > self.max_bytes {
+            return;
         }
+        while self.entries.len() >= self.capacity || self.bytes + len > self.max_bytes {
+            self.pop();
+        }
+        self.bytes += len;
         self.entries.push_back(Entry {
             peer: peer.clone(),
             mid,
@@ -73,7 +96,14 @@ impl<P: PartialEq + Clone> Dedup<P> {
             .front()
             .is_some_and(|e| now_ms.saturating_sub(e.at_ms) > EXCHANGE_LIFETIME_MS)
         {
-            self.entries.pop_front();
+            self.pop();
+        }
+    }
+
+    /// Forgets the oldest entry.
+    fn pop(&mut self) {
+        if let Some(e) = self.entries.pop_front() {
+            self.bytes -= e.response.capacity();
         }
     }
 }
@@ -95,5 +125,26 @@ mod tests {
         d.remember(&"a", 4, 0, vec![4]);
         assert_eq!(d.len(), 2);
         assert_eq!(d.lookup(&"a", 2, 0), None, "pushed out by newer entries");
+    }
+
+    #[test]
+    fn the_responses_remembered_are_bounded_in_bytes() {
+        let mut d = Dedup::with_budget(10, 100);
+        d.remember(&"a", 1, 0, vec![1; 40]);
+        d.remember(&"a", 2, 0, vec![2; 40]);
+        assert_eq!(d.bytes(), 80);
+        d.remember(&"b", 3, 0, vec![3; 40]);
+        assert_eq!((d.len(), d.bytes()), (2, 80), "the oldest made room");
+        assert_eq!(d.lookup(&"a", 1, 0), None);
+        assert_eq!(d.lookup(&"b", 3, 0), Some(&[3u8; 40][..]));
+        d.remember(&"a", 4, 0, vec![4; 101]);
+        assert_eq!(d.lookup(&"a", 4, 0), None, "longer than the whole budget");
+        assert_eq!(d.len(), 2);
+        d.lookup(&"a", 9, EXCHANGE_LIFETIME_MS + 1);
+        assert_eq!(
+            (d.len(), d.bytes()),
+            (0, 0),
+            "expired entries give their bytes back"
+        );
     }
 }

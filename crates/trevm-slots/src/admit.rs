@@ -69,14 +69,32 @@ pub struct Admitted {
 }
 
 /// Checks, verifies and loads uploaded bytes; nothing installed is touched. The first half of
-/// the slots' pipeline (see `gate.rs`).
+/// the slots' pipeline (see `gate.rs`). Copies `bytes` once (the copy becomes the capsule's code
+/// memory); [`admit_owned`] takes a buffer without a copy.
 pub fn admit<T: HostView>(
     runtime: &Runtime<T>,
     policy: &TrustPolicy,
     ledger: &VersionLedger,
     bytes: &[u8],
 ) -> Result<Admitted, Refusal> {
-    let capsule = Capsule::from_vec(Vec::from(bytes)).map_err(Error::from)?;
+    let body = trevm_coap::server::Body::copy_of(bytes);
+    let (buf, start) = body.into_parts();
+    admit_owned(runtime, policy, ledger, buf, start)
+}
+
+/// Like [`admit`], for the capsule `buf[start..]` in a buffer given up to it (an upload's
+/// reassembled body, a capsule read from the store): no copy. When the capsule starts at an
+/// address aligned to [`trevm::capsule::CODE_ALIGN`] (as trevm-coap's
+/// [`Body`](trevm_coap::server::Body) places it), the buffer becomes the capsule's code memory
+/// and lives as long as the capsule is installed; otherwise Wasmtime copies the code once.
+pub fn admit_owned<T: HostView>(
+    runtime: &Runtime<T>,
+    policy: &TrustPolicy,
+    ledger: &VersionLedger,
+    buf: Vec<u8>,
+    start: usize,
+) -> Result<Admitted, Refusal> {
+    let capsule = Capsule::from_vec_at(buf, start).map_err(Error::from)?;
     capsule
         .check_profile(runtime.profile())
         .map_err(Error::from)?;
@@ -96,3 +114,6 @@ pub fn describe(verified: &VerifiedCapsule<'_>) -> String {
         },
     }
 }
+
+// An upload's body (trevm-coap) is placed so that a capsule in it is used in place (trevm).
+const _: () = assert!(trevm_coap::server::BODY_ALIGN.is_multiple_of(trevm::capsule::CODE_ALIGN));

@@ -41,16 +41,16 @@ impl<T: HostView> Resources for Device<T> {
         match (request.path.split_first(), self.persistent.as_mut()) {
             (Some((&"sandbox", rest)), _) => {
                 let rest: Vec<&str> = rest.to_vec();
-                self.sandbox.handle(&request, &rest)
+                self.sandbox.handle(request, &rest)
             }
             (Some((&"vm", rest)), Some(p)) => {
                 let rest: Vec<&str> = rest.to_vec();
                 p.handle(&request, &rest)
             }
-            (Some((&"vm-control", [])), Some(p)) => p.control(&request),
+            (Some((&"vm-control", [])), Some(p)) => p.control(request),
             (Some((&"ephemeral", [])), _) if self.ephemeral.is_some() => {
                 match &mut self.ephemeral {
-                    Some(e) => e.handle(&request),
+                    Some(e) => e.handle(request),
                     None => Response::text(code::NOT_FOUND, "no ephemeral slot").into(),
                 }
             }

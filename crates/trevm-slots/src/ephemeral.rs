@@ -212,14 +212,15 @@ impl<T: HostView> Ephemeral<T> {
         )]
     }
 
-    /// Handles `/ephemeral`.
-    pub fn handle(&mut self, request: &Request<'_>) -> Handled {
+    /// Handles `/ephemeral`. An upload's body is taken from the request (moved, not copied: it
+    /// becomes the capsule's code memory).
+    pub fn handle(&mut self, mut request: Request<'_>) -> Handled {
         match request.code {
             code::PUT => {
                 let shared = self.shared.clone();
-                let bytes = request.payload.to_vec();
+                let body = request.payload.take();
                 Handled::Later(Run::new(async move {
-                    match shared.start(&bytes).await {
+                    match shared.start(body.into_parts()).await {
                         Ok(said) => Response::text(code::CHANGED, said),
                         Err(refusal) => Response::text(refusal.code, refusal.message),
                     }
@@ -272,7 +273,7 @@ impl<T: HostView> Job<T> {
 impl<T: HostView> Shared<T> {
     /// The slots' pipeline for `bytes`: admitted, instantiated, its call chosen, then handed to
     /// the driver.
-    async fn start(&self, bytes: &[u8]) -> Result<String, Refusal> {
+    async fn start(&self, bytes: crate::gate::Owned) -> Result<String, Refusal> {
         let (said, unsaved) = self
             .gate
             .admit(

@@ -18,19 +18,23 @@ use core::cell::RefCell;
 use trevm::{Error, HostView, LoadedCapsule, Runtime, TrustPolicy, VerifiedCapsule, VersionLedger};
 
 use crate::HostFactory;
-use crate::admit::{Admitted, Refusal, admit};
+use crate::admit::{Admitted, Refusal, admit_owned};
 use crate::storage::{self, SharedStore};
 
 /// Where the bytes of a capsule being admitted are kept.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Keep<'a> {
-    /// Write them under this key (an upload to a slot that keeps its capsules).
-    Store(&'a str, &'a [u8]),
+    /// Write them under this key (an upload to a slot that keeps its capsules), from the capsule's
+    /// own buffer.
+    Store(&'a str),
     /// They are in the store already (a restore).
     Stored,
     /// Nowhere (the ephemeral slot, a capsule built into the firmware).
     Nowhere,
 }
+
+/// Capsule bytes given up to the pipeline: `buf[start..]` (see [`admit_owned`]).
+pub(crate) type Owned = (alloc::vec::Vec<u8>, usize);
 
 /// A slot's runtime, trust policy, host state and anti-rollback ledger, and the pipeline on them.
 pub(crate) struct Gate<T: HostView> {
@@ -93,10 +97,17 @@ impl<T: HostView> Gate<T> {
         Ok(())
     }
 
-    /// Check and verify: the bytes are a capsule for this runtime's profile, the trust policy
-    /// accepts its signature and the ledger its version; loaded. Nothing installed is touched.
-    pub(crate) fn check(&self, bytes: &[u8]) -> Result<Admitted, Refusal> {
-        admit(&self.runtime, &self.trust, &self.ledger.borrow(), bytes)
+    /// Check and verify: the bytes `buf[start..]` are a capsule for this runtime's profile, the
+    /// trust policy accepts its signature and the ledger its version; loaded, `buf` becoming its
+    /// code memory when it can (see [`admit_owned`]). Nothing installed is touched.
+    pub(crate) fn check(&self, (buf, start): Owned) -> Result<Admitted, Refusal> {
+        admit_owned(
+            &self.runtime,
+            &self.trust,
+            &self.ledger.borrow(),
+            buf,
+            start,
+        )
     }
 
     /// Ledger and store: the version checked again and recorded, the capsule and the ledger
@@ -113,8 +124,8 @@ impl<T: HostView> Gate<T> {
             ledger.record(verified);
             return Ok(None);
         };
-        if let Keep::Store(key, bytes) = keep {
-            storage::put(&store, key, bytes).map_err(Refusal::internal)?;
+        if let Keep::Store(key) = keep {
+            storage::put(&store, key, verified.as_bytes()).map_err(Refusal::internal)?;
         }
         let before = ledger.clone();
         ledger.record(verified);
@@ -135,7 +146,7 @@ impl<T: HostView> Gate<T> {
     /// [`Gate::install`].
     pub(crate) async fn admit<P, O>(
         &self,
-        bytes: &[u8],
+        bytes: Owned,
         keep: Keep<'_>,
         prepare: impl AsyncFnOnce(&LoadedCapsule, &VerifiedCapsule<'_>) -> Result<P, Refusal>,
         install: impl FnOnce(LoadedCapsule, &VerifiedCapsule<'_>, P) -> O,

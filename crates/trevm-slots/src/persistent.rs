@@ -39,7 +39,7 @@ use trevm::{
 };
 
 use crate::admit::Refusal;
-use crate::gate::{Gate, Keep};
+use crate::gate::{Gate, Keep, Owned};
 use crate::guest::{decode_run, initialise};
 use crate::status::{CapsuleStats, CapsuleStatus, RunMeasure};
 use crate::storage::{self, SharedStore};
@@ -136,10 +136,12 @@ impl<T: HostView> Persistent<T> {
 
     /// Verifies, loads, instantiates and initialises uploaded capsule bytes, then makes the
     /// capsule the serving one (and, with a store, the one a restart serves); returns its
-    /// resource paths. On error the serving capsule is untouched.
+    /// resource paths. On error the serving capsule is untouched. The bytes are copied once (the
+    /// copy becomes the capsule's code memory); an upload to `/vm-control` is not copied.
     pub async fn replace(&self, bytes: &[u8]) -> Result<Vec<String>, Refusal> {
+        let body = trevm_coap::server::Body::copy_of(bytes);
         self.slot
-            .replace(bytes, Keep::Store(storage::PERSISTENT, bytes))
+            .replace(body.into_parts(), Keep::Store(storage::PERSISTENT))
             .await
     }
 
@@ -157,19 +159,23 @@ impl<T: HostView> Persistent<T> {
         let Some(bytes) = stored else {
             return Ok(None);
         };
-        Ok(Some(match self.slot.replace(&bytes, Keep::Stored).await {
-            Ok(paths) => {
-                let (name, _) = self.serving().unwrap_or_default();
-                format!(
-                    "restored persistent capsule `{name}`, serving /vm/{}",
-                    paths.join(", /vm/")
-                )
-            }
-            Err(refusal) => format!(
-                "stored persistent capsule not restored: {}",
-                refusal.message
-            ),
-        }))
+        // The stored bytes become the capsule's code memory (when aligned: see
+        // `admit::admit_owned`), not copied again.
+        Ok(Some(
+            match self.slot.replace((bytes, 0), Keep::Stored).await {
+                Ok(paths) => {
+                    let (name, _) = self.serving().unwrap_or_default();
+                    format!(
+                        "restored persistent capsule `{name}`, serving /vm/{}",
+                        paths.join(", /vm/")
+                    )
+                }
+                Err(refusal) => format!(
+                    "stored persistent capsule not restored: {}",
+                    refusal.message
+                ),
+            },
+        ))
     }
 
     /// Like [`Persistent::replace`], for a capsule verified already (e.g. one built into the
@@ -207,15 +213,16 @@ impl<T: HostView> Persistent<T> {
         links
     }
 
-    /// Handles `/vm-control`.
-    pub fn control(&mut self, request: &Request<'_>) -> Handled {
+    /// Handles `/vm-control`. An upload's body is taken from the request (moved, not copied: it
+    /// becomes the capsule's code memory).
+    pub fn control(&mut self, mut request: Request<'_>) -> Handled {
         match request.code {
             code::PUT => {
                 let slot = self.slot.clone();
-                let bytes = request.payload.to_vec();
+                let body = request.payload.take();
                 Handled::Later(Run::new(async move {
-                    let keep = Keep::Store(storage::PERSISTENT, &bytes);
-                    match slot.replace(&bytes, keep).await {
+                    let keep = Keep::Store(storage::PERSISTENT);
+                    match slot.replace(body.into_parts(), keep).await {
                         Ok(paths) => {
                             Response::text(code::CHANGED, format!("serving {}", paths.join(", ")))
                         }
@@ -255,7 +262,7 @@ impl<T: HostView> Persistent<T> {
             let skip = b.iter().take_while(|x| **x == 0).count();
             options.push((opt::CONTENT_FORMAT, b[skip..].to_vec()));
         }
-        let mut message = encode_options_payload(&options, request.payload);
+        let mut message = encode_options_payload(&options, &request.payload);
         let observed = message.len() as u32;
         if message.len() < RESPONSE_ROOM {
             message.resize(RESPONSE_ROOM, 0);
@@ -270,7 +277,7 @@ impl<T: HostView> Persistent<T> {
 
 impl<T: HostView> Slot<T> {
     /// Admits and installs uploaded (or stored) `bytes`, kept as `keep` says.
-    async fn replace(&self, bytes: &[u8], keep: Keep<'_>) -> Result<Vec<String>, Refusal> {
+    async fn replace(&self, bytes: Owned, keep: Keep<'_>) -> Result<Vec<String>, Refusal> {
         let admitted = self.gate.check(bytes)?;
         self.install(admitted.loaded, &admitted.verified, keep)
             .await

@@ -24,13 +24,13 @@ use trevm::{
 };
 
 use crate::admit::Refusal;
-use crate::gate::{Gate, Keep};
+use crate::gate::{Gate, Keep, Owned};
 pub use crate::sandbox_limits::SandboxLimits;
 use crate::sandbox_limits::valid_name;
 use crate::status::{CapsuleStats, CapsuleStatus, RunMeasure};
 use crate::storage::{self, SharedStore};
 use trevm_coap::message::code;
-use trevm_coap::server::{Handled, Request, Response, Run, TEXT_PLAIN};
+use trevm_coap::server::{Body, Handled, Request, Response, Run, TEXT_PLAIN};
 
 /// Uploaded capsules by name. Runs and admissions are [`Run`]s: many may be in flight while the
 /// server goes on answering (they share the capsules through an `Rc`; the device's executor is
@@ -169,6 +169,8 @@ impl<T: HostView> Sandbox<T> {
                 ));
                 continue;
             }
+            // The stored bytes become the capsule's code memory (when aligned: see
+            // `admit::admit_owned`), not copied again.
             let bytes = match store.borrow_mut().get(&key) {
                 Ok(Some(bytes)) => bytes,
                 Ok(None) => continue,
@@ -180,7 +182,7 @@ impl<T: HostView> Sandbox<T> {
             // The pipeline without its prepare step: what is in the store passed it once.
             let admitted = shared
                 .gate
-                .check(&bytes)
+                .check((bytes, 0))
                 .and_then(|a| Ok((shared.gate.commit(&a.verified, Keep::Stored)?, a)));
             match admitted {
                 Ok((Some(unsaved), _)) => return Err(unsaved.message),
@@ -228,8 +230,9 @@ impl<T: HostView> Sandbox<T> {
         self.shared.state.borrow().runs
     }
 
-    /// Handles a request whose path starts with `sandbox`; `rest` is the path after it.
-    pub fn handle(&mut self, request: &Request<'_>, rest: &[&str]) -> Handled {
+    /// Handles a request whose path starts with `sandbox`; `rest` is the path after it. An
+    /// upload's body is taken from the request (moved, not copied: see [`Sandbox::install`]).
+    pub fn handle(&mut self, mut request: Request<'_>, rest: &[&str]) -> Handled {
         match (request.code, rest) {
             (code::GET, []) => {
                 let mut list = String::new();
@@ -241,7 +244,7 @@ impl<T: HostView> Sandbox<T> {
             }
             (_, []) => Response::text(code::METHOD_NOT_ALLOWED, "GET lists the capsules").into(),
             (c, [name]) => match c {
-                code::PUT => self.put(name, request.payload),
+                code::PUT => self.put(name, request.payload.take()),
                 code::GET => self.run(name),
                 code::DELETE => self.delete(name).into(),
                 _ => Response::text(code::METHOD_NOT_ALLOWED, "PUT, GET or DELETE").into(),
@@ -265,7 +268,7 @@ impl<T: HostView> Sandbox<T> {
         Response::empty(code::DELETED)
     }
 
-    fn put(&mut self, name: &str, bytes: &[u8]) -> Handled {
+    fn put(&mut self, name: &str, body: Body) -> Handled {
         if let Some(refused) = self.shared.refuse_name(name) {
             return Response::text(refused.code, refused.message).into();
         }
@@ -273,18 +276,23 @@ impl<T: HostView> Sandbox<T> {
         // run of its own, so it does not hold up the server.
         let shared = self.shared.clone();
         let name = name.to_string();
-        let bytes = bytes.to_vec();
-        Handled::Later(Run::new(async move { shared.install(name, bytes).await }))
+        Handled::Later(Run::new(async move {
+            shared.install(name, body.into_parts()).await
+        }))
     }
 
     /// Installs capsule `bytes` as `name` exactly as a `PUT /sandbox/<name>` does (checked,
     /// verified, stored): how a device starts with capsules preloaded. The response says how it
     /// went (2.01/2.04, or the refusal's code and reason).
+    ///
+    /// `bytes` are not copied: they become the capsule's code memory when the allocation happens
+    /// to be aligned to [`trevm::capsule::CODE_ALIGN`], else Wasmtime copies the code once (an
+    /// upload's [`Body`] is always aligned).
     pub async fn install(&self, name: &str, bytes: Vec<u8>) -> Response {
         if let Some(refused) = self.shared.refuse_name(name) {
             return Response::text(refused.code, refused.message);
         }
-        self.shared.install(name.to_string(), bytes).await
+        self.shared.install(name.to_string(), (bytes, 0)).await
     }
 
     fn run(&mut self, name: &str) -> Handled {
@@ -350,13 +358,13 @@ impl<T: HostView> Shared<T> {
 
     /// Admits, stores and installs `bytes` as `name` (see [`Sandbox::install`]) through the
     /// slots' pipeline.
-    async fn install(&self, name: String, bytes: Vec<u8>) -> Response {
+    async fn install(&self, name: String, bytes: Owned) -> Response {
         let key = storage::sandbox_key(&name);
         let installed = self
             .gate
             .admit(
-                &bytes,
-                Keep::Store(&key, &bytes),
+                bytes,
+                Keep::Store(&key),
                 async |loaded, verified| {
                     self.probe(loaded, verified).await?;
                     // Checked again: other uploads may have filled the sandbox meanwhile.

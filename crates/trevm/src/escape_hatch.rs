@@ -6,6 +6,11 @@
 //! exact version trevm pins, and to trevm's internal use of it (which store data, which engine
 //! settings). Enable it with the cargo feature `escape-hatch`, and prefer asking for the missing
 //! piece in trevm's own API.
+//!
+//! With this feature, capsules in buffers they own ([`Capsule::from_vec`](crate::Capsule::from_vec))
+//! are always copied at load, never used in place: a `Component` cloned from
+//! [`LoadedCapsule::wasmtime_component`], or a `Store` swapped out of
+//! [`Instance::wasmtime_store_mut`], could outlive the buffer (see `capsule/owned.rs`).
 
 pub use wasmtime;
 

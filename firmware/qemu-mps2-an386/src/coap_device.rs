@@ -24,6 +24,7 @@ use trevm_slots::{Device, Sandbox, SandboxLimits};
 use trevm_store::FlashStore;
 
 use crate::console::board;
+use crate::measure::HEAP;
 use crate::retained::{self, RetainedFlash};
 #[cfg(feature = "coap-oscore")]
 use crate::time_driver::cycles;
@@ -93,11 +94,14 @@ pub async fn run(profile: EngineProfile, options: RuntimeOptions) -> Result<(), 
         "coap: GET /.well-known/core → 2.05 {}",
         String::from_utf8_lossy(&links.payload)
     ));
-    let start = crate::time_driver::cycles();
+    let (base, start) = (HEAP.used(), crate::time_driver::cycles());
+    HEAP.reset_peak();
     let created = exchanges
         .upload(&["sandbox", "hello"], HELLO.bytes())
         .await?;
     crate::figures::measure_cycles("cycles.coap.upload", crate::time_driver::cycles() - start);
+    // Above what was in use before: Block1 reassembly, admission, the probe instance.
+    crate::figures::measure_bytes("heap.coap.upload_peak", HEAP.peak() - base);
     expect(&created, code::CREATED, "PUT /sandbox/hello")?;
     board(&format!(
         "coap: PUT /sandbox/hello ({} B, signed) → 2.01, kept in the flash store",
@@ -156,7 +160,11 @@ pub async fn after_restart(profile: EngineProfile, options: RuntimeOptions) -> R
     let flash = retained::take().ok_or("the store's flash is taken")?;
     let size = flash.capacity() as u32;
     let store = FlashStore::open(flash, 0..size).map_err(|e| e.to_string())?;
+    let base = HEAP.used();
+    HEAP.reset_peak();
     let mut exchanges = device(profile, options, store)?;
+    // The device made, its capsule restored from the store (read, verified, loaded).
+    crate::figures::measure_bytes("heap.coap.restore_peak", HEAP.peak() - base);
     let hello = exchanges
         .send(code::GET, &["sandbox", "hello"], &[])
         .await?;

@@ -139,7 +139,7 @@ async fn start<P: PartialEq + Clone>() -> Result<
         ephemeral: Some(ephemeral),
     };
     let security = security(&store)?;
-    let server = Server::new(device, ServerLimits::default()).with_security(security);
+    let server = Server::new(device, ServerLimits::mcu()).with_security(security);
     Ok((server, driver))
 }
 

@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 
 use super::block1;
 use super::block2;
+use super::body::Payload;
 use super::layer::{Begun, Layer, Plain};
 use super::limits::ServerLimits;
 use super::reply::{busy, reset, reset_for_garbage, text_msg};
@@ -120,7 +121,7 @@ impl<P: PartialEq + Clone, R: Resources> Server<P, R> {
             resources,
             layer: Plain,
             limits,
-            dedup: Dedup::new(limits.dedup_entries),
+            dedup: Dedup::with_budget(limits.dedup_entries, limits.dedup_bytes),
             uploads: block1::Uploads::new(limits),
             served: block2::ResponseCache::new(),
             next_mid: 0x7a00,
@@ -156,6 +157,18 @@ impl<P: PartialEq + Clone, R: Resources, L: Layer<P>> Server<P, R, L> {
     /// How many runs are in flight.
     pub fn runs_in_flight(&self) -> usize {
         self.in_flight.len()
+    }
+
+    /// How many Block1 uploads are in progress, and the bytes their buffers hold (bounded by
+    /// [`ServerLimits::upload_bytes`]).
+    pub fn uploads_in_progress(&self) -> (usize, usize) {
+        (self.uploads.len(), self.uploads.held())
+    }
+
+    /// How many responses are remembered for duplicate detection, and their bytes (bounded by
+    /// [`ServerLimits::dedup_bytes`]).
+    pub fn remembered(&self) -> (usize, usize) {
+        (self.dedup.len(), self.dedup.bytes())
     }
 
     /// Handles one datagram from `peer` at time `now_ms` to the end, awaiting any run it needs;
@@ -305,22 +318,18 @@ impl<P: PartialEq + Clone, R: Resources, L: Layer<P>> Server<P, R, L> {
             block2,
         };
 
-        // Block1: collect the body.
-        let body_owned;
-        let body: &[u8] = match block1 {
+        // Block1: collect the body (moved on to the resources, never copied).
+        let body = match block1 {
             Some(b1) => match self.uploads.add(peer, request, &inner.path, b1, now_ms) {
                 Err(response) => return Step::Done(response),
                 Ok(None) => return Step::Done(block1::continue_reply(b1, self.limits.max_block)),
-                Ok(Some(whole)) => {
-                    body_owned = whole;
-                    &body_owned
-                }
+                Ok(Some(whole)) => Payload::Reassembled(whole),
             },
             None => {
                 if request.payload.len() > self.limits.max_body {
                     return Step::Done(block1::too_large(self.limits.max_body));
                 }
-                &request.payload
+                Payload::Borrowed(&request.payload)
             }
         };
 
@@ -361,7 +370,7 @@ impl<P: PartialEq + Clone, R: Resources, L: Layer<P>> Server<P, R, L> {
     }
 
     /// What the resources (or `/.well-known/core`) make of a request with its whole body.
-    fn dispatch(&mut self, request: &Message, path: &[String], body: &[u8]) -> Handled {
+    fn dispatch(&mut self, request: &Message, path: &[String], body: Payload<'_>) -> Handled {
         let segments: Vec<&str> = path.iter().map(String::as_str).collect();
         if segments == [".well-known", "core"] {
             return if request.code == code::GET {

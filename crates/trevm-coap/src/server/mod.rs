@@ -15,7 +15,9 @@
 //! - `resource.rs`: what the application sees: [`Request`], [`Response`], the [`Resources`]
 //!   trait and the Content-Formats used ([`TEXT_PLAIN`], [`LINK_FORMAT`], [`OCTET_STREAM`]).
 //! - `block1.rs`: reassembling uploads (RFC 7959: 2.31 Continue, 4.08 on a gap, 4.13 with Size1
-//!   over the limit).
+//!   over the limit, 5.03 over the memory budget of all uploads in progress).
+//! - `body.rs`: the body the resources get ([`Payload`]): borrowed from the datagram, or the
+//!   reassembled [`Body`], aligned and owned, which a resource takes without a copy.
 //! - `block2.rs`: serving long responses block by block, and the cache that answers the later
 //!   blocks without asking the resources again.
 //! - `serve.rs`: the device's receive loop ([`serve`]) on a datagram [`Transport`]: runs are
@@ -31,6 +33,7 @@
 
 mod block1;
 mod block2;
+mod body;
 mod exchange;
 pub mod layer;
 mod limits;
@@ -38,6 +41,7 @@ mod reply;
 mod resource;
 mod serve;
 
+pub use body::{BODY_ALIGN, Body, Payload};
 pub use exchange::{ExchangeId, Received, Server};
 pub use layer::{Begun, Layer, Plain};
 pub use limits::{BUSY_MAX_AGE, ServerLimits, UPLOAD_IDLE_MS};

@@ -11,6 +11,8 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
+use super::body::Payload;
+
 /// Content-Format `text/plain; charset=utf-8`.
 pub const TEXT_PLAIN: u32 = 0;
 /// Content-Format `application/link-format`.
@@ -21,14 +23,15 @@ pub const OCTET_STREAM: u32 = 42;
 pub const JSON: u32 = 50;
 
 /// A request as resources see it: a whole body (Block1 already reassembled).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request<'a> {
     /// Method code.
     pub code: u8,
     /// Uri-Path segments.
     pub path: Vec<&'a str>,
-    /// The whole request body.
-    pub payload: &'a [u8],
+    /// The whole request body: read it as bytes, or [`Payload::take`] it to keep it (a body
+    /// reassembled from Block1 blocks is moved, not copied).
+    pub payload: Payload<'a>,
     /// Content-Format, if given.
     pub content_format: Option<u32>,
 }

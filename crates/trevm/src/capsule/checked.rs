@@ -1,12 +1,13 @@
 //! [`Capsule`]: bytes whose header, length and checksum were checked.
 
-use alloc::borrow::Cow;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::crc::crc32;
 use super::error::CapsuleError;
 use super::header::CapsuleHeader;
 use super::layout::HEADER_LEN;
+use super::owned::OwnedBytes;
 use super::stamp::StampedProfile;
 use crate::profile::EngineProfile;
 
@@ -16,10 +17,19 @@ use crate::profile::EngineProfile;
 #[derive(Debug, Clone)]
 pub struct Capsule<'a> {
     header: CapsuleHeader,
-    bytes: Cow<'a, [u8]>,
-    /// Set only by [`Capsule::from_static`]: the same bytes, known to live forever, so Wasmtime
-    /// may use them in place.
-    static_bytes: Option<&'static [u8]>,
+    bytes: Bytes<'a>,
+}
+
+/// Where a capsule's bytes are, which decides whether Wasmtime may use them in place.
+#[derive(Debug, Clone)]
+pub(crate) enum Bytes<'a> {
+    /// Borrowed for a while: loading copies them.
+    Borrowed(&'a [u8]),
+    /// Living forever (flash): used in place when aligned.
+    Static(&'static [u8]),
+    /// A heap buffer of the capsule's own: used in place when aligned, kept alive by what is
+    /// loaded from it (see `owned.rs`).
+    Owned(Arc<OwnedBytes>),
 }
 
 impl<'a> Capsule<'a> {
@@ -28,8 +38,7 @@ impl<'a> Capsule<'a> {
         let header = Self::check(bytes)?;
         Ok(Capsule {
             header,
-            bytes: Cow::Borrowed(bytes),
-            static_bytes: None,
+            bytes: Bytes::Borrowed(bytes),
         })
     }
 
@@ -50,22 +59,26 @@ impl<'a> Capsule<'a> {
 
     /// The precompiled component after the header.
     pub fn payload(&self) -> &[u8] {
-        &self.bytes[HEADER_LEN..HEADER_LEN + self.header.payload_len]
+        &self.as_bytes()[HEADER_LEN..HEADER_LEN + self.header.payload_len]
     }
 
-    /// The trailer after the payload (empty for [`TrailerKind::None`]).
+    /// The trailer after the payload (empty for [`TrailerKind::None`](super::TrailerKind)).
     pub fn trailer(&self) -> &[u8] {
-        &self.bytes[HEADER_LEN + self.header.payload_len..]
+        &self.as_bytes()[HEADER_LEN + self.header.payload_len..]
     }
 
     /// The whole capsule.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+        match &self.bytes {
+            Bytes::Borrowed(b) => b,
+            Bytes::Static(b) => b,
+            Bytes::Owned(o) => o.bytes(),
+        }
     }
 
     /// Size of the whole capsule in bytes.
     pub fn len(&self) -> usize {
-        self.bytes.len()
+        self.as_bytes().len()
     }
 
     /// Always false: a checked capsule has a header.
@@ -87,19 +100,26 @@ impl<'a> Capsule<'a> {
 
     /// The payload, if it lives forever (so Wasmtime may use it in place).
     pub(crate) fn static_payload(&self) -> Option<&'static [u8]> {
-        self.static_bytes
-            .map(|b| &b[HEADER_LEN..HEADER_LEN + self.header.payload_len])
+        match self.bytes {
+            Bytes::Static(b) => Some(&b[HEADER_LEN..HEADER_LEN + self.header.payload_len]),
+            _ => None,
+        }
     }
 
-    /// An owned copy (for keeping a capsule that was checked in a borrowed buffer).
+    /// Where the bytes are (for the runtime: in place or a copy).
+    pub(crate) fn bytes(&self) -> &Bytes<'a> {
+        &self.bytes
+    }
+
+    /// The same capsule owning (or sharing) its bytes: a copy only if they were borrowed.
     pub fn into_owned(self) -> Capsule<'static> {
         Capsule {
             header: self.header,
-            bytes: match self.static_bytes {
-                Some(b) => Cow::Borrowed(b),
-                None => Cow::Owned(self.bytes.into_owned()),
+            bytes: match self.bytes {
+                Bytes::Borrowed(b) => Bytes::Owned(Arc::new(OwnedBytes::new(b.to_vec(), 0))),
+                Bytes::Static(b) => Bytes::Static(b),
+                Bytes::Owned(o) => Bytes::Owned(o),
             },
-            static_bytes: self.static_bytes,
         }
     }
 
@@ -128,24 +148,36 @@ impl<'a> Capsule<'a> {
 
 impl Capsule<'static> {
     /// Checks capsule bytes that live forever (e.g. a capsule in a flash partition). When they
-    /// are suitably aligned, [`Runtime::load`](crate::Runtime::load) uses them in place once they
-    /// are verified.
+    /// are aligned to [`CODE_ALIGN`](super::CODE_ALIGN), [`Runtime::load`](crate::Runtime::load)
+    /// uses them in place once they are verified.
     pub fn from_static(bytes: &'static [u8]) -> Result<Self, CapsuleError> {
         let header = Self::check(bytes)?;
         Ok(Capsule {
             header,
-            bytes: Cow::Borrowed(bytes),
-            static_bytes: Some(bytes),
+            bytes: Bytes::Static(bytes),
         })
     }
 
-    /// Checks owned capsule bytes (e.g. received over the network).
+    /// Checks owned capsule bytes (e.g. received over the network), without copying them. When
+    /// the buffer happens to be aligned to [`CODE_ALIGN`](super::CODE_ALIGN),
+    /// [`Runtime::load`](crate::Runtime::load) makes it the capsule's code memory instead of
+    /// copying the code; [`Capsule::from_vec_at`] lets the caller see to that.
     pub fn from_vec(bytes: Vec<u8>) -> Result<Self, CapsuleError> {
-        let header = Self::check(&bytes)?;
+        Self::from_vec_at(bytes, 0)
+    }
+
+    /// Like [`Capsule::from_vec`], for a capsule that is `buf[start..]`: the bytes before `start`
+    /// are padding, which lets whoever fills the buffer place the capsule at an address aligned
+    /// to [`CODE_ALIGN`](super::CODE_ALIGN) (e.g. a network upload reassembled into it), so that
+    /// [`Runtime::load`](crate::Runtime::load) uses the buffer as the capsule's code memory
+    /// without a copy. Misaligned, the code is copied once at load. The buffer lives as long as
+    /// the capsule or anything loaded from it.
+    pub fn from_vec_at(buf: Vec<u8>, start: usize) -> Result<Self, CapsuleError> {
+        let owned = OwnedBytes::new(buf, start);
+        let header = Self::check(owned.bytes())?;
         Ok(Capsule {
             header,
-            bytes: Cow::Owned(bytes),
-            static_bytes: None,
+            bytes: Bytes::Owned(Arc::new(owned)),
         })
     }
 }

@@ -24,9 +24,11 @@
 //!
 //! The header is checked before Wasmtime sees a byte: wrong magic, truncation, corruption (the
 //! CRC) and a different profile are all reported as [`CapsuleError`]s that say what differs. The
-//! 64-byte header keeps the payload as aligned as the whole buffer, so an aligned
-//! `&'static [u8]` (see [`include_capsule!`](crate::include_capsule)) is used in place, from flash,
-//! without a copy.
+//! 64-byte header keeps the payload as aligned as the whole buffer, so a capsule starting at an
+//! address aligned to [`CODE_ALIGN`] is used in place, without a copy: an `&'static [u8]` (see
+//! [`include_capsule!`](crate::include_capsule)) from flash, or a heap buffer the capsule owns
+//! ([`Capsule::from_vec_at`]: an upload, a capsule read from a store), which then lives as long as
+//! what was loaded from it (the argument is in `owned.rs`).
 //!
 //! The CRC guards against accidents (a truncated upload, a flipped bit), not against an attacker:
 //! anyone can recompute it. Wasmtime trusts precompiled code, so a [`Capsule`] cannot be loaded:
@@ -34,13 +36,14 @@
 //! [`TrustPolicy`](crate::trust::TrustPolicy) that checked its signature, or from
 //! [`include_capsule!`](crate::include_capsule) (code built into the firmware image).
 
-mod checked;
+pub(crate) mod checked;
 mod crc;
 mod embedded;
 mod encode;
 mod error;
 mod header;
 mod layout;
+pub(crate) mod owned;
 mod stamp;
 
 pub use checked::Capsule;
@@ -49,5 +52,5 @@ pub use embedded::EmbeddedCapsule;
 pub use encode::{encode, encode_with_trailer, with_trailer};
 pub use error::CapsuleError;
 pub use header::{CapsuleHeader, TrailerKind, cut_name};
-pub use layout::{FORMAT_VERSION, HEADER_LEN, MAGIC, MAX_NAME_LEN, MAX_TRAILER_LEN};
+pub use layout::{CODE_ALIGN, FORMAT_VERSION, HEADER_LEN, MAGIC, MAX_NAME_LEN, MAX_TRAILER_LEN};
 pub use stamp::StampedProfile;

@@ -2,6 +2,7 @@
 
 use alloc::format;
 use alloc::string::ToString;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::future::Future;
 
@@ -12,6 +13,7 @@ use wasmtime::{Store, Trap};
 use super::convert;
 use super::trap::describe_trap;
 use super::typed::{WasmParams, WasmResults};
+use crate::capsule::owned::OwnedBytes;
 use crate::error::Error;
 use crate::host::{HostRefusal, HostState, HostView};
 use crate::limits::Limits;
@@ -27,6 +29,10 @@ pub struct Instance<T: HostView = HostState> {
     pub(super) limits: Limits,
     pub(super) stopped: bool,
     pub(super) fuel_start: u64,
+    /// The buffer the capsule's code lives in, if it was loaded in place from owned bytes: the
+    /// store may use that code until it drops, so this comes after it (see `capsule/owned.rs`).
+    #[expect(dead_code, reason = "held, never read: it keeps the code memory alive")]
+    pub(super) code: Option<Arc<OwnedBytes>>,
 }
 
 impl<T: HostView> core::fmt::Debug for Instance<T> {

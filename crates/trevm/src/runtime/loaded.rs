@@ -2,11 +2,13 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use wasmtime::component::Component;
 
 use super::Runtime;
+use crate::capsule::owned::OwnedBytes;
 use crate::host::HostView;
 use crate::value::ExportedFunc;
 
@@ -15,12 +17,16 @@ use crate::value::ExportedFunc;
 pub struct LoadedCapsule {
     pub(super) name: String,
     pub(crate) component: Component,
+    /// The buffer the component's code lives in, when it was loaded in place from bytes the
+    /// capsule owned (see `capsule/owned.rs`): after `component`, so it is dropped after it.
+    pub(super) code: Option<Arc<OwnedBytes>>,
 }
 
 impl core::fmt::Debug for LoadedCapsule {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("LoadedCapsule")
             .field("name", &self.name)
+            .field("in_place", &self.code.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -29,6 +35,13 @@ impl LoadedCapsule {
     /// The capsule's name from its header.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether the code runs from the buffer the capsule was given (an upload, a capsule read from
+    /// the store) rather than from a copy Wasmtime made (see [`Runtime::load`]). `false` for a
+    /// capsule used in place from flash, too.
+    pub fn runs_in_place(&self) -> bool {
+        self.code.is_some()
     }
 
     /// The interfaces and functions the capsule imports, by name (e.g.

@@ -19,11 +19,12 @@ use alloc::string::ToString;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
-use crate::capsule::Capsule;
+use crate::capsule::checked::Bytes;
+use crate::capsule::{CODE_ALIGN, Capsule};
 use crate::error::Error;
 use crate::host::{Grants, HostState, HostView};
 use crate::limits::Limits;
-use crate::profile::{EngineProfile, Preemption};
+use crate::profile::{EngineProfile, Preemption, Target};
 use crate::trust::VerifiedCapsule;
 
 mod coap_guest;
@@ -180,9 +181,13 @@ impl<T: HostView> Runtime<T> {
     /// for a signed capsule, that the component imports nothing outside its signed grants
     /// ([`TrustError::ImportNotGranted`](crate::TrustError::ImportNotGranted)).
     ///
-    /// A `&'static` capsule whose payload is suitably aligned is used in place (from flash on a
-    /// device, without copying the code to RAM); otherwise the code is copied into an aligned
-    /// heap buffer.
+    /// The code is used in place, without a copy, when the payload is aligned to
+    /// [`CODE_ALIGN`](crate::capsule::CODE_ALIGN) and either `&'static` (from flash on a device:
+    /// [`include_capsule!`](crate::include_capsule), [`Capsule::from_static`]) or in a buffer the
+    /// capsule owns ([`Capsule::from_vec`], [`Capsule::from_vec_at`]: e.g. an upload, which then
+    /// becomes the capsule's code memory and lives as long as the loaded capsule and its
+    /// instances; Pulley code only: native code must be made executable, so it is copied).
+    /// Otherwise Wasmtime copies the code into a heap buffer of its own.
     pub fn load(&self, capsule: &VerifiedCapsule<'_>) -> Result<LoadedCapsule, Error> {
         // SAFETY: a `VerifiedCapsule` is made only by `TrustPolicy::verify` (signed by a trusted
         // key, payload digest checked), by `EmbeddedCapsule::check` (part of the firmware image),
@@ -212,17 +217,39 @@ impl<T: HostView> Runtime<T> {
     /// (which is what [`Runtime::load`] checks with a signature).
     pub unsafe fn load_unverified(&self, capsule: &Capsule<'_>) -> Result<LoadedCapsule, Error> {
         capsule.check_profile(self.profile)?;
-        let component = match capsule.static_payload() {
-            Some(payload) if (payload.as_ptr() as usize).is_multiple_of(16) => {
-                // SAFETY: the caller vouches for the bytes (this function's contract).
-                unsafe { self.load_in_place(payload) }?
-            }
+        let payload = capsule.payload();
+        let aligned = (payload.as_ptr() as usize).is_multiple_of(CODE_ALIGN);
+        let (component, code) = if let Some(payload) = capsule.static_payload()
+            && aligned
+        {
             // SAFETY: the caller vouches for the bytes (this function's contract).
-            _ => unsafe { self.load_copy(capsule.payload()) }?,
+            (unsafe { self.load_in_place(payload) }?, None)
+        } else if let Bytes::Owned(owned) = capsule.bytes()
+            // Native code must be made executable, which Wasmtime cannot do to a heap buffer
+            // ("this target requires virtual memory"): only Pulley bytecode runs in place.
+            && self.profile.target != Target::Host
+            && owned.lend(payload)
+        {
+            let ptr = core::ptr::NonNull::from(payload);
+            // SAFETY: the caller guarantees the payload is trusted output of
+            // `Engine::precompile_component` for this profile (stamp checked above). The memory
+            // is part of an `OwnedBytes` (the whole argument is in `capsule/owned.rs`): a heap
+            // buffer never reallocated nor written once made, freed only when the last `Arc` to
+            // it drops; the `LoadedCapsule` made here and every `Instance` made from it hold one,
+            // dropped after their Wasmtime objects. `lend` checked that it is aligned to
+            // `CODE_ALIGN` and returned true only this once for it, so Wasmtime registers its
+            // address once.
+            let component = unsafe { Component::deserialize_raw(&self.engine, ptr) }
+                .map_err(|e| Error::Engine(format!("{e:#}")))?;
+            (component, Some(owned.clone()))
+        } else {
+            // SAFETY: the caller vouches for the bytes (this function's contract).
+            (unsafe { self.load_copy(payload) }?, None)
         };
         Ok(LoadedCapsule {
             name: capsule.name().to_string(),
             component,
+            code,
         })
     }
 
@@ -284,6 +311,7 @@ impl<T: HostView> Runtime<T> {
             limits,
             stopped: false,
             fuel_start: 0,
+            code: capsule.code.clone(),
         };
         let outcome =
             with_timeout(limits.timeout, pre.instantiate_async(&mut instance.store)).await;
