@@ -61,24 +61,25 @@ impl ServerLimits {
     ///
     /// | what | bytes |
     /// |---|---|
-    /// | uploads in progress ([`upload_bytes`](Self::upload_bytes)): one 24 KiB signed capsule (the issue's ~20 KB with room), or several small ones | 24 KiB + 15 |
+    /// | uploads in progress ([`upload_bytes`](Self::upload_bytes)): one signed capsule of up to 64 KiB (Pulley32 capsules are 13–60 KB: `payloads/sandbox` 13 KB, `coap-counter` 26 KB, `sandbox-big` 60 KB), or several small ones | 64 KiB + 15 |
     /// | responses remembered ([`dedup_bytes`](Self::dedup_bytes)): 16 entries, at most 8 KiB (≥ 7 full 1024-byte blocks with their headers) | 8 KiB |
     /// | the receive loop's datagram buffer ([`MAX_DATAGRAM`](super::MAX_DATAGRAM)) | 2 KiB |
-    /// | total | ≈ 34 KiB |
+    /// | total | ≈ 74 KiB |
     ///
-    /// which leaves ~115–145 KiB for the two capsules' code (an upload's buffer becomes its
+    /// which leaves ~75–105 KiB, while the largest upload is in flight, for the other capsules' code (an upload's buffer becomes its
     /// capsule's code memory: no second copy) and instances, the runs (at most 4 in flight, 2 per
     /// peer, each with its fiber stack: `RuntimeOptions::mcu`) and the security layer's
-    /// handshakes. `max_body` is capped by the budget: a body of 24 KiB is the largest taken.
+    /// handshakes; an upload that finishes becomes its capsule's code and leaves the budget.
+    /// `max_body` is capped by the budget: a body of 64 KiB is the largest taken.
     pub const fn mcu() -> Self {
         ServerLimits {
-            max_body: 24 * 1024,
+            max_body: 64 * 1024,
             max_block: 1024,
             dedup_entries: 16,
             dedup_bytes: 8 * 1024,
             uploads: 4,
             uploads_per_peer: 1,
-            upload_bytes: 24 * 1024 + BODY_PADDING,
+            upload_bytes: 64 * 1024 + BODY_PADDING,
             runs: 4,
             runs_per_peer: 2,
         }
