@@ -50,6 +50,8 @@ impl From<Error> for Refusal {
         let code = match &e {
             Error::Refused(t) if t.is_authentication_failure() => code::UNAUTHORIZED,
             Error::Refused(_) => code::FORBIDDEN,
+            // The device's RAM, not the capsule: try again once other capsules are gone.
+            Error::DeviceOutOfMemory(_) => code::SERVICE_UNAVAILABLE,
             _ => code::BAD_REQUEST,
         };
         Refusal {

@@ -286,7 +286,7 @@ impl<T: HostView> Shared<T> {
                         .runtime
                         .instantiate(loaded, self.gate.host_state(&name), self.limits)
                         .await
-                        .map_err(|e| Refusal::bad_request(e.to_string()))?;
+                        .map_err(Refusal::from)?;
                     let start = self.choose(&loaded.exported_funcs(&self.gate.runtime))?;
                     Ok((name, instance, start))
                 },

@@ -304,7 +304,7 @@ impl<T: HostView> Slot<T> {
                         .runtime
                         .instantiate(loaded, host, self.limits)
                         .await
-                        .map_err(|e| Refusal::bad_request(e.to_string()))?;
+                        .map_err(Refusal::from)?;
                     let paths = initialise(&mut instance)
                         .await
                         .map_err(Refusal::bad_request)?;

@@ -19,8 +19,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use trevm::{
-    Error, Grants, HostState, HostView, LoadedCapsule, Runtime, TrustPolicy, ValType,
-    VerifiedCapsule,
+    Grants, HostState, HostView, LoadedCapsule, Runtime, TrustPolicy, ValType, VerifiedCapsule,
 };
 
 use crate::admit::Refusal;
@@ -405,7 +404,6 @@ impl<T: HostView> Shared<T> {
         loaded: &LoadedCapsule,
         verified: &VerifiedCapsule<'_>,
     ) -> Result<(), Refusal> {
-        let bad = |e: Error| Refusal::bad_request(e.to_string());
         let mut instance = self
             .gate
             .runtime
@@ -415,7 +413,7 @@ impl<T: HostView> Shared<T> {
                 self.limits.run,
             )
             .await
-            .map_err(bad)?;
+            .map_err(Refusal::from)?;
         const WORLD: &str = "sandbox capsules export `run: func() -> string` (world \
                              example-sandbox-no-bindings)";
         let run = instance.signature("run").map_err(|_| {

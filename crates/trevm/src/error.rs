@@ -48,6 +48,10 @@ pub enum Error {
     },
     /// A host call refused the guest's request (e.g. `random-bytes` over its cap) and trapped.
     HostRefused(String),
+    /// The device ran out of heap while instantiating or running the capsule (its linear
+    /// memory, a stack, Wasmtime's own structures): not the capsule's fault, and worth trying
+    /// again once other capsules are gone.
+    DeviceOutOfMemory(String),
     /// The instance was stopped by an earlier trap or timeout; instantiate the capsule again.
     Stopped,
 }
@@ -75,6 +79,7 @@ impl fmt::Display for Error {
                 "capsule hit its memory limit: asked for {requested} bytes of linear memory, limit is {limit}"
             ),
             Error::HostRefused(m) => write!(f, "host refused a capsule request: {m}"),
+            Error::DeviceOutOfMemory(m) => write!(f, "the device is out of memory: {m}"),
             Error::Stopped => write!(
                 f,
                 "capsule instance was stopped by an earlier error; instantiate it again"

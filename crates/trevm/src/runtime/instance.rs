@@ -231,6 +231,9 @@ impl<T: HostView> Instance<T> {
                 limit: limiter.max_memory,
             };
         }
+        if out_of_memory(&e) {
+            return Error::DeviceOutOfMemory(format!("{e:#}"));
+        }
         match e.downcast_ref::<Trap>() {
             Some(Trap::OutOfFuel) => Error::OutOfFuel,
             Some(trap) => Error::Trap(describe_trap(
@@ -242,6 +245,17 @@ impl<T: HostView> Instance<T> {
             None => Error::Trap(format!("{e:#}")),
         }
     }
+}
+
+/// Whether Wasmtime failed for want of heap: its `OutOfMemory` error, or (Wasmtime 48's
+/// message when the allocator refuses a linear memory) a memory it could not allocate.
+fn out_of_memory(e: &wasmtime::Error) -> bool {
+    e.downcast_ref::<wasmtime::OutOfMemory>().is_some()
+        || e.chain().any(|cause| {
+            cause
+                .to_string()
+                .contains("the memory allocator returned an error")
+        })
 }
 
 pub(super) enum Outcome<R> {
