@@ -67,6 +67,7 @@ fn device(
             sandbox,
             persistent: None,
             ephemeral: None,
+            memory: None,
         },
         ServerLimits::default(),
     );
