@@ -31,6 +31,8 @@ pub struct Started {
 pub trait DeviceUnderTest {
     /// What it is, for messages (`native trevm serve`, `QEMU mps2-an386 net firmware`).
     fn describe(&self) -> String;
+    /// The `trevm build` arguments for capsules this device runs (its engine profile).
+    fn build_args(&self) -> Vec<String>;
     /// Starts it (building it first if it must) and waits until it says who it is.
     fn start(&mut self) -> Result<Started, String>;
     /// Resets it without losing its state (capsules, ledgers, identity).
@@ -115,6 +117,11 @@ impl DeviceUnderTest for Native {
         format!("native `trevm serve` on {}", self.addr)
     }
 
+    fn build_args(&self) -> Vec<String> {
+        // This machine's default profile, which `trevm serve` takes.
+        Vec::new()
+    }
+
     fn start(&mut self) -> Result<Started, String> {
         let peers = self.peers.to_str().ok_or("a UTF-8 path")?;
         let mut running = Running::start_with_env(
@@ -182,6 +189,13 @@ impl Qemu {
 impl DeviceUnderTest for Qemu {
     fn describe(&self) -> String {
         format!("QEMU mps2-an386 `net` firmware on port {}", self.port)
+    }
+
+    fn build_args(&self) -> Vec<String> {
+        // The firmware's profile: `EngineProfile::pulley32(Preemption::Fuel)`.
+        ["--target", "pulley32", "--preemption", "fuel"]
+            .map(String::from)
+            .to_vec()
     }
 
     fn start(&mut self) -> Result<Started, String> {

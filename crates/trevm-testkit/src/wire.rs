@@ -13,7 +13,7 @@ impl Rng {
     }
 
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -22,12 +22,12 @@ impl Rng {
 
     /// A number below `n` (`n` > 0).
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.next_u64() % n as u64) as usize
     }
 
     /// `len` random bytes.
     pub fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
+        (0..len).map(|_| self.next_u64() as u8).collect()
     }
 }
 
@@ -39,7 +39,7 @@ pub const KINDS: usize = 6;
 /// length is 9–15 (reserved); 3 an option delta of 15 that is not the payload marker; 4 an option
 /// length of 15; 5 an option whose extended length runs past the end.
 pub fn malformed(rng: &mut Rng, i: usize) -> Vec<u8> {
-    let mid = rng.next() as u16;
+    let mid = rng.next_u64() as u16;
     let header = |tkl: u8| {
         let [a, b] = mid.to_be_bytes();
         vec![0x40 | tkl, 0x01, a, b]
