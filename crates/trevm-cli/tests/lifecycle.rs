@@ -16,7 +16,8 @@
 //! 1. credentials: admin and reader keys from `aiocoap-keygen`, a peers.yml naming them, client
 //!    diags pinning the identity the device prints;
 //! 2. the sandbox with `trevm`: a stranger's upload gets 4.01; the admin uploads a signed capsule
-//!    in 1024-byte blocks (capped by the CLI to what OSCORE fits), runs it, lists it; a copy
+//!    asking for 1024-byte blocks (inside OSCORE the CLI sends 512: coapcore copies each protected
+//!    request into 1152 bytes, `trevm_coap::client::MAX_OSCORE_BLOCK`), runs it, lists it; a copy
 //!    altered after signing is refused with 4.00 while the old one keeps answering; a newer
 //!    version in 64-byte blocks replaces it; the older one is then refused (4.03); another is
 //!    uploaded and deleted;

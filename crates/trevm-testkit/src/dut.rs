@@ -224,6 +224,10 @@ impl DeviceUnderTest for Qemu {
         self.monitor("system_reset")?;
         let running = self.running.as_mut().ok_or("QEMU is not running")?;
         let identity = identity(running, Duration::from_secs(120))?;
+        running.wait_for(
+            &format!("listening on coap://127.0.0.1:{}", self.port),
+            Duration::from_secs(120),
+        )?;
         Ok(Started {
             base: format!("coap://127.0.0.1:{}", self.port),
             identity,
