@@ -162,6 +162,7 @@ pub fn measure(
         sandbox: Sandbox::new(runtime, SandboxLimits::default(), trust),
         persistent: None,
         ephemeral: None,
+        memory: None,
     };
     let security = Security::new(
         Identity::generate(&mut rand_core::TryRngCore::unwrap_err(rand_core::OsRng)),

@@ -56,6 +56,7 @@ fn start_device(
                 sandbox: Sandbox::new(runtime, SandboxLimits::default(), trust),
                 persistent: None,
                 ephemeral: None,
+                memory: None,
             };
             let mut rng = rand_core::TryRngCore::unwrap_err(rand_core::OsRng);
             let security = Security::new(

@@ -80,6 +80,9 @@ pub(crate) fn cmd_ls(url: &str, security: &SecurityArgs) -> Result<ExitCode> {
 fn print_status(json: &[u8]) -> Result<()> {
     let status: trevm_coap::status::Status =
         serde_json::from_slice(json).context("the device's /status is not what trevm expects")?;
+    if let Some(m) = &status.memory {
+        outln!("{}", describe_memory(m));
+    }
     if status.capsules.is_empty() {
         outln!("no capsules installed");
         return Ok(());
@@ -140,6 +143,19 @@ fn print_status(json: &[u8]) -> Result<()> {
         outln!("{}", line(row));
     }
     Ok(())
+}
+
+/// The heap line of `trevm ls`, e.g. `heap: 40 KiB in use, at most 128 KiB, of 1024 KiB`.
+fn describe_memory(m: &trevm_coap::status::Memory) -> String {
+    let kib = |b: u64| b.div_ceil(1024);
+    let size = m
+        .heap_size
+        .map_or(String::new(), |s| format!(", of {} KiB", kib(s)));
+    format!(
+        "heap: {} KiB in use, at most {} KiB{size}",
+        kib(m.heap_used),
+        kib(m.heap_peak)
+    )
 }
 
 /// Prints a response: its body on stdout, its code on stderr; exit status 1 unless 2.xx.

@@ -21,6 +21,7 @@ use trevm_native::NativeBoard;
 mod args;
 mod coap_cmds;
 mod coap_keys;
+mod heap;
 mod run;
 mod signing;
 
@@ -159,6 +160,7 @@ fn main() -> ExitCode {
                 };
                 let board = NativeBoard::new();
                 let mut config = trevm_native::coap::DeviceConfig::new(listen, policy, access);
+                config.memory = Some(heap::heap);
                 if let Some(dir) = state_dir {
                     config.state_dir = dir;
                 }

@@ -529,6 +529,19 @@ fn push_call_and_ls_talk_to_a_served_device() {
     );
     assert!(row.contains("signed by the development key"), "{listed}");
     assert!(row.ends_with(" -"), "no error yet: {listed}");
+    // `trevm serve` counts its heap: /status reports it and `ls` shows it (a process on a host has
+    // no fixed heap size).
+    let heap = listed
+        .lines()
+        .find(|l| l.starts_with("heap: "))
+        .unwrap_or_else(|| panic!("no heap line: {listed}"));
+    let used: u64 = heap
+        .strip_prefix("heap: ")
+        .and_then(|h| h.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{heap}"));
+    assert!(used > 0 && heap.contains("KiB in use, at most "), "{heap}");
+    assert!(!heap.contains(", of "), "{heap}");
     // A capsule of the wrong world, straight from its payload directory: refused with the reason.
     let fib = root().join("payloads/fibonacci");
     let o = trevm(&[

@@ -10,6 +10,9 @@
 //!   "last_run_ms":2001,"last_fuel":20000000,"peak_memory":65536}]}
 //! ```
 //!
+//! A board that measures its heap adds `"memory":{"heap_used":…,"heap_peak":…,"heap_size":…}`
+//! ([`Memory`]); a client must accept a document without it.
+//!
 //! `stopped` counts runs ended by the timeout or by fuel (or, in the ephemeral slot, by
 //! `DELETE /ephemeral`); `trapped` every other failure (a trap, a failed instantiation). Counters
 //! start at zero when a capsule is installed or restored. JSON rather than CBOR so `curl`-style
@@ -20,11 +23,28 @@ use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
 
-/// The whole document: every installed capsule, sorted by slot, then name.
+/// The whole document: every installed capsule, sorted by slot, then name, and the device's heap
+/// when its board measures it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Status {
     /// One entry per capsule.
     pub capsules: Vec<CapsuleStatus>,
+    /// The device's heap, if its board measures it. Absent from the JSON when `None` (and a
+    /// document without it, from an older device, still parses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Memory>,
+}
+
+/// The device's heap, in bytes: what is allocated now, the most that ever was, and how big the
+/// heap is. `{"heap_used":40960,"heap_peak":131072,"heap_size":1048576}`
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Memory {
+    /// Bytes allocated now.
+    pub heap_used: u64,
+    /// The most bytes allocated at once since the device started.
+    pub heap_peak: u64,
+    /// The heap's size; `None` when it has no fixed size (a process on a host).
+    pub heap_size: Option<u64>,
 }
 
 /// One capsule: where it is installed, what it is, and what it has done.

@@ -68,6 +68,10 @@ pub struct DeviceConfig {
     /// Calls the ephemeral slot starts when a capsule exports them (see
     /// [`trevm_slots::Ephemeral::with_start`]), e.g. `("fibonacci", vec![Val::U32(40)])`.
     pub ephemeral_starts: Vec<(String, Vec<trevm::Val>)>,
+    /// How the program measures its heap, for `/status` (see
+    /// [`trevm_slots::Device::with_memory`]), e.g. from a counting global allocator; `None`
+    /// (the default): `/status` has no memory section.
+    pub memory: Option<fn() -> trevm_slots::status::Memory>,
 }
 
 /// Which `ariel:wasm-bindings` interfaces each slot of a device links for its capsules. A signed
@@ -135,6 +139,7 @@ impl DeviceConfig {
             preload_persistent: None,
             grants: SlotGrants::default(),
             ephemeral_starts: Vec::new(),
+            memory: None,
         }
     }
 }
@@ -171,6 +176,7 @@ pub async fn serve_device(
         preload_persistent,
         grants,
         ephemeral_starts,
+        memory,
     } = config;
     let profile = EngineProfile::for_this_machine();
     let runtime = |grants| {
@@ -259,6 +265,7 @@ pub async fn serve_device(
         sandbox,
         persistent: Some(slot),
         ephemeral: Some(ephemeral),
+        memory,
     };
     let (identity, made) = crate::access::load_or_create_identity(&state)?;
     if made {

@@ -1,6 +1,6 @@
 //! The resources of a trevm CoAP device: the sandbox under `/sandbox`, the persistent capsule
 //! under `/vm` with `/vm-control`, the ephemeral slot at `/ephemeral`, and `/status` (what each
-//! capsule has done, JSON).
+//! capsule has done, JSON, with the heap when the board measures it: [`Device::with_memory`]).
 
 use alloc::format;
 use alloc::string::String;
@@ -11,6 +11,7 @@ use trevm::{HostState, HostView};
 use crate::ephemeral::Ephemeral;
 use crate::persistent::Persistent;
 use crate::sandbox::Sandbox;
+use crate::status::Memory;
 use trevm_coap::message::code;
 use trevm_coap::server::{Handled, Request, Resources, Response};
 
@@ -24,15 +25,30 @@ pub struct Device<T: HostView = HostState> {
     pub persistent: Option<Persistent<T>>,
     /// The ephemeral slot, if this device has one (its [`Ephemeral::driver`] must run too).
     pub ephemeral: Option<Ephemeral<T>>,
+    /// How the board measures its heap, for `/status` (see [`Device::with_memory`]); `None`:
+    /// `/status` has no memory section.
+    pub memory: Option<fn() -> Memory>,
 }
 
 impl<T: HostView> Device<T> {
+    /// This device with `/status` reporting the heap as `memory` measures it (called on every
+    /// `GET /status`; it should only read counters, e.g. the allocator's used and peak bytes).
+    pub fn with_memory(self, memory: fn() -> Memory) -> Self {
+        Device {
+            memory: Some(memory),
+            ..self
+        }
+    }
+
     /// `GET /status`: every capsule's status, as JSON (see [`crate::status`]).
     pub fn status_json(&self) -> String {
         let mut list = self.sandbox.status();
         list.extend(self.persistent.as_ref().and_then(Persistent::status));
         list.extend(self.ephemeral.as_ref().and_then(Ephemeral::status));
-        crate::status::to_json(crate::status::sorted(list))
+        crate::status::to_json(
+            crate::status::sorted(list),
+            self.memory.map(|measure| measure()),
+        )
     }
 }
 

@@ -1,6 +1,7 @@
 //! What each capsule has done, for `GET /status`: runs, failures by kind, the last error, the
-//! time and fuel of the last run, the peak linear memory, and the installed version and signer.
-//! The document's types are `trevm_coap::status` (shared with the CLI); this module counts
+//! time and fuel of the last run, the peak linear memory, and the installed version and signer;
+//! and the device's heap when its board measures it ([`Memory`], see
+//! [`Device::with_memory`](crate::Device::with_memory)). The document's types are `trevm_coap::status` (shared with the CLI); this module counts
 //! ([`CapsuleStats`]) and writes the document with `serde-json-core` ([`to_json`]), `no_std`.
 
 use alloc::format;
@@ -8,7 +9,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use trevm::Error;
-pub use trevm_coap::status::{CapsuleStatus, Status};
+pub use trevm_coap::status::{CapsuleStatus, Memory, Status};
 
 /// Counters of one installed capsule.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -103,9 +104,10 @@ pub const MAX_STATUS_JSON: usize = 32 * 1024;
 /// Characters of a last error `/status` shows when the whole would not fit [`MAX_STATUS_JSON`].
 pub const MAX_ERROR_SHOWN: usize = 200;
 
-/// The `/status` document (see `trevm_coap::status`).
-pub fn to_json(capsules: Vec<CapsuleStatus>) -> String {
-    let status = Status { capsules };
+/// The `/status` document (see `trevm_coap::status`): `capsules`, and `memory` when the board
+/// measures its heap.
+pub fn to_json(capsules: Vec<CapsuleStatus>, memory: Option<Memory>) -> String {
+    let status = Status { capsules, memory };
     if let Some(json) = serialize(&status) {
         return json;
     }
@@ -154,12 +156,12 @@ mod tests {
     fn strings_are_escaped_and_missing_values_are_null() {
         let status = CapsuleStats::default().status("sandbox", "a\"b\\c\n", "x");
         assert_eq!(
-            to_json(alloc::vec![status]),
+            to_json(alloc::vec![status], None),
             "{\"capsules\":[{\"slot\":\"sandbox\",\"name\":\"a\\\"b\\\\c\\n\",\
              \"installed\":\"x\",\"runs\":0,\"ok\":0,\"stopped\":0,\"trapped\":0,\
              \"last_error\":null,\"last_run_ms\":null,\"last_fuel\":null,\"peak_memory\":0}]}"
         );
-        assert_eq!(to_json(Vec::new()), "{\"capsules\":[]}");
+        assert_eq!(to_json(Vec::new(), None), "{\"capsules\":[]}");
     }
 
     #[test]
@@ -168,8 +170,58 @@ mod tests {
             last_error: Some("e".repeat(MAX_STATUS_JSON)),
             ..CapsuleStats::default()
         };
-        let json = to_json(alloc::vec![stats.status("sandbox", "big", "x")]);
+        let json = to_json(
+            alloc::vec![stats.status("sandbox", "big", "x")],
+            Some(MEMORY),
+        );
         assert!(json.len() < MAX_STATUS_JSON, "{} bytes", json.len());
         assert!(json.contains("\"last_error\":\"eeee"), "{json}");
+        // Cut to fit, the memory section is still there.
+        let back: Status = serde_json::from_str(&json).expect("JSON");
+        assert_eq!(back.memory, Some(MEMORY));
+    }
+
+    const MEMORY: Memory = Memory {
+        heap_used: 40_960,
+        heap_peak: 131_072,
+        heap_size: Some(1 << 20),
+    };
+
+    #[test]
+    fn memory_is_written_when_measured_and_read_back_either_way() {
+        let capsules = alloc::vec![CapsuleStats::default().status("sandbox", "hello", "x")];
+        let with = to_json(capsules.clone(), Some(MEMORY));
+        assert!(
+            with.ends_with(
+                "],\"memory\":{\"heap_used\":40960,\"heap_peak\":131072,\"heap_size\":1048576}}"
+            ),
+            "{with}"
+        );
+        let without = to_json(capsules.clone(), None);
+        assert!(!without.contains("\"memory\""), "{without}");
+        // What the CLI reads (serde_json): both, the first with its memory, the second without.
+        let read = |json: &str| serde_json::from_str::<Status>(json).expect("JSON");
+        assert_eq!(
+            read(&with),
+            Status {
+                capsules: capsules.clone(),
+                memory: Some(MEMORY)
+            }
+        );
+        assert_eq!(
+            read(&without),
+            Status {
+                capsules,
+                memory: None
+            }
+        );
+        // A host process has no fixed heap size: null, still read back.
+        let unsized_heap = Memory {
+            heap_size: None,
+            ..MEMORY
+        };
+        let json = to_json(Vec::new(), Some(unsized_heap));
+        assert!(json.contains("\"heap_size\":null"), "{json}");
+        assert_eq!(read(&json).memory, Some(unsized_heap));
     }
 }

@@ -69,6 +69,7 @@ fn device(policy: &Policy) -> Server<Peer, Device, Security<Peer>> {
         sandbox: Sandbox::new(runtime, SandboxLimits::default(), trust),
         persistent: None,
         ephemeral: None,
+        memory: None,
     };
     let identity = Identity::generate(&mut Rng(0x9e37_79b9_7f4a_7c15));
     let security = Security::new(identity, policy, Box::new(Rng(42))).expect("security");

@@ -129,6 +129,7 @@ fn server_trusting(
             sandbox: Sandbox::new(runtime, sandbox_limits, trust),
             persistent,
             ephemeral: None,
+            memory: None,
         },
         limits,
     )

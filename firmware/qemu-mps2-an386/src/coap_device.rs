@@ -69,6 +69,7 @@ fn device(
             sandbox,
             persistent: None,
             ephemeral: None,
+            memory: None,
         },
         ServerLimits::default(),
     );
