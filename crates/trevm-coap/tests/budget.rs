@@ -267,6 +267,29 @@ fn a_vanished_peers_upload_is_freed_after_the_idle_time_and_its_bytes_return() {
 }
 
 #[test]
+fn an_idle_upload_is_forgotten_at_the_next_datagram_from_anyone() {
+    let mut s = server(footprint(64));
+    continues(reply(s.receive(
+        &"a",
+        &block(1, "a", 0, true, 16, Some(64)),
+        0,
+    )));
+    // Anything received before the idle time leaves it alone…
+    let _ = s.receive(&"c", b"garbage", UPLOAD_IDLE_MS - 1);
+    assert_eq!(s.uploads_in_progress(), (1, footprint(64)));
+    // …and anything after it (here a garbage datagram) forgets it: the bytes are back.
+    let _ = s.receive(&"c", b"garbage", UPLOAD_IDLE_MS);
+    assert_eq!(s.uploads_in_progress(), (0, 0));
+    let gone = reply(s.receive(&"a", &block(2, "a", 1, true, 16, None), UPLOAD_IDLE_MS));
+    assert_eq!(
+        gone.code,
+        code::REQUEST_ENTITY_INCOMPLETE,
+        "{}",
+        text(&gone)
+    );
+}
+
+#[test]
 fn the_responses_remembered_for_duplicates_are_bounded_in_bytes() {
     let mut s = Server::new(
         Up,

@@ -98,6 +98,9 @@ fn boot_timeout() -> Duration {
 
 const IDENTITY: &str = "CoAP server identity: ";
 
+/// What the network firmware prints at every boot once it serves (after its identity).
+const FIRMWARE_READY: &str = "net: CoAP device listening on";
+
 /// Waits for the identity line; returns what follows it.
 fn identity(running: &mut Running, within: Duration) -> Result<String, String> {
     let line = running.wait_for(IDENTITY, within)?;
@@ -237,7 +240,7 @@ impl DeviceUnderTest for Qemu {
         )
         .map_err(|e| format!("cannot start {}: {e}", self.script.display()))?;
         let identity = identity(&mut running, self.boot)?;
-        listening(&mut running, 0, self.port, self.boot)?;
+        running.wait_for(FIRMWARE_READY, self.boot)?;
         self.running = Some(running);
         Ok(Started {
             base: format!("coap://127.0.0.1:{port}"),
@@ -248,9 +251,9 @@ impl DeviceUnderTest for Qemu {
     fn reset(&mut self) -> Result<Started, String> {
         self.monitor("system_reset")?;
         let running = self.running.as_mut().ok_or("QEMU is not running")?;
-        let from = running.lines().len();
+        // Every boot prints the identity, then this line once its socket is bound.
         let identity = identity(running, Duration::from_secs(120))?;
-        listening(running, from, self.port, Duration::from_secs(120))?;
+        running.wait_for(FIRMWARE_READY, Duration::from_secs(120))?;
         Ok(Started {
             base: format!("coap://127.0.0.1:{}", self.port),
             identity,

@@ -137,6 +137,7 @@ async fn start<P: PartialEq + Clone>() -> Result<
         sandbox,
         persistent: Some(persistent),
         ephemeral: Some(ephemeral),
+        memory: Some(heap),
     };
     let security = security(&store)?;
     let server = Server::new(device, ServerLimits::mcu()).with_security(security);
@@ -145,6 +146,16 @@ async fn start<P: PartialEq + Clone>() -> Result<
 
 /// The public key this device trusts: the development key of whoever built the firmware.
 static TRUSTED_KEY: [u8; 32] = *include_bytes!(concat!(env!("OUT_DIR"), "/trusted-key.bin"));
+
+/// The heap as `/status` reports it.
+fn heap() -> trevm_coap::status::Memory {
+    use crate::measure::{HEAP, HEAP_SIZE};
+    trevm_coap::status::Memory {
+        heap_used: HEAP.used() as u64,
+        heap_peak: HEAP.peak() as u64,
+        heap_size: Some(HEAP_SIZE as u64),
+    }
+}
 
 /// Capsules signed by the development key of whoever built the firmware.
 fn trust() -> Result<TrustPolicy, String> {

@@ -55,6 +55,8 @@
 //! it has its share already, else any upload idle for [`UPLOAD_IDLE_MS`] (a vanished peer's: its
 //! bytes go back to the budget), else the peer's own oldest.
 //! Another peer's upload in progress is never dropped for it: the new one gets 5.03 instead.
+//! An upload idle for [`UPLOAD_IDLE_MS`] is forgotten at the next datagram the device receives
+//! (from anyone): what a vanished peer held goes back to the heap without a timer.
 
 use alloc::collections::VecDeque;
 use alloc::string::String;
@@ -112,6 +114,13 @@ impl<P: PartialEq + Clone> Uploads<P> {
     /// Bytes the uploads in progress hold.
     pub(super) fn held(&self) -> usize {
         self.list.iter().map(|u| u.body.footprint()).sum()
+    }
+
+    /// Forgets every upload with no block for [`UPLOAD_IDLE_MS`]: a vanished peer's bytes go
+    /// back to the heap at the next datagram the device receives, from anyone (no timer).
+    pub(super) fn expire(&mut self, now_ms: u64) {
+        self.list
+            .retain(|u| now_ms.saturating_sub(u.last_ms) < UPLOAD_IDLE_MS);
     }
 
     /// Uploads in progress.

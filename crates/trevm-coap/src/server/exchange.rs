@@ -188,6 +188,7 @@ impl<P: PartialEq + Clone, R: Resources, L: Layer<P>> Server<P, R, L> {
     /// Takes one datagram from `peer` at time `now_ms`: answers it at once, or starts the run
     /// its response needs (see [`Received`]). Returns promptly either way.
     pub fn receive(&mut self, peer: &P, datagram: &[u8], now_ms: u64) -> Received {
+        self.uploads.expire(now_ms);
         let request = match Message::parse(datagram) {
             Ok(m) => m,
             Err(_) => {
