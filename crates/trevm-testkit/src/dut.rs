@@ -109,27 +109,6 @@ fn identity(running: &mut Running, within: Duration) -> Result<String, String> {
         .ok_or(line)
 }
 
-/// Waits for `listening on coap://127.0.0.1:PORT`, unless it came among the lines from index
-/// `from` on already (before the identity line, which was waited for first).
-fn listening(
-    running: &mut Running,
-    from: usize,
-    port: u16,
-    within: Duration,
-) -> Result<(), String> {
-    let line = format!("listening on coap://127.0.0.1:{port}");
-    if running
-        .lines()
-        .get(from..)
-        .unwrap_or_default()
-        .iter()
-        .any(|l| l.contains(&line))
-    {
-        return Ok(());
-    }
-    running.wait_for(&line, within).map(drop)
-}
-
 /// `trevm serve` on loopback.
 #[derive(Debug)]
 pub struct Native {
@@ -202,15 +181,39 @@ pub struct Qemu {
 }
 
 impl Qemu {
-    /// Sends one command to the QEMU monitor (`DIR/monitor.sock`).
+    /// Sends one command to the QEMU monitor (`DIR/monitor.sock`): waits for its prompt first
+    /// (a command written before it may be dropped with the connection), then for the prompt
+    /// that follows the command (it has been run). Bounded by 5 s each.
     fn monitor(&self, command: &str) -> Result<(), String> {
+        use std::io::Read as _;
         let path = self.state.join("monitor.sock");
         let mut sock = std::os::unix::net::UnixStream::connect(&path)
             .map_err(|e| format!("QEMU monitor {}: {e}", path.display()))?;
         sock.set_write_timeout(Some(Duration::from_secs(5)))
+            .and_then(|()| sock.set_read_timeout(Some(Duration::from_secs(5))))
             .map_err(|e| e.to_string())?;
+        let prompt = |sock: &mut std::os::unix::net::UnixStream| -> Result<(), String> {
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 256];
+            while !String::from_utf8_lossy(&seen).contains("(qemu)") {
+                let n = sock
+                    .read(&mut buf)
+                    .map_err(|e| format!("QEMU monitor: no prompt: {e}"))?;
+                if n == 0 {
+                    return Err("QEMU monitor: closed".into());
+                }
+                seen.extend_from_slice(&buf[..n]);
+            }
+            Ok(())
+        };
+        prompt(&mut sock)?;
         sock.write_all(format!("{command}\n").as_bytes())
-            .map_err(|e| format!("QEMU monitor: {e}"))
+            .map_err(|e| format!("QEMU monitor: {e}"))?;
+        // `quit` ends QEMU before any prompt.
+        if command != "quit" {
+            prompt(&mut sock)?;
+        }
+        Ok(())
     }
 }
 
