@@ -6,7 +6,8 @@
 //! Run: `cargo run --release` in this directory (needs `qemu-system-arm`). Exit status 0 means
 //! every capsule behaved as expected. `report.sh` builds the footprint variants (features
 //! `bare-sync`, `bare-async`, none) and writes docs/footprint.md. With feature `net`, it is the
-//! CoAP device on QEMU's emulated Ethernet instead (src/net.rs, net-smoke.sh).
+//! CoAP device on QEMU's emulated Ethernet instead (src/net.rs; `serve.sh` starts it, and
+//! crates/trevm-cli/tests/lifecycle.rs drives it with `TREVM_DUT=qemu`).
 #![no_std]
 #![no_main]
 #![warn(clippy::undocumented_unsafe_blocks)]

@@ -1,6 +1,7 @@
 //! The CoAP device on a real network (feature `net`): QEMU's LAN9118 Ethernet model through
 //! [`trevm_lan9118`], embassy-net (smoltcp) over it, and trevm-coap's server on a UDP socket
-//! ([`crate::net_udp::Udp`]). Run by net-smoke.sh against host clients through QEMU's user
+//! ([`crate::net_udp::Udp`]), serving the device of [`crate::net_device`]. `serve.sh` runs it for
+//! host clients through QEMU's user
 //! networking (`-nic user,model=lan9118,hostfwd=udp:127.0.0.1:PORT-:5683`).
 //!
 //! The interrupt: the LAN9118's line 13 ([`crate::net_vectors`]) calls the driver's handler,
