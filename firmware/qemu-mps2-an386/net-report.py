@@ -176,7 +176,7 @@ def report(work):
                 sum(e[2] for e in push[1:]),
             )
         )
-        rows.append(("… of which the last block → 2.01 (verify, load, instantiate, store)", push[-1][2]))
+        rows.append(("… of which the last block → 2.01 (verify, load, check its links and exports, store)", push[-1][2]))
 
         run(["coap-client-notls", "-B", "30", f"{base}/sandbox/hello"], timeout=60)
         rows.append(("capsule GET of `/sandbox/hello` (no security; instantiate, run)", device.exchanges()[-1][2]))

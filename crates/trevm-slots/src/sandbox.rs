@@ -3,10 +3,11 @@
 //! - `PUT /sandbox/<name>` (block-wise for anything over one block) stores a capsule exporting
 //!   `run: func() -> string` (world `example-sandbox-no-bindings`) after checking it: its header
 //!   and CRC, that it was built for this device's profile, that a key the device's
-//!   [`TrustPolicy`] trusts signed it (see [`crate::admit`]), that it instantiates with the
-//!   interfaces the sandbox grants (none by default), and that `run` has that signature. 2.01 Created (2.04 Changed when it replaces
-//!   one); 4.01 or 4.03 when the trust policy refuses it, 4.00 for anything else, each with the
-//!   reason. A refused upload leaves any capsule of that name in place.
+//!   [`TrustPolicy`] trusts signed it (see [`crate::admit`]), that it links with the interfaces
+//!   the sandbox grants (none by default), and that `run` has that signature — by type, without
+//!   instantiating it. 2.01 Created (2.04 Changed when it replaces one); 4.01 or 4.03 when the
+//!   trust policy refuses it, 5.03 when the device is out of memory, 4.00 for anything else,
+//!   each with the reason. A refused upload leaves any capsule of that name in place.
 //! - `GET /sandbox/<name>` runs it in a fresh instance under the sandbox's limits: 2.05 with the
 //!   string; 5.03 when the timeout (or fuel) stopped it; 5.00 with the trap otherwise.
 //! - `DELETE /sandbox/<name>`: 2.02, or 4.04.
@@ -271,8 +272,8 @@ impl<T: HostView> Sandbox<T> {
         if let Some(refused) = self.shared.refuse_name(name) {
             return Response::text(refused.code, refused.message).into();
         }
-        // Admission instantiates the capsule (which runs its start code, under the limits): a
-        // run of its own, so it does not hold up the server.
+        // Admission verifies (SHA-256, Ed25519), loads and stores the capsule: a run of its own,
+        // so it does not hold up the server.
         let shared = self.shared.clone();
         let name = name.to_string();
         Handled::Later(Run::new(async move {
@@ -397,29 +398,27 @@ impl<T: HostView> Shared<T> {
         })
     }
 
-    /// The sandbox's own check: the capsule instantiates with the sandbox's grants and exports
-    /// `run: func() -> string`.
+    /// The sandbox's own check: the capsule links with the sandbox's grants and exports
+    /// `run: func() -> string`. By type only: instantiating it here would need a second instance's
+    /// memory beside the capsules already running (on a 256 KiB device, the difference between
+    /// taking an upload and 5.03); what only running shows (a start function that traps, memory
+    /// over the run limit) is answered by the first `GET`, as every run is.
     async fn probe(
         &self,
         loaded: &LoadedCapsule,
-        verified: &VerifiedCapsule<'_>,
+        _verified: &VerifiedCapsule<'_>,
     ) -> Result<(), Refusal> {
-        let mut instance = self
-            .gate
+        self.gate
             .runtime
-            .instantiate(
-                loaded,
-                self.gate.host_state(verified.name()),
-                self.limits.run,
-            )
-            .await
+            .check_links(loaded)
             .map_err(Refusal::from)?;
         const WORLD: &str = "sandbox capsules export `run: func() -> string` (world \
                              example-sandbox-no-bindings)";
-        let run = instance.signature("run").map_err(|_| {
+        let exports = loaded.exported_funcs(&self.gate.runtime);
+        let run = exports.iter().find(|f| f.name == "run").ok_or_else(|| {
             Refusal::bad_request(format!("the capsule has no `run` export: {WORLD}"))
         })?;
-        if !run.is(&[], &[ValType::String]) {
+        if !run.ty.is(&[], &[ValType::String]) {
             return Err(Refusal::bad_request(format!(
                 "the capsule's `run` has another signature: {WORLD}"
             )));

@@ -19,9 +19,9 @@ type Inner = embedded_alloc::TlsfHeap;
 pub const HEAP_SIZE: usize = 1024 * 1024;
 /// The network firmware's heap, inside an nRF52840's 256 KiB of RAM (memory-net.x): what the
 /// static data (26 KiB: network buffers, the driver's frames, the executor) and the main stack
-/// (45 KiB left, of which EDHOC uses about 30 KiB: lakers keeps its buffers there) leave.
+/// (about 50 KiB left, of which EDHOC uses 30–35 KiB: lakers keeps its buffers there) leave.
 #[cfg(feature = "net")]
-pub const HEAP_SIZE: usize = 184 * 1024;
+pub const HEAP_SIZE: usize = 176 * 1024;
 
 /// The firmware's allocator.
 #[global_allocator]

@@ -321,6 +321,17 @@ impl<T: HostView> Runtime<T> {
         Ok(instance)
     }
 
+    /// Whether `capsule` links against this runtime: every import it has is provided (the
+    /// interfaces granted, the functions defined) with the type it expects. Type-checking only:
+    /// no store, no linear memory, nothing of the capsule runs (what [`instantiate`]
+    /// (Self::instantiate) does first).
+    pub fn check_links(&self, capsule: &LoadedCapsule) -> Result<(), Error> {
+        self.linker
+            .instantiate_pre(&capsule.component)
+            .map(drop)
+            .map_err(|e| Error::Link(format!("{e:#}")))
+    }
+
     /// Advances the epoch every `period`, forever. With [`Preemption::Epoch`], spawn this as a
     /// task: each tick lets running capsules reach their next yield point.
     ///
