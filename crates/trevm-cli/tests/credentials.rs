@@ -13,51 +13,15 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use trevm_testkit::edhoc::{admin_and_reader_policy, keygen, write_diag};
 
 /// How long one `trevm` command may take (its own retransmissions give up after about a minute).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// Runs `program` in `dir`, killing it after [`COMMAND_TIMEOUT`].
+/// Runs `program` in `dir`, killed after [`COMMAND_TIMEOUT`].
 fn run_in(program: &str, args: &[&str], dir: &Path) -> Output {
-    let mut child = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {program} ({e})"));
-    // Drain the pipes on threads so a chatty child never blocks.
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut out, &mut v);
-        v
-    });
-    let err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut err, &mut v);
-        v
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if start.elapsed() > COMMAND_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{program} {args:?} took over {COMMAND_TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: out.join().expect("stdout thread"),
-        stderr: err.join().expect("stderr thread"),
-    }
+    trevm_testkit::run_bounded(program, args, dir, COMMAND_TIMEOUT)
 }
 
 fn trevm(args: &[&str], dir: &Path) -> Output {

@@ -44,7 +44,7 @@
 
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use trevm_cli::coap_client::{Client, Url};
@@ -60,39 +60,7 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Runs `program` in `dir`, killed after [`COMMAND_TIMEOUT`].
 fn run_in(program: &str, args: &[&str], dir: &Path) -> Output {
-    let mut child = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {program} ({e})"));
-    let drain = |mut r: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut v = Vec::new();
-            let _ = r.read_to_end(&mut v);
-            v
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().expect("stdout")));
-    let err = drain(Box::new(child.stderr.take().expect("stderr")));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if start.elapsed() > COMMAND_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{program} {args:?} took over {COMMAND_TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Output {
-        status,
-        stdout: out.join().expect("stdout"),
-        stderr: err.join().expect("stderr"),
-    }
+    trevm_testkit::run_bounded(program, args, dir, COMMAND_TIMEOUT)
 }
 
 /// The device refuses a new EDHOC handshake beyond its rate (8 at once, then one every 500 ms:

@@ -48,10 +48,18 @@ pub trait DeviceUnderTest {
     }
     /// Stops it (bounded).
     fn stop(&mut self);
+    /// The process it runs in while started.
+    fn process(&self) -> Option<&Running>;
+    /// The same, to wait on it.
+    fn process_mut(&mut self) -> Option<&mut Running>;
     /// Whether it is still running (it did not crash).
-    fn is_running(&mut self) -> bool;
+    fn is_running(&mut self) -> bool {
+        self.process_mut().is_some_and(Running::is_running)
+    }
     /// Everything it printed so far, for failure messages.
-    fn output(&self) -> String;
+    fn output(&self) -> String {
+        self.process().map(Running::output).unwrap_or_default()
+    }
 }
 
 /// The device `TREVM_DUT` names (`native`, the default, or `qemu`), with the access policy
@@ -157,15 +165,12 @@ impl DeviceUnderTest for Native {
         }
     }
 
-    fn is_running(&mut self) -> bool {
-        self.running.as_mut().is_some_and(Running::is_running)
+    fn process(&self) -> Option<&Running> {
+        self.running.as_ref()
     }
 
-    fn output(&self) -> String {
-        self.running
-            .as_ref()
-            .map(Running::output)
-            .unwrap_or_default()
+    fn process_mut(&mut self) -> Option<&mut Running> {
+        self.running.as_mut()
     }
 }
 
@@ -272,14 +277,11 @@ impl DeviceUnderTest for Qemu {
         }
     }
 
-    fn is_running(&mut self) -> bool {
-        self.running.as_mut().is_some_and(Running::is_running)
+    fn process(&self) -> Option<&Running> {
+        self.running.as_ref()
     }
 
-    fn output(&self) -> String {
-        self.running
-            .as_ref()
-            .map(Running::output)
-            .unwrap_or_default()
+    fn process_mut(&mut self) -> Option<&mut Running> {
+        self.running.as_mut()
     }
 }

@@ -198,6 +198,50 @@ pub const NEEDS_NIGHTLY: &str = "#![no_std]\n#![feature(type_alias_impl_trait)]\
     #[panic_handler]\n\
     fn panic(_: &core::panic::PanicInfo) -> ! { loop {} }\n";
 
+/// Runs `program` with `args` in `dir` to its end and returns what it printed; kills it and
+/// panics after `timeout` (a client that hangs fails its test instead of stalling it). The
+/// pipes are drained on threads, so a chatty child never blocks.
+pub fn run_bounded(
+    program: &str,
+    args: &[&str],
+    dir: &std::path::Path,
+    timeout: Duration,
+) -> std::process::Output {
+    let mut child = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {program} ({e})"));
+    let drain = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            v
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("stderr")));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{program} {args:?} took over {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    std::process::Output {
+        status,
+        stdout: out.join().expect("stdout"),
+        stderr: err.join().expect("stderr"),
+    }
+}
+
 /// EDHOC client credentials for tests, in the formats aiocoap and `trevm --credentials` read.
 pub mod edhoc {
     use std::path::{Path, PathBuf};

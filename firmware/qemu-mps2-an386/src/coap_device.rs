@@ -274,26 +274,12 @@ fn secured(
     // and only for this demo**. A real device hands its hardware RNG to the security layer (on
     // Ariel OS, its `random` module's crypto RNG).
     let mut rng = crate::xorshift::XorShift(0x0c0a_9e55_5eed_0001);
-    // The device's identity: made on first start and kept in the store, so clients that pinned
-    // it still recognise the device after a reset.
-    let stored = store
-        .borrow_mut()
-        .get("identity")
-        .map_err(|e| format!("reading the identity: {e}"))?;
-    let identity = match stored {
-        Some(bytes) => Identity::from_bytes(&bytes).map_err(|e| e.to_string())?,
-        None => {
-            let start = cycles();
-            let identity = Identity::generate(&mut rng);
-            crate::figures::measure_cycles("cycles.coap.identity", cycles() - start);
-            store
-                .borrow_mut()
-                .put("identity", &identity.to_bytes())
-                .map_err(|e| format!("storing the identity: {e}"))?;
-            board("coap: made this device's identity and kept it in the flash store");
-            identity
-        }
-    };
+    let identity = crate::identity::stored(store, || {
+        let start = cycles();
+        let identity = Identity::generate(&mut rng);
+        crate::figures::measure_cycles("cycles.coap.identity", cycles() - start);
+        identity
+    })?;
     board(&format!("CoAP server identity: {}", identity.diag()));
     let security =
         Security::new(identity, &policy, alloc::boxed::Box::new(rng)).map_err(|e| e.to_string())?;

@@ -32,6 +32,8 @@ mod fp_probe;
 mod fpga_led;
 #[cfg(feature = "net")]
 mod host_file;
+#[cfg(feature = "coap-oscore")]
+mod identity;
 mod measure;
 #[cfg(feature = "net")]
 mod net;

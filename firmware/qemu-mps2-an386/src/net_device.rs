@@ -169,22 +169,7 @@ fn trust() -> Result<TrustPolicy, String> {
 /// policy, and an RNG seeded from the host (see [`device_rng`]).
 fn security<P: PartialEq + Clone>(store: &SharedStore) -> Result<Security<P>, String> {
     let mut rng = device_rng()?;
-    let stored = store
-        .borrow_mut()
-        .get("identity")
-        .map_err(|e| format!("reading the identity: {e}"))?;
-    let identity = match stored {
-        Some(bytes) => Identity::from_bytes(&bytes).map_err(|e| e.to_string())?,
-        None => {
-            let identity = Identity::generate(&mut *rng);
-            store
-                .borrow_mut()
-                .put("identity", &identity.to_bytes())
-                .map_err(|e| format!("storing the identity: {e}"))?;
-            board("coap: made this device's identity and kept it in the flash store");
-            identity
-        }
-    };
+    let identity = crate::identity::stored(store, || Identity::generate(&mut *rng))?;
     let policy = policy();
     board(&format!(
         "access: {} known client(s) (EDHOC + OSCORE); unauthenticated clients: {}",
