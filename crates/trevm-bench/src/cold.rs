@@ -13,11 +13,12 @@ use crate::util::{Result, nanos};
 
 /// What each step of a cold start took.
 pub(crate) struct ColdStart {
-    /// `Capsule::from_vec`: header and CRC-32 check.
+    /// `Capsule::from_slice`: header and CRC-32 check.
     pub(crate) check: Samples,
     /// `TrustPolicy::verify`: COSE_Sign1 parse, Ed25519 signature, SHA-256 of the payload.
     pub(crate) verify: Samples,
-    /// `Runtime::load` of an owned capsule: Wasmtime copies the code into its own buffer.
+    /// `Runtime::load` of a borrowed capsule: Wasmtime copies the code into its own buffer. (An
+    /// owned one, e.g. an upload, now becomes the code memory itself: `Capsule::from_vec_at`.)
     pub(crate) load_copy: Samples,
     /// `Runtime::load` of an aligned `'static` capsule (as from flash), or why it cannot be done.
     pub(crate) load_in_place: std::result::Result<Samples, String>,
@@ -37,9 +38,8 @@ pub(crate) fn cold_start(
     let mut load_copy = Samples::default();
     let policy = capsules::policy();
     for _ in 0..runs {
-        let owned = bytes.to_vec();
         let t = Instant::now();
-        let capsule = Capsule::from_vec(owned)?;
+        let capsule = Capsule::from_slice(bytes)?;
         check.push(nanos(t.elapsed()));
         let t = Instant::now();
         let capsule = policy.verify(capsule, &VersionLedger::new())?;

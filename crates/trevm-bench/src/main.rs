@@ -229,7 +229,7 @@ impl Bench {
         let mut table = Table::new(&[
             "capsule",
             "profile",
-            "check (from_vec)",
+            "check (from_slice)",
             "verify (Ed25519)",
             "load (copy)",
             "load (in place)",
