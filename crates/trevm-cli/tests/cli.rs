@@ -15,13 +15,7 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use trevm_testkit::output_text as text;
 
 /// Builds payloads/<name> with `trevm build` once into a temp dir.
 fn built(name: &str) -> PathBuf {

@@ -28,13 +28,7 @@ fn trevm(args: &[&str], dir: &Path) -> Output {
     run_in(env!("CARGO_BIN_EXE_trevm"), args, dir)
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use trevm_testkit::output_text as text;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")

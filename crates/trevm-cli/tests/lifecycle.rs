@@ -92,13 +92,7 @@ fn connect(url: &str, admin: &Path) -> Client {
     .unwrap_or_else(|e| panic!("connect to {url}: {e:#}"))
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use trevm_testkit::output_text as text;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")

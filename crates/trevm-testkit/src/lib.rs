@@ -198,6 +198,15 @@ pub const NEEDS_NIGHTLY: &str = "#![no_std]\n#![feature(type_alias_impl_trait)]\
     #[panic_handler]\n\
     fn panic(_: &core::panic::PanicInfo) -> ! { loop {} }\n";
 
+/// What a finished command printed: its stdout, then its stderr, as text.
+pub fn output_text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
 /// Runs `program` with `args` in `dir` to its end and returns what it printed; kills it and
 /// panics after `timeout` (a client that hangs fails its test instead of stalling it). The
 /// pipes are drained on threads, so a chatty child never blocks.
