@@ -6,6 +6,7 @@
 //! ```json
 //! {"capsules":[{"slot":"sandbox","name":"hello",
 //!   "installed":"version 20261130061502, signed by the development key 3f2a…",
+//!   "version":20261130061502,"signer":"3f2a…",
 //!   "runs":3,"ok":2,"stopped":1,"trapped":0,"last_error":"capsule stopped: timeout after 2 s",
 //!   "last_run_ms":2001,"last_fuel":20000000,"peak_memory":65536}]}
 //! ```
@@ -54,8 +55,15 @@ pub struct CapsuleStatus {
     pub slot: String,
     /// The name it is served under (`/sandbox/<name>`), or the capsule's own name.
     pub name: String,
-    /// Version and signer (or "built into the firmware").
+    /// Version and signer (or "built into the firmware"), for people.
     pub installed: String,
+    /// The signed anti-rollback version, for tools (`trevm fleet`); absent for a capsule
+    /// nobody signed (built into the firmware, or accepted unsigned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// The signer's key id (hex), for tools; absent when `version` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
     /// Runs started.
     pub runs: u64,
     /// Runs that returned.

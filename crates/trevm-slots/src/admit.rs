@@ -107,13 +107,39 @@ pub fn admit_owned<T: HostView>(
 
 /// One line saying who signed a capsule and which version it is, e.g.
 /// `version 20261130061502, signed by the development key 3f2a…`.
-pub fn describe(verified: &VerifiedCapsule<'_>) -> String {
+pub fn describe(verified: &VerifiedCapsule<'_>) -> Installed {
     match verified.signed() {
-        Some(s) => alloc::format!("version {}, signed by {}", s.manifest.version, s.signer),
-        None => match verified.provenance() {
-            trevm::trust::Provenance::Embedded => "built into the firmware".to_string(),
-            _ => "UNSIGNED (accepted by an insecure development policy)".to_string(),
+        Some(s) => Installed {
+            text: alloc::format!("version {}, signed by {}", s.manifest.version, s.signer),
+            version: Some(s.manifest.version),
+            signer: Some(alloc::format!("{}", s.kid)),
         },
+        None => Installed {
+            text: match verified.provenance() {
+                trevm::trust::Provenance::Embedded => "built into the firmware".to_string(),
+                _ => "UNSIGNED (accepted by an insecure development policy)".to_string(),
+            },
+            version: None,
+            signer: None,
+        },
+    }
+}
+
+/// What is installed, as `/status` says it: in words, and the signed version and signer's key
+/// id for tools.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Installed {
+    /// "version …, signed by …", or where an unsigned capsule came from.
+    pub text: String,
+    /// The signed anti-rollback version.
+    pub version: Option<u64>,
+    /// The signer's key id, hex.
+    pub signer: Option<String>,
+}
+
+impl core::fmt::Display for Installed {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.text)
     }
 }
 

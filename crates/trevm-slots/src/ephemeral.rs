@@ -96,7 +96,7 @@ struct State {
 struct Current {
     serial: u64,
     name: String,
-    installed: String,
+    installed: crate::admit::Installed,
     /// `fibonacci(40)`.
     call: String,
     started: embassy_time::Instant,
@@ -303,7 +303,7 @@ impl<T: HostView> Shared<T> {
     fn hand_over(
         &self,
         name: String,
-        installed: String,
+        installed: crate::admit::Installed,
         instance: Instance<T>,
         start: Start,
     ) -> String {

@@ -54,7 +54,7 @@ pub const RESPONSE_ROOM: usize = 1152;
 struct Active {
     loaded: LoadedCapsule,
     /// Version and signer, for `GET /vm-control`.
-    provenance: String,
+    provenance: crate::admit::Installed,
     paths: Vec<String>,
     serial: u32,
 }

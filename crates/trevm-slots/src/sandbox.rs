@@ -53,7 +53,7 @@ struct Shared<T: HostView> {
 #[derive(Clone)]
 struct Entry {
     loaded: LoadedCapsule,
-    installed: String,
+    installed: crate::admit::Installed,
     stats: CapsuleStats,
     /// Which install this is (a run's stats go to the capsule that ran, not to a replacement).
     serial: u64,

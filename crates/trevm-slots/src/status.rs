@@ -9,6 +9,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use trevm::Error;
+
+use crate::admit::Installed;
 pub use trevm_coap::status::{CapsuleStatus, Memory, Status};
 
 /// Counters of one installed capsule.
@@ -42,11 +44,13 @@ pub(crate) struct RunMeasure {
 
 impl CapsuleStats {
     /// This capsule's line of `/status`.
-    pub fn status(&self, slot: &str, name: &str, installed: &str) -> CapsuleStatus {
+    pub fn status(&self, slot: &str, name: &str, installed: &Installed) -> CapsuleStatus {
         CapsuleStatus {
             slot: slot.into(),
             name: name.into(),
-            installed: installed.into(),
+            installed: installed.text.clone(),
+            version: installed.version,
+            signer: installed.signer.clone(),
             runs: self.runs,
             ok: self.ok,
             stopped: self.stopped,
@@ -152,9 +156,16 @@ pub(crate) fn sorted(mut list: Vec<CapsuleStatus>) -> Vec<CapsuleStatus> {
 mod tests {
     use super::*;
 
+    fn x() -> Installed {
+        Installed {
+            text: "x".into(),
+            ..Installed::default()
+        }
+    }
+
     #[test]
     fn strings_are_escaped_and_missing_values_are_null() {
-        let status = CapsuleStats::default().status("sandbox", "a\"b\\c\n", "x");
+        let status = CapsuleStats::default().status("sandbox", "a\"b\\c\n", &x());
         assert_eq!(
             to_json(alloc::vec![status], None),
             "{\"capsules\":[{\"slot\":\"sandbox\",\"name\":\"a\\\"b\\\\c\\n\",\
@@ -171,7 +182,7 @@ mod tests {
             ..CapsuleStats::default()
         };
         let json = to_json(
-            alloc::vec![stats.status("sandbox", "big", "x")],
+            alloc::vec![stats.status("sandbox", "big", &x())],
             Some(MEMORY),
         );
         assert!(json.len() < MAX_STATUS_JSON, "{} bytes", json.len());
@@ -189,7 +200,7 @@ mod tests {
 
     #[test]
     fn memory_is_written_when_measured_and_read_back_either_way() {
-        let capsules = alloc::vec![CapsuleStats::default().status("sandbox", "hello", "x")];
+        let capsules = alloc::vec![CapsuleStats::default().status("sandbox", "hello", &x())];
         let with = to_json(capsules.clone(), Some(MEMORY));
         assert!(
             with.ends_with(
