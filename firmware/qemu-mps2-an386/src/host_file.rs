@@ -70,9 +70,12 @@ impl HostFile {
     }
 }
 
-/// The command line QEMU was given for the firmware (`-semihosting-config …,arg=A,arg=B` gives "A B"), through
-/// `SYS_GET_CMDLINE`;
-/// `None` when there is none or it does not fit `buf`.
+/// The longest command line the firmware reads (`serve.sh`'s options fit in it): a longer one
+/// is not read at all (semihosting refuses a buffer too small).
+pub const MAX_COMMAND_LINE: usize = 256;
+
+/// The command line QEMU was given for the firmware (`-semihosting-config …,arg=A,arg=B` gives
+/// "A B"), through `SYS_GET_CMDLINE`; `None` when there is none or it does not fit `buf`.
 pub fn command_line(buf: &mut [u8]) -> Option<&str> {
     let mut block: [usize; 2] = [buf.as_mut_ptr() as usize, buf.len()];
     // SAFETY: SYS_GET_CMDLINE takes the address of the block (a buffer pointer and its length, alive

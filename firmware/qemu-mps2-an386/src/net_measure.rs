@@ -23,7 +23,7 @@ pub(crate) struct Measured<T> {
 impl<T> Measured<T> {
     /// Measures `inner` when the firmware's semihosting command line says `measure`.
     pub(crate) fn new(inner: T) -> Self {
-        let mut buf = [0u8; 64];
+        let mut buf = [0u8; crate::host_file::MAX_COMMAND_LINE];
         let on = crate::host_file::command_line(&mut buf)
             .is_some_and(|line| line.split_whitespace().any(|w| w == "measure"));
         if on {

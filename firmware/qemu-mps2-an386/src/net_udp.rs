@@ -8,45 +8,63 @@ use embassy_net::{IpEndpoint, Stack};
 use static_cell::ConstStaticCell;
 use trevm_coap::server::Transport;
 
-/// Datagrams the socket queues for the server: the client of one upload has one Block1 request
-/// in flight at a time, so a few peers (or retransmissions) at once fit; more are dropped by
-/// smoltcp, and their clients retransmit.
-const RX_DATAGRAMS: usize = 8;
-/// Bytes of queued datagrams: three 1024-byte Block1 requests inside OSCORE (~1.2 KB each) and
-/// some small ones. A datagram larger than the free space is dropped.
-const RX_BYTES: usize = 4096;
-/// Answers queued for sending: the server sends one at a time and waits for room.
-const TX_DATAGRAMS: usize = 4;
-/// Bytes of queued answers: one largest datagram the server sends (`MAX_DATAGRAM`, well above a
-/// 1024-byte Block2 answer inside OSCORE) fits.
-const TX_BYTES: usize = trevm_coap::server::MAX_DATAGRAM;
-
-/// The socket's buffers: 6 KiB and 12 metadata entries, in one static (taken once).
-struct Buffers {
-    rx_meta: [PacketMetadata; RX_DATAGRAMS],
-    rx: [u8; RX_BYTES],
-    tx_meta: [PacketMetadata; TX_DATAGRAMS],
-    tx: [u8; TX_BYTES],
+/// A socket's buffers: `RXD` datagrams of `RX` bytes in all queued for the application, `TXD`
+/// of `TX` bytes queued for sending. A datagram larger than the free space is dropped (its
+/// sender retransmits). Each socket takes its own static set, once.
+pub(crate) struct Buffers<const RXD: usize, const RX: usize, const TXD: usize, const TX: usize> {
+    rx_meta: [PacketMetadata; RXD],
+    rx: [u8; RX],
+    tx_meta: [PacketMetadata; TXD],
+    tx: [u8; TX],
 }
 
-static BUFFERS: ConstStaticCell<Buffers> = ConstStaticCell::new(Buffers {
-    rx_meta: [PacketMetadata::EMPTY; RX_DATAGRAMS],
-    rx: [0; RX_BYTES],
-    tx_meta: [PacketMetadata::EMPTY; TX_DATAGRAMS],
-    tx: [0; TX_BYTES],
-});
+impl<const RXD: usize, const RX: usize, const TXD: usize, const TX: usize>
+    Buffers<RXD, RX, TXD, TX>
+{
+    /// Empty buffers, for a static.
+    pub(crate) const fn new() -> Self {
+        Buffers {
+            rx_meta: [PacketMetadata::EMPTY; RXD],
+            rx: [0; RX],
+            tx_meta: [PacketMetadata::EMPTY; TXD],
+            tx: [0; TX],
+        }
+    }
+}
 
-/// The device's CoAP socket.
+/// The CoAP server socket's buffers, 6 KiB and 12 metadata entries in all.
+/// - 8 datagrams received: the client of one upload has one Block1 request in flight at a time,
+///   so a few peers (or retransmissions) at once fit; more are dropped by smoltcp, and their
+///   clients retransmit.
+/// - 4096 bytes of them: three 1024-byte Block1 requests inside OSCORE (~1.2 KB each) and some
+///   small ones.
+/// - 4 answers queued for sending, `MAX_DATAGRAM` bytes: the server sends one at a time and
+///   waits for room; one largest datagram it sends (well above a 1024-byte Block2 answer inside
+///   OSCORE) fits.
+pub(crate) type ServerBuffers = Buffers<8, 4096, 4, { trevm_coap::server::MAX_DATAGRAM }>;
+
+static SERVER_BUFFERS: ConstStaticCell<ServerBuffers> = ConstStaticCell::new(Buffers::new());
+
+/// A UDP socket of the device.
 pub(crate) struct Udp {
     socket: UdpSocket<'static>,
 }
 
 impl Udp {
-    /// A socket bound to `port` on `stack`, with the static buffers (once only).
+    /// The CoAP server's socket, bound to `port` on `stack`, with its static buffers (once only).
     pub(crate) fn bind(stack: Stack<'static>, port: u16) -> Result<Self, String> {
-        let buffers = BUFFERS
+        let buffers = SERVER_BUFFERS
             .try_take()
             .ok_or("the UDP socket's buffers are taken")?;
+        Self::bind_with(stack, port, buffers)
+    }
+
+    /// A socket bound to `port` on `stack` with `buffers`.
+    pub(crate) fn bind_with<const RXD: usize, const RX: usize, const TXD: usize, const TX: usize>(
+        stack: Stack<'static>,
+        port: u16,
+        buffers: &'static mut Buffers<RXD, RX, TXD, TX>,
+    ) -> Result<Self, String> {
         let mut socket = UdpSocket::new(
             stack,
             &mut buffers.rx_meta,
