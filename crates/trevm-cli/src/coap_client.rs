@@ -198,6 +198,8 @@ impl Client {
         let request = Request {
             method,
             path: self.udp.url.path.clone(),
+            query: Vec::new(),
+            content_format: None,
             payload,
             block,
         };

@@ -16,6 +16,8 @@
 //!   build scripts).
 //! - [`secure`]: who may talk to the device: EDHOC, OSCORE and the access policy, on Ariel OS's
 //!   `coapcore`, as a [`server::Layer`] ([`Security`]; feature `oscore`, on by default).
+//! - [`rd`]: registering with a CoAP Resource Directory (RFC 9176), device side: a sans-I/O
+//!   [`rd::Registrar`] on the client, and (feature `server`) its driver [`rd::run`].
 //! - [`status`]: the `/status` document's types, shared by devices and clients (feature
 //!   `status`, on by default).
 //!
@@ -39,6 +41,7 @@ pub mod message;
 #[cfg(feature = "peers-yml")]
 pub mod peers_yml;
 pub mod policy;
+pub mod rd;
 #[cfg(feature = "oscore")]
 pub mod secure;
 #[cfg(feature = "server")]

@@ -6,6 +6,8 @@ use alloc::vec::Vec;
 pub mod opt {
     /// Observe (RFC 7641).
     pub const OBSERVE: u16 = 6;
+    /// Location-Path: one segment of a created resource's path per option.
+    pub const LOCATION_PATH: u16 = 8;
     /// Uri-Path: one segment per option.
     pub const URI_PATH: u16 = 11;
     /// Content-Format.

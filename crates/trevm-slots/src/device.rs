@@ -11,7 +11,7 @@ use trevm::{HostState, HostView};
 use crate::ephemeral::Ephemeral;
 use crate::persistent::Persistent;
 use crate::sandbox::Sandbox;
-use crate::status::Memory;
+use crate::status::{CapsuleStatus, Memory};
 use trevm_coap::message::code;
 use trevm_coap::server::{Handled, Request, Resources, Response};
 
@@ -40,15 +40,17 @@ impl<T: HostView> Device<T> {
         }
     }
 
-    /// `GET /status`: every capsule's status, as JSON (see [`crate::status`]).
-    pub fn status_json(&self) -> String {
+    /// Every installed capsule's status, sorted by slot, then name (what `/status` lists).
+    pub fn capsules(&self) -> Vec<CapsuleStatus> {
         let mut list = self.sandbox.status();
         list.extend(self.persistent.as_ref().and_then(Persistent::status));
         list.extend(self.ephemeral.as_ref().and_then(Ephemeral::status));
-        crate::status::to_json(
-            crate::status::sorted(list),
-            self.memory.map(|measure| measure()),
-        )
+        crate::status::sorted(list)
+    }
+
+    /// `GET /status`: every capsule's status, as JSON (see [`crate::status`]).
+    pub fn status_json(&self) -> String {
+        crate::status::to_json(self.capsules(), self.memory.map(|measure| measure()))
     }
 }
 

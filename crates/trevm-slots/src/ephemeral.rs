@@ -118,6 +118,13 @@ struct Job<T: HostView> {
 }
 
 impl<T: HostView> Ephemeral<T> {
+    /// A second handle on the same slot (for work that outlives a request).
+    pub(crate) fn share(&self) -> Self {
+        Ephemeral {
+            shared: Rc::clone(&self.shared),
+        }
+    }
+
     /// An ephemeral slot running capsules on `runtime` (whose [`Grants`](trevm::Grants) are the
     /// interfaces they may import) under `limits`, with the host state `host` makes, for
     /// capsules that pass `trust`. Nothing runs until the application runs

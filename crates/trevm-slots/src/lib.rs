@@ -3,6 +3,8 @@
 //!
 //! - [`device`]: [`Device`], every resource of a trevm device: `/sandbox`, `/vm`, `/vm-control`,
 //!   `/ephemeral`, `/status`.
+//! - [`announce`]: [`Announced`], a [`Device`] that keeps its Resource Directory links (which
+//!   capsules it runs) current for the registration driver (`trevm_coap::rd`).
 //! - [`sandbox`]: [`Sandbox`], ephemeral capsules uploaded, run and deleted under
 //!   `/sandbox/<name>`.
 //! - [`persistent`]: [`Persistent`], the long-lived capsule serving `/vm/…`, replaced through
@@ -28,6 +30,7 @@
 extern crate alloc;
 
 pub mod admit;
+pub mod announce;
 pub mod device;
 pub mod ephemeral;
 mod gate;
@@ -39,6 +42,7 @@ pub mod status;
 pub mod storage;
 mod values;
 
+pub use announce::Announced;
 pub use device::Device;
 pub use ephemeral::Ephemeral;
 pub use persistent::Persistent;

@@ -99,6 +99,13 @@ impl<T: HostView> core::fmt::Debug for Persistent<T> {
 }
 
 impl<T: HostView> Persistent<T> {
+    /// A second handle on the same slot (for work that outlives a request).
+    pub(crate) fn share(&self) -> Self {
+        Persistent {
+            slot: Rc::clone(&self.slot),
+        }
+    }
+
     /// A persistent-capsule slot running capsules on `runtime`, for capsules that pass `trust`.
     ///
     /// The runtime links every import its capsules may have: the `ariel:wasm-bindings`

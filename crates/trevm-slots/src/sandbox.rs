@@ -111,6 +111,13 @@ impl Sandbox {
 }
 
 impl<T: HostView> Sandbox<T> {
+    /// A second handle on the same capsules (for work that outlives a request).
+    pub(crate) fn share(&self) -> Self {
+        Sandbox {
+            shared: Rc::clone(&self.shared),
+        }
+    }
+
     /// Like [`Sandbox::new`], for a runtime whose store data is the embedder's `T`, made for
     /// each run by `host`.
     pub fn with_store_data(

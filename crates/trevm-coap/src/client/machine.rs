@@ -41,6 +41,8 @@ pub enum Step<'a> {
 struct Transfer {
     method: u8,
     path: Vec<String>,
+    query: Vec<String>,
+    content_format: Option<u16>,
     payload: Vec<u8>,
     /// Block size exponent of the upload.
     szx: u8,
@@ -88,6 +90,8 @@ pub struct Client {
     /// Acknowledgements of separate responses: one waiting to be sent, one being sent.
     ack: Option<Vec<u8>>,
     sending_ack: Vec<u8>,
+    /// The last [`Step::Send`] was `sending_ack` (else the exchange's datagram).
+    sent_ack: bool,
     progress: Option<(usize, usize)>,
 }
 
@@ -114,6 +118,7 @@ impl Client {
             state: State::Idle,
             ack: None,
             sending_ack: Vec::new(),
+            sent_ack: false,
             progress: None,
         }
     }
@@ -143,6 +148,8 @@ impl Client {
         let mut transfer = Transfer {
             method: request.method,
             path: request.path,
+            query: request.query,
+            content_format: request.content_format,
             payload: request.payload,
             szx,
             upload,
@@ -173,9 +180,17 @@ impl Client {
                 .path
                 .iter()
                 .map(|s| (opt::URI_PATH, s.as_bytes().to_vec()))
+                .chain(
+                    t.query
+                        .iter()
+                        .map(|s| (opt::URI_QUERY, s.as_bytes().to_vec())),
+                )
                 .collect(),
             ..Default::default()
         };
+        if let Some(format) = t.content_format.filter(|_| t.download.is_none()) {
+            m.add_uint_option(opt::CONTENT_FORMAT, u32::from(format));
+        }
         if let Some((num, szx)) = t.download {
             m.add_uint_option(
                 opt::BLOCK2,
@@ -226,6 +241,7 @@ impl Client {
         match next {
             Next::Ack => {
                 self.sending_ack = self.ack.take().unwrap_or_default();
+                self.sent_ack = true;
                 Step::Send(&self.sending_ack)
             }
             Next::Send => match &self.state {
@@ -248,6 +264,20 @@ impl Client {
         }
     }
 
+    /// The datagram the last [`Step::Send`] said to send (empty once the request ended): for
+    /// a caller that matched on [`Client::poll`]'s answer and must borrow it again.
+    pub fn sent(&self) -> &[u8] {
+        if self.sent_ack {
+            return &self.sending_ack;
+        }
+        match &self.state {
+            State::Transfer(t) => t.exchange.datagram(),
+            #[cfg(feature = "oscore")]
+            State::Handshake(_, e) => e.datagram(),
+            _ => &[],
+        }
+    }
+
     fn decide(&mut self, now: u64) -> Next {
         if self.ack.is_some() {
             return Next::Ack;
@@ -263,7 +293,10 @@ impl Client {
             State::Handshake(_, e) => e,
         };
         match exchange.poll(now, &self.timing) {
-            Due::Send(_) => Next::Send,
+            Due::Send(_) => {
+                self.sent_ack = false;
+                Next::Send
+            }
             Due::Wait(until) => Next::Wait(until),
             Due::TimedOut => Next::GiveUp(exchange.tries()),
         }
@@ -296,6 +329,8 @@ impl Client {
                                 code: reply.code,
                                 payload: Vec::new(),
                                 size1: None,
+                                location: Vec::new(),
+                                content_format: None,
                             })
                         }
                         Err(e) => Err(e.into()),
@@ -353,10 +388,25 @@ impl Client {
                 return self.relaunch(t, now);
             }
         }
+        let Some(location) = reply
+            .options
+            .iter()
+            .filter(|(n, _)| *n == opt::LOCATION_PATH)
+            .map(|(_, v)| core::str::from_utf8(v).ok().map(String::from))
+            .collect::<Option<Vec<String>>>()
+        else {
+            return State::Done(Err(Error::Protocol("a Location-Path that is not UTF-8")));
+        };
+        let content_format = reply
+            .option(opt::CONTENT_FORMAT)
+            .filter(|v| v.len() <= 2)
+            .map(|v| v.iter().fold(0u16, |acc, b| acc << 8 | u16::from(*b)));
         State::Done(Ok(Reply {
             code: reply.code,
             payload: t.body,
             size1: reply.uint_option(opt::SIZE1),
+            location,
+            content_format,
         }))
     }
 

@@ -35,6 +35,8 @@ pub use oscore::Session;
 pub use request::{Limits, MAX_BLOCK, MAX_OSCORE_BLOCK, Reply, Request};
 pub use run::{MAX_DATAGRAM, RunError, Transport};
 
+#[cfg(test)]
+mod options_tests;
 #[cfg(all(test, feature = "oscore"))]
 mod oscore_tests;
 #[cfg(test)]

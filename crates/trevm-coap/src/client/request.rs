@@ -25,13 +25,19 @@ impl Default for Limits {
     }
 }
 
-/// A request to make: method, Uri-Path, payload and the largest block to upload it in.
+/// A request to make: method, Uri-Path, Uri-Query, payload and its Content-Format, and the
+/// largest block to upload it in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     /// Method code ([`code::GET`], …).
     pub method: u8,
-    /// Uri-Path segments.
+    /// Uri-Path segments, one option each; an empty segment is sent as an empty option (the
+    /// path `/reg/1/` is `["reg", "1", ""]`).
     pub path: Vec<String>,
+    /// Uri-Query options (`ep=dev1`), in order; sent with every block.
+    pub query: Vec<String>,
+    /// The payload's Content-Format (`40` for link-format); sent with every block of it.
+    pub content_format: Option<u16>,
     /// The whole payload; sent block-wise (Block1) when larger than `block`.
     pub payload: Vec<u8>,
     /// The largest block, in bytes: clamped to 16 ..= [`MAX_BLOCK`] ([`MAX_OSCORE_BLOCK`] with
@@ -45,6 +51,8 @@ impl Request {
         Request {
             method,
             path: path.iter().map(|s| String::from(*s)).collect(),
+            query: Vec::new(),
+            content_format: None,
             payload: Vec::new(),
             block: MAX_BLOCK,
         }
@@ -53,6 +61,18 @@ impl Request {
     /// With `payload`.
     pub fn with_payload(mut self, payload: Vec<u8>) -> Request {
         self.payload = payload;
+        self
+    }
+
+    /// With these Uri-Query options (`"ep=dev1"`, …).
+    pub fn with_query(mut self, query: Vec<String>) -> Request {
+        self.query = query;
+        self
+    }
+
+    /// With the payload's Content-Format.
+    pub fn with_content_format(mut self, content_format: u16) -> Request {
+        self.content_format = Some(content_format);
         self
     }
 
@@ -72,6 +92,12 @@ pub struct Reply {
     pub payload: Vec<u8>,
     /// Size1: on a 4.13, the largest body the server takes.
     pub size1: Option<u32>,
+    /// Location-Path options (a created resource's path, RFC 7252 §5.10.7), in order, empty
+    /// segments kept (`["reg", "1", ""]` is `/reg/1/`). As many as the datagram holds: a caller
+    /// that keeps them bounds them itself.
+    pub location: Vec<String>,
+    /// The body's Content-Format, if the server said.
+    pub content_format: Option<u16>,
 }
 
 impl Reply {

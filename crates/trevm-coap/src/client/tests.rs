@@ -55,7 +55,12 @@ pub(super) fn client() -> Client {
 }
 
 /// The piggybacked answer to `request` with `code`, `options` and `payload`.
-fn answer(request: &Message, code: u8, options: &[(u16, u32)], payload: &[u8]) -> Vec<u8> {
+pub(super) fn answer(
+    request: &Message,
+    code: u8,
+    options: &[(u16, u32)],
+    payload: &[u8],
+) -> Vec<u8> {
     let mut m = Message {
         ty: MsgType::Ack,
         code,
