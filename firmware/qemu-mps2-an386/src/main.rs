@@ -42,6 +42,8 @@ mod net_device;
 #[cfg(feature = "net")]
 mod net_measure;
 #[cfg(feature = "net")]
+mod net_rd;
+#[cfg(feature = "net")]
 mod net_udp;
 #[cfg(feature = "net")]
 mod net_vectors;

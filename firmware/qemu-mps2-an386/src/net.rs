@@ -38,9 +38,9 @@ pub(crate) struct StaticIpv4 {
 /// The CoAP port the device serves.
 pub(crate) const COAP_PORT: u16 = 5683;
 
-/// Sockets embassy-net has room for: the CoAP UDP socket (smoltcp needs one slot per socket; no
-/// DHCP or DNS socket here).
-const SOCKETS: usize = 1;
+/// Sockets embassy-net has room for: the CoAP UDP socket and the Resource Directory
+/// registration's (smoltcp needs one slot per socket; no DHCP or DNS socket here).
+const SOCKETS: usize = 2;
 
 /// Brings the network up and serves the CoAP device on it; returns only if that fails, with why.
 pub(crate) async fn run(spawner: Spawner) -> String {
@@ -81,7 +81,17 @@ async fn serve(spawner: Spawner) -> Result<core::convert::Infallible, String> {
 
     let udp = crate::net_measure::Measured::new(crate::net_udp::Udp::bind(stack, COAP_PORT)?);
     let listening = format!("udp {}:{COAP_PORT}", IPV4.address.address());
-    Err(crate::net_device::run(&udp, &listening).await)
+    let mut line = [0u8; crate::host_file::MAX_COMMAND_LINE];
+    let line = crate::host_file::command_line(&mut line).unwrap_or_default();
+    let rd = match crate::net_rd::RdArgs::parse(line)? {
+        Some(args) => {
+            let socket = crate::net_measure::Measured::rd(crate::net_rd::socket(stack)?);
+            Some((socket, args))
+        }
+        None => None,
+    };
+    let rd = rd.as_ref().map(|(socket, args)| (socket, args));
+    Err(crate::net_device::run(&udp, &listening, rd).await)
 }
 
 /// embassy-net's runner: moves frames between the driver and smoltcp, woken by the driver's

@@ -25,11 +25,14 @@ use trevm_coap::secure::{DeviceRng, Identity};
 use trevm_coap::server::Transport;
 use trevm_coap::{Security, Server, ServerLimits};
 use trevm_slots::storage::SharedStore;
-use trevm_slots::{Device, Ephemeral, Persistent, Sandbox, SandboxLimits};
+use trevm_slots::{Announced, Device, Ephemeral, Persistent, Sandbox, SandboxLimits};
 use trevm_store::{FlashStore, StoreError};
+
+use embassy_net::IpEndpoint;
 
 use crate::console::board;
 use crate::host_file::HostFile;
+use crate::net_rd::RdArgs;
 
 /// The host file the flash partition is kept in (in QEMU's working directory).
 const FLASH_IMAGE: &core::ffi::CStr = c"trevm-flash.img";
@@ -40,35 +43,45 @@ fn policy() -> trevm_coap::Policy {
 }
 
 /// Serves the device on `transport` (described by `listening` in the ready line) until it
-/// fails. Returns why the device could not start or stopped.
-pub async fn run<T: Transport>(transport: &T, listening: &str) -> String
+/// fails, registered with a Resource Directory over the socket and as the options `rd` give
+/// ([`crate::net_rd`]) when they are given. Returns why the device could not start or stopped.
+pub async fn run<T, R>(transport: &T, listening: &str, rd: Option<(&R, &RdArgs)>) -> String
 where
+    T: Transport<Peer = IpEndpoint>,
     T::Error: core::fmt::Debug,
+    R: Transport<Peer = IpEndpoint>,
+    R::Error: core::fmt::Debug,
 {
-    match start().await {
-        Ok((mut server, driver)) => {
-            board(&format!("net: CoAP device listening on {listening}"));
-            let now = || embassy_time::Instant::now().as_millis();
-            let serving = core::pin::pin!(trevm_coap::server::serve(transport, &mut server, now));
-            // The ephemeral slot's capsule runs beside the server, in this task.
-            match futures_util::future::select(serving, core::pin::pin!(driver)).await {
-                futures_util::future::Either::Left((error, _)) => {
-                    format!("the CoAP socket failed: {error:?}")
-                }
-                futures_util::future::Either::Right(((), _)) => {
-                    "the ephemeral slot's driver ended".into()
-                }
-            }
+    use futures_util::future::{Either, select};
+    let links = trevm_coap::rd::LinksWatch::new();
+    let (mut server, driver) = match start(links.clone()).await {
+        Ok(started) => started,
+        Err(e) => return e,
+    };
+    board(&format!("net: CoAP device listening on {listening}"));
+    let now = || embassy_time::Instant::now().as_millis();
+    let serving = core::pin::pin!(trevm_coap::server::serve(transport, &mut server, now));
+    // The ephemeral slot's capsule and the registration run beside the server, in this task.
+    let registering = core::pin::pin!(async {
+        match rd {
+            Some((socket, args)) => crate::net_rd::register(socket, args, &links).await,
+            None => core::future::pending().await,
         }
-        Err(e) => e,
+    });
+    match select(serving, select(core::pin::pin!(driver), registering)).await {
+        Either::Left((error, _)) => format!("the CoAP socket failed: {error:?}"),
+        Either::Right((Either::Left(((), _)), _)) => "the ephemeral slot's driver ended".into(),
+        Either::Right((Either::Right((why, _)), _)) => why,
     }
 }
 
-/// The server with its three slots and security layer, restored from the flash partition, and
-/// the ephemeral slot's driver.
-async fn start<P: PartialEq + Clone>() -> Result<
+/// The server with its three slots and security layer, restored from the flash partition, its
+/// capsules' links kept in `links`, and the ephemeral slot's driver.
+async fn start<P: PartialEq + Clone>(
+    links: trevm_coap::rd::LinksWatch,
+) -> Result<
     (
-        Server<P, Device, Security<P>>,
+        Server<P, Announced, Security<P>>,
         impl core::future::Future<Output = ()>,
     ),
     String,
@@ -140,6 +153,9 @@ async fn start<P: PartialEq + Clone>() -> Result<
         memory: Some(heap),
     };
     let security = security(&store)?;
+    // Announced: the device's capsules as Resource Directory links, kept current for
+    // [`crate::net_rd`] (computed after requests that may change them; idle without an RD).
+    let device = Announced::new(device, links);
     let server = Server::new(device, ServerLimits::mcu()).with_security(security);
     Ok((server, driver))
 }

@@ -35,7 +35,11 @@ impl RdArgs {
                 continue;
             };
             match key {
-                "rd" => rd = Some(endpoint(value).ok_or_else(|| format!("rd={value}: expected IPV4:PORT"))?),
+                "rd" => {
+                    rd = Some(
+                        endpoint(value).ok_or_else(|| format!("rd={value}: expected IPV4:PORT"))?,
+                    )
+                }
                 "ep" => ep = Some(value.to_string()),
                 "base" => base = Some(value.to_string()),
                 "lt" => {
@@ -70,5 +74,67 @@ fn endpoint(text: &str) -> Option<IpEndpoint> {
         return None;
     }
     let [a, b, c, d] = octets;
-    Some(IpEndpoint::new(Ipv4Address::new(a, b, c, d).into(), port.parse().ok()?))
+    Some(IpEndpoint::new(
+        Ipv4Address::new(a, b, c, d).into(),
+        port.parse().ok()?,
+    ))
+}
+
+/// The registration socket's buffers, 2.3 KiB: the registrar has one request in flight, so two
+/// datagrams each way suffice; the largest answer it takes is
+/// [`MAX_RD_DATAGRAM`](trevm_coap::rd::driver::MAX_RD_DATAGRAM) bytes (a discovery answer), and
+/// the largest request it sends is one 1024-byte Block1 block of links with its header.
+type RdBuffers = crate::net_udp::Buffers<2, { trevm_coap::rd::driver::MAX_RD_DATAGRAM }, 2, 1152>;
+
+static RD_BUFFERS: static_cell::ConstStaticCell<RdBuffers> =
+    static_cell::ConstStaticCell::new(crate::net_udp::Buffers::new());
+
+/// The registration socket on `stack` (once only).
+pub(crate) fn socket(stack: embassy_net::Stack<'static>) -> Result<crate::net_udp::Udp, String> {
+    let buffers = RD_BUFFERS
+        .try_take()
+        .ok_or("the RD socket's buffers are taken")?;
+    crate::net_udp::Udp::bind_with(stack, RD_LOCAL_PORT, buffers)
+}
+
+/// Registers the device with the RD `args` name over `socket` with the links in `links`, for
+/// ever (or until the socket fails: then why), logging each registration and failed attempt.
+pub(crate) async fn register<T>(
+    socket: &T,
+    args: &RdArgs,
+    links: &trevm_coap::rd::LinksWatch,
+) -> String
+where
+    T: trevm_coap::server::Transport<Peer = IpEndpoint>,
+    T::Error: core::fmt::Debug,
+{
+    use trevm_coap::rd::{Config, Event, Registrar};
+    // Jitter and message IDs only: the cycle counter differs from boot to boot under QEMU's
+    // user network timing, and nothing secret depends on it.
+    let seed = crate::time_driver::cycles() as u32 ^ 0x5eed_0001;
+    let config = Config::new(args.ep.clone(), args.lifetime, args.base.clone()).with_seed(seed);
+    let mut registrar = match Registrar::new(config, String::new()) {
+        Ok(r) => r,
+        Err(e) => return format!("the RD configuration: {e}"),
+    };
+    let rd = args.rd;
+    let ep = args.ep.as_str();
+    let now = || embassy_time::Instant::now().as_millis();
+    let sleep = |ms: u64| embassy_time::Timer::at(embassy_time::Instant::from_millis(ms));
+    let error = trevm_coap::rd::run(socket, &rd, &mut registrar, links, now, sleep, |event| {
+        crate::console::board(&match event {
+            Event::Registered { location } => {
+                format!("rd: registered with {rd} as {ep} at {location}")
+            }
+            Event::Failed {
+                reason,
+                retry_in_ms,
+            } => format!(
+                "rd: {rd} unreachable ({reason}), retrying in {} s",
+                retry_in_ms.div_ceil(1000)
+            ),
+        })
+    })
+    .await;
+    format!("the RD socket failed: {error:?}")
 }

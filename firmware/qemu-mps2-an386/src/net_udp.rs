@@ -60,7 +60,12 @@ impl Udp {
     }
 
     /// A socket bound to `port` on `stack` with `buffers`.
-    pub(crate) fn bind_with<const RXD: usize, const RX: usize, const TXD: usize, const TX: usize>(
+    pub(crate) fn bind_with<
+        const RXD: usize,
+        const RX: usize,
+        const TXD: usize,
+        const TX: usize,
+    >(
         stack: Stack<'static>,
         port: u16,
         buffers: &'static mut Buffers<RXD, RX, TXD, TX>,
