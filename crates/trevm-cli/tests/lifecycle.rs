@@ -229,6 +229,11 @@ fn build(dir: &Path, name: &str, out: &str, extra: &[&str]) -> PathBuf {
 /// Scenario 1: keys, policy, the device, diags pinning its identity; the capsules, if
 /// `capsules` (else their paths lead nowhere).
 fn set_up(capsules: bool) -> Rig {
+    set_up_with(capsules, None)
+}
+
+/// [`set_up`], the device registering with `rd` if given.
+fn set_up_with(capsules: bool, rd: Option<dut::Rd>) -> Rig {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     let admin = keygen(d, "admin", "2b");
@@ -237,6 +242,9 @@ fn set_up(capsules: bool) -> Rig {
     std::fs::write(&peers, admin_and_reader_policy(&admin, &reader)).expect("peers.yml");
     let trevm = PathBuf::from(env!("CARGO_BIN_EXE_trevm"));
     let mut dut = dut::from_env(&trevm, &root(), &peers, &d.join("state")).expect("TREVM_DUT");
+    if let Some(rd) = rd {
+        dut.register_with(rd);
+    }
     let profile = dut.build_args();
     let profile: Vec<&str> = profile.iter().map(String::as_str).collect();
     let (v100, v200, persistent) = match capsules {
@@ -701,5 +709,94 @@ fn idle_uploads_give_their_heap_back() {
         std::thread::sleep(Duration::from_secs(2));
     }
     rig.assert_alive("the uploads were given up");
+    rig.dut.stop();
+}
+
+/// `aiocoap-rd` on 127.0.0.1:`port`, once it answers.
+fn start_rd(port: u16) -> trevm_testkit::Running {
+    let bind = format!("127.0.0.1:{port}");
+    let rd = trevm_testkit::Running::start("aiocoap-rd", &["--bind", &bind]).expect("aiocoap-rd");
+    let url = format!("coap://{bind}/.well-known/core");
+    let since = Instant::now();
+    while !run_in("aiocoap-client", &[&url], Path::new(".")).status.success() {
+        assert!(since.elapsed() < COMMAND_TIMEOUT, "aiocoap-rd does not answer");
+    }
+    rd
+}
+
+/// Polls the RD's endpoint lookup with `query` until its answer satisfies `want` (bounded by
+/// `within`); returns the answer.
+fn lookup_until(
+    rig: &Rig,
+    port: u16,
+    query: &str,
+    within: Duration,
+    want: impl Fn(&str) -> bool,
+) -> String {
+    let url = format!("coap://127.0.0.1:{port}/endpoint-lookup/?{query}");
+    let since = Instant::now();
+    loop {
+        let o = run_in("aiocoap-client", &[&url], rig.d());
+        let answer = text(&o);
+        if o.status.success() && want(&answer) {
+            return answer;
+        }
+        assert!(
+            since.elapsed() < within,
+            "GET {url}: still {answer:?} after {within:?}\n--- {} printed:\n{}",
+            rig.dut.describe(),
+            rig.dut.output()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// The fleet device side, on the device under test (the QEMU firmware in CI's second
+/// pass): it registers with a Resource Directory with its address and what it runs, registers
+/// again when what it runs changes, keeps serving while the RD is away and registers again
+/// when it is back.
+#[test]
+fn registers_with_a_resource_directory_and_again_after_it_returns() {
+    let port: u16 = trevm_testkit::free_local_addr()
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .expect("a free port");
+    let mut rd = start_rd(port);
+    let mut rig = set_up_with(
+        true,
+        Some(dut::Rd {
+            port,
+            ep: "dut".into(),
+            lifetime: 4,
+        }),
+    );
+    let within = Duration::from_secs(60);
+    let base = format!("base=\"{}\"", rig.base());
+    let found = lookup_until(&rig, port, "ep=dut", within, |a| a.contains(&base));
+    assert!(found.contains("et=\"trevm.device\""), "{found}");
+
+    // What it runs is in its links: a lookup by capsule name finds it once it runs one.
+    let v100 = rig.v100.to_str().unwrap().to_string();
+    rig.admin_ok(&["push", &v100, &rig.url("/sandbox/hello")]);
+    lookup_until(&rig, port, "name=hello&version=100", within, |a| {
+        a.contains("ep=\"dut\"")
+    });
+
+    // The RD goes away: the device says so and keeps serving.
+    rd.finish(Duration::ZERO);
+    let process = rig.dut.process_mut().expect("running");
+    let line = process
+        .wait_for("unreachable", within)
+        .unwrap_or_else(|e| panic!("no word of the RD going away: {e}"));
+    assert!(line.contains("rd: "), "{line}");
+    let out = rig.admin_ok(&["call", &rig.url("/sandbox/hello")]);
+    assert!(out.contains("Hello from the sandbox!"), "{out}");
+
+    // It comes back empty on the same port: the device registers again, links and all.
+    let _rd = start_rd(port);
+    lookup_until(&rig, port, "name=hello", Duration::from_secs(120), |a| {
+        a.contains(&base)
+    });
+    rig.assert_alive("the RD's return");
     rig.dut.stop();
 }

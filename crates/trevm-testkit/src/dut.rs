@@ -31,8 +31,22 @@ pub struct Started {
     pub identity: String,
 }
 
+/// A Resource Directory for the device to register with, from its next start: the RD listens
+/// on this host's `127.0.0.1:port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rd {
+    /// The RD's port on 127.0.0.1.
+    pub port: u16,
+    /// The endpoint name the device registers as.
+    pub ep: String,
+    /// The registration's lifetime in seconds (refreshed at 3/4 of it).
+    pub lifetime: u32,
+}
+
 /// A device the lifecycle scenarios drive.
 pub trait DeviceUnderTest {
+    /// Registers with `rd` from the next start on (`trevm serve --rd`, `serve.sh --rd`).
+    fn register_with(&mut self, rd: Rd);
     /// What it is, for messages (`native trevm serve`, `QEMU mps2-an386 net firmware`).
     fn describe(&self) -> String;
     /// The `trevm build` arguments for capsules this device runs (its engine profile).
@@ -77,6 +91,7 @@ pub fn from_env(
             peers: peers.to_path_buf(),
             state: state.to_path_buf(),
             addr: crate::free_local_addr(),
+            rd: None,
             running: None,
         })),
         Ok("qemu") => Ok(Box::new(Qemu {
@@ -87,6 +102,7 @@ pub fn from_env(
                 .rsplit_once(':')
                 .and_then(|(_, p)| p.parse().ok())
                 .ok_or("a free port")?,
+            rd: None,
             running: None,
             boot: boot_timeout(),
         })),
@@ -124,10 +140,15 @@ pub struct Native {
     peers: PathBuf,
     state: PathBuf,
     addr: String,
+    rd: Option<Rd>,
     running: Option<Running>,
 }
 
 impl DeviceUnderTest for Native {
+    fn register_with(&mut self, rd: Rd) {
+        self.rd = Some(rd);
+    }
+
     fn describe(&self) -> String {
         format!("native `trevm serve` on {}", self.addr)
     }
@@ -139,9 +160,23 @@ impl DeviceUnderTest for Native {
 
     fn start(&mut self) -> Result<Started, String> {
         let peers = self.peers.to_str().ok_or("a UTF-8 path")?;
+        let mut args: Vec<String> = ["serve", "--listen", &self.addr, "--policy", peers]
+            .map(String::from)
+            .to_vec();
+        if let Some(rd) = &self.rd {
+            args.extend([
+                "--rd".into(),
+                format!("coap://127.0.0.1:{}", rd.port),
+                "--ep".into(),
+                rd.ep.clone(),
+                "--rd-lifetime".into(),
+                rd.lifetime.to_string(),
+            ]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut running = Running::start_with_env(
             self.trevm.to_str().ok_or("a UTF-8 path")?,
-            &["serve", "--listen", &self.addr, "--policy", peers],
+            &args,
             &[("TREVM_STATE_DIR", &self.state)],
         )
         .map_err(|e| format!("cannot start trevm serve: {e}"))?;
@@ -181,6 +216,7 @@ pub struct Qemu {
     peers: PathBuf,
     state: PathBuf,
     port: u16,
+    rd: Option<Rd>,
     running: Option<Running>,
     boot: Duration,
 }
@@ -223,6 +259,10 @@ impl Qemu {
 }
 
 impl DeviceUnderTest for Qemu {
+    fn register_with(&mut self, rd: Rd) {
+        self.rd = Some(rd);
+    }
+
     fn describe(&self) -> String {
         format!("QEMU mps2-an386 `net` firmware on port {}", self.port)
     }
@@ -238,9 +278,23 @@ impl DeviceUnderTest for Qemu {
         std::fs::create_dir_all(&self.state).map_err(|e| e.to_string())?;
         let port = self.port.to_string();
         let state = self.state.to_str().ok_or("a UTF-8 path")?;
+        let mut args: Vec<String> = ["--port", &port, "--state", state]
+            .map(String::from)
+            .to_vec();
+        if let Some(rd) = &self.rd {
+            args.extend([
+                "--rd".into(),
+                rd.port.to_string(),
+                "--ep".into(),
+                rd.ep.clone(),
+                "--rd-lifetime".into(),
+                rd.lifetime.to_string(),
+            ]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut running = Running::start_with_env(
             self.script.to_str().ok_or("a UTF-8 path")?,
-            &["--port", &port, "--state", state],
+            &args,
             &[
                 ("TREVM_PEERS", &self.peers),
                 ("TREVM_STATE_DIR", &self.state),
