@@ -119,6 +119,21 @@ enum Command {
         /// Repeatable. A signed capsule also needs its manifest (its signer) to grant them.
         #[arg(long = "grant", value_name = "SLOT=LIST")]
         grant: Vec<String>,
+        /// Register with this CoAP Resource Directory (RFC 9176), coap://HOST[:PORT][/PATH]
+        /// (with a path: the registration resource; without: found in its /.well-known/core),
+        /// refresh the registration and register again when the RD forgets it. Needs --ep.
+        #[arg(long, value_name = "URI", requires = "ep")]
+        rd: Option<String>,
+        /// The endpoint name to register as (`ep`, 1-63 letters, digits, - . _ ~).
+        #[arg(long, value_name = "NAME", requires = "rd")]
+        ep: Option<String>,
+        /// The device's address as the RD gives it out (default coap://<--listen>; needed
+        /// when listening on 0.0.0.0 or [::]).
+        #[arg(long, value_name = "URI", requires = "rd")]
+        rd_base: Option<String>,
+        /// The registration's lifetime in seconds; refreshed at 3/4 of it.
+        #[arg(long, value_name = "SECONDS", default_value_t = 600, requires = "rd")]
+        rd_lifetime: u32,
     },
     /// List a device's resources (its /.well-known/core).
     Ls {
@@ -150,6 +165,10 @@ fn main() -> ExitCode {
             sandbox,
             persistent,
             grant,
+            rd,
+            ep,
+            rd_base,
+            rd_lifetime,
         } => trust
             .args(insecure_allow_unsigned)
             .policy()
@@ -180,6 +199,15 @@ fn main() -> ExitCode {
                 if let Some(path) = &persistent {
                     config.preload_persistent =
                         Some(preload_bytes(path).map_err(|e| format!("{e:#}"))?);
+                }
+                if let (Some(rd), Some(ep)) = (&rd, &ep) {
+                    config.rd = Some(trevm_native::coap::RdConfig::parse(
+                        rd,
+                        ep,
+                        listen,
+                        rd_base.as_deref(),
+                        rd_lifetime,
+                    )?);
                 }
                 futures_executor::block_on(trevm_native::coap::serve_device(
                     &board,

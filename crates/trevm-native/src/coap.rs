@@ -4,9 +4,12 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 
+use trevm_coap::rd::LinksWatch;
 use trevm_coap::server::Layer;
-use trevm_coap::server::Transport;
 use trevm_coap::{Resources, Server};
+
+pub use crate::rd::RdConfig;
+use crate::reactor::Reactor;
 
 /// Serves `server` on `socket` until the socket fails ([`trevm_coap::server::serve`]):
 /// datagrams are received while capsules run, and the task is parked until the OS says one
@@ -15,32 +18,11 @@ pub async fn serve<R: Resources, L: Layer<SocketAddr>>(
     socket: UdpSocket,
     server: &mut Server<SocketAddr, R, L>,
 ) -> std::io::Error {
-    let socket = match async_io::Async::new(socket) {
-        Ok(s) => Reactor(s),
+    let socket = match Reactor::new(socket) {
+        Ok(s) => s,
         Err(e) => return e,
     };
     trevm_coap::server::serve(&socket, server, || embassy_time::Instant::now().as_millis()).await
-}
-
-/// A `std::net` socket registered with async-io's reactor.
-struct Reactor(async_io::Async<UdpSocket>);
-
-impl Transport for Reactor {
-    type Peer = SocketAddr;
-    type Error = std::io::Error;
-
-    async fn recv_from(&self, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
-        self.0.recv_from(buf).await
-    }
-
-    async fn send_to(&self, data: &[u8], peer: &SocketAddr) -> std::io::Result<()> {
-        self.0.send_to(data, *peer).await.map(drop)
-    }
-
-    fn is_transient(&self, e: &std::io::Error) -> bool {
-        // ICMP port unreachable from an earlier reply surfaces here on Linux.
-        e.kind() == std::io::ErrorKind::ConnectionRefused
-    }
 }
 
 /// What a native-board CoAP device serves, and where it keeps its state.
@@ -72,6 +54,8 @@ pub struct DeviceConfig {
     /// [`trevm_slots::Device::with_memory`]), e.g. from a counting global allocator; `None`
     /// (the default): `/status` has no memory section.
     pub memory: Option<fn() -> trevm_slots::status::Memory>,
+    /// A Resource Directory to register with (see [`RdConfig`]); `None` (the default): none.
+    pub rd: Option<RdConfig>,
 }
 
 /// Which `ariel:wasm-bindings` interfaces each slot of a device links for its capsules. A signed
@@ -140,6 +124,7 @@ impl DeviceConfig {
             grants: SlotGrants::default(),
             ephemeral_starts: Vec::new(),
             memory: None,
+            rd: None,
         }
     }
 }
@@ -177,7 +162,13 @@ pub async fn serve_device(
         grants,
         ephemeral_starts,
         memory,
+        rd,
     } = config;
+    // Refused before anything starts: a configuration the RD cannot be sent.
+    let registration = match &rd {
+        Some(rd) => Some((rd, rd.registrar()?, crate::rd::bind(rd)?)),
+        None => None,
+    };
     let profile = EngineProfile::for_this_machine();
     let runtime = |grants| {
         Runtime::new(profile, RuntimeOptions::host().with_grants(grants)).map_err(|e| e.to_string())
@@ -280,7 +271,6 @@ pub async fn serve_device(
     let security = trevm_coap::Security::new(identity, &access, rng)
         .map_err(|e| format!("the access policy: {e}"))?;
     let identity = security.identity().diag();
-    let mut server = Server::new(device, ServerLimits::default()).with_security(security);
     let socket = UdpSocket::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     board.log().board(&format!(
         "CoAP device on coap://{addr} — capsules must be built for {profile} and {trusted}; \
@@ -293,15 +283,47 @@ pub async fn serve_device(
     for note in notes {
         board.log().board(&note);
     }
-    // The ephemeral slot's capsule runs beside the server, on the same executor.
-    let serving = std::pin::pin!(serve(socket, &mut server));
-    let error = match futures_util::future::select(serving, std::pin::pin!(driver)).await {
-        futures_util::future::Either::Left((error, _)) => error,
-        futures_util::future::Either::Right(((), _)) => {
-            std::io::Error::other("the ephemeral slot's driver ended")
+    let error = match registration {
+        Some((rd, registrar, rd_socket)) => {
+            board.log().board(&format!(
+                "rd: registering with {} as {} (base {}, lifetime {} s)",
+                rd.uri, rd.endpoint, rd.base, rd.lifetime_s
+            ));
+            let links = LinksWatch::new();
+            let device = trevm_slots::Announced::new(device, links.clone());
+            let mut server = Server::new(device, ServerLimits::default()).with_security(security);
+            let registering = crate::rd::register(board, rd, registrar, rd_socket, &links);
+            run(socket, &mut server, driver, registering).await
+        }
+        None => {
+            let mut server = Server::new(device, ServerLimits::default()).with_security(security);
+            run(socket, &mut server, driver, core::future::pending()).await
         }
     };
     Err(format!("the CoAP socket failed: {error}"))
+}
+
+/// Serves `server` on `socket` with the ephemeral slot's `driver` and `registering` (the RD
+/// registration, or nothing) beside it, on the same executor, until one of them ends.
+async fn run<R: Resources, L: Layer<SocketAddr>>(
+    socket: UdpSocket,
+    server: &mut Server<SocketAddr, R, L>,
+    driver: impl Future<Output = ()>,
+    registering: impl Future<Output = std::io::Error>,
+) -> std::io::Error {
+    use futures_util::future::{Either, select};
+    use std::pin::pin;
+    let (driver, registering) = (pin!(driver), pin!(registering));
+    let serving = pin!(serve(socket, server));
+    match select(serving, select(driver, registering)).await {
+        Either::Left((error, _)) => error,
+        Either::Right((Either::Left(((), _)), _)) => {
+            std::io::Error::other("the ephemeral slot's driver ended")
+        }
+        Either::Right((Either::Right((error, _)), _)) => {
+            std::io::Error::other(format!("the RD registration's socket failed: {error}"))
+        }
+    }
 }
 
 fn describe_access(policy: &trevm_coap::Policy) -> String {

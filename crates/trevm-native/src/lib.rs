@@ -38,6 +38,10 @@ pub mod clock;
 pub mod coap;
 mod log;
 mod program;
+#[cfg(feature = "coap")]
+mod rd;
+#[cfg(feature = "coap")]
+mod reactor;
 mod sensors;
 pub mod trust;
 mod udp;
