@@ -761,7 +761,7 @@ fn registers_with_a_resource_directory_and_again_after_it_returns() {
         .rsplit_once(':')
         .and_then(|(_, p)| p.parse().ok())
         .expect("a free port");
-    let mut rd = start_rd(port);
+    let rd = start_rd(port);
     let mut rig = set_up_with(
         true,
         Some(dut::Rd {
