@@ -30,6 +30,7 @@ EXCHANGE = re.compile(
     r"measure: exchange (\d+) B in, (\d+) B out: (\d+) instructions; heap in use (\d+) B, "
     r"peak (\d+) B; main stack high-water (\d+) B"
 )
+RD_ANSWER = re.compile(r"measure: rd answer (\d+) B in, (\d+) B out: (\d+) instructions")
 
 
 def run(args, cwd=None, timeout=600, check=True):
@@ -58,11 +59,12 @@ def sections(elf):
 class Device:
     """The firmware in QEMU, its console in a file, read line by line."""
 
-    def __init__(self, state, port, peers):
+    def __init__(self, state, port, peers, rd_port):
+        self.port = port
         self.log = open(state / "console.txt", "w+")
         self.proc = subprocess.Popen(
             [str(HERE / "serve.sh"), "--port", str(port), "--state", str(state), "--measure",
-             "--peers", str(peers)],
+             "--peers", str(peers), "--rd", str(rd_port), "--ep", "net-report"],
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
@@ -93,6 +95,10 @@ class Device:
         self.seen = len(lines)
         return [tuple(map(int, m.groups())) for m in map(EXCHANGE.search, new) if m]
 
+    def rd_answers(self):
+        """The RD answers handled so far: (bytes in, bytes sent next, instructions)."""
+        return [tuple(map(int, m.groups())) for m in map(RD_ANSWER.search, self.lines()) if m]
+
     def stop(self):
         self.proc.terminate()
         try:
@@ -103,7 +109,8 @@ class Device:
 
 
 def main():
-    for tool in ["qemu-system-arm", "coap-client-notls", "aiocoap-client", "aiocoap-keygen", "size"]:
+    for tool in ["qemu-system-arm", "coap-client-notls", "aiocoap-client", "aiocoap-keygen",
+                 "aiocoap-rd", "size"]:
         if not shutil.which(tool):
             sys.exit(f"net-report: {tool} is missing (see .ci/run)")
     if not TREVM.exists():
@@ -148,8 +155,18 @@ def report(work):
     port = free_port()
     state = work / "state"
     state.mkdir()
-    device = Device(state, port, work / "peers.yml")
-    device.port = port
+    # A Resource Directory the device registers with (docs/fleet.md).
+    rd_port = free_port()
+    rd = subprocess.Popen(["aiocoap-rd", "--bind", f"127.0.0.1:{rd_port}"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        measure(work, cred, size, capsules, state, port, rd_port)
+    finally:
+        rd.terminate()
+
+
+def measure(work, cred, size, capsules, state, port, rd_port):
+    device = Device(state, port, work / "peers.yml", rd_port)
     base = f"coap://127.0.0.1:{port}"
     heap_line = device.wait_for("; heap of ", 10)
     identity = device.wait_for("CoAP server identity: ", 10).split("CoAP server identity: ")[1]
@@ -159,6 +176,8 @@ def report(work):
         f'"private_key_file": "operator.cosekey", "peer_cred": {{14: {identity}}}}}}}}}'
     )
     creds = ["--credentials", str(work / "client.diag")]
+    device.wait_for("rd: registered", 60)
+    registration = device.rd_answers()
     device.exchanges()
     rows = []
     try:
@@ -207,6 +226,22 @@ def report(work):
         loaded = device.exchanges()
     finally:
         device.stop()
+    # Booted again on the same flash: the first registration names the capsules restored.
+    device = Device(state, port, work / "peers.yml", rd_port)
+    try:
+        device.wait_for("rd: registered", 60)
+        restored = device.rd_answers()
+        links = run(["aiocoap-client", f"coap://127.0.0.1:{rd_port}/resource-lookup/?rt=trevm.capsule"])
+        capsule_links = links.stdout.count('rt="trevm.capsule"')
+    finally:
+        device.stop()
+    rows.append((
+        f"Resource Directory: its discovery answer ({registration[0][0]} B) → the registration "
+        f"({registration[0][1]} B, no capsule) sent", registration[0][2]))
+    rows.append((f"… the RD's 2.01 ({registration[1][0]} B) handled", registration[1][2]))
+    rows.append((
+        f"… after a restart with {capsule_links} capsules restored: discovery answer → the "
+        f"registration ({restored[0][1]} B) sent", restored[0][2]))
 
     peak = max(e[4] for e in loaded)
     stack = max(e[5] for e in loaded)
