@@ -16,7 +16,7 @@ pub(crate) enum FleetCommand {
     Ls(FleetArgs),
     /// Roll a signed capsule out to the devices in stages: canaries first, then --parallel at a
     /// time, each checked (the capsule answers, /status shows no trap or stop) before the next.
-    Push(PushArgs),
+    Push(Box<PushArgs>),
 }
 
 /// Which devices, and how to talk to them.

@@ -28,6 +28,6 @@ mod table;
 pub(crate) fn cmd_fleet(command: args::FleetCommand) -> Result<ExitCode> {
     match command {
         args::FleetCommand::Ls(fleet) => ls::cmd_ls(&fleet),
-        args::FleetCommand::Push(push) => push::cmd_push(push),
+        args::FleetCommand::Push(push) => push::cmd_push(*push),
     }
 }
