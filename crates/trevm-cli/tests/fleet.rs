@@ -127,6 +127,13 @@ fn a_fleet_is_listed_rolled_out_to_stopped_at_failing_canaries_and_rolled_back()
     // Listing: every device, with its address; nothing installed yet.
     let o = fleet_cmd(&fleet, &["ls"]);
     assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        o.stdout
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count(),
+        21
+    );
     for dev in &fleet.devices {
         let r = row(&o, &dev.ep);
         assert!(r.contains(&dev.base), "{r}");
@@ -190,6 +197,16 @@ fn a_fleet_is_listed_rolled_out_to_stopped_at_failing_canaries_and_rolled_back()
             "{r}"
         );
     }
+    // Selecting by what a device runs: the 18 still on 1001.
+    let o = fleet_cmd(&fleet, &["ls", "--select", "version=1001"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let listed: Vec<&str> = std::str::from_utf8(&o.stdout)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(listed, eps[2..], "{}", text(&o));
 
     // Back: the old code under version 1003 on the canaries; the others never left 1001.
     let mut args = vec![
@@ -264,6 +281,11 @@ fn garbage_is_reported_and_the_rest_proceed(mut fleet: Fleet, key: &Path, d: &Pa
         .register("dev00", &base, "</status>;rt=\"trevm.status\";ct=50")
         .expect("register the garbage device");
 
+    // An "RD" that answers garbage is one clear error.
+    let o = trevm(&["fleet", "ls", "--rd", &base], d);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("not UTF-8"), "{}", text(&o));
+
     let o = fleet_cmd(&fleet, &["ls"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(row(&o, "dev00").contains("garbage answer"), "{}", text(&o));
@@ -330,10 +352,12 @@ fn bench() {
         lookups.push((ms, all));
     }
     println!("lookup of 50 endpoints (ms), lookup + status of all (ms): {lookups:?}");
-    let size = std::fs::metadata(signed(d, "sandbox", &key, 2000)).map(|m| m.len());
-    println!("capsule size: {size:?} bytes");
-    for (i, parallel) in [1, 8].into_iter().enumerate() {
-        let capsule = signed(d, "sandbox", &key, 2001 + i as u64);
+    // Each push a new version (devices refuse an old one and skip the same one).
+    let mut version = 2000;
+    let mut rollout = |payload: &str, parallel: u32, settle: &str| {
+        version += 1;
+        let capsule = signed(d, payload, &key, version);
+        let size = std::fs::metadata(&capsule).map(|m| m.len()).unwrap_or(0);
         let start = Instant::now();
         let o = fleet_cmd(
             &fleet,
@@ -347,12 +371,25 @@ fn bench() {
                 "--parallel",
                 &parallel.to_string(),
                 "--settle",
-                "0s",
+                settle,
                 "--yes",
             ],
         );
         let took = start.elapsed();
         assert!(o.status.success(), "{}", text(&o));
-        println!("rollout to 50 devices, --parallel {parallel}, --settle 0s: {took:.2?}");
+        println!(
+            "rollout of {payload} ({size} bytes) to 50 devices, --parallel {parallel}, \
+             --settle {settle}: {took:.2?}"
+        );
+    };
+    for payload in ["sandbox", "sandbox-big"] {
+        for _ in 0..3 {
+            for parallel in [1, 8] {
+                rollout(payload, parallel, "0s");
+            }
+        }
+    }
+    for parallel in [1, 8] {
+        rollout("sandbox", parallel, "2s");
     }
 }
