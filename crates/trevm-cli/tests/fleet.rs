@@ -10,7 +10,8 @@
 //!   limit) stops the rollout after the canaries, the other 18 keep the previous version, and
 //!   `--rollback-to` the previous capsule gives the canaries its code under a newer version;
 //! - a registered "device" that answers garbage is a row saying so in `fleet ls` and `fleet push`,
-//!   and the rest of the fleet is updated all the same.
+//!   and so is a registered device that is gone (unreachable); the rest of the fleet is updated
+//!   all the same.
 //!
 //! `bench` (ignored; `cargo test --release -p trevm-cli --test fleet -- --ignored --nocapture`)
 //! measures the figures of docs/bench.md's fleet section.
@@ -297,9 +298,20 @@ fn garbage_is_reported_and_the_rest_proceed(mut fleet: Fleet, key: &Path, d: &Pa
         );
     }
 
+    // And a device that is gone (its process ended, its registration still there).
+    let gone = fleet.devices.pop().expect("a device");
+    let _ = gone.process.finish(Duration::from_millis(10));
+    let o = fleet_cmd(&fleet, &["ls"]);
+    assert!(row(&o, &gone.ep).contains("unreachable"), "{}", text(&o));
+
     let v4 = signed(d, "sandbox", key, 1004);
     let o = push(&fleet, &v4, &[]);
     assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        row(&o, &gone.ep).contains("unreachable (not updated)"),
+        "{}",
+        text(&o)
+    );
     assert!(
         row(&o, "dev00").contains("garbage answer (not updated)"),
         "{}",

@@ -302,17 +302,21 @@ impl Fleet {
 fn register_at(rd_addr: &str, ep: &str, base: &str, lt: u32, links: &str) -> Result<(), String> {
     let url =
         format!("coap://{rd_addr}/resourcedirectory/?ep={ep}&lt={lt}&base={base}&et=trevm.device");
-    let o = Command::new("aiocoap-client")
-        .args(["-m", "POST", "--content-format", "application/link-format"])
-        .args(["--payload", links, &url])
-        .output()
-        .map_err(|e| format!("cannot run aiocoap-client ({e})"))?;
-    let said = crate::output_text(&o);
-    if o.status.success() && said.contains("/reg/") {
-        Ok(())
-    } else {
-        Err(format!("registering {ep}: {said}"))
+    // Tried three times: aiocoap-client, started many at once, now and then reports a network
+    // error for a request the RD never saw.
+    let mut said = String::new();
+    for _ in 0..3 {
+        let o = Command::new("aiocoap-client")
+            .args(["-m", "POST", "--content-format", "application/link-format"])
+            .args(["--payload", links, &url])
+            .output()
+            .map_err(|e| format!("cannot run aiocoap-client ({e})"))?;
+        said = crate::output_text(&o);
+        if o.status.success() && said.contains("/reg/") {
+            return Ok(());
+        }
     }
+    Err(format!("registering {ep}: {said}"))
 }
 
 /// A CoAP ping (an empty confirmable message; a CoAP server answers Reset) with a 100 ms wait.

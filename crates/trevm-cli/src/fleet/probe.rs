@@ -11,6 +11,11 @@ use trevm_coap::status::{CapsuleStatus, Status};
 
 use super::lookup::{Endpoint, Filter};
 
+/// How often a handshake refused as busy (5.03) is tried again, and how long apart (the Max-Age
+/// trevm devices send with it).
+const BUSY_RETRIES: u32 = 10;
+const BUSY_PAUSE: Duration = Duration::from_secs(1);
+
 /// Why a device could not be driven.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Problem {
@@ -69,8 +74,19 @@ impl Session {
             trevm_cli::credentials::load(path, &url.resource())
                 .map_err(|e| Problem::NoCredentials(format!("{e:#}")))?;
         }
-        let client = Client::connect(url, credentials).map_err(|e| classify(&e))?;
-        Ok(Session { client })
+        // A device admits a few EDHOC handshakes at once, then one every so often, and answers
+        // 5.03 (Max-Age 1) beyond: a fleet command makes many in a row, so it waits and retries.
+        let mut tries = 0;
+        loop {
+            match Client::connect(url.clone(), credentials) {
+                Ok(client) => return Ok(Session { client }),
+                Err(e) if tries < BUSY_RETRIES && format!("{e:#}").contains("5.03") => {
+                    tries += 1;
+                    std::thread::sleep(BUSY_PAUSE);
+                }
+                Err(e) => return Err(classify(&e)),
+            }
+        }
     }
 
     /// One request to `path` (segments); an upload is sent block-wise.
@@ -108,7 +124,8 @@ pub(crate) struct Seen {
     pub(crate) status: Result<(Status, Duration), Problem>,
 }
 
-/// Opens a session and reads `/status`.
+/// Opens a session and reads `/status`. (The session cannot be kept for a rollout on another
+/// thread: the OSCORE context is not `Send`; a push makes a second handshake per device.)
 pub(crate) fn survey_one(endpoint: &Endpoint, credentials: Option<&Path>) -> Seen {
     let status =
         Session::open(&endpoint.base, credentials).and_then(|mut session| session.status());

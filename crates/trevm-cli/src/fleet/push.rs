@@ -64,13 +64,16 @@ pub(crate) fn cmd_push(args: PushArgs) -> Result<ExitCode> {
             stage.len(),
             |e| rollout::update(e, &plan),
             |_, r| {
-                let line = format!(
+                let mut line = format!(
                     "{name}: {}: {} -> {}: {}",
                     r.ep,
                     r.before,
                     r.after,
                     r.result()
                 );
+                if let Outcome::Problem(p) = &r.outcome {
+                    line.push_str(&format!(" ({})", p.detail()));
+                }
                 match &bar {
                     Some(bar) => {
                         bar.println(line);
