@@ -99,6 +99,9 @@ echo "  $TREVM build payloads/sandbox -o hello.cwasm && $TREVM sign hello.cwasm 
 echo "  $TREVM fleet push hello.cwasm --to sandbox/hello --rd $RD --credentials $DIR/operator.diag --canary 2 --parallel 4"
 echo
 echo "Ctrl-C (or closing stdin) stops the fleet."
-# In the background, so that a signal interrupts `wait` and the trap runs at once.
-cat > /dev/null &
+# In the background, so that a signal interrupts `wait` and the trap runs at once (stdin
+# through fd 3: a background job's own stdin would be /dev/null).
+exec 3<&0
+cat <&3 > /dev/null &
+pids+=($!)
 wait $! || true
