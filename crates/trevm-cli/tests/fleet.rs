@@ -298,6 +298,24 @@ fn garbage_is_reported_and_the_rest_proceed(mut fleet: Fleet, key: &Path, d: &Pa
         );
     }
 
+    // Without the operator's credentials: the devices refuse their status, the garbage device
+    // answers something that is not trevm's JSON.
+    let rd = fleet.rd();
+    let o = trevm(&["fleet", "ls", "--rd", &rd], d);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(row(&o, "dev00").contains("garbage answer"), "{}", text(&o));
+    assert!(
+        text(&o).contains("dev00: /status is not trevm's JSON"),
+        "{}",
+        text(&o)
+    );
+    assert!(row(&o, "dev05").contains("refused"), "{}", text(&o));
+    assert!(
+        text(&o).contains("dev05: /status: 4.01 Unauthorized"),
+        "{}",
+        text(&o)
+    );
+
     // And a device that is gone (its process ended, its registration still there).
     let gone = fleet.devices.pop().expect("a device");
     let _ = gone.process.finish(Duration::from_millis(10));

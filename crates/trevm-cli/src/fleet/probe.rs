@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use trevm_cli::coap_client::{Client, Reply, Url};
+use trevm_coap::message::code;
 use trevm_coap::status::{CapsuleStatus, Status};
 
 use super::lookup::{Endpoint, Filter};
@@ -23,6 +24,9 @@ pub(crate) enum Problem {
     Unreachable(String),
     /// The operator's credentials file has no entry for it (or is unreadable).
     NoCredentials(String),
+    /// It refused to show its status (4.01 without credentials, 4.03 when the operator's key is
+    /// not allowed to read it).
+    Refused(String),
     /// It answered, but not as a trevm device does (not CoAP we expect, a failed EDHOC, a
     /// `/status` that is not trevm's JSON, an error code).
     Garbage(String),
@@ -34,6 +38,7 @@ impl Problem {
         match self {
             Problem::Unreachable(_) => "unreachable",
             Problem::NoCredentials(_) => "no credentials",
+            Problem::Refused(_) => "refused",
             Problem::Garbage(_) => "garbage answer",
         }
     }
@@ -41,7 +46,10 @@ impl Problem {
     /// The whole message.
     pub(crate) fn detail(&self) -> &str {
         match self {
-            Problem::Unreachable(m) | Problem::NoCredentials(m) | Problem::Garbage(m) => m,
+            Problem::Unreachable(m)
+            | Problem::NoCredentials(m)
+            | Problem::Refused(m)
+            | Problem::Garbage(m) => m,
         }
     }
 }
@@ -105,8 +113,11 @@ impl Session {
     /// `GET /status`, parsed, and how long the answer took.
     pub(crate) fn status(&mut self) -> Result<(Status, Duration), Problem> {
         let start = Instant::now();
-        let reply = self.request(trevm_coap::message::code::GET, &["status"], Vec::new())?;
+        let reply = self.request(code::GET, &["status"], Vec::new())?;
         let rtt = start.elapsed();
+        if reply.code == code::UNAUTHORIZED || reply.code == code::FORBIDDEN {
+            return Err(Problem::Refused(format!("/status: {}", reply.describe())));
+        }
         if !reply.is_success() {
             return Err(Problem::Garbage(format!("/status: {}", reply.describe())));
         }
@@ -191,6 +202,46 @@ pub(crate) fn health(status: &Status) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn seen(params: &[(&str, &str)], status_json: Option<&str>) -> Seen {
+        Seen {
+            endpoint: Endpoint {
+                ep: "dev07".into(),
+                base: "coap://h:1".into(),
+                params: params
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), Some(v.to_string())))
+                    .collect(),
+            },
+            status: match status_json {
+                Some(j) => Ok((serde_json::from_str(j).unwrap(), Duration::ZERO)),
+                None => Err(Problem::Unreachable("gone".into())),
+            },
+        }
+    }
+
+    #[test]
+    fn select_matches_registration_parameters_or_capsule_fields() {
+        let f = |s: &str| s.parse::<Filter>().unwrap();
+        let json = r#"{"capsules": [{"slot": "sandbox", "name": "hello", "installed": "x",
+            "version": 1001, "signer": "3f2a", "runs": 0, "ok": 0, "stopped": 0, "trapped": 0,
+            "peak_memory": 0}]}"#;
+        let s = seen(&[("et", "trevm.device")], Some(json));
+        assert!(selected(&s, &[]));
+        assert!(selected(&s, &[f("ep=dev07"), f("et=trevm.device")]));
+        assert!(selected(
+            &s,
+            &[f("name=hello"), f("version=1001"), f("signer=3f2a")]
+        ));
+        assert!(selected(&s, &[f("slot=sandbox")]));
+        assert!(!selected(&s, &[f("name=hello"), f("version=1002")]));
+        assert!(!selected(&s, &[f("ep=dev08")]));
+        assert!(!selected(&s, &[f("installed=x")]));
+        // Without a status, only the registration can match.
+        let gone = seen(&[("et", "trevm.device")], None);
+        assert!(selected(&gone, &[f("et=trevm.device")]));
+        assert!(!selected(&gone, &[f("name=hello")]));
+    }
 
     #[test]
     fn nobody_there_is_unreachable_and_anything_else_is_garbage() {
