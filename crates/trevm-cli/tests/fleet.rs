@@ -316,6 +316,30 @@ fn garbage_is_reported_and_the_rest_proceed(mut fleet: Fleet, key: &Path, d: &Pa
         text(&o)
     );
 
+    // Refused before any device is asked: nothing selected, an unsigned capsule.
+    let v1 = d.join("sandbox-1001.cwasm");
+    let o = push(&fleet, &v1, &["--select", "ep=nobody"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("no device to roll out to"),
+        "{}",
+        text(&o)
+    );
+    let unsigned = d.join("unsigned.cwasm");
+    let src = root().join("payloads/sandbox");
+    let o = trevm(
+        &["build", "-q", "--unsigned", src.to_str().unwrap()]
+            .into_iter()
+            .chain(["-o", unsigned.to_str().unwrap()])
+            .collect::<Vec<_>>(),
+        d,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = push(&fleet, &unsigned, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("is not signed"), "{}", text(&o));
+    assert!(!text(&o).contains("devices in"), "{}", text(&o));
+
     // And a device that is gone (its process ended, its registration still there).
     let gone = fleet.devices.pop().expect("a device");
     let _ = gone.process.finish(Duration::from_millis(10));

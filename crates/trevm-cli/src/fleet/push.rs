@@ -17,20 +17,28 @@ use crate::{obtain_capsule, outln};
 
 pub(crate) fn cmd_push(args: PushArgs) -> Result<ExitCode> {
     let target = Target::parse(&args.to).map_err(anyhow::Error::msg)?;
+    // The capsule first (it may need building): no device is asked before it is known good.
+    let pushed = match (&args.rollback_to, &args.capsule) {
+        (None, Some(path)) => {
+            let bytes = obtain_capsule(path, &args.compile)?;
+            let version = rollback::signed_version(&bytes, path)?;
+            Some((bytes, version))
+        }
+        _ => None,
+    };
     let seen = ls::survey(&args.fleet)?;
-    let (capsule, version, leave_alone) = match (&args.rollback_to, &args.key, &args.capsule) {
-        (Some(old), Some(key), _) => {
+    if seen.is_empty() {
+        bail!("no device to roll out to: the RD lists none (matching --select)");
+    }
+    let (capsule, version, leave_alone) = match (pushed, &args.rollback_to, &args.key) {
+        (Some((bytes, version)), _, _) => (bytes, version, None),
+        (None, Some(old), Some(key)) => {
             let r = rollback::prepare(old, key, &seen, &target)?;
             (r.capsule, r.version, Some(r.original))
         }
-        (None, _, Some(path)) => {
-            let bytes = obtain_capsule(path, &args.compile)?;
-            let version = rollback::signed_version(&bytes, path)?;
-            (bytes, version, None)
-        }
         _ => bail!("give a CAPSULE, or --rollback-to OLD.cwasm with --key"),
     };
-    let (reachable, unreachable): (Vec<&Seen>, Vec<&Seen>) =
+    let (reachable, undriven): (Vec<&Seen>, Vec<&Seen>) =
         seen.iter().partition(|s| s.status.is_ok());
     if !args.yes && std::io::stdin().is_terminal() && !confirm(&args.to, version, reachable.len()) {
         bail!("not confirmed");
@@ -117,7 +125,7 @@ pub(crate) fn cmd_push(args: PushArgs) -> Result<ExitCode> {
             "not updated (rollout stopped)".into(),
         ]);
     }
-    for s in unreachable {
+    for s in undriven {
         if let Err(p) = &s.status {
             rows.push(vec![
                 s.endpoint.ep.clone(),
