@@ -366,6 +366,17 @@ fn garbage_is_reported_and_the_rest_proceed(mut fleet: Fleet, key: &Path, d: &Pa
             text(&o)
         );
     }
+
+    // Without its RD, `fleet ls` is one clear error; a restarted RD knows no device until they
+    // register again (the device side's test shows they do).
+    fleet.kill_rd();
+    let o = fleet_cmd(&fleet, &["ls"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("asking the RD"), "{}", text(&o));
+    fleet.restart_rd().expect("the RD again");
+    let o = fleet_cmd(&fleet, &["ls"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("devices in"), "{}", text(&o));
 }
 
 /// docs/bench.md's fleet figures: rolling a signed sandbox capsule out to 50 devices with
