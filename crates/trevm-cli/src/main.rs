@@ -6,7 +6,8 @@
 //! - [`signing`]: `keygen`, `sign`, `verify`, and what `inspect` shows of signatures;
 //! - [`coap_cmds`] on [`coap_client`]: `push`, `call`, `ls`; with `--credentials`, EDHOC + OSCORE
 //!   ([`trevm_cli::oscore_client`]) with an aiocoap-style credentials file
-//!   ([`trevm_cli::credentials`]); the client modules are the crate's library (`lib.rs`).
+//!   ([`trevm_cli::credentials`]); the client modules are the crate's library (`lib.rs`);
+//! - [`fleet`]: `trevm fleet ls` and `trevm fleet push` on a CoAP Resource Directory.
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use trevm_native::NativeBoard;
 mod args;
 mod coap_cmds;
 mod coap_keys;
+mod fleet;
 mod heap;
 mod run;
 mod signing;
@@ -142,6 +144,9 @@ enum Command {
         #[command(flatten)]
         security: args::SecurityArgs,
     },
+    /// The devices registered in a CoAP Resource Directory: list them, roll capsules out to them.
+    #[command(subcommand)]
+    Fleet(fleet::args::FleetCommand),
 }
 
 fn main() -> ExitCode {
@@ -156,6 +161,7 @@ fn main() -> ExitCode {
         Command::Push(args) => coap_cmds::cmd_push(args),
         Command::Call(args) => coap_cmds::cmd_call(args),
         Command::Ls { url, security } => coap_cmds::cmd_ls(&url, &security),
+        Command::Fleet(command) => fleet::cmd_fleet(command),
         Command::Serve {
             listen,
             trust,

@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod dut;
+pub mod fleet;
 pub mod wire;
 
 use std::io::{BufRead, BufReader, Write};
