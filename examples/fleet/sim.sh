@@ -8,15 +8,13 @@
 #
 #   examples/fleet/sim.sh N [DIR]        # DIR: where keys, logs and state go (default: a temp dir)
 #
-# Environment: TREVM (default target/release/trevm), SELF_REGISTER=1 to start the devices with
-# `--rd … --ep … --rd-lifetime …` (they register themselves) instead of registering them by hand
-# (the fallback until `trevm serve --rd` exists), RD_LIFETIME (seconds, default 600).
+# Each device registers itself (`trevm serve --rd … --ep devNN --rd-lifetime …`), as a board does.
+# Environment: TREVM (default target/release/trevm), RD_LIFETIME (seconds, default 600).
 set -euo pipefail
 export PATH="$HOME/.local/bin:$PATH"
 N=${1:?usage: sim.sh N [DIR]}
 DIR=${2:-$(mktemp -d /tmp/trevm-fleet.XXXXXX)}
 TREVM=$(realpath "${TREVM:-target/release/trevm}")
-SELF_REGISTER=${SELF_REGISTER:-0}
 RD_LIFETIME=${RD_LIFETIME:-600}
 mkdir -p "$DIR"
 cd "$DIR"
@@ -52,13 +50,9 @@ declare -a eps bases
 for i in $(seq 1 "$N"); do
     ep=$(printf 'dev%02d' "$i")
     port=$(free_port)
-    extra=()
-    if [ "$SELF_REGISTER" = 1 ]; then
-        extra=(--rd "$RD" --ep "$ep" --rd-lifetime "$RD_LIFETIME")
-    fi
     mkdir -p "$ep"
     TREVM_STATE_DIR="$DIR/$ep" "$TREVM" serve --listen "127.0.0.1:$port" --policy peers.yml \
-        --trust op.pub.pem "${extra[@]}" > "$ep.log" 2>&1 &
+        --trust op.pub.pem --rd "$RD" --ep "$ep" --rd-lifetime "$RD_LIFETIME" > "$ep.log" 2>&1 &
     pids+=($!)
     eps+=("$ep"); bases+=("coap://127.0.0.1:$port")
 done
@@ -76,15 +70,6 @@ for i in "${!eps[@]}"; do
     entries+=("\"${bases[$i]}/*\": {\"edhoc-oscore\": {\"suite\": 2, \"method\": 3, \"own_cred_style\": \"by-key-id\", \"own_cred\": $cred, \"private_key_file\": \"operator.cosekey\", \"peer_cred\": {14: $id}}}")
 done
 { echo "{"; (IFS=$'\n'; echo "${entries[*]}" | sed '$!s/$/,/'); echo "}"; } > operator.diag
-
-if [ "$SELF_REGISTER" != 1 ]; then
-    # BY-HAND FALLBACK (delete when `trevm serve --rd` exists): register each device as it would.
-    for i in "${!eps[@]}"; do
-        aiocoap-client -m POST --content-format application/link-format \
-            --payload '</status>;rt="trevm.status";ct=50' \
-            "$RD/resourcedirectory/?ep=${eps[$i]}&lt=$RD_LIFETIME&base=${bases[$i]}&et=trevm.device" > /dev/null 2>&1 &
-    done
-fi
 
 # Wait until all N are in the RD (bounded).
 for _ in $(seq 1 150); do

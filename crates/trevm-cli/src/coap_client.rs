@@ -69,6 +69,8 @@ pub use trevm_coap::client::Reply;
 pub struct Client {
     client: trevm_coap::client::Client,
     udp: Udp,
+    /// Uri-Query options of the next requests (`name=hello`).
+    query: Vec<String>,
 }
 
 /// The socket and the clock of [`Client`]: what trevm-coap's client sends and receives.
@@ -122,6 +124,11 @@ impl Client {
         self.udp.url.path = path.iter().map(|s| s.to_string()).collect();
     }
 
+    /// Sends `query` as the Uri-Query options of the next requests (`["name=hello"]`).
+    pub fn set_query(&mut self, query: &[String]) {
+        self.query = query.to_vec();
+    }
+
     /// A client for `url`'s server.
     pub fn new(url: Url) -> Result<Client> {
         let local = if url.addr.is_ipv6() {
@@ -144,6 +151,7 @@ impl Client {
                 url,
                 epoch: Instant::now(),
             },
+            query: Vec::new(),
         })
     }
 
@@ -198,7 +206,7 @@ impl Client {
         let request = Request {
             method,
             path: self.udp.url.path.clone(),
-            query: Vec::new(),
+            query: self.query.clone(),
             content_format: None,
             payload,
             block,

@@ -10,10 +10,9 @@
 //! the others with it, and nothing in `trevm serve` had to change (docs/fleet.md). The cost is
 //! memory (one runtime per device), fine for the 20–50 devices of the tests and the benchmark.
 //!
-//! Registration: with [`DEVICES_REGISTER_THEMSELVES`] each device is started with
-//! `--rd … --ep … --rd-lifetime …` and registers by itself; until `trevm serve --rd` exists the
-//! simulator registers each device by hand instead ([`Fleet::register`], a full registration
-//! exactly as the shared contract says, made with `aiocoap-client`).
+//! Registration: each device is started with `--rd … --ep … --rd-lifetime …` and registers by
+//! itself, as a board would; [`Fleet::register`] registers other endpoints by hand (a test's
+//! misbehaving device).
 
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
@@ -22,11 +21,6 @@ use std::time::{Duration, Instant};
 
 use crate::Running;
 use crate::edhoc::{kccs, keygen};
-
-/// Whether `trevm serve` registers itself with the RD (`--rd`). FALLBACK: false until the
-/// device side (`trevm serve --rd --ep --rd-lifetime`) is merged; then flip to true and delete
-/// the by-hand registration branch in [`Fleet::start`] (marked `BY-HAND FALLBACK`).
-pub const DEVICES_REGISTER_THEMSELVES: bool = false;
 
 /// How a fleet is made.
 #[derive(Debug, Clone)]
@@ -127,33 +121,6 @@ impl Fleet {
             });
         }
         fleet.write_credentials()?;
-        if !DEVICES_REGISTER_THEMSELVES {
-            // BY-HAND FALLBACK (delete when devices register themselves): register each device
-            // as it would, a few at a time.
-            let links = "</status>;rt=\"trevm.status\";ct=50";
-            let lifetime = options.rd_lifetime_s;
-            let who: Vec<(String, String)> = fleet
-                .devices
-                .iter()
-                .map(|d| (d.ep.clone(), d.base.clone()))
-                .collect();
-            for chunk in who.chunks(8) {
-                let results: Vec<Result<(), String>> = std::thread::scope(|s| {
-                    let handles: Vec<_> = chunk
-                        .iter()
-                        .map(|(ep, base)| {
-                            let rd = &fleet.rd_addr;
-                            s.spawn(move || register_at(rd, ep, base, lifetime, links))
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| h.join().unwrap_or_else(|_| Err("panicked".into())))
-                        .collect()
-                });
-                results.into_iter().collect::<Result<Vec<()>, String>>()?;
-            }
-        }
         let left = deadline.saturating_duration_since(Instant::now());
         fleet.wait_registered(options.devices, left)?;
         Ok(fleet)
@@ -180,16 +147,14 @@ impl Fleet {
         for key in &options.trust {
             args.extend(["--trust".into(), key.display().to_string()]);
         }
-        if DEVICES_REGISTER_THEMSELVES {
-            args.extend([
-                "--rd".into(),
-                self.rd(),
-                "--ep".into(),
-                ep.into(),
-                "--rd-lifetime".into(),
-                options.rd_lifetime_s.to_string(),
-            ]);
-        }
+        args.extend([
+            "--rd".into(),
+            self.rd(),
+            "--ep".into(),
+            ep.into(),
+            "--rd-lifetime".into(),
+            options.rd_lifetime_s.to_string(),
+        ]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         Running::start_with_env(
             &trevm.display().to_string(),

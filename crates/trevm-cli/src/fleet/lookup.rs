@@ -47,11 +47,10 @@ impl std::str::FromStr for Filter {
 
 /// Asks the RD at `rd` for its endpoints, sorted by name (so canaries are the same on a re-run).
 ///
-/// The filters are applied by the caller on what it learns ([`super::probe::selected`]); they are not
-/// sent to the RD yet because trevm's CoAP client has no Uri-Query. TODO(after the RD-device
-/// merge, trevm-coap's `Request::query`): send `filters` as the lookup's Uri-Query too, so the RD
-/// answers only matching devices (the client-side check stays: it is the same rule).
-pub(crate) fn lookup(rd: &str, _filters: &[Filter]) -> Result<Vec<Endpoint>> {
+/// The filters go to the RD as the lookup's Uri-Query (RFC 9176 §6: it answers only the
+/// endpoints whose registration or links match), and the caller checks them again on what it
+/// learns ([`super::probe::selected`]): the same rule, for an RD that ignores a filter.
+pub(crate) fn lookup(rd: &str, filters: &[Filter]) -> Result<Vec<Endpoint>> {
     let url = Url::parse(rd)?;
     // The path as written: aiocoap's RD serves `/endpoint-lookup/` (a last, empty segment)
     // and answers 4.04 for `/endpoint-lookup`, which `Url` would make of it.
@@ -72,7 +71,7 @@ pub(crate) fn lookup(rd: &str, _filters: &[Filter]) -> Result<Vec<Endpoint>> {
     };
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     client.set_path(&segments);
-    // TODO(after the RD-device merge): `client.set_query(&query(filters));` (the one line).
+    client.set_query(&query(filters));
     let links = get_links(&mut client, rd, "the endpoint lookup")?;
     let mut endpoints = Vec::with_capacity(links.len());
     for link in links {
@@ -87,8 +86,6 @@ pub(crate) fn lookup(rd: &str, _filters: &[Filter]) -> Result<Vec<Endpoint>> {
 }
 
 /// The filters as the lookup's Uri-Query options (`name=hello`, one option each, RFC 9176 §6).
-// TODO(after the RD-device merge): used by `lookup` once trevm's CoAP client sends Uri-Query.
-#[cfg_attr(not(test), allow(dead_code))]
 fn query(filters: &[Filter]) -> Vec<String> {
     filters
         .iter()
