@@ -407,3 +407,35 @@ fn a_device_shrugs_off_an_rd_that_answers_garbage_and_registers_once_it_answers_
     assert!(o.status.success(), "{}", text(&o));
     assert!(dev.is_running(), "{said}");
 }
+
+#[test]
+fn serve_refuses_rd_flags_it_cannot_use_with_one_clear_message() {
+    let rd = "coap://127.0.0.1:9";
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["serve", "--listen", "0.0.0.0:0", "--rd", rd, "--ep", "dev1"],
+            "--rd-base",
+        ),
+        (
+            &["serve", "--listen", "127.0.0.1:0", "--ep", "dev1"],
+            "--rd <URI>",
+        ),
+        (
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--rd",
+                rd,
+                "--ep",
+                "a b",
+            ],
+            "endpoint name",
+        ),
+    ];
+    for (args, says) in cases {
+        let o = trevm(args);
+        assert!(!o.status.success(), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(says), "{args:?}: {}", text(&o));
+    }
+}

@@ -150,3 +150,62 @@ pub(crate) async fn register(
     )
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RdConfig;
+
+    fn parse(rd: &str, listen: &str, base: Option<&str>) -> Result<RdConfig, String> {
+        RdConfig::parse(rd, "dev1", listen.parse().unwrap(), base, 600)
+    }
+
+    #[test]
+    fn the_rd_uri_gives_address_path_and_the_listen_address_the_base() {
+        let c = parse("coap://127.0.0.1:5690", "127.0.0.1:5683", None).unwrap();
+        assert_eq!(c.addr, "127.0.0.1:5690".parse().unwrap());
+        assert_eq!((c.uri.as_str(), c.path), ("coap://127.0.0.1:5690", None));
+        assert_eq!(c.base, "coap://127.0.0.1:5683");
+        let c = parse("coap://[::1]/resourcedirectory/", "[::1]:5700", None).unwrap();
+        assert_eq!(c.addr, "[::1]:5683".parse().unwrap());
+        assert_eq!(c.path.as_deref(), Some("/resourcedirectory/"));
+        assert_eq!(c.base, "coap://[::1]:5700");
+        let c = parse("coap://127.0.0.1/", "127.0.0.1:5683", None).unwrap();
+        assert_eq!(c.path, None, "`/` is no path: discover");
+    }
+
+    #[test]
+    fn an_unspecified_listen_address_needs_a_base_and_bad_values_are_refused() {
+        for listen in ["0.0.0.0:5683", "[::]:5683"] {
+            let e = parse("coap://127.0.0.1:5690", listen, None).unwrap_err();
+            assert!(e.contains("--rd-base"), "{e}");
+            let c = parse("coap://127.0.0.1:5690", listen, Some("coap://192.0.2.7")).unwrap();
+            assert_eq!(c.base, "coap://192.0.2.7");
+        }
+        for rd in [
+            "http://127.0.0.1",
+            "coap://",
+            "coap:///rd",
+            "coap://no.such.host.invalid",
+        ] {
+            assert!(parse(rd, "127.0.0.1:5683", None).is_err(), "{rd}");
+        }
+        let e = RdConfig::parse(
+            "coap://127.0.0.1:5690",
+            "a b",
+            "127.0.0.1:5683".parse().unwrap(),
+            None,
+            600,
+        )
+        .unwrap_err();
+        assert!(e.contains("endpoint name"), "{e}");
+        let e = RdConfig::parse(
+            "coap://127.0.0.1:5690",
+            "dev1",
+            "127.0.0.1:5683".parse().unwrap(),
+            None,
+            0,
+        )
+        .unwrap_err();
+        assert!(e.contains("lifetime"), "{e}");
+    }
+}

@@ -68,6 +68,8 @@ pub use outcome::{Event, Reason, State};
 pub use registrar::{LINK_FORMAT, Registrar, Step};
 pub use watch::LinksWatch;
 
+#[cfg(all(test, feature = "server"))]
+mod driver_tests;
 #[cfg(test)]
 mod refusal_tests;
 #[cfg(test)]
