@@ -718,8 +718,14 @@ fn start_rd(port: u16) -> trevm_testkit::Running {
     let rd = trevm_testkit::Running::start("aiocoap-rd", &["--bind", &bind]).expect("aiocoap-rd");
     let url = format!("coap://{bind}/.well-known/core");
     let since = Instant::now();
-    while !run_in("aiocoap-client", &[&url], Path::new(".")).status.success() {
-        assert!(since.elapsed() < COMMAND_TIMEOUT, "aiocoap-rd does not answer");
+    while !run_in("aiocoap-client", &[&url], Path::new("."))
+        .status
+        .success()
+    {
+        assert!(
+            since.elapsed() < COMMAND_TIMEOUT,
+            "aiocoap-rd does not answer"
+        );
     }
     rd
 }

@@ -65,7 +65,7 @@ pub use driver::{MAX_RD_DATAGRAM, run};
 #[cfg(feature = "status")]
 pub use links::capsule_links;
 pub use outcome::{Event, Reason, State};
-pub use registrar::{LINK_FORMAT, Registrar, Step};
+pub use registrar::{FULL_EVERY, LINK_FORMAT, Registrar, Step};
 pub use watch::LinksWatch;
 
 #[cfg(all(test, feature = "server"))]

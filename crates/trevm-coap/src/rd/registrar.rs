@@ -48,6 +48,14 @@ enum Polled {
     Done(Result<Reply, Error>),
 }
 
+/// Every this many refreshes, the refresh is a full registration instead of a registration
+/// update: an RD that restarted may have handed the device's registration resource (`/reg/1/`)
+/// to another endpoint (aiocoap-rd numbers them from 1 again), and an update of it would then
+/// be answered 2.04 for someone else's registration, for ever. A full registration with the
+/// same `ep` is idempotent (the RD replaces the old one), so it repairs that within
+/// `FULL_EVERY` refresh periods, for the bytes of the links once in a while.
+pub const FULL_EVERY: u32 = 4;
+
 /// A device's registration with one RD, sans I/O: the caller sends what [`Registrar::poll`]
 /// says to the RD, hands each datagram from the RD to [`Registrar::receive`], and passes the
 /// time in milliseconds; [`Registrar::state`] says where it stands and
@@ -75,6 +83,11 @@ pub struct Registrar {
     relink: bool,
     /// Failed attempts in a row.
     failures: u32,
+    /// Refreshes since the last full registration ([`FULL_EVERY`]).
+    refreshes: u32,
+    /// The next registration is the periodic one of [`FULL_EVERY`]: no news if it keeps the
+    /// location.
+    periodic: bool,
     rng: u32,
     event: Option<Event>,
 }
@@ -106,6 +119,8 @@ impl Registrar {
             next: (first, 0),
             relink: false,
             failures: 0,
+            refreshes: 0,
+            periodic: false,
             event: None,
         })
     }
@@ -137,6 +152,7 @@ impl Registrar {
             return;
         }
         self.links = links;
+        self.periodic = false;
         if self.in_flight.is_some() {
             self.relink = true;
         } else if matches!(self.state, State::Registered { .. }) {
@@ -248,11 +264,19 @@ impl Registrar {
                 self.location = reply.location;
                 let location = format!("/{}", self.location.join("/"));
                 self.failures = 0;
+                self.refreshes = 0;
+                // A periodic full registration that kept the location is no news.
+                let news = !self.periodic
+                    || !matches!(&self.state, State::Registered { location: l, .. } if *l == location);
+                self.periodic = false;
                 self.registered(location.clone(), now);
-                self.event = Some(Event::Registered { location });
+                if news {
+                    self.event = Some(Event::Registered { location });
+                }
             }
             Phase::Refresh if reply.code == code::CHANGED => {
                 self.failures = 0;
+                self.refreshes = self.refreshes.saturating_add(1);
                 let location = format!("/{}", self.location.join("/"));
                 self.registered(location, now);
             }
@@ -289,6 +313,9 @@ impl Registrar {
         };
         self.next = if self.relink {
             (Phase::Register, now)
+        } else if self.refreshes + 1 >= FULL_EVERY {
+            self.periodic = true;
+            (Phase::Register, refresh_at_ms)
         } else {
             (Phase::Refresh, refresh_at_ms)
         };
@@ -296,6 +323,7 @@ impl Registrar {
 
     /// An attempt failed at `now`: wait (backoff) and register again.
     fn fail(&mut self, reason: Reason, now: u64) {
+        self.periodic = false;
         self.failures = self.failures.saturating_add(1);
         let doublings = (self.failures - 1).min(20);
         let delay = self

@@ -185,6 +185,39 @@ fn refreshes_at_three_quarters_and_registers_again_when_the_rd_forgot() {
     assert!(matches!(r.take_event(), Some(Event::Registered { .. })));
 }
 
+/// aiocoap-rd numbers registrations from 1 again when it restarts: another endpoint may now
+/// own `/reg/1/`, and refreshing it is answered 2.04. Every [`FULL_EVERY`]th refresh is a full
+/// registration, which gets the device its own again; quietly when nothing changed.
+#[test]
+fn every_few_refreshes_are_a_full_registration() {
+    let mut r = registrar(60);
+    register(&mut r, 0);
+    assert!(r.take_event().is_some());
+    let mut now = 0;
+    for _ in 1..super::FULL_EVERY {
+        now += 45_000;
+        let refresh = sent(&mut r, now);
+        assert_eq!(strings(&refresh, opt::URI_PATH), ["reg", "1", ""]);
+        assert!(refresh.payload.is_empty());
+        r.receive(&answer(&refresh, code::CHANGED, vec![], b""), now);
+        assert_eq!(waits(&mut r, now), now + 45_000);
+    }
+    now += 45_000;
+    let full = sent(&mut r, now);
+    assert_eq!(strings(&full, opt::URI_PATH), ["resourcedirectory", ""]);
+    assert!(strings(&full, opt::URI_QUERY).contains(&"ep=dev1".to_string()));
+    assert_eq!(full.payload, b"</a>");
+    r.receive(
+        &answer(&full, code::CHANGED, location(&["reg", "1", ""]), b""),
+        now,
+    );
+    assert_eq!(waits(&mut r, now), now + 45_000);
+    assert_eq!(r.take_event(), None, "the same registration is no news");
+    // The next refresh is an update again.
+    let refresh = sent(&mut r, now + 45_000);
+    assert!(refresh.payload.is_empty());
+}
+
 #[test]
 fn a_short_lifetime_is_refreshed_before_it_ends() {
     let mut r = registrar(4);
