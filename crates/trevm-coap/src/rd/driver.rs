@@ -46,7 +46,7 @@ where
     loop {
         if let Some((generation, current)) = links.newer_than(seen) {
             seen = generation;
-            registrar.set_links(current);
+            registrar.set_links(current, now_ms());
         }
         let until = match registrar.poll(now_ms()) {
             Step::Send(datagram) => {

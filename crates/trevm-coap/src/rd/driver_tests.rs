@@ -99,15 +99,26 @@ fn run_registers_and_registers_again_when_the_links_change() {
     let mut registrar = Registrar::new(config, String::new()).unwrap();
     let events: Rc<RefCell<Vec<Event>>> = Rc::default();
     let log = events.clone();
-    let driver = pin!(run(
-        &rd,
-        &1,
-        &mut registrar,
-        &links,
-        || 0,
-        |_| core::future::pending::<()>(),
-        move |e| log.borrow_mut().push(e.clone()),
-    ));
+    // Virtual time: a wait of up to SETTLE_MS passes at once, a longer one (the refresh) never.
+    let clock = Rc::new(core::cell::Cell::new(0u64));
+    let now = {
+        let clock = clock.clone();
+        move || clock.get()
+    };
+    let sleep = move |ms: u64| {
+        let clock = clock.clone();
+        poll_fn(move |_| {
+            if ms <= clock.get() + crate::rd::SETTLE_MS {
+                clock.set(clock.get().max(ms));
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+    };
+    let driver = pin!(run(&rd, &1, &mut registrar, &links, now, sleep, move |e| {
+        log.borrow_mut().push(e.clone())
+    },));
     // The device installs something once it is registered, then waits for the new registration.
     let installer = pin!(poll_fn(|_| {
         let registered = events

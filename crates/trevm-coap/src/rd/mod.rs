@@ -65,8 +65,8 @@ pub use driver::{MAX_RD_DATAGRAM, run};
 #[cfg(feature = "status")]
 pub use links::capsule_links;
 pub use outcome::{Event, Reason, State};
-pub use registrar::{FULL_EVERY, LINK_FORMAT, Registrar, Step};
-pub use watch::LinksWatch;
+pub use registrar::{FULL_EVERY, LINK_FORMAT, Registrar, SETTLE_MS, Step};
+pub use watch::{LINKS_RESERVE, LinksWatch};
 
 #[cfg(all(test, feature = "server"))]
 mod driver_tests;

@@ -56,6 +56,11 @@ enum Polled {
 /// `FULL_EVERY` refresh periods, for the bytes of the links once in a while.
 pub const FULL_EVERY: u32 = 4;
 
+/// How long after its links change a registered device registers again, in milliseconds: a
+/// burst of changes (a fleet rollout's upload, its health check's first run, a deletion) makes
+/// one registration with the last links rather than one each.
+pub const SETTLE_MS: u64 = 1_000;
+
 /// A device's registration with one RD, sans I/O: the caller sends what [`Registrar::poll`]
 /// says to the RD, hands each datagram from the RD to [`Registrar::receive`], and passes the
 /// time in milliseconds; [`Registrar::state`] says where it stands and
@@ -112,7 +117,11 @@ impl Registrar {
             path: config.path.clone(),
             rng: config.seed | 1,
             config,
-            links,
+            links: {
+                let mut held = String::with_capacity(links.len().max(super::LINKS_RESERVE));
+                held.push_str(&links);
+                held
+            },
             location: Vec::new(),
             state: State::Registering,
             in_flight: None,
@@ -145,18 +154,24 @@ impl Registrar {
         self.event.take()
     }
 
-    /// New links: when they differ, the device registers again with them (at once when
-    /// registered; after the request in flight; at the next attempt when retrying).
-    pub fn set_links(&mut self, links: String) {
+    /// New links at `now`: when they differ, the device registers again with them,
+    /// [`SETTLE_MS`] later (after the request in flight; at the next attempt when retrying).
+    pub fn set_links(&mut self, links: String, now: u64) {
         if links == self.links {
             return;
         }
-        self.links = links;
+        // In place, for the reason `LinksWatch::set` gives.
+        self.links.clear();
+        self.links.push_str(&links);
         self.periodic = false;
         if self.in_flight.is_some() {
             self.relink = true;
         } else if matches!(self.state, State::Registered { .. }) {
-            self.next = (Phase::Register, 0);
+            let at = match self.next {
+                (Phase::Register, at) => at.min(now.saturating_add(SETTLE_MS)),
+                _ => now.saturating_add(SETTLE_MS),
+            };
+            self.next = (Phase::Register, at);
         }
     }
 
@@ -312,7 +327,7 @@ impl Registrar {
             refresh_at_ms,
         };
         self.next = if self.relink {
-            (Phase::Register, now)
+            (Phase::Register, now.saturating_add(SETTLE_MS))
         } else if self.refreshes + 1 >= FULL_EVERY {
             self.periodic = true;
             (Phase::Register, refresh_at_ms)

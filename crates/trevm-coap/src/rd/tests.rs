@@ -267,22 +267,28 @@ fn an_rd_that_never_answers_is_retried_with_doubling_jittered_capped_backoff() {
 }
 
 #[test]
-fn links_changed_register_again_at_once_or_after_the_request_in_flight() {
+fn links_changed_register_again_once_settled_or_after_the_request_in_flight() {
     let mut r = registrar(60);
     register(&mut r, 0);
-    r.set_links("</a>".into());
+    r.set_links("</a>".into(), 10);
     assert_eq!(waits(&mut r, 10), 45_000, "the same links change nothing");
-    r.set_links("</b>".into());
-    let post = sent(&mut r, 10);
-    assert_eq!(post.payload, b"</b>");
-    // Changed again while that registration is in flight: once it is answered, again.
-    r.set_links("</c>".into());
+    r.set_links("</b>".into(), 10);
+    assert_eq!(waits(&mut r, 10), 10 + SETTLE_MS);
+    // A burst of changes makes one registration, with the last links, when the first settled.
+    r.set_links("</c>".into(), 500);
+    assert_eq!(waits(&mut r, 500), 10 + SETTLE_MS);
+    let post = sent(&mut r, 10 + SETTLE_MS);
+    assert_eq!(post.payload, b"</c>");
+    // Changed again while that registration is in flight: once it is answered and settled,
+    // again.
+    r.set_links("</d>".into(), 1_100);
     r.receive(
         &answer(&post, code::CREATED, location(&["reg", "1", ""]), b""),
-        20,
+        1_200,
     );
-    let post = sent(&mut r, 20);
-    assert_eq!(post.payload, b"</c>");
+    assert_eq!(waits(&mut r, 1_200), 1_200 + SETTLE_MS);
+    let post = sent(&mut r, 1_200 + SETTLE_MS);
+    assert_eq!(post.payload, b"</d>");
 }
 
 #[test]

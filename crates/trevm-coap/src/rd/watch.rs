@@ -8,6 +8,12 @@ use core::cell::RefCell;
 use core::future::poll_fn;
 use core::task::{Poll, Waker};
 
+/// Bytes of links a [`LinksWatch`] and a [`Registrar`](super::Registrar) reserve when made
+/// (a device's status link and three capsules), so that they keep their place on the heap as
+/// the links change: allocated early, at the bottom of the heap, rather than anew in whatever
+/// hole the change left.
+pub const LINKS_RESERVE: usize = 512;
+
 /// The device's links and a generation counter, behind an `Rc`: clones share them. For one
 /// executor thread (as a device's CoAP task is) and one waiting driver: [`LinksWatch::changed`]
 /// keeps one waker, the last one given.
@@ -32,9 +38,11 @@ impl core::fmt::Debug for LinksWatch {
 }
 
 impl LinksWatch {
-    /// Empty links at generation 0.
+    /// Empty links at generation 0, with room for [`LINKS_RESERVE`] bytes of them.
     pub fn new() -> LinksWatch {
-        LinksWatch::default()
+        let watch = LinksWatch::default();
+        watch.0.borrow_mut().links.reserve(LINKS_RESERVE);
+        watch
     }
 
     /// Makes `links` current. When they differ from the current ones the generation goes up
@@ -44,7 +52,10 @@ impl LinksWatch {
         if w.links == links {
             return false;
         }
-        w.links = links;
+        // In place: on a device's heap, a new string for every change would settle in the
+        // hole an uploaded capsule just left, and split it (an upload then no longer fits).
+        w.links.clear();
+        w.links.push_str(&links);
         w.generation += 1;
         if let Some(waker) = w.waker.take() {
             waker.wake();
