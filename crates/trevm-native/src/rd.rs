@@ -86,6 +86,25 @@ impl RdConfig {
         Ok(config)
     }
 
+    /// From the environment, for programs whose arguments are taken (the examples):
+    /// `TREVM_RD=coap://HOST[:PORT][/PATH]` and `TREVM_EP=NAME`, optionally `TREVM_RD_BASE` and
+    /// `TREVM_RD_LIFETIME` (seconds, default 600), as `trevm serve --rd --ep --rd-base
+    /// --rd-lifetime` take them; `Ok(None)` without `TREVM_RD`.
+    pub fn from_env(listen: SocketAddr) -> Result<Option<RdConfig>, String> {
+        let Ok(rd) = std::env::var("TREVM_RD") else {
+            return Ok(None);
+        };
+        let endpoint = std::env::var("TREVM_EP").map_err(|_| "TREVM_RD needs TREVM_EP=NAME")?;
+        let base = std::env::var("TREVM_RD_BASE").ok();
+        let lifetime_s = match std::env::var("TREVM_RD_LIFETIME") {
+            Ok(s) => s
+                .parse()
+                .map_err(|_| format!("TREVM_RD_LIFETIME={s}: expected seconds"))?,
+            Err(_) => 600,
+        };
+        RdConfig::parse(&rd, &endpoint, listen, base.as_deref(), lifetime_s).map(Some)
+    }
+
     /// The registrar's configuration (seeded from the OS's randomness), checked.
     pub fn registrar(&self) -> Result<Registrar, String> {
         use rand_core::{RngCore, TryRngCore};

@@ -52,6 +52,8 @@ async fn run(board: &NativeBoard) -> Result<(), String> {
         ..Grants::none()
     };
     let config = DeviceConfig {
+        // A Resource Directory to register with: TREVM_RD, TREVM_EP (docs/fleet.md).
+        rd: trevm_native::coap::RdConfig::from_env(addr)?,
         state_dir: trevm_native::access::state_dir_from_third_arg(),
         grants: SlotGrants {
             ephemeral: sensing,

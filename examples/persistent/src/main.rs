@@ -58,6 +58,8 @@ async fn run(board: &NativeBoard) -> Result<(), String> {
     };
     let config = trevm_native::coap::DeviceConfig {
         persistent: Some(CAPSULE),
+        // A Resource Directory to register with: TREVM_RD, TREVM_EP (docs/fleet.md).
+        rd: trevm_native::coap::RdConfig::from_env(addr)?,
         state_dir: trevm_native::access::state_dir_from_third_arg(),
         grants,
         ..trevm_native::coap::DeviceConfig::new(addr, trust, access)

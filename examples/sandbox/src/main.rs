@@ -13,7 +13,9 @@
 //! without one, strangers may only list the device. The third argument is the state directory
 //! (the device identity and the capsules uploaded to it, kept across restarts; default
 //! `$TREVM_STATE_DIR`, else `~/.local/state/trevm`). `examples/policies/open.yml` lets anyone
-//! do anything (the commands above need it, or EDHOC credentials).
+//! do anything (the commands above need it, or EDHOC credentials). With `TREVM_RD=coap://…` and
+//! `TREVM_EP=NAME` in the environment it registers with that Resource Directory, as
+//! `trevm serve --rd … --ep …` does (docs/fleet.md).
 #![forbid(unsafe_code)]
 
 use std::net::SocketAddr;
@@ -38,6 +40,8 @@ async fn run(board: &NativeBoard) -> Result<(), String> {
     // State (the device identity, uploaded capsules): the third argument, else $TREVM_STATE_DIR,
     // else ~/.local/state/trevm.
     let config = trevm_native::coap::DeviceConfig {
+        // A Resource Directory to register with: TREVM_RD, TREVM_EP (docs/fleet.md).
+        rd: trevm_native::coap::RdConfig::from_env(addr)?,
         state_dir: trevm_native::access::state_dir_from_third_arg(),
         ..trevm_native::coap::DeviceConfig::new(addr, trust, access)
     };
