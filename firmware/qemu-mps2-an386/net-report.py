@@ -6,11 +6,13 @@ dependencies are built). It builds the firmware with a fresh operator credential
 peers.yml, boots it with `serve.sh --measure` (QEMU `-icount shift=0`: one instruction per
 nanosecond of virtual time, so the firmware's SysTick counts instructions), drives it with the
 clients users use (`trevm` with EDHOC + OSCORE, libcoap's `coap-client-notls` without security)
-and reads the cost of each exchange the device prints. Needs what CI installs (qemu-system-arm,
+and reads the cost of each exchange the device prints; then boots it again on the same flash,
+registering with an `aiocoap-rd`, for what the registration costs. `--rd-throughout` runs the
+same sequence with the device registered from the start and only prints the heap's peak and
+the last upload's answer (docs/footprint.md quotes it). Needs what CI installs (qemu-system-arm,
 libcoap3-bin, aiocoap[oscore]) and `target/release/trevm` (built if missing).
 """
 
-import os
 import re
 import shutil
 import socket
@@ -59,16 +61,17 @@ def sections(elf):
 class Device:
     """The firmware in QEMU, its console in a file, read line by line."""
 
-    def __init__(self, state, port, peers, rd_port):
+    def __init__(self, state, port, peers, rd_port=None):
         self.port = port
-        self.log = open(state / "console.txt", "w+")
+        self.log = open(state / "console.txt", "a+")
+        rd = [] if rd_port is None else ["--rd", str(rd_port), "--ep", "net-report"]
         self.proc = subprocess.Popen(
             [str(HERE / "serve.sh"), "--port", str(port), "--state", str(state), "--measure",
-             "--peers", str(peers), "--rd", str(rd_port), "--ep", "net-report"],
+             "--peers", str(peers), *rd],
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        self.seen = 0
+        self.seen = self.booted = len(self.lines())
         self.wait_for("net: CoAP device listening on", 120)
 
     def lines(self):
@@ -79,7 +82,7 @@ class Device:
     def wait_for(self, needle, timeout):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for line in self.lines():
+            for line in self.lines()[self.booted:]:
                 if needle in line:
                     return line
             if self.proc.poll() is not None:
@@ -96,8 +99,9 @@ class Device:
         return [tuple(map(int, m.groups())) for m in map(EXCHANGE.search, new) if m]
 
     def rd_answers(self):
-        """The RD answers handled so far: (bytes in, bytes sent next, instructions)."""
-        return [tuple(map(int, m.groups())) for m in map(RD_ANSWER.search, self.lines()) if m]
+        """The RD answers handled since boot: (bytes in, bytes sent next, instructions)."""
+        lines = self.lines()[self.booted :]
+        return [tuple(map(int, m.groups())) for m in map(RD_ANSWER.search, lines) if m]
 
     def stop(self):
         self.proc.terminate()
@@ -166,7 +170,10 @@ def report(work):
 
 
 def measure(work, cred, size, capsules, state, port, rd_port):
-    device = Device(state, port, work / "peers.yml", rd_port)
+    # The exchanges' figures without an RD (comparable with earlier reports); with
+    # --rd-throughout, the same sequence with the device registered (only printed).
+    throughout = "--rd-throughout" in sys.argv
+    device = Device(state, port, work / "peers.yml", rd_port if throughout else None)
     base = f"coap://127.0.0.1:{port}"
     heap_line = device.wait_for("; heap of ", 10)
     identity = device.wait_for("CoAP server identity: ", 10).split("CoAP server identity: ")[1]
@@ -176,8 +183,6 @@ def measure(work, cred, size, capsules, state, port, rd_port):
         f'"private_key_file": "operator.cosekey", "peer_cred": {{14: {identity}}}}}}}}}'
     )
     creds = ["--credentials", str(work / "client.diag")]
-    device.wait_for("rd: registered", 60)
-    registration = device.rd_answers()
     device.exchanges()
     rows = []
     try:
@@ -226,22 +231,25 @@ def measure(work, cred, size, capsules, state, port, rd_port):
         loaded = device.exchanges()
     finally:
         device.stop()
-    # Booted again on the same flash: the first registration names the capsules restored.
+    if throughout:
+        print(f"registered with an RD throughout: heap peak {max(e[4] for e in loaded):,} B; "
+              f"the last upload's answer: {outcome}")
+        return
+    # Booted again on the same flash, registering with the RD: the first registration names
+    # the capsules restored; then, with the sandbox capsule deleted, one with fewer.
     device = Device(state, port, work / "peers.yml", rd_port)
     try:
         device.wait_for("rd: registered", 60)
-        restored = device.rd_answers()
         links = run(["aiocoap-client", f"coap://127.0.0.1:{rd_port}/resource-lookup/?rt=trevm.capsule"])
         capsule_links = links.stdout.count('rt="trevm.capsule"')
+        registration = device.rd_answers()
     finally:
         device.stop()
     rows.append((
-        f"Resource Directory: its discovery answer ({registration[0][0]} B) → the registration "
-        f"({registration[0][1]} B, no capsule) sent", registration[0][2]))
+        f"Resource Directory (`serve.sh --rd`): its discovery answer ({registration[0][0]} B) → "
+        f"the registration ({registration[0][1]} B, {capsule_links} capsule links) sent",
+        registration[0][2]))
     rows.append((f"… the RD's 2.01 ({registration[1][0]} B) handled", registration[1][2]))
-    rows.append((
-        f"… after a restart with {capsule_links} capsules restored: discovery answer → the "
-        f"registration ({restored[0][1]} B) sent", restored[0][2]))
 
     peak = max(e[4] for e in loaded)
     stack = max(e[5] for e in loaded)

@@ -276,7 +276,15 @@ impl Registrar {
                 if !path_fits(&reply.location) {
                     return self.fail(Reason::BadLocation, now);
                 }
-                self.location = reply.location;
+                // In place (the segments' strings reused): what a device keeps for as long as it
+                // is registered should not be allocated anew at every registration, in
+                // whatever hole the heap has then (see `LinksWatch::set`).
+                self.location.truncate(reply.location.len());
+                self.location.resize_with(reply.location.len(), String::new);
+                for (kept, new) in self.location.iter_mut().zip(&reply.location) {
+                    kept.clear();
+                    kept.push_str(new);
+                }
                 let location = format!("/{}", self.location.join("/"));
                 self.failures = 0;
                 self.refreshes = 0;
@@ -322,10 +330,19 @@ impl Registrar {
             .min(lifetime_ms.saturating_sub(self.config.timing.give_up_after_ms()))
             .max(lifetime_ms / 2);
         let refresh_at_ms = now.saturating_add(delay);
-        self.state = State::Registered {
-            location,
-            refresh_at_ms,
-        };
+        // The state's string stays when the location does (every refresh), for the same reason.
+        match &mut self.state {
+            State::Registered {
+                location: kept,
+                refresh_at_ms: at,
+            } if *kept == location => *at = refresh_at_ms,
+            state => {
+                *state = State::Registered {
+                    location,
+                    refresh_at_ms,
+                }
+            }
+        }
         self.next = if self.relink {
             (Phase::Register, now.saturating_add(SETTLE_MS))
         } else if self.refreshes + 1 >= FULL_EVERY {
