@@ -4,11 +4,11 @@
 //! ([`crate::oscore_client`] for the security ones).
 
 use std::io::{ErrorKind, Write};
-use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use trevm_coap::client::{Error, Limits, Request, RunError, Timing, Transport};
 
 use crate::{credentials, oscore_client};
@@ -27,30 +27,18 @@ pub struct Url {
 impl Url {
     /// Parses and resolves a `coap://` URL.
     pub fn parse(url: &str) -> Result<Url> {
-        let rest = url
-            .strip_prefix("coap://")
-            .ok_or_else(|| anyhow!("`{url}` is not a coap:// URL (coaps is not supported)"))?;
-        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-        if authority.is_empty() {
-            bail!("`{url}` has no host");
-        }
-        let with_port = if authority.ends_with(']') || !authority.contains(':') {
-            format!("{authority}:5683")
-        } else {
-            authority.to_string()
-        };
-        let addr = with_port
-            .to_socket_addrs()
-            .with_context(|| format!("cannot resolve `{authority}`"))?
-            .next()
-            .ok_or_else(|| anyhow!("`{authority}` resolves to no address"))?;
+        let trevm_native::uri::CoapUri {
+            authority,
+            addr,
+            path,
+        } = trevm_native::uri::CoapUri::resolve(url).map_err(|e| anyhow!(e))?;
         let path = path
             .split('/')
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect();
         Ok(Url {
-            authority: authority.to_string(),
+            authority,
             addr,
             path,
         })

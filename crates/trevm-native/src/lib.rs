@@ -45,6 +45,7 @@ mod reactor;
 mod sensors;
 pub mod trust;
 mod udp;
+pub mod uri;
 
 pub use board::{NativeBoard, PRESS_MS, SimPin};
 pub use embassy_executor;

@@ -43,27 +43,11 @@ impl RdConfig {
         base: Option<&str>,
         lifetime_s: u32,
     ) -> Result<RdConfig, String> {
-        use std::net::ToSocketAddrs;
-        let rest = rd
-            .strip_prefix("coap://")
-            .ok_or_else(|| format!("--rd {rd}: expected coap://HOST[:PORT][/PATH]"))?;
-        let (authority, path) = match rest.find('/') {
-            Some(at) => (&rest[..at], &rest[at..]),
-            None => (rest, ""),
-        };
-        if authority.is_empty() {
-            return Err(format!("--rd {rd}: no host"));
-        }
-        let with_port = if authority.ends_with(']') || !authority.contains(':') {
-            format!("{authority}:5683")
-        } else {
-            authority.to_string()
-        };
-        let addr = with_port
-            .to_socket_addrs()
-            .map_err(|e| format!("--rd {rd}: cannot resolve `{authority}`: {e}"))?
-            .next()
-            .ok_or_else(|| format!("--rd {rd}: `{authority}` resolves to no address"))?;
+        let crate::uri::CoapUri {
+            authority,
+            addr,
+            path,
+        } = crate::uri::CoapUri::resolve(rd).map_err(|e| format!("--rd {rd}: {e}"))?;
         let base = match base {
             Some(base) => base.to_string(),
             None if listen.ip().is_unspecified() => {

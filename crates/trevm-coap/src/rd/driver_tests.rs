@@ -18,7 +18,7 @@ use alloc::sync::Arc;
 use futures_util::future::{Either, select};
 
 use super::*;
-use crate::message::{Message, MsgType, code, opt};
+use crate::message::{Message, code, opt};
 use crate::server::Transport;
 
 /// Peer 1 is the RD; whatever it is sent, it answers at once (and peer 2 butts in first).
@@ -51,15 +51,7 @@ impl Transport for FakeRd {
         assert_eq!(*peer, 1, "everything goes to the RD");
         let request = Message::parse(data).unwrap();
         let answer = |code: u8, options: Vec<(u16, Vec<u8>)>, payload: &[u8]| {
-            Message {
-                ty: MsgType::Ack,
-                code,
-                mid: request.mid,
-                token: request.token.clone(),
-                options,
-                payload: payload.to_vec(),
-            }
-            .encode()
+            super::tests::answer(&request, code, options, payload)
         };
         let mut inbox = self.inbox.borrow_mut();
         if request.code == code::GET {
