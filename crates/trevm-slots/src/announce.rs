@@ -20,8 +20,6 @@ use trevm_coap::server::{Handled, Request, Resources, Run};
 use crate::device::Device;
 use crate::ephemeral::Ephemeral;
 use crate::persistent::Persistent;
-use crate::sandbox::Sandbox;
-use crate::status::CapsuleStatus;
 
 /// A [`Device`] whose links ([`capsule_links`] of its capsules) are kept in a [`LinksWatch`].
 #[derive(Debug)]
@@ -30,29 +28,14 @@ pub struct Announced<T: HostView = HostState> {
     watch: LinksWatch,
 }
 
-/// Handles on a device's slots, for a response that is ready after the request (an upload's
-/// admission): they outlive the borrow of the device.
-struct Slots<T: HostView> {
-    sandbox: Sandbox<T>,
-    persistent: Option<Persistent<T>>,
-    ephemeral: Option<Ephemeral<T>>,
-}
-
-impl<T: HostView> Slots<T> {
-    fn of(device: &Device<T>) -> Self {
-        Slots {
-            sandbox: device.sandbox.share(),
-            persistent: device.persistent.as_ref().map(Persistent::share),
-            ephemeral: device.ephemeral.as_ref().map(Ephemeral::share),
-        }
-    }
-
-    /// What [`Device::capsules`] says.
-    fn capsules(&self) -> Vec<CapsuleStatus> {
-        let mut list = self.sandbox.status();
-        list.extend(self.persistent.as_ref().and_then(Persistent::status));
-        list.extend(self.ephemeral.as_ref().and_then(Ephemeral::status));
-        crate::status::sorted(list)
+/// The same slots as `device` (shared handles), for a response that is ready after the request
+/// (an upload's admission): they outlive the borrow of the device.
+fn shared<T: HostView>(device: &Device<T>) -> Device<T> {
+    Device {
+        sandbox: device.sandbox.share(),
+        persistent: device.persistent.as_ref().map(Persistent::share),
+        ephemeral: device.ephemeral.as_ref().map(Ephemeral::share),
+        memory: None,
     }
 }
 
@@ -103,7 +86,7 @@ impl<T: HostView + 'static> Resources for Announced<T> {
                 Handled::Now(response)
             }
             Handled::Later(run) => {
-                let slots = Slots::of(&self.device);
+                let slots = shared(&self.device);
                 let watch = self.watch.clone();
                 Handled::Later(Run::new(async move {
                     let response = run.await;
