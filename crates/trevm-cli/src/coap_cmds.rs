@@ -99,11 +99,11 @@ fn print_status(json: &[u8]) -> Result<()> {
         "installed",
         "last error",
     ];
-    let rows: Vec<[String; 10]> = status
+    let rows: Vec<Vec<String>> = status
         .capsules
         .iter()
         .map(|c| {
-            [
+            vec![
                 c.slot.clone(),
                 c.name.clone(),
                 c.runs.to_string(),
@@ -117,30 +117,10 @@ fn print_status(json: &[u8]) -> Result<()> {
             ]
         })
         .collect();
-    let mut widths = header.map(|h| h.chars().count());
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        let mut out = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            // Numbers right-aligned, text left; the last column unpadded.
-            let numeric = (2..=5).contains(&i);
-            if i + 1 == cells.len() {
-                out.push_str(cell);
-            } else if numeric {
-                out.push_str(&format!("{cell:>w$}  "));
-            } else {
-                out.push_str(&format!("{cell:<w$}  "));
-            }
-        }
-        out.trim_end().to_string()
-    };
-    outln!("{}", line(&header.map(String::from)));
-    for row in &rows {
-        outln!("{}", line(row));
+    // The counters right-aligned.
+    let text = crate::table::render_aligned(&header, &rows, &[2, 3, 4, 5]);
+    if let Err(e) = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes()) {
+        stdout_failed(e);
     }
     Ok(())
 }

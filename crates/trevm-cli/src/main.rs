@@ -26,6 +26,7 @@ mod fleet;
 mod heap;
 mod run;
 mod signing;
+mod table;
 
 use args::{BuildArgs, CallArgs, CompileArgs, OptArg, PreemptionArg, PushArgs, RunArgs};
 

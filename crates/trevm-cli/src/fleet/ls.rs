@@ -9,8 +9,8 @@ use anyhow::Result;
 
 use super::args::FleetArgs;
 use super::probe::{self, Seen};
-use super::{lookup, parallel, table};
-use crate::outln;
+use super::{lookup, parallel};
+use crate::{outln, table};
 
 pub(crate) fn cmd_ls(args: &FleetArgs) -> Result<ExitCode> {
     let seen = survey(args)?;

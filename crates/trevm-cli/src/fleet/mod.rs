@@ -22,7 +22,6 @@ mod probe;
 mod push;
 mod rollback;
 mod rollout;
-mod table;
 
 /// Runs a `trevm fleet` command.
 pub(crate) fn cmd_fleet(command: args::FleetCommand) -> Result<ExitCode> {

@@ -12,8 +12,8 @@ use anyhow::{Result, bail};
 use super::args::{PushArgs, Target};
 use super::probe::Seen;
 use super::rollout::{self, Outcome, Plan, Report};
-use super::{ls, parallel, rollback, table};
-use crate::{obtain_capsule, outln};
+use super::{ls, parallel, rollback};
+use crate::{obtain_capsule, outln, table};
 
 pub(crate) fn cmd_push(args: PushArgs) -> Result<ExitCode> {
     let target = Target::parse(&args.to).map_err(anyhow::Error::msg)?;
