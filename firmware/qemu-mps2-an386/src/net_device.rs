@@ -135,7 +135,14 @@ async fn start<P: PartialEq + Clone>(
         Runtime::new(profile, RuntimeOptions::mcu().with_grants(grants)).map_err(|e| e.to_string())
     };
     let trust = trust()?;
-    let log: Arc<dyn trevm::LogSink> = Arc::new(crate::console::SemihostingLog);
+    // Capsules' log lines go to the console and to /logs: a ring of LOG_RING bytes of lines.
+    let console: Arc<dyn trevm::LogSink> = Arc::new(crate::console::SemihostingLog);
+    let logs = trevm_slots::logs::Logs::new(
+        LOG_RING,
+        || embassy_time::Instant::now().as_millis(),
+        Some(console),
+    );
+    let log: Arc<dyn trevm::LogSink> = Arc::new(logs.clone());
     let host = || {
         let log = log.clone();
         move |name: &str| HostState::new(name).with_log(log.clone())
@@ -176,7 +183,7 @@ async fn start<P: PartialEq + Clone>(
         persistent: Some(persistent),
         ephemeral: Some(ephemeral),
         memory: Some(heap),
-        logs: None,
+        logs: Some(logs),
     };
     let security = security(&store)?;
     // Announced: the device's capsules as Resource Directory links, kept current for
@@ -185,6 +192,9 @@ async fn start<P: PartialEq + Clone>(
     let server = Server::new(device, ServerLimits::mcu()).with_security(security);
     Ok((server, driver))
 }
+
+/// Bytes of log lines `/logs` keeps (a dozen lines or so; each line is allocated on its own).
+const LOG_RING: usize = 1024;
 
 /// The public key this device trusts: the development key of whoever built the firmware.
 static TRUSTED_KEY: [u8; 32] = *include_bytes!(concat!(env!("OUT_DIR"), "/trusted-key.bin"));
