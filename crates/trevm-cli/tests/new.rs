@@ -221,11 +221,12 @@ fn udp_echoes_datagrams_and_stops_by_itself() {
     assert!(t.contains("new-udp: Echoing 4 bytes, upper-cased"), "{t}");
 }
 
-/// A `trevm serve` on a free port with an open policy, its URL and its state directory; killed
-/// when dropped.
+/// A `trevm serve` on a free port with an open policy, its URL, its console lines and its state
+/// directory; killed when dropped.
 struct Device {
     child: std::process::Child,
     url: String,
+    console: std::sync::mpsc::Receiver<String>,
     _state: tempfile::TempDir,
 }
 
@@ -236,7 +237,24 @@ impl Drop for Device {
     }
 }
 
-fn serve() -> Device {
+impl Device {
+    /// Waits (at most 20 s) for a console line containing `text`; all the lines seen if none.
+    fn console_shows(&self, text: &str) -> Result<(), String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut seen = String::new();
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.console.recv_timeout(left) {
+                Ok(line) if line.contains(text) => return Ok(()),
+                Ok(line) => seen.push_str(&(line + "\n")),
+                Err(_) => break,
+            }
+        }
+        Err(seen)
+    }
+}
+
+/// `trevm serve` with an open policy and `extra` arguments.
+fn serve(extra: &[&str]) -> Device {
     use std::io::{BufRead, BufReader};
     let port = std::net::UdpSocket::bind("127.0.0.1:0")
         .and_then(|s| s.local_addr())
@@ -254,6 +272,7 @@ fn serve() -> Device {
             env!("CARGO_MANIFEST_DIR"),
             "/../../examples/policies/open.yml"
         ))
+        .args(extra)
         .env("TREVM_STATE_DIR", state.path())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -268,20 +287,45 @@ fn serve() -> Device {
         }
     }
     assert!(seen.contains("CoAP device on coap://"), "{seen}");
-    // Keep reading so the device never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    // Keep reading, so the device never blocks on a full pipe, and pass the lines on.
+    let (send, console) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let _ = send.send(line);
+        }
+    });
     Device {
         child,
         url: format!("coap://127.0.0.1:{port}"),
+        console,
         _state: state,
     }
 }
 
+/// The documented push command of `made`, to `device`.
+fn push(made: &Made, device: &Device) {
+    assert!(made.push.contains(" coap://127.0.0.1/"), "{}", made.push);
+    let push = made
+        .push
+        .replace("coap://127.0.0.1", &device.url)
+        .replace("trevm push ", "trevm push -q ");
+    let o = shell_in(root(), &push);
+    assert!(o.status.success(), "{push}: {}", text(&o));
+}
+
 #[test]
-fn pushed_sandbox_and_persistent_capsules_answer_on_a_device() {
+fn pushed_capsules_answer_and_log_on_a_device() {
     let sandbox = make_named("sandbox", "push-sandbox");
     let persistent = make_named("persistent", "push-persistent");
-    let device = serve();
+    let ephemeral = make_named("async", "push-async");
+    // The device `trevm new` names for the async world.
+    let serve_args = "--grant ephemeral=log,time,rng";
+    let said = std::fs::read_to_string(ephemeral.dir.join("README.md")).expect("README");
+    assert!(
+        said.contains(&format!("trevm serve --policy open.yml {serve_args}`")),
+        "{said}"
+    );
+    let device = serve(&serve_args.split(' ').collect::<Vec<_>>());
     for (made, get, answer) in [
         (
             &sandbox,
@@ -290,16 +334,14 @@ fn pushed_sandbox_and_persistent_capsules_answer_on_a_device() {
         ),
         (&persistent, "vm/hello", "Hello from push-persistent!\n"),
     ] {
-        assert!(made.push.contains(" coap://127.0.0.1/"), "{}", made.push);
-        let push = made
-            .push
-            .replace("coap://127.0.0.1", &device.url)
-            .replace("trevm push ", "trevm push -q ");
-        let o = shell_in(root(), &push);
-        assert!(o.status.success(), "{push}: {}", text(&o));
+        push(made, &device);
         let o = trevm_in(root(), &["call", &format!("{}/{get}", device.url)]);
         assert_eq!(String::from_utf8_lossy(&o.stdout), answer, "{}", text(&o));
     }
+    push(&ephemeral, &device);
+    device
+        .console_shows("push-async: Up for ")
+        .unwrap_or_else(|seen| panic!("the async capsule did not run to its end: {seen}"));
 }
 
 #[test]
