@@ -1,9 +1,12 @@
 //! `trevm new`: every world's crate builds and runs with the command `trevm new` prints (and its
 //! README repeats), the pushed ones answer on a device, and what it refuses leaves nothing behind.
 //!
-//! All the generated crates build into one cargo target directory (a `.cargo/config.toml` in the
-//! shared temporary root sets it: `trevm build` runs cargo from the crate's directory, so cargo
-//! finds it), so their common dependencies are compiled once.
+//! All the generated crates build into the example payloads' cargo target directory,
+//! `payloads/target` (a `.cargo/config.toml` in the temporary root they are made in sets it:
+//! `trevm build` runs cargo from the crate's directory, so cargo finds it). Their dependencies
+//! are the payloads' (wit-bindgen and its proc-macro, talc, trevm-guest): compiled once, usually
+//! already by the payload builds before, instead of once per crate or once per test run (about
+//! 30 s). Each run adds only the small artifacts of its own crates there.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -19,7 +22,10 @@ fn root() -> &'static Path {
     ROOT.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir(dir.path().join(".cargo")).expect(".cargo");
-        let target = dir.path().join("target");
+        let target = PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../payloads/target"
+        ));
         std::fs::write(
             dir.path().join(".cargo/config.toml"),
             format!(
@@ -132,6 +138,16 @@ fn persistent_initializes_and_reports_its_resource() {
             "new-persistent: Hello from new-persistent! Serving GET /vm/hello",
             "ok([\"hello\"])",
         ],
+    );
+    // Without --invoke: no run(), and two exports without parameters to choose from.
+    let o = trevm_in(root(), &["run", "-q", "new-persistent"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        stderr.contains("`new-persistent` exports no `run()`: say what to call with --invoke")
+            && stderr.contains("#initialize-handler()")
+            && stderr.contains("#report()"),
+        "{stderr}"
     );
 }
 
