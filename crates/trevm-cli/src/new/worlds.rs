@@ -214,11 +214,11 @@ pub(crate) const WORLDS: &[World] = &[
     },
 ];
 
-/// The world named `name` (its short name or an alias).
+/// The world named `name`: its short name, an alias, or its WIT world's name.
 pub(crate) fn find(name: &str) -> Option<&'static World> {
     WORLDS
         .iter()
-        .find(|w| w.name == name || w.aliases.contains(&name))
+        .find(|w| w.name == name || w.aliases.contains(&name) || w.wit_world == name)
 }
 
 /// The short names, for error messages: `sandbox, persistent, …`.
@@ -238,4 +238,29 @@ pub(crate) fn list() -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worlds_are_found_by_short_name_alias_or_wit_name_and_names_are_unique() {
+        assert_eq!(find("persistent").map(|w| w.name), Some("persistent"));
+        assert_eq!(find("coap-server").map(|w| w.name), Some("persistent"));
+        assert_eq!(find("example-udp").map(|w| w.name), Some("udp"));
+        assert!(find("example").is_none() && find("").is_none());
+        let mut all: Vec<&str> = WORLDS
+            .iter()
+            .flat_map(|w| {
+                [w.name, w.wit_world]
+                    .into_iter()
+                    .chain(w.aliases.iter().copied())
+            })
+            .collect();
+        let count = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), count, "a name is used twice");
+    }
 }
