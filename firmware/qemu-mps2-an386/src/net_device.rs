@@ -67,6 +67,7 @@ where
         now,
         sleep_until
     ));
+    let serving = Apart(serving);
     // The ephemeral slot's capsule and the registration run beside the server, in this task.
     let registering = core::pin::pin!(async {
         match rd {
@@ -106,7 +107,7 @@ async fn start<P: PartialEq + Clone>(
     links: trevm_coap::rd::LinksWatch,
 ) -> Result<
     (
-        Server<P, Announced, Security<P>>,
+        alloc::boxed::Box<Server<P, Announced, Security<P>>>,
         impl core::future::Future<Output = ()>,
     ),
     String,
@@ -190,7 +191,7 @@ async fn start<P: PartialEq + Clone>(
     // [`crate::net_rd`] (computed after requests that may change them; idle without an RD).
     let device = Announced::new(device, links);
     let server = Server::new(device, ServerLimits::mcu()).with_security(security);
-    Ok((server, driver))
+    Ok((alloc::boxed::Box::new(server), driver))
 }
 
 /// Bytes of log lines `/logs` keeps (a dozen lines or so; each line is allocated on its own).
