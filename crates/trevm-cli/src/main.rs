@@ -24,6 +24,7 @@ mod coap_cmds;
 mod coap_keys;
 mod fleet;
 mod heap;
+mod logs;
 mod run;
 mod signing;
 mod table;
@@ -148,6 +149,8 @@ enum Command {
     /// The devices registered in a CoAP Resource Directory: list them, roll capsules out to them.
     #[command(subcommand)]
     Fleet(fleet::args::FleetCommand),
+    /// Print a device's capsule log lines as they come (its /logs, observed), until Ctrl-C.
+    Logs(logs::LogsArgs),
 }
 
 fn main() -> ExitCode {
@@ -163,6 +166,7 @@ fn main() -> ExitCode {
         Command::Call(args) => coap_cmds::cmd_call(args),
         Command::Ls { url, security } => coap_cmds::cmd_ls(&url, &security),
         Command::Fleet(command) => fleet::cmd_fleet(command),
+        Command::Logs(args) => logs::cmd_logs(args),
         Command::Serve {
             listen,
             trust,

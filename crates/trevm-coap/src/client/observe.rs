@@ -23,7 +23,8 @@ pub const MAX_PENDING: usize = 8;
 /// The largest notification payload taken, in bytes (a `/logs` representation is at most 512).
 pub const MAX_NOTIFICATION: usize = 1024;
 /// How long after Max-Age without a notification an observation counts as lapsed, in
-/// milliseconds ([`Client::observation_lapses_at`](super::Client::observation_lapses_at)).
+/// milliseconds ([`Client::observation_lapses_at`](super::Client::observation_lapses_at)), at
+/// most: a quarter of Max-Age when that is less.
 pub const LAPSE_MARGIN_MS: u64 = 5_000;
 /// Max-Age when a notification has none (RFC 7252 §5.10.5).
 const DEFAULT_MAX_AGE: u32 = 60;
@@ -248,10 +249,11 @@ impl Observation {
     }
 
     /// When the observation lapses without a notification: Max-Age after the last one, plus
-    /// [`LAPSE_MARGIN_MS`].
+    /// a margin ([`LAPSE_MARGIN_MS`], or a quarter of Max-Age when that is less).
     pub(crate) fn lapses_at(&self) -> u64 {
+        let max_age_ms = u64::from(self.max_age).saturating_mul(1000);
         self.heard_ms
-            .saturating_add(u64::from(self.max_age).saturating_mul(1000))
-            .saturating_add(LAPSE_MARGIN_MS)
+            .saturating_add(max_age_ms)
+            .saturating_add(LAPSE_MARGIN_MS.min(max_age_ms / 4))
     }
 }

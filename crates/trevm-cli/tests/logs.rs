@@ -1,0 +1,200 @@
+//! `trevm logs` against a fake device that serves `/logs` with Observe (RFC 7641) as the shared
+//! contract says: lines printed as notifications come, once each (a retransmitted confirmable
+//! notification too), gaps and restarts said, a lapsed observation registered again with
+//! `?after=<last seq>`, and the device's refusals (4.01, 4.03, 4.04) as exit 1 with a clear
+//! message. Every wait is for an observable event with a deadline.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use trevm_coap::message::{Message, MsgType, code, opt};
+use trevm_testkit::{Running, output_text as text};
+
+const TREVM: &str = env!("CARGO_BIN_EXE_trevm");
+const WITHIN: Duration = Duration::from_secs(20);
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A fake device: a UDP socket the test answers from.
+struct Fake {
+    socket: UdpSocket,
+    mid: u16,
+}
+
+impl Fake {
+    fn new() -> Fake {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        Fake { socket, mid: 1000 }
+    }
+
+    fn url(&self) -> String {
+        format!("coap://{}", self.socket.local_addr().unwrap())
+    }
+
+    /// The next datagram (parsed) that `accept` takes, within [`WITHIN`].
+    fn expect(&self, what: &str, accept: impl Fn(&Message) -> bool) -> (Message, SocketAddr) {
+        let deadline = Instant::now() + WITHIN;
+        let mut buf = [0u8; 2048];
+        while Instant::now() < deadline {
+            if let Ok((n, from)) = self.socket.recv_from(&mut buf)
+                && let Ok(m) = Message::parse(&buf[..n])
+                && accept(&m)
+            {
+                return (m, from);
+            }
+        }
+        panic!("no {what} within {WITHIN:?}");
+    }
+
+    /// The next registration on `/logs` (a GET with Observe: 0).
+    fn registration(&self) -> (Message, SocketAddr) {
+        self.expect("registration", |m| {
+            m.code == code::GET && m.option(opt::OBSERVE) == Some(&[][..])
+        })
+    }
+
+    /// Answers `request` (piggybacked) with `code`, Observe `observe` and Max-Age `max_age`.
+    fn answer(
+        &self,
+        request: &(Message, SocketAddr),
+        code: u8,
+        observe: Option<u32>,
+        max_age: u32,
+        body: &str,
+    ) {
+        let mut m = Message {
+            ty: MsgType::Ack,
+            code,
+            mid: request.0.mid,
+            token: request.0.token.clone(),
+            payload: body.as_bytes().to_vec(),
+            ..Default::default()
+        };
+        if let Some(v) = observe {
+            m.add_uint_option(opt::OBSERVE, v);
+        }
+        m.add_uint_option(opt::CONTENT_FORMAT, 0);
+        m.add_uint_option(opt::MAX_AGE, max_age);
+        self.socket.send_to(&m.encode(), request.1).unwrap();
+    }
+
+    /// Sends a confirmable notification; its bytes (to send again).
+    fn notify(&mut self, request: &(Message, SocketAddr), observe: u32, body: &str) -> Vec<u8> {
+        self.mid += 1;
+        let mut m = Message {
+            ty: MsgType::Con,
+            code: code::CONTENT,
+            mid: self.mid,
+            token: request.0.token.clone(),
+            payload: body.as_bytes().to_vec(),
+            ..Default::default()
+        };
+        m.add_uint_option(opt::OBSERVE, observe);
+        m.add_uint_option(opt::MAX_AGE, 60);
+        let bytes = m.encode();
+        self.socket.send_to(&bytes, request.1).unwrap();
+        bytes
+    }
+
+    /// Waits for the empty ACK of the notification with message ID `mid`.
+    fn acked(&self, mid: u16) {
+        self.expect("ACK", |m| {
+            m.ty == MsgType::Ack && m.mid == mid && m.code == code::EMPTY
+        });
+    }
+}
+
+#[test]
+fn notifications_are_printed_once_with_gaps_and_restarts_said() {
+    let mut fake = Fake::new();
+    let mut logs = Running::start(TREVM, &["logs", &fake.url()]).unwrap();
+    let reg = fake.registration();
+    assert_eq!(reg.0.path().unwrap(), ["logs"]);
+    assert_eq!(reg.0.option(opt::URI_QUERY), None, "the newest lines first");
+    fake.answer(&reg, code::CONTENT, Some(1), 60, "#1 0.100 hello: one\n");
+    logs.wait_for("[   0.100] hello: one", WITHIN).unwrap();
+
+    // A confirmable notification whose ACK is "lost": sent again, acknowledged again, printed once.
+    let two = fake.notify(&reg, 2, "#2 0.200 hello: two\n#3 12.045 other: three\n");
+    fake.acked(fake.mid);
+    fake.socket.send_to(&two, reg.1).unwrap();
+    fake.acked(fake.mid);
+    logs.wait_for("[  12.045] other: three", WITHIN).unwrap();
+
+    fake.notify(&reg, 3, "#6 13.000 hello: six\n");
+    fake.acked(fake.mid);
+    logs.wait_for("[missed 2 lines: #4 to #5]", WITHIN).unwrap();
+    logs.wait_for("hello: six", WITHIN).unwrap();
+
+    fake.notify(&reg, 4, "#1 0.050 hello: reborn\n");
+    fake.acked(fake.mid);
+    logs.wait_for("[the device restarted]", WITHIN).unwrap();
+    logs.wait_for("[   0.050] hello: reborn", WITHIN).unwrap();
+    // Everything before "reborn" was handled before it: "two" was printed once.
+    let twos = logs
+        .lines()
+        .iter()
+        .filter(|l| l.contains("hello: two"))
+        .count();
+    assert_eq!(twos, 1, "{}", logs.output());
+}
+
+#[test]
+fn a_lapsed_observation_is_registered_again_after_the_last_seq() {
+    let fake = Fake::new();
+    let mut logs = Running::start(TREVM, &["logs", &fake.url(), "--since-start"]).unwrap();
+    let reg = fake.registration();
+    assert_eq!(reg.0.option(opt::URI_QUERY), Some(&b"after=0"[..]));
+    // Max-Age 1 s and nothing after: the client registers again, after what it printed.
+    fake.answer(
+        &reg,
+        code::CONTENT,
+        Some(1),
+        1,
+        "#1 0.100 a: x\n#2 0.200 a: y\n",
+    );
+    logs.wait_for("a: y", WITHIN).unwrap();
+    let again = fake.registration();
+    assert_eq!(again.0.option(opt::URI_QUERY), Some(&b"after=2"[..]));
+    fake.answer(&again, code::CONTENT, Some(7), 60, "#3 0.300 a: z\n");
+    logs.wait_for("[   0.300] a: z", WITHIN).unwrap();
+}
+
+/// `trevm logs` against a device answering the registration with `code`: its exit and output.
+fn refused_with(code: u8) -> (std::process::Output, String) {
+    let fake = Fake::new();
+    let url = fake.url();
+    let answering = std::thread::spawn(move || {
+        let reg = fake.registration();
+        fake.answer(&reg, code, None, 60, "");
+    });
+    let out = trevm_testkit::run_bounded(TREVM, &["logs", &url], &root(), WITHIN);
+    answering.join().unwrap();
+    let t = text(&out);
+    (out, t)
+}
+
+#[test]
+fn a_device_s_refusal_ends_it_with_a_clear_message() {
+    for (code, says) in [
+        (
+            code::UNAUTHORIZED,
+            "not allowed to read /logs by the device's policy",
+        ),
+        (
+            code::FORBIDDEN,
+            "not allowed to read /logs by the device's policy",
+        ),
+        (code::NOT_FOUND, "the device has no /logs"),
+    ] {
+        let (out, text) = refused_with(code);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(text.contains(says), "{text}");
+    }
+}
