@@ -22,6 +22,7 @@ use trevm_native::NativeBoard;
 mod args;
 mod coap_cmds;
 mod coap_keys;
+mod dev;
 mod fleet;
 mod heap;
 mod logs;
@@ -151,6 +152,9 @@ enum Command {
     Fleet(fleet::args::FleetCommand),
     /// Print a device's capsule log lines as they come (its /logs, observed), until Ctrl-C.
     Logs(logs::LogsArgs),
+    /// Build, sign and push a payload, stream the device's logs, and build and push again on
+    /// every change of its sources (until Ctrl-C); e.g. `trevm dev . coap://127.0.0.1/sandbox/x`.
+    Dev(dev::DevArgs),
 }
 
 fn main() -> ExitCode {
@@ -167,6 +171,7 @@ fn main() -> ExitCode {
         Command::Ls { url, security } => coap_cmds::cmd_ls(&url, &security),
         Command::Fleet(command) => fleet::cmd_fleet(command),
         Command::Logs(args) => logs::cmd_logs(args),
+        Command::Dev(args) => dev::cmd_dev(args),
         Command::Serve {
             listen,
             trust,
