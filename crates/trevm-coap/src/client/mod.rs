@@ -41,6 +41,8 @@ pub use oscore::Session;
 pub use request::{Limits, MAX_BLOCK, MAX_OSCORE_BLOCK, Reply, Request};
 pub use run::{MAX_DATAGRAM, RunError, Transport};
 
+#[cfg(all(test, feature = "oscore"))]
+mod observe_oscore_tests;
 #[cfg(test)]
 mod observe_tests;
 #[cfg(test)]
