@@ -181,3 +181,33 @@ fn cycle(args: &DevArgs, url: &Url, dir: &Path) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::is_source;
+
+    #[test]
+    fn only_the_payload_s_sources_are_watched_for() {
+        let dir = Path::new("/p");
+        for yes in [
+            "/p/src/lib.rs",
+            "/p/src/a/b.rs",
+            "/p/wit/w.wit",
+            "/p/Cargo.toml",
+            "/p/build.rs",
+        ] {
+            assert!(is_source(dir, Path::new(yes)), "{yes}");
+        }
+        for no in [
+            "/p/target/x",
+            "/p/Cargo.lock",
+            "/p/README.md",
+            "/q/src/lib.rs",
+            "/p/Cargo.toml/x",
+        ] {
+            assert!(!is_source(dir, Path::new(no)), "{no}");
+        }
+    }
+}
