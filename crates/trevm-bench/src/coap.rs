@@ -163,6 +163,7 @@ pub fn measure(
         persistent: None,
         ephemeral: None,
         memory: None,
+        logs: None,
     };
     let security = Security::new(
         Identity::generate(&mut rand_core::TryRngCore::unwrap_err(rand_core::OsRng)),

@@ -57,6 +57,7 @@ fn start_device(
                 persistent: None,
                 ephemeral: None,
                 memory: None,
+                logs: None,
             };
             let mut rng = rand_core::TryRngCore::unwrap_err(rand_core::OsRng);
             let security = Security::new(

@@ -264,6 +264,15 @@ impl Message {
         out
     }
 
+    /// The Uri-Query options that are UTF-8 (`after=12`), in order.
+    pub fn query(&self) -> Vec<&str> {
+        self.options
+            .iter()
+            .filter(|(n, _)| *n == opt::URI_QUERY)
+            .filter_map(|(_, v)| core::str::from_utf8(v).ok())
+            .collect()
+    }
+
     /// The first value of option `number`.
     pub fn option(&self, number: u16) -> Option<&[u8]> {
         self.options

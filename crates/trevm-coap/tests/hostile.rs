@@ -87,6 +87,20 @@ impl Resources for Hi {
     fn links(&self) -> Vec<String> {
         vec!["</hello>".into()]
     }
+    /// `/feed` is observable: its state is the thread's [`FEED`] counter.
+    fn observe(&mut self, request: &Request<'_>) -> Option<(Response, u64)> {
+        let n = FEED.with(|f| *f.borrow());
+        (request.path == ["feed"]).then(|| (Response::text(code::CONTENT, n.to_string()), n))
+    }
+    fn notification(&mut self, _: &[String], cursor: u64) -> Option<(Response, u64)> {
+        let n = FEED.with(|f| *f.borrow());
+        (n > cursor).then(|| (Response::text(code::CONTENT, n.to_string()), n))
+    }
+}
+
+thread_local! {
+    /// The state of [`Hi`]'s observable `/feed`.
+    static FEED: RefCell<u64> = const { RefCell::new(0) };
 }
 
 /// The device's RNG (rand_core 0.9) from a seed.
@@ -875,4 +889,94 @@ fn a_response_is_not_protected_with_the_keys_of_whoever_took_its_kid_meanwhile()
         "protected with someone's keys"
     );
     assert!(!String::from_utf8_lossy(&reply.payload).contains("admin only"));
+}
+
+/// The admin observes `/feed` through OSCORE: every notification is a response to its
+/// registration that it decrypts, each with the device's own Partial IV (RFC 8613 §8.3), and
+/// Observe outside as well (outer code 2.05). A stranger whose scope lacks `/feed` gets 4.01
+/// and no observer. A new handshake of the admin (its kid given to a new context) ends the
+/// observation rather than protecting notifications with another context's keys.
+#[test]
+fn the_admin_observes_through_oscore_and_a_stranger_cannot() {
+    let mut rig = Rig::new();
+    let mut admin = admin_session(&mut rig);
+    let mut register = Message::request(code::GET, 0, &["feed"]);
+    register.add_uint_option(trevm_coap::message::opt::OBSERVE, 0);
+    let (outer, mut correlation) = admin.protect(&register).expect("protect");
+    let reply = rig.send(0, &outer);
+    let token = reply.token.clone();
+    let inner = admin
+        .unprotect(reply, &mut correlation)
+        .expect("the registration's answer");
+    assert_eq!(
+        (inner.code, inner.payload.as_slice()),
+        (code::CONTENT, &b"0"[..])
+    );
+    assert_eq!(rig.server.observers(), 1);
+
+    let mut pivs = Vec::new();
+    for n in 1..=3u64 {
+        FEED.with(|f| *f.borrow_mut() = n);
+        let sent = rig.server.notifications(rig.now_ms);
+        assert_eq!(sent.len(), 1);
+        let (peer, datagram) = &sent[0];
+        assert_eq!(*peer, 0);
+        let note = Message::parse(datagram).expect("a notification");
+        assert_eq!((note.ty, note.code), (MsgType::Con, code::CONTENT));
+        assert_eq!(note.token, token);
+        assert!(
+            note.option(trevm_coap::message::opt::OBSERVE).is_some(),
+            "Observe outside"
+        );
+        let option = note.option(OPT_OSCORE).expect("protected").to_vec();
+        pivs.push(option);
+        let ack = Message {
+            ty: MsgType::Ack,
+            mid: note.mid,
+            ..Default::default()
+        };
+        assert!(rig.datagram(0, &ack.encode()).is_none());
+        let inner = admin.unprotect(note, &mut correlation).expect("decrypted");
+        assert_eq!(inner.payload, n.to_string().as_bytes());
+    }
+    pivs.dedup();
+    assert_eq!(
+        pivs.len(),
+        3,
+        "a Partial IV of its own for each notification"
+    );
+
+    // A stranger (its scope: /.well-known/core only) cannot observe, in the clear.
+    let mut plain = Message::request(code::GET, 0, &["feed"]);
+    plain.add_uint_option(trevm_coap::message::opt::OBSERVE, 0);
+    let reply = rig.send(7, &plain);
+    assert_eq!(reply.code, code::UNAUTHORIZED);
+    assert_eq!(rig.server.observers(), 1);
+
+    // New handshakes of the admin fill coapcore's pool until the observed context is evicted
+    // (its kid handed to a newer one): until then notifications still decrypt with the old
+    // session, after that the observation ends instead of using another context's keys.
+    for seed in 12..24 {
+        let _newer = admin_session_from(&mut rig, seed);
+        FEED.with(|f| *f.borrow_mut() = seed);
+        for (_, datagram) in rig.server.notifications(rig.now_ms) {
+            let note = Message::parse(&datagram).expect("a notification");
+            let mid = note.mid;
+            let inner = admin.unprotect(note, &mut correlation);
+            assert_eq!(
+                inner.expect("still the observed context").payload,
+                seed.to_string().as_bytes()
+            );
+            let ack = Message {
+                ty: MsgType::Ack,
+                mid,
+                ..Default::default()
+            };
+            rig.datagram(0, &ack.encode());
+        }
+        if rig.server.observers() == 0 {
+            return;
+        }
+    }
+    panic!("the observed context was never evicted");
 }

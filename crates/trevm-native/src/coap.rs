@@ -22,7 +22,13 @@ pub async fn serve<R: Resources, L: Layer<SocketAddr>>(
         Ok(s) => s,
         Err(e) => return e,
     };
-    trevm_coap::server::serve(&socket, server, || embassy_time::Instant::now().as_millis()).await
+    trevm_coap::server::serve(
+        &socket,
+        server,
+        || embassy_time::Instant::now().as_millis(),
+        |ms| embassy_time::Timer::at(embassy_time::Instant::from_millis(ms)),
+    )
+    .await
 }
 
 /// What a native-board CoAP device serves, and where it keeps its state.
@@ -173,14 +179,23 @@ pub async fn serve_device(
     let runtime = |grants| {
         Runtime::new(profile, RuntimeOptions::host().with_grants(grants)).map_err(|e| e.to_string())
     };
+    // Capsules' log lines go to the console and to /logs (a ring of 4 KiB of lines).
+    let console: Arc<dyn trevm::LogSink> = board.log().clone();
+    let logs = trevm_slots::logs::Logs::new(
+        trevm_slots::logs::DEFAULT_CAPACITY,
+        || embassy_time::Instant::now().as_millis(),
+        Some(console),
+    );
     let host = || {
         let board = board.clone();
-        move |name: &str| board.host_state(name)
+        let sink: Arc<dyn trevm::LogSink> = Arc::new(logs.clone());
+        move |name: &str| board.host_state(name).with_log(sink.clone())
     };
     let sandbox_rt = runtime(grants.sandbox)?;
     let mut persistent_rt = runtime(grants.persistent)?;
     link_persistent(&mut persistent_rt).map_err(|e| e.to_string())?;
-    let log: Arc<dyn trevm::LogSink> = board.log().clone();
+    // How ephemeral capsules ended goes to /logs too.
+    let log: Arc<dyn trevm::LogSink> = Arc::new(logs.clone());
     let limits = Limits::new().with_timeout(embassy_time::Duration::from_secs(2));
     let trusted = crate::trust::describe_policy(&trust);
 
@@ -257,6 +272,7 @@ pub async fn serve_device(
         persistent: Some(slot),
         ephemeral: Some(ephemeral),
         memory,
+        logs: Some(logs),
     };
     let (identity, made) = crate::access::load_or_create_identity(&state)?;
     if made {

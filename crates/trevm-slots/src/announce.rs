@@ -10,12 +10,13 @@
 //! `Server::new(Announced::new(device, links.clone()), limits)`, with `links` given to
 //! [`trevm_coap::rd::run`] too. A device that does not register serves its [`Device`] alone.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use trevm::{HostState, HostView};
 use trevm_coap::message::code;
 use trevm_coap::rd::{LinksWatch, capsule_links};
-use trevm_coap::server::{Handled, Request, Resources, Run};
+use trevm_coap::server::{Handled, Request, Resources, Response, Run};
 
 use crate::device::Device;
 use crate::ephemeral::Ephemeral;
@@ -36,6 +37,7 @@ fn shared<T: HostView>(device: &Device<T>) -> Device<T> {
         persistent: device.persistent.as_ref().map(Persistent::share),
         ephemeral: device.ephemeral.as_ref().map(Ephemeral::share),
         memory: None,
+        logs: None,
     }
 }
 
@@ -99,5 +101,17 @@ impl<T: HostView + 'static> Resources for Announced<T> {
 
     fn links(&self) -> Vec<alloc::string::String> {
         self.device.links()
+    }
+
+    fn observe(&mut self, request: &Request<'_>) -> Option<(Response, u64)> {
+        self.device.observe(request)
+    }
+
+    fn notification(&mut self, path: &[String], cursor: u64) -> Option<(Response, u64)> {
+        self.device.notification(path, cursor)
+    }
+
+    fn poll_changed(&self, cx: &mut core::task::Context<'_>) -> core::task::Poll<()> {
+        self.device.poll_changed(cx)
     }
 }

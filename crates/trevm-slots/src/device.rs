@@ -9,11 +9,12 @@ use alloc::vec::Vec;
 use trevm::{HostState, HostView};
 
 use crate::ephemeral::Ephemeral;
+use crate::logs::{self, Logs};
 use crate::persistent::Persistent;
 use crate::sandbox::Sandbox;
 use crate::status::{CapsuleStatus, Memory};
 use trevm_coap::message::code;
-use trevm_coap::server::{Handled, Request, Resources, Response};
+use trevm_coap::server::{Handled, Request, Resources, Response, TEXT_PLAIN};
 
 /// Every resource a trevm device serves over CoAP, its slots' runtimes with store data `T` (see
 /// [`HostView`]).
@@ -28,6 +29,9 @@ pub struct Device<T: HostView = HostState> {
     /// How the board measures its heap, for `/status` (see [`Device::with_memory`]); `None`:
     /// `/status` has no memory section.
     pub memory: Option<fn() -> Memory>,
+    /// The capsules' log lines served at `/logs` (observable), if this device keeps them:
+    /// the same [`Logs`] must be the runtime's log sink (see [`crate::logs`]).
+    pub logs: Option<Logs>,
 }
 
 impl<T: HostView> Device<T> {
@@ -81,6 +85,10 @@ impl<T: HostView> Resources for Device<T> {
             (Some((&"status", [])), _) => {
                 Response::text(code::METHOD_NOT_ALLOWED, "GET the status").into()
             }
+            (Some((&"logs", [])), _) if self.logs.is_some() => match self.observe(&request) {
+                Some((response, _)) => response.into(),
+                None => Response::text(code::METHOD_NOT_ALLOWED, "GET the logs").into(),
+            },
             _ => Response::text(
                 code::NOT_FOUND,
                 format!("no resource /{}", request.path.join("/")),
@@ -106,6 +114,54 @@ impl<T: HostView> Resources for Device<T> {
         if let Some(e) = &self.ephemeral {
             links.extend(e.links());
         }
+        if self.logs.is_some() {
+            links.push(String::from("</logs>;ct=0;obs;title=\"capsule log lines\""));
+        }
         links
+    }
+
+    /// `GET /logs` (the newest lines, or with `after=N` those after line N) is observable.
+    fn observe(&mut self, request: &Request<'_>) -> Option<(Response, u64)> {
+        let logs = self.logs.as_ref()?;
+        if request.path != ["logs"] || request.code != code::GET {
+            return None;
+        }
+        let after = request
+            .query
+            .iter()
+            .find_map(|q| q.strip_prefix("after="))
+            .and_then(|n| n.parse::<u64>().ok());
+        let (lines, cursor) = match after {
+            Some(n) => logs
+                .after(n)
+                .unwrap_or((Vec::new(), n.min(logs.newest_seq()))),
+            None => logs.newest(),
+        };
+        Some((logs_response(lines), cursor))
+    }
+
+    fn notification(&mut self, path: &[String], cursor: u64) -> Option<(Response, u64)> {
+        if path != ["logs"] {
+            return None;
+        }
+        let (lines, cursor) = self.logs.as_ref()?.after(cursor)?;
+        Some((logs_response(lines), cursor))
+    }
+
+    fn poll_changed(&self, cx: &mut core::task::Context<'_>) -> core::task::Poll<()> {
+        match &self.logs {
+            Some(logs) => logs.poll_changed(cx),
+            None => core::task::Poll::Pending,
+        }
+    }
+}
+
+/// A representation of `/logs` (at most [`logs::MAX_PAYLOAD`] bytes of lines).
+fn logs_response(lines: Vec<u8>) -> Response {
+    debug_assert!(lines.len() <= logs::MAX_PAYLOAD);
+    Response {
+        code: code::CONTENT,
+        payload: lines,
+        content_format: Some(TEXT_PLAIN),
     }
 }

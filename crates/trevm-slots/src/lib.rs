@@ -2,7 +2,9 @@
 //! [`trevm_coap::Server`] serves. docs/coap.md says what a device serves and why.
 //!
 //! - [`device`]: [`Device`], every resource of a trevm device: `/sandbox`, `/vm`, `/vm-control`,
-//!   `/ephemeral`, `/status`.
+//!   `/ephemeral`, `/status`, `/logs`.
+//! - [`logs`]: [`Logs`](logs::Logs), the capsules' log lines in a bounded ring, served at
+//!   `/logs` and observable (RFC 7641).
 //! - [`announce`]: [`Announced`], a [`Device`] that keeps its Resource Directory links (which
 //!   capsules it runs) current for the registration driver (`trevm_coap::rd`).
 //! - [`sandbox`]: [`Sandbox`], ephemeral capsules uploaded, run and deleted under
@@ -35,6 +37,7 @@ pub mod device;
 pub mod ephemeral;
 mod gate;
 mod guest;
+pub mod logs;
 pub mod persistent;
 pub mod sandbox;
 mod sandbox_limits;

@@ -68,6 +68,7 @@ fn uploads_and_deletes_change_the_links_and_reads_do_not() {
         persistent: None,
         ephemeral: None,
         memory: None,
+        logs: None,
     };
     let watch = LinksWatch::new();
     let mut s = Server::new(

@@ -70,6 +70,7 @@ fn device(policy: &Policy) -> Server<Peer, Device, Security<Peer>> {
         persistent: None,
         ephemeral: None,
         memory: None,
+        logs: None,
     };
     let identity = Identity::generate(&mut Rng(0x9e37_79b9_7f4a_7c15));
     let security = Security::new(identity, policy, Box::new(Rng(42))).expect("security");

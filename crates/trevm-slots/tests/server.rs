@@ -130,6 +130,7 @@ fn server_trusting(
             persistent,
             ephemeral: None,
             memory: None,
+            logs: None,
         },
         limits,
     )

@@ -70,6 +70,7 @@ fn device(
             persistent: None,
             ephemeral: None,
             memory: None,
+            logs: None,
         },
         ServerLimits::default(),
     );

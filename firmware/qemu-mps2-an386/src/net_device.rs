@@ -60,7 +60,13 @@ where
     };
     board(&format!("net: CoAP device listening on {listening}"));
     let now = || embassy_time::Instant::now().as_millis();
-    let serving = core::pin::pin!(trevm_coap::server::serve(transport, &mut server, now));
+    let sleep_until = |ms| embassy_time::Timer::at(embassy_time::Instant::from_millis(ms));
+    let serving = core::pin::pin!(trevm_coap::server::serve(
+        transport,
+        &mut server,
+        now,
+        sleep_until
+    ));
     // The ephemeral slot's capsule and the registration run beside the server, in this task.
     let registering = core::pin::pin!(async {
         match rd {
@@ -170,6 +176,7 @@ async fn start<P: PartialEq + Clone>(
         persistent: Some(persistent),
         ephemeral: Some(ephemeral),
         memory: Some(heap),
+        logs: None,
     };
     let security = security(&store)?;
     // Announced: the device's capsules as Resource Directory links, kept current for

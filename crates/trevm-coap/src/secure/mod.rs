@@ -30,6 +30,7 @@ mod handler;
 mod handshakes;
 mod identity;
 mod inner;
+mod observation;
 mod screen;
 mod security;
 
@@ -38,5 +39,6 @@ pub use crypto::{is_p256_scalar, is_p256_x};
 pub use handler::{DeviceRng, copy_message};
 pub use handshakes::HandshakeLimits;
 pub use identity::{Identity, IdentityError};
+pub use observation::Observation;
 pub use screen::is_edhoc_message_1;
 pub use security::{Pending, Security};

@@ -19,6 +19,7 @@ use super::handler::{
 };
 use super::handshakes::{HandshakeLimits, Handshakes};
 use super::identity::Identity;
+use super::observation::{self, Observation, RequestData};
 use super::screen::{self, OPT_EDHOC, OPT_OSCORE, is_edhoc_message_1};
 use crate::message::{Message, parse_options_payload};
 use crate::policy::{Policy, PolicyError};
@@ -268,19 +269,30 @@ impl<P: PartialEq + Clone> Security<P> {
         if response.is_some() {
             critical_section::with(|cs| self.slot.borrow_ref_mut(cs).response = response);
         }
+        match pending.0 {
+            Passed::Refused(answer) => answer,
+            Passed::Coapcore(data, _) => self.render(data),
+        }
+    }
+
+    /// The response to a request coapcore took (`data`), with what the slot holds as the inner
+    /// response: built, and protected if the request was, by coapcore.
+    fn render(
+        &mut self,
+        data: Result<RequestData, <Inner as Handler>::ExtractRequestError>,
+    ) -> Message {
         let mut code = 0u8;
         let mut buf = alloc::vec![0u8; RESPONSE_ROOM];
         let mut w = inmemory_write::Message::new(&mut code, &mut buf);
-        let rendered = match pending.0 {
-            Passed::Refused(answer) => return answer,
-            Passed::Coapcore(Ok(data), _) => match self.inner.build_response(&mut w, data) {
+        let rendered = match data {
+            Ok(data) => match self.inner.build_response(&mut w, data) {
                 Ok(()) => Ok(()),
                 Err(e) => {
                     w.reset();
                     e.render(&mut w).map_err(drop)
                 }
             },
-            Passed::Coapcore(Err(e), _) => e.render(&mut w).map_err(drop),
+            Err(e) => e.render(&mut w).map_err(drop),
         };
         let n = w.finish();
         let internal = || Message {
@@ -321,6 +333,43 @@ impl<P: PartialEq + Clone> Layer<P> for Security<P> {
 
     fn finish(&mut self, pending: Pending, response: Message) -> Message {
         self.close(pending, Some(response))
+    }
+
+    type Observation = Observation;
+
+    /// Keeps a duplicate of coapcore's state of the registering request (see `observation.rs`).
+    fn observation(&mut self, pending: &Pending) -> Option<Observation> {
+        match &pending.0 {
+            Passed::Coapcore(Ok(data), generation) => Some(Observation {
+                template: observation::duplicate(data)?,
+                generation: *generation,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Protects a notification as a further response to the registering request: with the
+    /// device's own Partial IV, in the security context that request came in, as long as that
+    /// context is the same (not replaced by a new handshake for its kid) and still in coapcore's
+    /// pool. The outer code of a protected notification is 2.05 (RFC 8613 §4.2).
+    fn notify(&mut self, observation: &mut Observation, notification: Message) -> Option<Message> {
+        if let Some((i, generation)) = observation.generation
+            && self.generations[i] != generation
+        {
+            return None;
+        }
+        let data = observation::duplicate(&observation.template)?;
+        let protected = observation::is_protected(&data);
+        critical_section::with(|cs| {
+            self.slot.borrow_ref_mut(cs).response = Some(notification);
+        });
+        let mut message = self.render(Ok(data));
+        if protected {
+            // A context coapcore no longer has makes an unprotected error of the notification.
+            message.option(OPT_OSCORE)?;
+            message.code = crate::message::code::CONTENT;
+        }
+        Some(message)
     }
 }
 

@@ -10,6 +10,7 @@ use super::block2;
 use super::body::Payload;
 use super::layer::{Begun, Layer, Plain};
 use super::limits::ServerLimits;
+use super::observe::Observers;
 use super::reply::{busy, reset, reset_for_garbage, text_msg};
 use super::resource::{Handled, LINK_FORMAT, Request, Resources, Response, Run};
 use crate::block::BlockOpt;
@@ -58,14 +59,16 @@ pub struct Server<P, R, L: Layer<P> = Plain> {
     /// The resources served.
     pub resources: R,
     /// The security layer every request passes first ([`Plain`]: none).
-    layer: L,
-    limits: ServerLimits,
+    pub(super) layer: L,
+    pub(super) limits: ServerLimits,
     dedup: Dedup<P>,
     uploads: block1::Uploads<P>,
     served: block2::ResponseCache<P>,
-    next_mid: u16,
+    pub(super) next_mid: u16,
     next_exchange: u32,
     in_flight: Vec<InFlight<P, L::Pending>>,
+    /// Observers of observable resources (RFC 7641; see `notify.rs`).
+    pub(super) observers: Observers<P, L::Observation>,
 }
 
 impl<P, R: core::fmt::Debug, L: Layer<P> + core::fmt::Debug> core::fmt::Debug for Server<P, R, L> {
@@ -91,10 +94,10 @@ struct InFlight<P, Pending> {
 
 /// What the reply needs of the request as it came over the network.
 #[derive(Debug, Clone)]
-struct ReplyTo {
+pub(super) struct ReplyTo {
     ty: MsgType,
     mid: u16,
-    token: Vec<u8>,
+    pub(super) token: Vec<u8>,
 }
 
 /// What the response needs of the (inner, when OSCORE-protected) request.
@@ -110,6 +113,8 @@ struct Inner {
 enum Step {
     Done(Message),
     Run(Inner, Run),
+    /// The response to an observation's registration, with the resource's path and cursor.
+    Observed(Message, Vec<String>, u64),
 }
 
 impl<P: PartialEq + Clone, R: Resources> Server<P, R> {
@@ -127,6 +132,7 @@ impl<P: PartialEq + Clone, R: Resources> Server<P, R> {
             next_mid: 0x7a00,
             next_exchange: 0,
             in_flight: Vec::new(),
+            observers: Observers::new(),
         }
     }
 
@@ -144,6 +150,7 @@ impl<P: PartialEq + Clone, R: Resources> Server<P, R> {
             next_mid: self.next_mid,
             next_exchange: self.next_exchange,
             in_flight: Vec::new(),
+            observers: Observers::new(),
         }
     }
 }
@@ -198,8 +205,14 @@ impl<P: PartialEq + Clone, R: Resources, L: Layer<P>> Server<P, R, L> {
         match (request.ty, request.code) {
             // A ping: an empty confirmable message gets a Reset.
             (MsgType::Con, code::EMPTY) => return Received::Reply(reset(request.mid)),
-            // ACKs and Resets for our (non-existent) requests, empty NONs: nothing to do.
-            (MsgType::Ack | MsgType::Rst, _) | (_, code::EMPTY) => return Received::Nothing,
+            // ACKs and Resets: for a notification (an observer that got it, or is gone), else
+            // for nothing this server sent. Empty NONs: nothing to do.
+            (MsgType::Ack | MsgType::Rst, _) => {
+                let reset = request.ty == MsgType::Rst;
+                self.observers.answered(peer, request.mid, reset);
+                return Received::Nothing;
+            }
+            (_, code::EMPTY) => return Received::Nothing,
             (_, c) if !code::is_request(c) => return Received::Nothing,
             _ => {}
         }
@@ -226,11 +239,18 @@ impl<P: PartialEq + Clone, R: Resources, L: Layer<P>> Server<P, R, L> {
             Begun::Answered(response) => {
                 return Received::Reply(self.reply(peer, &reply_to, response, now_ms));
             }
-            Begun::Through(pending) => (pending, self.respond(peer, &request, now_ms)),
-            Begun::Inner(pending, inner) => (pending, self.respond(peer, &inner, now_ms)),
+            Begun::Through(pending) => (pending, self.respond(peer, &request, &reply_to, now_ms)),
+            Begun::Inner(pending, inner) => {
+                (pending, self.respond(peer, &inner, &reply_to, now_ms))
+            }
         };
         match step {
             Step::Done(response) => {
+                let response = self.layer.finish(pending, response);
+                Received::Reply(self.reply(peer, &reply_to, response, now_ms))
+            }
+            Step::Observed(mut response, path, cursor) => {
+                self.register(peer, &reply_to, &pending, &mut response, path, cursor);
                 let response = self.layer.finish(pending, response);
                 Received::Reply(self.reply(peer, &reply_to, response, now_ms))
             }
@@ -289,7 +309,7 @@ impl<P: PartialEq + Clone, R: Resources, L: Layer<P>> Server<P, R, L> {
     }
 
     /// The response message to `request` (before the ACK/NON wrapping), or the run it needs.
-    fn respond(&mut self, peer: &P, request: &Message, now_ms: u64) -> Step {
+    fn respond(&mut self, peer: &P, request: &Message, to: &ReplyTo, now_ms: u64) -> Step {
         if let Some(number) = request.unknown_critical(KNOWN) {
             let mut out = Message {
                 code: code::BAD_OPTION,
@@ -344,9 +364,14 @@ impl<P: PartialEq + Clone, R: Resources, L: Layer<P>> Server<P, R, L> {
         if let Some(response) = kept {
             return Step::Done(self.conclude(peer, &inner, response, false));
         }
-        match self.dispatch(request, &inner.path, body) {
-            Handled::Now(response) => Step::Done(self.conclude(peer, &inner, response, true)),
-            Handled::Later(run) => Step::Run(inner, run),
+        let observe = block1.is_none() && self.registers(peer, request, &to.token);
+        match self.dispatch(request, &inner.path, body, observe) {
+            Ok(Handled::Now(response)) => Step::Done(self.conclude(peer, &inner, response, true)),
+            Ok(Handled::Later(run)) => Step::Run(inner, run),
+            Err((response, cursor)) => {
+                let message = self.conclude(peer, &inner, response, false);
+                Step::Observed(message, inner.path, cursor)
+            }
         }
     }
 
@@ -370,11 +395,18 @@ impl<P: PartialEq + Clone, R: Resources, L: Layer<P>> Server<P, R, L> {
         out
     }
 
-    /// What the resources (or `/.well-known/core`) make of a request with its whole body.
-    fn dispatch(&mut self, request: &Message, path: &[String], body: Payload<'_>) -> Handled {
+    /// What the resources (or `/.well-known/core`) make of a request with its whole body; `Err`
+    /// with the response and cursor of an observable resource, when `observe` (a registration).
+    fn dispatch(
+        &mut self,
+        request: &Message,
+        path: &[String],
+        body: Payload<'_>,
+        observe: bool,
+    ) -> Result<Handled, (Response, u64)> {
         let segments: Vec<&str> = path.iter().map(String::as_str).collect();
         if segments == [".well-known", "core"] {
-            return if request.code == code::GET {
+            return Ok(if request.code == code::GET {
                 Handled::Now(Response {
                     code: code::CONTENT,
                     payload: self.resources.links().join(",").into_bytes(),
@@ -382,14 +414,19 @@ impl<P: PartialEq + Clone, R: Resources, L: Layer<P>> Server<P, R, L> {
                 })
             } else {
                 Response::text(code::METHOD_NOT_ALLOWED, "only GET").into()
-            };
+            });
         }
-        self.resources.handle(Request {
+        let request = Request {
             code: request.code,
             path: segments,
+            query: request.query(),
             payload: body,
             content_format: request.uint_option(opt::CONTENT_FORMAT),
-        })
+        };
+        if observe && let Some(observed) = self.resources.observe(&request) {
+            return Err(observed);
+        }
+        Ok(self.resources.handle(request))
     }
 
     /// Wraps a response for the request (piggybacked ACK for CON, NON for NON) and remembers it

@@ -40,6 +40,23 @@ pub trait Layer<P> {
     /// Second half: the server's response (code, options, payload) to the request `begin` let
     /// through; returns the message to send.
     fn finish(&mut self, pending: Self::Pending, response: Message) -> Message;
+
+    /// What the notifications of an observer (RFC 7641) need of the request that registered it.
+    type Observation;
+
+    /// The request `pending` belongs to registers an observer: what its notifications will need,
+    /// or `None` when this layer cannot send it any (the request is then answered as a plain
+    /// GET, without an Observe option). Called before [`Layer::finish`] of that request.
+    fn observation(&mut self, pending: &Self::Pending) -> Option<Self::Observation>;
+
+    /// Protects `notification` (code, options, payload) for the observer `observation` belongs
+    /// to; `None` when that is no longer possible (e.g. its security context is gone): the
+    /// observer is dropped.
+    fn notify(
+        &mut self,
+        observation: &mut Self::Observation,
+        notification: Message,
+    ) -> Option<Message>;
 }
 
 /// No security: every request reaches the resources as it came, every response leaves as made.
@@ -56,5 +73,15 @@ impl<P> Layer<P> for Plain {
 
     fn finish(&mut self, (): (), response: Message) -> Message {
         response
+    }
+
+    type Observation = ();
+
+    fn observation(&mut self, (): &()) -> Option<()> {
+        Some(())
+    }
+
+    fn notify(&mut self, (): &mut (), notification: Message) -> Option<Message> {
+        Some(notification)
     }
 }

@@ -33,6 +33,17 @@ pub struct ServerLimits {
     pub runs: usize,
     /// Runs in flight at once for one peer, so that one peer cannot take every run slot.
     pub runs_per_peer: usize,
+    /// Observers (RFC 7641) registered at once; a registration beyond that is answered as a
+    /// plain GET. Each holds its token, path, cursor and at most one notification on its way
+    /// (a few hundred bytes: see `server/observe.rs`).
+    pub observers: usize,
+    /// How long a confirmable notification waits for its ACK before it is sent again; the wait
+    /// doubles with each retransmission (RFC 7252's ACK_TIMEOUT).
+    pub notify_ack_timeout_ms: u64,
+    /// Retransmissions of a notification before its observer is given up (RFC 7252's
+    /// MAX_RETRANSMIT): with the defaults, an observer that vanished is dropped after
+    /// 2 + 4 + 8 + 16 + 32 = 62 s.
+    pub notify_retransmits: u8,
 }
 
 impl Default for ServerLimits {
@@ -49,6 +60,9 @@ impl Default for ServerLimits {
             upload_bytes: 1024 * 1024,
             runs: 8,
             runs_per_peer: 4,
+            observers: 4,
+            notify_ack_timeout_ms: 2_000,
+            notify_retransmits: 4,
         }
     }
 }
@@ -82,6 +96,9 @@ impl ServerLimits {
             upload_bytes: 64 * 1024 + BODY_PADDING,
             runs: 4,
             runs_per_peer: 2,
+            observers: 2,
+            notify_ack_timeout_ms: 2_000,
+            notify_retransmits: 4,
         }
     }
 }

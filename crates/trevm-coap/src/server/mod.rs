@@ -20,6 +20,10 @@
 //!   reassembled [`Body`], aligned and owned, which a resource takes without a copy.
 //! - `block2.rs`: serving long responses block by block, and the cache that answers the later
 //!   blocks without asking the resources again.
+//! - `observe.rs`, `notify.rs`: observers of observable resources (RFC 7641, e.g. a device's
+//!   `/logs`): registration (GET with Observe: 0, see [`Resources::observe`]), confirmable
+//!   notifications protected by the security layer, retransmitted, and the observers that
+//!   vanished dropped ([`Server::notifications`]).
 //! - `serve.rs`: the device's receive loop ([`serve`]) on a datagram [`Transport`]: runs are
 //!   awaited alongside receiving, so the server answers while capsules run.
 //!
@@ -37,6 +41,8 @@ mod body;
 mod exchange;
 pub mod layer;
 mod limits;
+mod notify;
+pub mod observe;
 mod reply;
 mod resource;
 mod serve;
@@ -50,3 +56,6 @@ pub use resource::{
     Handled, JSON, LINK_FORMAT, OCTET_STREAM, Request, Resources, Response, Run, TEXT_PLAIN,
 };
 pub use serve::{MAX_DATAGRAM, Transport, serve};
+
+#[cfg(test)]
+mod observe_tests;

@@ -29,6 +29,8 @@ pub struct Request<'a> {
     pub code: u8,
     /// Uri-Path segments.
     pub path: Vec<&'a str>,
+    /// Uri-Query options (`after=12`), in order.
+    pub query: Vec<&'a str>,
     /// The whole request body: read it as bytes, or [`Payload::take`] it to keep it (a body
     /// reassembled from Block1 blocks is moved, not copied).
     pub payload: Payload<'a>,
@@ -114,4 +116,25 @@ pub trait Resources {
     fn handle(&mut self, request: Request<'_>) -> Handled;
     /// Links for `/.well-known/core`, e.g. `</sandbox/hello>;ct=0`.
     fn links(&self) -> Vec<String>;
+
+    /// A GET with Observe: 0 (RFC 7641): if `request` names an observable resource, its
+    /// response (2.05 for the registration to hold) and a cursor, which the server hands back to
+    /// [`Resources::notification`]; `None` (the default: nothing is observable) makes it a plain
+    /// GET, given to [`Resources::handle`]. The response must fit one message (no Block2).
+    fn observe(&mut self, _request: &Request<'_>) -> Option<(Response, u64)> {
+        None
+    }
+
+    /// The notification for an observer of `path` whose last notification left `cursor`: the
+    /// response and the new cursor, or `None` while nothing changed for it.
+    fn notification(&mut self, _path: &[String], _cursor: u64) -> Option<(Response, u64)> {
+        None
+    }
+
+    /// Ready once after each change of an observable resource (the server then asks each of
+    /// its observers' [`Resources::notification`]); otherwise keeps `cx`'s waker and is
+    /// pending. The default never changes.
+    fn poll_changed(&self, _cx: &mut Context<'_>) -> Poll<()> {
+        Poll::Pending
+    }
 }

@@ -8,7 +8,8 @@
 //! serves everything; how many run at once is bounded by [`ServerLimits`](super::limits::ServerLimits).
 
 use alloc::vec;
-use core::future::Future;
+use alloc::vec::Vec;
+use core::future::{Future, poll_fn};
 use core::pin::pin;
 
 use futures_util::StreamExt as _;
@@ -53,27 +54,53 @@ pub trait Transport {
 enum Event<P, E> {
     Datagram(Result<(usize, P), E>),
     Finished(ExchangeId, Response),
+    /// An observable resource changed, or a notification's retransmission is due.
+    Notify,
 }
 
 /// Serves `server` on `transport` until receiving fails; returns that error. `now_ms` is the
-/// device's clock in milliseconds (for duplicate detection and upload expiry). A failed send is
-/// dropped (the peer retransmits, or went away).
-pub async fn serve<T: Transport, R: Resources, L: Layer<T::Peer>>(
+/// device's clock in milliseconds (for duplicate detection, upload expiry and notifications'
+/// retransmissions), `sleep_until(ms)` completes when that clock reaches `ms` (only awaited while
+/// a notification waits for its ACK). A failed send is dropped (the peer retransmits, or went
+/// away).
+///
+/// Observers (RFC 7641) are notified when [`Resources::poll_changed`] says their resource
+/// changed, after each datagram and run, and when a retransmission is due.
+pub async fn serve<T: Transport, R: Resources, L: Layer<T::Peer>, S: Future<Output = ()>>(
     transport: &T,
     server: &mut Server<T::Peer, R, L>,
     now_ms: impl Fn() -> u64,
+    sleep_until: impl Fn(u64) -> S,
 ) -> T::Error {
     let mut buf = vec![0u8; MAX_DATAGRAM];
     let mut runs = FuturesUnordered::new();
     loop {
-        let event = if runs.is_empty() {
-            Event::Datagram(transport.recv_from(&mut buf).await)
-        } else {
+        let event = {
+            let resources = &server.resources;
+            let deadline = server.notify_deadline();
+            let notify = pin!(async {
+                let changed = pin!(poll_fn(|cx| resources.poll_changed(cx)));
+                match deadline {
+                    Some(at) => {
+                        let _ = select(changed, pin!(sleep_until(at))).await;
+                    }
+                    None => changed.await,
+                }
+            });
             let datagram = pin!(transport.recv_from(&mut buf));
-            match select(datagram, runs.next()).await {
-                Either::Left((received, _)) => Event::Datagram(received),
-                Either::Right((Some((id, response)), _)) => Event::Finished(id, response),
-                Either::Right((None, _)) => continue,
+            let received = select(datagram, notify);
+            if runs.is_empty() {
+                match received.await {
+                    Either::Left((received, _)) => Event::Datagram(received),
+                    Either::Right(((), _)) => Event::Notify,
+                }
+            } else {
+                match select(received, runs.next()).await {
+                    Either::Left((Either::Left((received, _)), _)) => Event::Datagram(received),
+                    Either::Left((Either::Right(((), _)), _)) => Event::Notify,
+                    Either::Right((Some((id, response)), _)) => Event::Finished(id, response),
+                    Either::Right((None, _)) => continue,
+                }
             }
         };
         match event {
@@ -94,6 +121,15 @@ pub async fn serve<T: Transport, R: Resources, L: Layer<T::Peer>>(
                     let _ = transport.send_to(&reply, &peer).await;
                 }
             }
+            Event::Notify => {}
         }
+        send_all(transport, server.notifications(now_ms())).await;
+    }
+}
+
+/// Sends each datagram to its peer; failures are dropped (a notification is retransmitted).
+async fn send_all<T: Transport>(transport: &T, datagrams: Vec<(T::Peer, Vec<u8>)>) {
+    for (peer, datagram) in datagrams {
+        let _ = transport.send_to(&datagram, &peer).await;
     }
 }
