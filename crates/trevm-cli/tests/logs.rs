@@ -198,3 +198,37 @@ fn a_device_s_refusal_ends_it_with_a_clear_message() {
         assert!(text.contains(says), "{text}");
     }
 }
+
+/// End to end: `trevm serve` (open policy) with a persistent capsule that logs when it starts;
+/// `trevm logs --since-start` prints its line from the device's `/logs`.
+#[test]
+fn trevm_logs_prints_a_capsule_s_line_from_trevm_serve() {
+    let addr = trevm_testkit::free_local_addr();
+    let open = root().join("examples/policies/open.yml");
+    let capsule = root().join("payloads/coap-persistent");
+    let mut device = Running::start(
+        TREVM,
+        &[
+            "serve",
+            "--listen",
+            &addr,
+            "--policy",
+            open.to_str().unwrap(),
+            "--persistent",
+            capsule.to_str().unwrap(),
+        ],
+    )
+    .unwrap();
+    device
+        .wait_for("CoAP device on coap://", Duration::from_secs(300))
+        .unwrap();
+    let url = format!("coap://{addr}");
+    let mut logs = Running::start(TREVM, &["logs", &url, "--since-start"]).unwrap();
+    let line = logs
+        .wait_for(
+            "coap-persistent: persistent capsule version 1 ready",
+            WITHIN,
+        )
+        .unwrap();
+    assert!(line.starts_with('['), "{line}");
+}
