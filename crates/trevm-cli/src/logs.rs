@@ -134,9 +134,13 @@ pub(crate) fn stream(device: &Url, credentials: Option<&Path>, lines: &mut Lines
                         break;
                     }
                 }
-                // Quiet for Max-Age: register again (on a new handshake, in case the device
-                // restarted and forgot the session).
-                Ok(Heard::Lapsed) => break,
+                // Quiet for Max-Age: register again, from the same socket with the same token
+                // (the device updates its entry instead of adding one; a device that restarted
+                // and forgot the OSCORE session answers 4.01, and a new handshake follows).
+                Ok(Heard::Lapsed) => {
+                    client = Some(c);
+                    break;
+                }
                 Err(e) => {
                     retry_later(&e, &mut backoff)?;
                     break;

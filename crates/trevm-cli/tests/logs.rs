@@ -162,6 +162,8 @@ fn a_lapsed_observation_is_registered_again_after_the_last_seq() {
     logs.wait_for("a: y", WITHIN).unwrap();
     let again = fake.registration();
     assert_eq!(again.0.option(opt::URI_QUERY), Some(&b"after=2"[..]));
+    // From the same endpoint with the same token: the device updates its observer.
+    assert_eq!((&again.0.token, again.1), (&reg.0.token, reg.1));
     fake.answer(&again, code::CONTENT, Some(7), 60, "#3 0.300 a: z\n");
     logs.wait_for("[   0.300] a: z", WITHIN).unwrap();
 }

@@ -121,11 +121,18 @@ impl Client {
     /// long response to a GET is fetched block by block. Fails with [`Error::Busy`] while
     /// another is in progress.
     pub fn start(&mut self, request: Request, now: u64) -> Result<(), Error> {
-        self.begin(request, false, now)
+        self.begin(request, false, None, now)
     }
 
-    /// [`Client::start`], or with `observe` [`Client::observe`].
-    pub(super) fn begin(&mut self, request: Request, observe: bool, now: u64) -> Result<(), Error> {
+    /// [`Client::start`], or with `observe` [`Client::observe`]; the first block with `token`
+    /// if given (else a new one).
+    pub(super) fn begin(
+        &mut self,
+        request: Request,
+        observe: bool,
+        token: Option<Vec<u8>>,
+        now: u64,
+    ) -> Result<(), Error> {
         if !matches!(self.state, State::Idle) {
             return Err(Error::Busy);
         }
@@ -149,6 +156,7 @@ impl Client {
             // Replaced by the first block's, below.
             exchange: Exchange::new(Message::default(), 0, Vec::new(), &self.timing, now),
             observe,
+            token,
             #[cfg(feature = "oscore")]
             correlation: None,
         };
@@ -177,6 +185,7 @@ impl Client {
             None => m,
         };
         let (mid, token) = self.next_ids();
+        let token = t.token.take().unwrap_or(token);
         t.exchange = Exchange::new(m, mid, token, &self.timing, now);
         Ok(())
     }

@@ -233,6 +233,11 @@ impl Observation {
         ack
     }
 
+    /// The registration's token.
+    pub(crate) fn token(&self) -> &[u8] {
+        &self.token
+    }
+
     /// The oldest notification not yet handed out.
     pub(crate) fn next(&mut self) -> Option<Notification> {
         self.pending.pop_front()

@@ -231,3 +231,17 @@ fn an_answer_without_observe_establishes_nothing() {
     c.receive(&notification(MsgType::Non, 3, &request.token, 6, b"x"), 5);
     assert_eq!(sent(&mut c).map(|m| m.ty), Some(MsgType::Rst));
 }
+
+#[test]
+fn registering_again_uses_the_observation_s_token_and_after_cancelling_a_new_one() {
+    let mut c = client();
+    let first = registered(&mut c);
+    let again = registered(&mut c);
+    assert_eq!(
+        again, first,
+        "the server updates its entry instead of adding one"
+    );
+    c.cancel_observation();
+    let fresh = registered(&mut c);
+    assert_ne!(fresh, first);
+}

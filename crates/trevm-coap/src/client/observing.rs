@@ -19,10 +19,14 @@ impl Client {
     /// ([`Step::Done`], its answer the first representation). When that answer carries an Observe
     /// option, the observation is established ([`Client::is_observing`]) and later notifications
     /// are taken ([`Client::next_notification`]); otherwise the server did not register it (it
-    /// may be full: RFC 7641 §4.1). Forgets the previous observation. The answer must fit one
-    /// datagram (no Block2).
+    /// may be full: RFC 7641 §4.1). The answer must fit one datagram (no Block2).
+    ///
+    /// While an observation is kept (live, lapsed or ended), this registers again with its
+    /// token, so that the server updates its entry instead of adding one (RFC 7641 §3.3.1, §4.1);
+    /// after [`Client::cancel_observation`], with a new token.
     pub fn observe(&mut self, request: Request, now: u64) -> Result<(), Error> {
-        self.begin(request, true, now)?;
+        let token = self.observation.as_ref().map(|o| o.token().to_vec());
+        self.begin(request, true, token, now)?;
         self.observation = None;
         Ok(())
     }

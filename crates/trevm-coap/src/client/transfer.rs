@@ -28,6 +28,9 @@ pub(super) struct Transfer {
     pub(super) exchange: Exchange,
     /// The request registers an observation (Observe: 0, RFC 7641), sent with its first block.
     pub(super) observe: bool,
+    /// The token of the next block, when not a new one (a registration again with its
+    /// observation's token, RFC 7641 §3.3.1).
+    pub(super) token: Option<Vec<u8>>,
     #[cfg(feature = "oscore")]
     pub(super) correlation: Option<Correlation>,
 }
