@@ -234,3 +234,93 @@ fn trevm_logs_prints_a_capsule_s_line_from_trevm_serve() {
         .unwrap();
     assert!(line.starts_with('['), "{line}");
 }
+
+/// End to end over EDHOC + OSCORE: `trevm serve --policy` where the admin may do anything, the
+/// reader may GET only `/sandbox/*` and strangers only list. The admin's `trevm logs` prints the
+/// capsule's line, and the line of its second start (a notification the device protected with
+/// its own Partial IV, after the admin pushes it again); the reader gets 4.03, a client
+/// without credentials 4.01, each as exit 1 with a clear message.
+#[test]
+fn trevm_logs_over_oscore_and_the_policy_s_refusals() {
+    use trevm_testkit::edhoc::{admin_and_reader_policy, keygen, write_diag};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let admin_cred = keygen(d, "admin", "2b");
+    let reader_cred = keygen(d, "reader", "2c");
+    std::fs::write(
+        d.join("peers.yml"),
+        admin_and_reader_policy(&admin_cred, &reader_cred),
+    )
+    .unwrap();
+    let addr = trevm_testkit::free_local_addr();
+    let capsule = root().join("payloads/coap-persistent");
+    let mut device = Running::start(
+        TREVM,
+        &[
+            "serve",
+            "--listen",
+            &addr,
+            "--policy",
+            d.join("peers.yml").to_str().unwrap(),
+            "--persistent",
+            capsule.to_str().unwrap(),
+        ],
+    )
+    .unwrap();
+    let line = device
+        .wait_for("CoAP server identity: ", Duration::from_secs(300))
+        .unwrap();
+    let identity = line.split_once("CoAP server identity: ").unwrap().1.trim();
+    let base = format!("coap://{addr}");
+    let pinned = format!("{{14: {identity}}}");
+    let admin = write_diag(d, "admin.diag", "admin", &admin_cred, &pinned, &base);
+    let reader = write_diag(d, "reader.diag", "reader", &reader_cred, &pinned, &base);
+
+    let mut logs = Running::start(
+        TREVM,
+        &[
+            "logs",
+            &base,
+            "--since-start",
+            "--credentials",
+            admin.to_str().unwrap(),
+        ],
+    )
+    .unwrap();
+    logs.wait_for(
+        "coap-persistent: persistent capsule version 1 ready",
+        WITHIN,
+    )
+    .unwrap();
+
+    let run = |args: &[&str]| {
+        let o = trevm_testkit::run_bounded(TREVM, args, &root(), Duration::from_secs(300));
+        (o.status.code(), text(&o))
+    };
+    // A line logged after the registration comes as a notification the device protected.
+    let (status, out) = run(&[
+        "push",
+        capsule.to_str().unwrap(),
+        &format!("{base}/vm-control"),
+        "--credentials",
+        admin.to_str().unwrap(),
+    ]);
+    assert_eq!(status, Some(0), "{out}");
+    let second = logs.wait_for(
+        "coap-persistent: persistent capsule version 1 ready",
+        WITHIN,
+    );
+    assert!(second.is_ok(), "{second:?}");
+    let (status, out) = run(&["logs", &base, "--credentials", reader.to_str().unwrap()]);
+    assert_eq!(status, Some(1), "{out}");
+    assert!(
+        out.contains("4.03") && out.contains("this client is not allowed to read /logs"),
+        "{out}"
+    );
+    let (status, out) = run(&["logs", &base]);
+    assert_eq!(status, Some(1), "{out}");
+    assert!(
+        out.contains("4.01") && out.contains("try --credentials"),
+        "{out}"
+    );
+}
