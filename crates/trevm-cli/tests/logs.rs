@@ -1,8 +1,10 @@
 //! `trevm logs` against a fake device that serves `/logs` with Observe (RFC 7641) as the shared
 //! contract says: lines printed as notifications come, once each (a retransmitted confirmable
 //! notification too), gaps and restarts said, a lapsed observation registered again with
-//! `?after=<last seq>`, and the device's refusals (4.01, 4.03, 4.04) as exit 1 with a clear
-//! message. Every wait is for an observable event with a deadline.
+//! `?after=<last seq>` and the same token, and the device's refusals (4.01, 4.03, 4.04) as exit 1
+//! with a clear message. End to end against `trevm serve`: open, over EDHOC + OSCORE (with the
+//! policy's 4.01 and 4.03), and aiocoap's observation client. Every wait is for an observable
+//! event with a deadline.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
@@ -323,4 +325,60 @@ fn trevm_logs_over_oscore_and_the_policy_s_refusals() {
         out.contains("4.01") && out.contains("try --credentials"),
         "{out}"
     );
+}
+
+/// aiocoap's observation client (its library: the `aiocoap-client --observe` of aiocoap 0.4.17
+/// prints only the first response, against aiocoap's own observable server as well, although it
+/// receives and acknowledges the notifications) on `trevm serve`'s `/logs`: the first
+/// representation and a notification (the capsule pushed again logs its start) arrive.
+const AIOCOAP_OBSERVE: &str = "import asyncio, sys, aiocoap
+async def main():
+    ctx = await aiocoap.Context.create_client_context()
+    req = ctx.request(aiocoap.Message(code=aiocoap.GET, uri=sys.argv[1], observe=0))
+    print((await req.response).payload.decode(), end='', flush=True)
+    async for n in req.observation:
+        print(n.payload.decode(), end='', flush=True)
+asyncio.run(main())
+";
+
+#[test]
+fn aiocoap_observes_logs() {
+    let addr = trevm_testkit::free_local_addr();
+    let open = root().join("examples/policies/open.yml");
+    let capsule = root().join("payloads/coap-persistent");
+    let mut device = Running::start(
+        TREVM,
+        &[
+            "serve",
+            "--listen",
+            &addr,
+            "--policy",
+            open.to_str().unwrap(),
+            "--persistent",
+            capsule.to_str().unwrap(),
+        ],
+    )
+    .unwrap();
+    device
+        .wait_for("CoAP device on coap://", Duration::from_secs(300))
+        .unwrap();
+    let url = format!("coap://{addr}/logs?after=0");
+    let mut observer = Running::start("python3", &["-c", AIOCOAP_OBSERVE, &url])
+        .expect("python3 with aiocoap (pip install aiocoap)");
+    let ready = "coap-persistent: persistent capsule version 1 ready";
+    let first = observer.wait_for(ready, WITHIN).unwrap();
+    assert!(first.starts_with("#1 "), "{first}");
+    let o = trevm_testkit::run_bounded(
+        TREVM,
+        &[
+            "push",
+            capsule.to_str().unwrap(),
+            &format!("coap://{addr}/vm-control"),
+        ],
+        &root(),
+        Duration::from_secs(300),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let second = observer.wait_for(ready, WITHIN).unwrap();
+    assert!(second.starts_with("#2 "), "{second}");
 }
