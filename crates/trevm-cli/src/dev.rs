@@ -82,20 +82,51 @@ pub(crate) fn cmd_dev(args: DevArgs) -> Result<ExitCode> {
             }
         });
     }
-    cycle(&args, &url, &dir);
+    let mut built_from = sources(&dir);
+    let mut version = None;
+    cycle(&args, &url, &dir, &mut version);
     for events in rx {
-        let changed = match events {
+        let touched = match events {
             Ok(events) => events.iter().any(|e| is_source(&dir, &e.path)),
             Err(e) => {
                 eprintln!("watching {}: {e}", dir.display());
                 false
             }
         };
-        if changed {
-            cycle(&args, &url, &dir);
+        // The watcher also reports reads (the build's own), so a rebuild needs a source whose
+        // size or modification time changed.
+        let now = sources(&dir);
+        if touched && now != built_from {
+            built_from = now;
+            cycle(&args, &url, &dir, &mut version);
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The payload's source files with their sizes and modification times, in path order.
+fn sources(dir: &Path) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+    fn walk(path: &Path, out: &mut Vec<(PathBuf, u64, Option<std::time::SystemTime>)>) {
+        let Ok(meta) = std::fs::metadata(path) else {
+            return;
+        };
+        if meta.is_dir() {
+            let Ok(entries) = std::fs::read_dir(path) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                walk(&entry.path(), out);
+            }
+        } else {
+            out.push((path.to_path_buf(), meta.len(), meta.modified().ok()));
+        }
+    }
+    let mut out = Vec::new();
+    for name in ["src", "wit", "Cargo.toml", "build.rs"] {
+        walk(&dir.join(name), &mut out);
+    }
+    out.sort();
+    out
 }
 
 /// The payload's directory (given as it or its Cargo.toml), absolute.
@@ -126,8 +157,11 @@ fn is_source(dir: &Path, path: &Path) -> bool {
     }
 }
 
-/// One build and push (and call), each step one line on stdout.
-fn cycle(args: &DevArgs, url: &Url, dir: &Path) {
+/// One build and push (and call), each step one line on stdout. `version`: the anti-rollback
+/// version of the last build, which the next one exceeds (the default, the time in seconds,
+/// does not when two builds fall into the same second; the device refuses a capsule of the
+/// installed version with other contents).
+fn cycle(args: &DevArgs, url: &Url, dir: &Path, version: &mut Option<u64>) {
     let started = Instant::now();
     // `trevm push DIR`'s build: the same options from the same flags, signed the same way.
     let built = args
@@ -135,6 +169,9 @@ fn cycle(args: &DevArgs, url: &Url, dir: &Path) {
         .options(trevm::Target::pulley_for_this_machine(), None)
         .and_then(|mut opts| {
             opts.target_dir = args.target_dir.clone();
+            let wanted = opts.version.unwrap_or_else(trevm_sign::default_version);
+            opts.version = Some(version.map_or(wanted, |last| wanted.max(last + 1)));
+            *version = opts.version;
             trevm_build::build(dir, &opts).map_err(anyhow::Error::from)
         });
     let built = match built {

@@ -1,6 +1,7 @@
-//! `trevm dev` against `trevm serve`: a scratch copy of the sandbox payload is built, signed and
-//! pushed; an edit of its source is rebuilt and pushed again (the device answers with the new
-//! text); a broken source says "build failed" and the device keeps the last good capsule. The
+//! `trevm dev` against `trevm serve`: a scratch sandbox payload that logs what `run()` returns
+//! is built, signed and pushed, called, and its log line streamed from the device's `/logs`; an
+//! edit of its source is rebuilt and pushed again (the new text answered and logged); a broken
+//! source says "build failed" and the device keeps the last good capsule. The
 //! payload builds in `payloads/target` (its dependencies are built there already). Every wait
 //! is for a line of output, with a deadline.
 
@@ -20,13 +21,15 @@ fn root() -> PathBuf {
         .unwrap()
 }
 
+/// The capsule's source: `run()` logs `greeting` and returns it.
 fn lib_rs(greeting: &str) -> String {
-    let wit = root().join("wit");
     format!(
         "#![no_std]\nextern crate alloc;\nuse trevm_guest as _;\n\
-         wit_bindgen::generate!({{ world: \"example-sandbox-no-bindings\", path: {wit:?}, generate_all }});\n\
+         wit_bindgen::generate!({{ world: \"dev-sandbox\", path: \"wit\", generate_all }});\n\
          struct Capsule;\n\
-         impl Guest for Capsule {{ fn run() -> alloc::string::String {{ alloc::string::String::from({greeting:?}) }} }}\n\
+         impl Guest for Capsule {{ fn run() -> alloc::string::String {{\n\
+             ariel::wasm_bindings::log_api::info({greeting:?});\n\
+             alloc::string::String::from({greeting:?}) }} }}\n\
          export!(Capsule);\n"
     )
 }
@@ -50,8 +53,29 @@ fn scratch_sandbox(dir: &Path) -> PathBuf {
     )
     .unwrap();
     std::fs::copy(root().join("payloads/Cargo.lock"), krate.join("Cargo.lock")).unwrap();
+    // A sandbox world that may log: `run()` as in example-sandbox-no-bindings, and log-api.
+    std::fs::create_dir_all(krate.join("wit/deps/ariel")).unwrap();
+    std::fs::copy(
+        root().join("wit/deps/ariel/log.wit"),
+        krate.join("wit/deps/ariel/log.wit"),
+    )
+    .unwrap();
+    std::fs::write(
+        krate.join("wit/dev.wit"),
+        "package example:dev;\nworld dev-sandbox {\n    import ariel:wasm-bindings/log-api@0.0.1;\n    \
+         export run: func() -> string;\n}\n",
+    )
+    .unwrap();
     std::fs::write(krate.join("src/lib.rs"), lib_rs("first version")).unwrap();
     krate
+}
+
+/// Waits for a line with `needle`, unless one came already (the logs thread and the main thread
+/// print in either order).
+fn seen_or_wait(r: &mut Running, needle: &str) {
+    if !r.lines().iter().any(|l| l.contains(needle)) {
+        r.wait_for(needle, BUILDS_WITHIN).unwrap();
+    }
 }
 
 fn call(url: &str) -> String {
@@ -74,6 +98,8 @@ fn dev_pushes_rebuilds_on_a_change_and_keeps_the_last_good_capsule_on_a_build_er
             &addr,
             "--policy",
             open.to_str().unwrap(),
+            "--grant",
+            "sandbox=log",
         ],
     )
     .unwrap();
@@ -98,13 +124,14 @@ fn dev_pushes_rebuilds_on_a_change_and_keeps_the_last_good_capsule_on_a_build_er
         .unwrap();
     dev.wait_for(&format!("pushed to {url} (2."), BUILDS_WITHIN)
         .unwrap();
-    dev.wait_for("called: first version", BUILDS_WITHIN)
-        .unwrap();
+    seen_or_wait(&mut dev, "called: first version");
+    // run() logged it: the device's /logs, streamed by trevm dev.
+    seen_or_wait(&mut dev, "] x: first version");
     let first = started.elapsed();
 
     std::fs::write(krate.join("src/lib.rs"), lib_rs("second version")).unwrap();
-    dev.wait_for("called: second version", BUILDS_WITHIN)
-        .unwrap();
+    seen_or_wait(&mut dev, "called: second version");
+    seen_or_wait(&mut dev, "] x: second version");
     let pushes = dev
         .lines()
         .iter()
@@ -114,6 +141,13 @@ fn dev_pushes_rebuilds_on_a_change_and_keeps_the_last_good_capsule_on_a_build_er
 
     std::fs::write(krate.join("src/lib.rs"), "this is not Rust").unwrap();
     dev.wait_for("build failed: ", BUILDS_WITHIN).unwrap();
+    // Nothing but the two edits made it build and push (not the build's own reads of the sources).
+    let cycles = dev
+        .lines()
+        .iter()
+        .filter(|l| l.starts_with("built "))
+        .count();
+    assert_eq!(cycles, 2, "{}", dev.output());
     assert!(
         call(&url).contains("second version"),
         "the device keeps the last good capsule"
