@@ -3,8 +3,8 @@
 //! notification too), gaps and restarts said, a lapsed observation registered again with
 //! `?after=<last seq>` and the same token, and the device's refusals (4.01, 4.03, 4.04) as exit 1
 //! with a clear message. End to end against `trevm serve`: open, over EDHOC + OSCORE (with the
-//! policy's 4.01 and 4.03), and aiocoap's observation client. Every wait is for an observable
-//! event with a deadline.
+//! policy's 4.01 and 4.03), aiocoap's observation client, and a device that comes up after
+//! `trevm logs` started. Every wait is for an observable event with a deadline.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
@@ -381,4 +381,72 @@ fn aiocoap_observes_logs() {
     assert!(o.status.success(), "{}", text(&o));
     let second = observer.wait_for(ready, WITHIN).unwrap();
     assert!(second.starts_with("#2 "), "{second}");
+}
+
+/// `trevm logs` started before its device: it says it is reconnecting (stderr) and prints the
+/// device's lines once the device is up.
+#[test]
+fn trevm_logs_waits_for_an_unreachable_device() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let addr = trevm_testkit::free_local_addr();
+    /// Killed when dropped, also when the test fails.
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut logs = Killed(
+        Command::new(TREVM)
+            .args(["logs", &format!("coap://{addr}"), "--since-start"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    for pipe in [
+        Box::new(logs.0.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(logs.0.stderr.take().unwrap()),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let mut seen = Vec::new();
+    let mut wait_for = |needle: &str| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            seen.push(line.clone());
+            if line.contains(needle) {
+                return;
+            }
+        }
+        panic!("no line with {needle:?}: {seen:#?}");
+    };
+    wait_for("reconnecting");
+    let open = root().join("examples/policies/open.yml");
+    let capsule = root().join("payloads/coap-persistent");
+    let mut device = Running::start(
+        TREVM,
+        &[
+            "serve",
+            "--listen",
+            &addr,
+            "--policy",
+            open.to_str().unwrap(),
+            "--persistent",
+            capsule.to_str().unwrap(),
+        ],
+    )
+    .unwrap();
+    device
+        .wait_for("CoAP device on coap://", Duration::from_secs(300))
+        .unwrap();
+    wait_for("coap-persistent: persistent capsule version 1 ready");
 }
