@@ -145,8 +145,9 @@ pub(crate) struct RunArgs {
     /// Capsule (.cwasm), payload crate directory / Cargo.toml, or .wasm (built on the fly).
     pub(crate) input: PathBuf,
     /// Function to call, with WAVE-encoded arguments, e.g. 'fibonacci(20)' (a bare name, e.g.
-    /// blinky, calls a function that takes nothing). Default: run(). Repeat it to make several calls on the same instance, in order, e.g.
-    /// `--invoke 'bind-socket(4242)' --invoke 'run()'`.
+    /// blinky, calls a function that takes nothing). Default: run(), else the capsule's one
+    /// export without parameters. Repeat it to make several calls on the same instance, in
+    /// order, e.g. `--invoke 'bind-socket(4242)' --invoke 'run()'`.
     #[arg(long)]
     pub(crate) invoke: Vec<String>,
     /// Call the last --invoke again and again, this long apart (e.g. 10ms), as a device's main

@@ -7,14 +7,18 @@
 //! - [`coap_cmds`] on [`coap_client`]: `push`, `call`, `ls`; with `--credentials`, EDHOC + OSCORE
 //!   ([`trevm_cli::oscore_client`]) with an aiocoap-style credentials file
 //!   ([`trevm_cli::credentials`]); the client modules are the crate's library (`lib.rs`);
-//! - [`fleet`]: `trevm fleet ls` and `trevm fleet push` on a CoAP Resource Directory.
+//! - [`fleet`]: `trevm fleet ls` and `trevm fleet push` on a CoAP Resource Directory;
+//! - [`new`]: `trevm new`, a capsule crate from a template;
+//! - [`completions`], [`manpage`]: `trevm completions`, `trevm man`, from the definition below;
+//! - [`logs`]: `trevm logs`, a device's `/logs` observed; [`dev`]: `trevm dev`, build, push and
+//!   stream logs on every change of a payload's sources.
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use trevm::{Error, Target};
 use trevm_cli::coap_client;
 use trevm_native::NativeBoard;
@@ -22,10 +26,13 @@ use trevm_native::NativeBoard;
 mod args;
 mod coap_cmds;
 mod coap_keys;
+mod completions;
 mod dev;
 mod fleet;
 mod heap;
 mod logs;
+mod manpage;
+mod new;
 mod run;
 mod signing;
 mod table;
@@ -150,6 +157,14 @@ enum Command {
     /// The devices registered in a CoAP Resource Directory: list them, roll capsules out to them.
     #[command(subcommand)]
     Fleet(fleet::args::FleetCommand),
+    /// Make a capsule crate for a world, ready to build, run and push: `trevm new hello --world
+    /// async` (`trevm new --list` lists the worlds).
+    New(new::NewArgs),
+    /// Print the shell completion script for `trevm`, e.g. `trevm completions bash >
+    /// ~/.local/share/bash-completion/completions/trevm`.
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page of `trevm` (roff), or write one per subcommand with --out-dir.
+    Man(manpage::ManArgs),
     /// Print a device's capsule log lines as they come (its /logs, observed), until Ctrl-C.
     Logs(logs::LogsArgs),
     /// Build, sign and push a payload, stream the device's logs, and build and push again on
@@ -170,6 +185,9 @@ fn main() -> ExitCode {
         Command::Call(args) => coap_cmds::cmd_call(args),
         Command::Ls { url, security } => coap_cmds::cmd_ls(&url, &security),
         Command::Fleet(command) => fleet::cmd_fleet(command),
+        Command::New(args) => new::cmd_new(args),
+        Command::Completions(args) => completions::cmd_completions(&args, Cli::command()),
+        Command::Man(args) => manpage::cmd_man(&args, Cli::command()),
         Command::Logs(args) => logs::cmd_logs(args),
         Command::Dev(args) => dev::cmd_dev(args),
         Command::Serve {

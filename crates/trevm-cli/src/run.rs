@@ -72,16 +72,13 @@ pub(crate) fn cmd_run(args: RunArgs) -> Result<ExitCode> {
     }
     board.press_button_on_enter();
     let name = capsule.name().to_string();
+    let funcs = loaded.exported_funcs(&runtime);
     let invokes = if args.invoke.is_empty() {
-        vec!["run()".to_string()]
+        vec![default_call(&name, &funcs)?]
     } else {
         args.invoke
     };
-    let exported: Vec<String> = loaded
-        .exported_funcs(&runtime)
-        .into_iter()
-        .map(|f| f.name)
-        .collect();
+    let exported: Vec<String> = funcs.into_iter().map(|f| f.name).collect();
     let (every, times) = (args.every, args.times);
     let mut calls = Vec::new();
     for invoke in &invokes {
@@ -138,6 +135,32 @@ pub(crate) fn cmd_run(args: RunArgs) -> Result<ExitCode> {
             elapsed.as_secs_f64()
         ))),
         Err(e) => Err(anyhow::Error::new(e).context(format!("running `{name}`"))),
+    }
+}
+
+/// What `trevm run` calls without `--invoke`: `run()` when the capsule exports it, else its one
+/// exported function without parameters (e.g. `blinky()`), as a device's ephemeral slot starts
+/// it; an error listing the exports when that leaves a choice.
+fn default_call(capsule: &str, funcs: &[trevm::ExportedFunc]) -> Result<String> {
+    if funcs.iter().any(|f| f.name == "run") {
+        return Ok("run()".into());
+    }
+    let without_params: Vec<&trevm::ExportedFunc> =
+        funcs.iter().filter(|f| f.ty.params.is_empty()).collect();
+    match without_params.as_slice() {
+        [one] => Ok(format!("{}()", one.name)),
+        _ => {
+            let exports: Vec<String> = funcs.iter().map(ToString::to_string).collect();
+            bail!(
+                "`{capsule}` exports no `run()`: say what to call with --invoke 'name(args)' \
+                 (it exports {})",
+                if exports.is_empty() {
+                    "no functions".to_string()
+                } else {
+                    exports.join(", ")
+                }
+            )
+        }
     }
 }
 

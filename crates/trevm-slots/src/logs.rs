@@ -13,7 +13,6 @@
 //! behind a `critical_section::Mutex`, held only to copy a line in or out.
 
 use alloc::collections::VecDeque;
-use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -37,11 +36,11 @@ pub const DEFAULT_CAPACITY: usize = 4096;
 #[derive(Clone)]
 pub struct Logs(Arc<critical_section::Mutex<RefCell<Ring>>>);
 
+/// Lines as served, `\n`-terminated, oldest first, in one buffer allocated once (no allocation
+/// per line: on a device's heap, small blocks left here and there split the holes an upload
+/// needs). Each line starts with `#<seq> `, which is how readers find their place.
 struct Ring {
-    /// Lines as served, oldest first, with their sequence numbers.
-    lines: VecDeque<(u64, String)>,
-    /// Bytes of `lines`' text.
-    bytes: usize,
+    bytes: VecDeque<u8>,
     capacity: usize,
     /// The sequence number of the next line.
     next: u64,
@@ -53,13 +52,16 @@ struct Ring {
     now_ms: fn() -> u64,
 }
 
+/// The longest line: `#` and 20 digits, a space, 20 digits, `.mmm `, a name of [`MAX_NAME`]
+/// bytes and `…`, `: `, a message of [`MAX_MESSAGE`] bytes and `…`, `\n`.
+const MAX_LINE: usize = 1 + 20 + 1 + 20 + 5 + MAX_NAME + 3 + 2 + MAX_MESSAGE + 3 + 1;
+
 impl core::fmt::Debug for Logs {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         critical_section::with(|cs| {
             let r = self.0.borrow_ref(cs);
             f.debug_struct("Logs")
-                .field("lines", &r.lines.len())
-                .field("bytes", &r.bytes)
+                .field("bytes", &r.bytes.len())
                 .field("capacity", &r.capacity)
                 .field("next", &r.next)
                 .finish_non_exhaustive()
@@ -68,12 +70,13 @@ impl core::fmt::Debug for Logs {
 }
 
 impl Logs {
-    /// A ring keeping up to `capacity` bytes of lines (at least one line always), stamping them
-    /// with `now_ms` (the device's clock), and handing each on to `forward` too.
+    /// A ring keeping up to `capacity` bytes of lines (at least one longest line), stamping them
+    /// with `now_ms` (the device's clock), and handing each on to `forward` too. The buffer is
+    /// allocated here, once.
     pub fn new(capacity: usize, now_ms: fn() -> u64, forward: Option<Arc<dyn LogSink>>) -> Logs {
+        let capacity = capacity.max(MAX_LINE);
         Logs(Arc::new(critical_section::Mutex::new(RefCell::new(Ring {
-            lines: VecDeque::new(),
-            bytes: 0,
+            bytes: VecDeque::with_capacity(capacity),
             capacity,
             next: 1,
             changed: false,
@@ -91,25 +94,21 @@ impl Logs {
     /// The newest lines that fit [`MAX_PAYLOAD`], oldest first, and the newest's number.
     pub fn newest(&self) -> (Vec<u8>, u64) {
         critical_section::with(|cs| {
-            let r = self.0.borrow_ref(cs);
-            let mut room = MAX_PAYLOAD;
-            let from = r
-                .lines
-                .iter()
-                .rev()
-                .take_while(|(_, l)| match room.checked_sub(l.len()) {
-                    Some(left) => {
-                        room = left;
-                        true
+            let mut r = self.0.borrow_ref_mut(cs);
+            let newest = r.next - 1;
+            let text = r.bytes.make_contiguous();
+            // The newest lines: from the start of the first line within MAX_PAYLOAD of the end.
+            let mut from = text.len();
+            for (i, _) in text.iter().enumerate().rev().filter(|(_, b)| **b == b'#') {
+                let starts_line = i == 0 || text[i - 1] == b'\n';
+                if starts_line {
+                    if text.len() - i > MAX_PAYLOAD {
+                        break;
                     }
-                    None => false,
-                })
-                .count();
-            let mut out = Vec::with_capacity(MAX_PAYLOAD - room);
-            for (_, line) in r.lines.iter().skip(r.lines.len() - from) {
-                out.extend_from_slice(line.as_bytes());
+                    from = i;
+                }
             }
-            (out, r.next - 1)
+            (text[from..].to_vec(), newest)
         })
     }
 
@@ -122,15 +121,20 @@ impl Logs {
             return (!lines.is_empty()).then_some((lines, last));
         }
         critical_section::with(|cs| {
-            let r = self.0.borrow_ref(cs);
+            let mut r = self.0.borrow_ref_mut(cs);
+            let text = r.bytes.make_contiguous();
             let mut out = Vec::new();
             let mut last = cursor;
-            for (seq, line) in r.lines.iter().filter(|(seq, _)| *seq > cursor) {
+            for line in text.split_inclusive(|b| *b == b'\n') {
+                let seq = seq_of(line);
+                if seq <= cursor {
+                    continue;
+                }
                 if out.len() + line.len() > MAX_PAYLOAD {
                     break;
                 }
-                out.extend_from_slice(line.as_bytes());
-                last = *seq;
+                out.extend_from_slice(line);
+                last = seq;
             }
             (!out.is_empty()).then_some((out, last))
         })
@@ -149,24 +153,57 @@ impl Logs {
     }
 }
 
+/// The number a line starts with (`#17 …`; 0 for anything else, which never happens).
+fn seq_of(line: &[u8]) -> u64 {
+    line.iter()
+        .skip(1)
+        .take_while(|b| b.is_ascii_digit())
+        .fold(0u64, |n, d| {
+            n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+        })
+}
+
+/// A line being written, on the stack.
+struct LineBuf {
+    buf: [u8; MAX_LINE],
+    len: usize,
+}
+
+impl core::fmt::Write for LineBuf {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len.checked_add(s.len()).ok_or(core::fmt::Error)?;
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(core::fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 impl Ring {
     fn push(&mut self, capsule: &str, message: &str) {
         let seq = self.next;
         self.next += 1;
         let at = (self.now_ms)();
-        let mut line = String::with_capacity(32 + capsule.len().min(MAX_NAME) + message.len());
+        let mut line = LineBuf {
+            buf: [0; MAX_LINE],
+            len: 0,
+        };
+        // Within MAX_LINE by construction (see there): nothing is cut here.
         let _ = write!(line, "#{seq} {}.{:03} ", at / 1000, at % 1000);
-        push_clean(&mut line, capsule, MAX_NAME, true);
-        line.push_str(": ");
-        push_clean(&mut line, message, MAX_MESSAGE, false);
-        line.push('\n');
-        self.bytes += line.len();
-        self.lines.push_back((seq, line));
-        while self.bytes > self.capacity && self.lines.len() > 1 {
-            if let Some((_, old)) = self.lines.pop_front() {
-                self.bytes -= old.len();
-            }
+        let _ = push_clean(&mut line, capsule, MAX_NAME, true);
+        let _ = line.write_str(": ");
+        let _ = push_clean(&mut line, message, MAX_MESSAGE, false);
+        let _ = line.write_str("\n");
+        let line = &line.buf[..line.len];
+        while self.bytes.len() + line.len() > self.capacity && !self.bytes.is_empty() {
+            // Forget the oldest line.
+            let first = self.bytes.iter().position(|b| *b == b'\n');
+            self.bytes
+                .drain(..first.map_or(self.bytes.len(), |i| i + 1));
         }
+        self.bytes.extend(line);
         self.changed = true;
         if let Some(waker) = self.waker.take() {
             waker.wake();
@@ -174,10 +211,10 @@ impl Ring {
     }
 }
 
-/// Appends `text` to `line`, at most `max` bytes of it (cut at a character boundary, then `…`),
+/// Writes `text` to `line`, at most `max` bytes of it (cut at a character boundary, then `…`),
 /// control characters replaced by U+FFFD; in a `name`, spaces and `:` become `_` too (a line
 /// is `name: message`).
-fn push_clean(line: &mut String, text: &str, max: usize, name: bool) {
+fn push_clean(line: &mut LineBuf, text: &str, max: usize, name: bool) -> core::fmt::Result {
     let mut used = 0;
     for c in text.chars() {
         let c = match c {
@@ -186,12 +223,12 @@ fn push_clean(line: &mut String, text: &str, max: usize, name: bool) {
             c => c,
         };
         if used + c.len_utf8() > max {
-            line.push('…');
-            return;
+            return line.write_char('…');
         }
         used += c.len_utf8();
-        line.push(c);
+        line.write_char(c)?;
     }
+    Ok(())
 }
 
 impl LogSink for Logs {
@@ -260,16 +297,16 @@ mod tests {
 
     #[test]
     fn the_ring_forgets_the_oldest_and_a_reader_sees_the_gap() {
-        let l = logs(100);
-        for i in 0..20 {
+        let l = logs(MAX_LINE);
+        for i in 0..40 {
             l.log("c", &alloc::format!("line {i}"));
         }
         let (lines, last) = l.after(0).unwrap();
         let lines = text(&lines);
-        assert_eq!(last, 20);
+        assert_eq!(last, 40);
         assert!(lines.starts_with("#"), "{lines}");
         assert!(!lines.contains("#1 "), "the oldest are gone: {lines}");
-        assert!(lines.len() <= 100);
+        assert!(lines.len() <= MAX_LINE);
     }
 
     #[test]

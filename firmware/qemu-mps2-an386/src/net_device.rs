@@ -67,6 +67,7 @@ where
         now,
         sleep_until
     ));
+    let serving = Apart(serving);
     // The ephemeral slot's capsule and the registration run beside the server, in this task.
     let registering = core::pin::pin!(async {
         match rd {
@@ -106,7 +107,7 @@ async fn start<P: PartialEq + Clone>(
     links: trevm_coap::rd::LinksWatch,
 ) -> Result<
     (
-        Server<P, Announced, Security<P>>,
+        alloc::boxed::Box<Server<P, Announced, Security<P>>>,
         impl core::future::Future<Output = ()>,
     ),
     String,
@@ -135,7 +136,14 @@ async fn start<P: PartialEq + Clone>(
         Runtime::new(profile, RuntimeOptions::mcu().with_grants(grants)).map_err(|e| e.to_string())
     };
     let trust = trust()?;
-    let log: Arc<dyn trevm::LogSink> = Arc::new(crate::console::SemihostingLog);
+    // Capsules' log lines go to the console and to /logs: a ring of LOG_RING bytes of lines.
+    let console: Arc<dyn trevm::LogSink> = Arc::new(crate::console::SemihostingLog);
+    let logs = trevm_slots::logs::Logs::new(
+        LOG_RING,
+        || embassy_time::Instant::now().as_millis(),
+        Some(console),
+    );
+    let log: Arc<dyn trevm::LogSink> = Arc::new(logs.clone());
     let host = || {
         let log = log.clone();
         move |name: &str| HostState::new(name).with_log(log.clone())
@@ -176,15 +184,18 @@ async fn start<P: PartialEq + Clone>(
         persistent: Some(persistent),
         ephemeral: Some(ephemeral),
         memory: Some(heap),
-        logs: None,
+        logs: Some(logs),
     };
     let security = security(&store)?;
     // Announced: the device's capsules as Resource Directory links, kept current for
     // [`crate::net_rd`] (computed after requests that may change them; idle without an RD).
     let device = Announced::new(device, links);
     let server = Server::new(device, ServerLimits::mcu()).with_security(security);
-    Ok((server, driver))
+    Ok((alloc::boxed::Box::new(server), driver))
 }
+
+/// Bytes of log lines `/logs` keeps (a dozen lines or so; each line is allocated on its own).
+const LOG_RING: usize = 1024;
 
 /// The public key this device trusts: the development key of whoever built the firmware.
 static TRUSTED_KEY: [u8; 32] = *include_bytes!(concat!(env!("OUT_DIR"), "/trusted-key.bin"));

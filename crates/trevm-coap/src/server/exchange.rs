@@ -244,18 +244,20 @@ impl<P: PartialEq + Clone, R: Resources, L: Layer<P>> Server<P, R, L> {
                 (pending, self.respond(peer, &inner, &reply_to, now_ms))
             }
         };
-        match step {
-            Step::Done(response) => {
-                let response = self.layer.finish(pending, response);
-                Received::Reply(self.reply(peer, &reply_to, response, now_ms))
-            }
+        // One call of `finish` for both answers now: each inlined copy of the security layer's
+        // would take its own room in this frame, under every request the device handles.
+        let response = match step {
+            Step::Done(response) => response,
             Step::Observed(mut response, path, cursor) => {
                 self.register(peer, &reply_to, &pending, &mut response, path, cursor);
-                let response = self.layer.finish(pending, response);
-                Received::Reply(self.reply(peer, &reply_to, response, now_ms))
+                response
             }
-            Step::Run(inner, run) => self.start(peer, reply_to, inner, run, pending, now_ms),
-        }
+            Step::Run(inner, run) => {
+                return self.start(peer, reply_to, inner, run, pending, now_ms);
+            }
+        };
+        let response = self.layer.finish(pending, response);
+        Received::Reply(self.reply(peer, &reply_to, response, now_ms))
     }
 
     /// Hands the response of a run [`Server::receive`] started to the exchange; returns the

@@ -54,12 +54,21 @@ impl<P: PartialEq, O> Observers<P, O> {
         Observers { list: Vec::new() }
     }
 
-    /// Registers (or registers again: same peer and token) an observer; `false` when `max` are
-    /// registered already and this is not one of them.
+    /// Registers (or registers again: same peer and token) an observer; when `max` are
+    /// registered already, it takes the place of one that left a notification unacknowledged
+    /// past its first retransmission (likely a client that vanished: a device has few places,
+    /// and that one would hold its place for a minute), else `false`: no place.
     pub(crate) fn register(&mut self, observer: Observer<P, O>, max: usize) -> bool {
         self.cancel(&observer.peer, &observer.token);
         if self.list.len() >= max {
-            return false;
+            let silent = self
+                .list
+                .iter()
+                .position(|o| o.outstanding.as_ref().is_some_and(|n| n.retransmits > 0));
+            match silent {
+                Some(at) => drop(self.list.swap_remove(at)),
+                None => return false,
+            }
         }
         self.list.push(observer);
         true

@@ -220,3 +220,30 @@ fn what_cannot_be_observed_is_answered_as_a_plain_request() {
     ask(&mut s, "a", &put.encode(), 0).unwrap();
     assert_eq!(s.observers(), 0);
 }
+
+#[test]
+fn a_full_device_gives_the_place_of_a_silent_observer_to_a_new_one() {
+    let limits = ServerLimits {
+        observers: 1,
+        ..ServerLimits::default()
+    };
+    let mut s = server(limits);
+    ask(&mut s, "gone", &get(1, b"t1", "feed", Some(0)), 0).unwrap();
+    // Nothing on its way yet: the place is taken.
+    let r = ask(&mut s, "new", &get(2, b"t2", "feed", Some(0)), 0).unwrap();
+    assert_eq!(r.option(opt::OBSERVE), None);
+    s.resources.lines.push("x".to_string());
+    assert_eq!(notes(&mut s, 0).len(), 1);
+    // Unacknowledged but not retransmitted yet: still taken.
+    let r = ask(&mut s, "new", &get(3, b"t2", "feed", Some(0)), 1).unwrap();
+    assert_eq!(r.option(opt::OBSERVE), None);
+    // Retransmitted once without an answer: the newcomer takes its place.
+    assert_eq!(notes(&mut s, 2_000).len(), 1);
+    let r = ask(&mut s, "new", &get(4, b"t2", "feed", Some(0)), 2_001).unwrap();
+    assert!(r.option(opt::OBSERVE).is_some());
+    assert_eq!(s.observers(), 1);
+    s.resources.lines.push("y".to_string());
+    let n = notes(&mut s, 2_002);
+    assert_eq!(n.len(), 1);
+    assert_eq!(n[0].0, "new");
+}

@@ -12,8 +12,9 @@ use alloc::vec::Vec;
 use core::future::{Future, poll_fn};
 use core::pin::pin;
 
+use core::task::Poll;
+
 use futures_util::StreamExt as _;
-use futures_util::future::{Either, select};
 use futures_util::stream::FuturesUnordered;
 
 use super::exchange::{ExchangeId, Received, Server};
@@ -75,33 +76,34 @@ pub async fn serve<T: Transport, R: Resources, L: Layer<T::Peer>, S: Future<Outp
     let mut buf = vec![0u8; MAX_DATAGRAM];
     let mut runs = FuturesUnordered::new();
     loop {
+        // One flat wait on everything that may wake the loop (the socket, a run ending, an
+        // observable resource changing, a notification's retransmission falling due), polled
+        // in that order.
         let event = {
             let resources = &server.resources;
             let deadline = server.notify_deadline();
-            let notify = pin!(async {
-                let changed = pin!(poll_fn(|cx| resources.poll_changed(cx)));
+            let mut timer = pin!(async {
                 match deadline {
-                    Some(at) => {
-                        let _ = select(changed, pin!(sleep_until(at))).await;
-                    }
-                    None => changed.await,
+                    Some(at) => sleep_until(at).await,
+                    None => core::future::pending().await,
                 }
             });
-            let datagram = pin!(transport.recv_from(&mut buf));
-            let received = select(datagram, notify);
-            if runs.is_empty() {
-                match received.await {
-                    Either::Left((received, _)) => Event::Datagram(received),
-                    Either::Right(((), _)) => Event::Notify,
+            let mut datagram = pin!(transport.recv_from(&mut buf));
+            poll_fn(|cx| {
+                if let Poll::Ready(received) = datagram.as_mut().poll(cx) {
+                    return Poll::Ready(Event::Datagram(received));
                 }
-            } else {
-                match select(received, runs.next()).await {
-                    Either::Left((Either::Left((received, _)), _)) => Event::Datagram(received),
-                    Either::Left((Either::Right(((), _)), _)) => Event::Notify,
-                    Either::Right((Some((id, response)), _)) => Event::Finished(id, response),
-                    Either::Right((None, _)) => continue,
+                if !runs.is_empty()
+                    && let Poll::Ready(Some((id, response))) = runs.poll_next_unpin(cx)
+                {
+                    return Poll::Ready(Event::Finished(id, response));
                 }
-            }
+                if resources.poll_changed(cx).is_ready() || timer.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Event::Notify);
+                }
+                Poll::Pending
+            })
+            .await
         };
         match event {
             Event::Datagram(Ok((len, peer))) => {
