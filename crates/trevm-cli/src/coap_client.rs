@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
-use trevm_coap::client::{Error, Limits, Request, RunError, Timing, Transport};
+use trevm_coap::client::{Error, Limits, Notification, Request, RunError, Timing, Transport};
 
 use crate::{credentials, oscore_client};
 
@@ -49,6 +49,20 @@ impl Url {
         format!("coap://{}/{}", self.authority, self.path.join("/"))
     }
 }
+
+/// The error of a server that does not answer (no answer after the retransmissions, or
+/// "connection refused"): a caller that keeps trying (`trevm logs`) tells it from refusals with
+/// `downcast_ref`.
+#[derive(Debug)]
+pub struct Unreachable(pub String);
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unreachable {}
 
 /// A response with its body reassembled.
 pub use trevm_coap::client::Reply;
@@ -95,11 +109,10 @@ impl Transport for Udp {
 impl Udp {
     fn net_error(&self, e: std::io::Error) -> anyhow::Error {
         if e.kind() == ErrorKind::ConnectionRefused {
-            anyhow!(
+            anyhow::Error::new(Unreachable(format!(
                 "no CoAP server at {} ({}): connection refused",
-                self.url.authority,
-                self.url.addr
-            )
+                self.url.authority, self.url.addr
+            )))
         } else {
             anyhow!("talking to {}: {e}", self.url.authority)
         }
@@ -171,9 +184,11 @@ impl Client {
         let authority = &self.udp.url.authority;
         match e {
             RunError::Transport(e) => e,
-            RunError::Client(Error::NoAnswer { tries }) => anyhow!(
-                "no answer from {authority} after {tries} tries (is a CoAP server listening there?)"
-            ),
+            RunError::Client(Error::NoAnswer { tries }) => {
+                anyhow::Error::new(Unreachable(format!(
+                    "no answer from {authority} after {tries} tries (is a CoAP server listening there?)"
+                )))
+            }
             RunError::Client(Error::Reset) => {
                 anyhow!("{authority} rejected the request (Reset)")
             }
@@ -205,6 +220,53 @@ impl Client {
             .map_err(RunError::Client)
             .and_then(|()| self.client.run(&mut self.udp, progress))
             .map_err(|e| self.explain(e, None))
+    }
+}
+
+/// What [`Client::listen`] heard.
+#[derive(Debug)]
+pub enum Heard {
+    /// A notification of the observation.
+    Notification(Notification),
+    /// Nothing for Max-Age (and a margin): the server may have forgotten the observation.
+    Lapsed,
+}
+
+impl Client {
+    /// Registers an observation (RFC 7641) of the resource at the client's path (and query): the
+    /// answer, its payload the first representation. [`Client::is_observing`] says whether the
+    /// server registered it.
+    pub fn observe(&mut self) -> Result<Reply> {
+        let request =
+            Request::new(trevm_coap::message::code::GET, &[]).with_query(self.query.clone());
+        let request = Request {
+            path: self.udp.url.path.clone(),
+            ..request
+        };
+        let now = self.udp.now_ms();
+        self.client
+            .observe(request, now)
+            .map_err(RunError::Client)
+            .and_then(|()| self.client.run(&mut self.udp, |_, _| {}))
+            .map_err(|e| self.explain(e, None))
+    }
+
+    /// Whether the server keeps the observation (its last answer had an Observe option and no
+    /// final notification came).
+    pub fn is_observing(&self) -> bool {
+        self.client.is_observing()
+    }
+
+    /// Waits for the observation's next notification (acknowledging it) until it lapses.
+    pub fn listen(&mut self) -> Result<Heard> {
+        let Some(until) = self.client.observation_lapses_at() else {
+            return Ok(Heard::Lapsed);
+        };
+        match self.client.listen(&mut self.udp, until) {
+            Ok(Some(n)) => Ok(Heard::Notification(n)),
+            Ok(None) => Ok(Heard::Lapsed),
+            Err(e) => Err(self.explain(e, None)),
+        }
     }
 }
 

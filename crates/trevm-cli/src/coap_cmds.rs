@@ -10,15 +10,26 @@ use crate::{coap_client, obtain_capsule, outln, stdout_failed};
 pub(crate) fn cmd_push(args: PushArgs) -> Result<ExitCode> {
     let url = coap_client::Url::parse(&args.url)?;
     let bytes = obtain_capsule(&args.capsule, &args.compile)?;
-    let mut client = coap_client::Client::connect(url, args.security.credentials.as_deref())?;
     eprintln!("pushing {} bytes to {}", bytes.len(), args.url);
-    let reply = client.request(
-        trevm_coap::message::code::PUT,
-        bytes,
-        args.block,
-        coap_client::print_progress,
-    )?;
+    let reply = push(url, args.security.credentials.as_deref(), bytes, args.block)?;
     finish_reply(&reply)
+}
+
+/// PUTs `capsule` to `url` (block-wise in `block`-byte blocks, progress on stderr), over
+/// EDHOC + OSCORE with `credentials`: `trevm push`'s upload, also `trevm dev`'s.
+pub(crate) fn push(
+    url: coap_client::Url,
+    credentials: Option<&std::path::Path>,
+    capsule: Vec<u8>,
+    block: usize,
+) -> Result<coap_client::Reply> {
+    let mut client = coap_client::Client::connect(url, credentials)?;
+    client.request(
+        trevm_coap::message::code::PUT,
+        capsule,
+        block,
+        coap_client::print_progress,
+    )
 }
 
 pub(crate) fn cmd_call(args: CallArgs) -> Result<ExitCode> {

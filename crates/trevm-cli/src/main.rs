@@ -9,7 +9,9 @@
 //!   ([`trevm_cli::credentials`]); the client modules are the crate's library (`lib.rs`);
 //! - [`fleet`]: `trevm fleet ls` and `trevm fleet push` on a CoAP Resource Directory;
 //! - [`new`]: `trevm new`, a capsule crate from a template;
-//! - [`completions`], [`manpage`]: `trevm completions`, `trevm man`, from the definition below.
+//! - [`completions`], [`manpage`]: `trevm completions`, `trevm man`, from the definition below;
+//! - [`logs`]: `trevm logs`, a device's `/logs` observed; [`dev`]: `trevm dev`, build, push and
+//!   stream logs on every change of a payload's sources.
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
@@ -25,8 +27,10 @@ mod args;
 mod coap_cmds;
 mod coap_keys;
 mod completions;
+mod dev;
 mod fleet;
 mod heap;
+mod logs;
 mod manpage;
 mod new;
 mod run;
@@ -161,6 +165,11 @@ enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the manual page of `trevm` (roff), or write one per subcommand with --out-dir.
     Man(manpage::ManArgs),
+    /// Print a device's capsule log lines as they come (its /logs, observed), until Ctrl-C.
+    Logs(logs::LogsArgs),
+    /// Build, sign and push a payload, stream the device's logs, and build and push again on
+    /// every change of its sources (until Ctrl-C); e.g. `trevm dev . coap://127.0.0.1/sandbox/x`.
+    Dev(dev::DevArgs),
 }
 
 fn main() -> ExitCode {
@@ -179,6 +188,8 @@ fn main() -> ExitCode {
         Command::New(args) => new::cmd_new(args),
         Command::Completions(args) => completions::cmd_completions(&args, Cli::command()),
         Command::Man(args) => manpage::cmd_man(&args, Cli::command()),
+        Command::Logs(args) => logs::cmd_logs(args),
+        Command::Dev(args) => dev::cmd_dev(args),
         Command::Serve {
             listen,
             trust,

@@ -118,6 +118,11 @@ impl Exchange {
         &self.datagram
     }
 
+    /// The request's token.
+    pub(crate) fn token(&self) -> &[u8] {
+        &self.token
+    }
+
     /// How many times the request went out.
     pub(crate) fn tries(&self) -> u32 {
         self.sent

@@ -6,11 +6,13 @@ use alloc::vec::Vec;
 
 use super::error::Error;
 use super::exchange::{Due, Exchange, Matched, Timing};
+use super::observe::{Observation, reset};
 #[cfg(feature = "oscore")]
-use super::oscore::{Correlation, Session};
+use super::oscore::Session;
 use super::request::{Limits, MAX_BLOCK, MAX_OSCORE_BLOCK, Reply, Request};
+use super::transfer::Transfer;
 use crate::block::BlockOpt;
-use crate::message::{Message, code, opt};
+use crate::message::{Message, MsgType, code, opt};
 
 /// What the caller does next.
 #[derive(Debug, PartialEq, Eq)]
@@ -34,26 +36,6 @@ pub enum Step<'a> {
     Done(Result<Reply, Error>),
     /// No request was started.
     Idle,
-}
-
-/// One request in progress.
-#[derive(Debug)]
-struct Transfer {
-    method: u8,
-    path: Vec<String>,
-    query: Vec<String>,
-    content_format: Option<u16>,
-    payload: Vec<u8>,
-    /// Block size exponent of the upload.
-    szx: u8,
-    /// Block-wise upload: where the block in flight starts.
-    upload: Option<usize>,
-    /// Block-wise download: the Block2 number and size exponent in flight.
-    download: Option<(u32, u8)>,
-    body: Vec<u8>,
-    exchange: Exchange,
-    #[cfg(feature = "oscore")]
-    correlation: Option<Correlation>,
 }
 
 enum State {
@@ -87,8 +69,11 @@ pub struct Client {
     #[cfg(feature = "oscore")]
     session: Option<Session>,
     state: State,
-    /// Acknowledgements of separate responses: one waiting to be sent, one being sent.
-    ack: Option<Vec<u8>>,
+    /// The observation the last registration established ([`Client::observe`]).
+    pub(super) observation: Option<Observation>,
+    /// Acknowledgements of separate responses and notifications, or a Reset of an unknown
+    /// one: one waiting to be sent, one being sent.
+    pub(super) ack: Option<Vec<u8>>,
     sending_ack: Vec<u8>,
     /// The last [`Step::Send`] was `sending_ack` (else the exchange's datagram).
     sent_ack: bool,
@@ -116,6 +101,7 @@ impl Client {
             #[cfg(feature = "oscore")]
             session: None,
             state: State::Idle,
+            observation: None,
             ack: None,
             sending_ack: Vec::new(),
             sent_ack: false,
@@ -135,6 +121,18 @@ impl Client {
     /// long response to a GET is fetched block by block. Fails with [`Error::Busy`] while
     /// another is in progress.
     pub fn start(&mut self, request: Request, now: u64) -> Result<(), Error> {
+        self.begin(request, false, None, now)
+    }
+
+    /// [`Client::start`], or with `observe` [`Client::observe`]; the first block with `token`
+    /// if given (else a new one).
+    pub(super) fn begin(
+        &mut self,
+        request: Request,
+        observe: bool,
+        token: Option<Vec<u8>>,
+        now: u64,
+    ) -> Result<(), Error> {
         if !matches!(self.state, State::Idle) {
             return Err(Error::Busy);
         }
@@ -157,6 +155,8 @@ impl Client {
             body: Vec::new(),
             // Replaced by the first block's, below.
             exchange: Exchange::new(Message::default(), 0, Vec::new(), &self.timing, now),
+            observe,
+            token,
             #[cfg(feature = "oscore")]
             correlation: None,
         };
@@ -174,63 +174,18 @@ impl Client {
 
     /// Makes `t`'s next message (the block in flight) and its exchange.
     fn launch(&mut self, t: &mut Transfer, now: u64) -> Result<(), Error> {
-        let mut m = Message {
-            code: t.method,
-            options: t
-                .path
-                .iter()
-                .map(|s| (opt::URI_PATH, s.as_bytes().to_vec()))
-                .chain(
-                    t.query
-                        .iter()
-                        .map(|s| (opt::URI_QUERY, s.as_bytes().to_vec())),
-                )
-                .collect(),
-            ..Default::default()
-        };
-        if let Some(format) = t.content_format.filter(|_| t.download.is_none()) {
-            m.add_uint_option(opt::CONTENT_FORMAT, u32::from(format));
-        }
-        if let Some((num, szx)) = t.download {
-            m.add_uint_option(
-                opt::BLOCK2,
-                BlockOpt {
-                    num,
-                    more: false,
-                    szx,
-                }
-                .to_uint(),
-            );
-        } else if let Some(offset) = t.upload {
-            let size = 16usize << t.szx;
-            let end = offset.saturating_add(size).min(t.payload.len());
-            let num = u32::try_from(offset / size).map_err(|_| Error::TooLarge)?;
-            let more = end < t.payload.len();
-            let block = BlockOpt {
-                num,
-                more,
-                szx: t.szx,
-            };
-            if BlockOpt::from_uint(block.to_uint()) != Some(block) {
-                return Err(Error::TooLarge);
-            }
-            m.add_uint_option(opt::BLOCK1, block.to_uint());
-            if offset == 0 {
-                let size1 = u32::try_from(t.payload.len()).map_err(|_| Error::TooLarge)?;
-                m.add_uint_option(opt::SIZE1, size1);
-            }
-            m.payload = t.payload[offset..end].to_vec();
-        } else {
-            // One message: the payload moves into it (retransmissions resend its encoding).
-            m.payload = core::mem::take(&mut t.payload);
-        }
+        let m = t.message()?;
         #[cfg(feature = "oscore")]
-        if let Some(session) = self.session.as_mut() {
-            let (outer, correlation) = session.protect(&m)?;
-            m = outer;
-            t.correlation = Some(correlation);
-        }
+        let m = match self.session.as_mut() {
+            Some(session) => {
+                let (outer, correlation) = session.protect(&m)?;
+                t.correlation = Some(correlation);
+                outer
+            }
+            None => m,
+        };
         let (mid, token) = self.next_ids();
+        let token = t.token.take().unwrap_or(token);
         t.exchange = Exchange::new(m, mid, token, &self.timing, now);
         Ok(())
     }
@@ -308,14 +263,24 @@ impl Client {
         let Ok(reply) = Message::parse(datagram) else {
             return;
         };
+        if let Some(o) = self.observation.as_mut().filter(|o| o.owns(&reply)) {
+            let can_ack = self.ack.is_none();
+            #[cfg(feature = "oscore")]
+            let ack = o.receive(reply, self.session.as_mut(), now, can_ack);
+            #[cfg(not(feature = "oscore"))]
+            let ack = o.receive(reply, now, can_ack);
+            self.ack = self.ack.take().or(ack);
+            return;
+        }
         let exchange = match &mut self.state {
             State::Transfer(t) => &mut t.exchange,
             #[cfg(feature = "oscore")]
             State::Handshake(_, e) => e,
-            State::Idle | State::Done(_) => return,
+            State::Idle | State::Done(_) => return self.reject(&reply),
         };
         match exchange.matches(&reply, &self.timing, now) {
-            Matched::Stray | Matched::Accepted => {}
+            Matched::Accepted => {}
+            Matched::Stray => self.reject(&reply),
             Matched::Reset => self.state = State::Done(Err(Error::Reset)),
             Matched::Response { ack } => {
                 self.ack = ack;
@@ -341,8 +306,24 @@ impl Client {
         }
     }
 
+    /// A response (or notification) with a token nobody waits for is answered with a Reset
+    /// (RFC 7252 §4.2, RFC 7641 §3.6), when one can be sent now.
+    fn reject(&mut self, message: &Message) {
+        if matches!(message.ty, MsgType::Con | MsgType::Non)
+            && message.code >> 5 >= 2
+            && self.ack.is_none()
+        {
+            self.ack = Some(reset(message.mid));
+        }
+    }
+
     /// The response to `t`'s message in flight: the next block, or the end.
     fn answered(&mut self, mut t: Transfer, reply: Message, now: u64) -> State {
+        let observed = t
+            .observe
+            .then(|| Observation::from_response(&reply, t.exchange.token(), now))
+            .flatten()
+            .filter(|_| t.download.is_none());
         #[cfg(feature = "oscore")]
         let reply = match (self.session.as_mut(), t.correlation.as_mut()) {
             (Some(session), Some(correlation)) => match session.unprotect(reply, correlation) {
@@ -397,6 +378,12 @@ impl Client {
         else {
             return State::Done(Err(Error::Protocol("a Location-Path that is not UTF-8")));
         };
+        self.observation = observed.filter(|_| reply.code >> 5 == 2).map(|o| {
+            #[cfg(feature = "oscore")]
+            return o.established(&reply, t.correlation.take());
+            #[cfg(not(feature = "oscore"))]
+            o.established(&reply)
+        });
         let content_format = reply
             .option(opt::CONTENT_FORMAT)
             .filter(|v| v.len() <= 2)

@@ -9,7 +9,9 @@
 //! milliseconds. [`Client::run`] does that loop over a [`Transport`] for callers that can block.
 //!
 //! - [`exchange`]: one confirmable request in flight, its retransmission schedule and matching.
-//! - [`machine`]: [`Client`], requests block by block.
+//! - [`machine`]: [`Client`], requests block by block (`transfer`: the block in flight).
+//! - [`observe`]: observations (RFC 7641): which notifications are taken ([`Notification`]);
+//!   `observing`: [`Client::observe`] and the rest of the client's observation API.
 //! - [`request`]: [`Request`], [`Reply`], [`Limits`].
 //! - [`run`]: the blocking driver.
 //! - [`error`]: why a request failed, [`Error`].
@@ -20,21 +22,29 @@ pub mod edhoc;
 pub mod error;
 pub mod exchange;
 pub mod machine;
+pub mod observe;
+mod observing;
 #[cfg(feature = "oscore")]
 pub mod oscore;
 pub mod request;
 pub mod run;
+mod transfer;
 
 #[cfg(feature = "oscore")]
 pub use edhoc::{Credentials, PeerCred};
 pub use error::{Error, OscoreError};
 pub use exchange::Timing;
 pub use machine::{Client, Step};
+pub use observe::{LAPSE_MARGIN_MS, MAX_NOTIFICATION, MAX_PENDING, Notification};
 #[cfg(feature = "oscore")]
 pub use oscore::Session;
 pub use request::{Limits, MAX_BLOCK, MAX_OSCORE_BLOCK, Reply, Request};
 pub use run::{MAX_DATAGRAM, RunError, Transport};
 
+#[cfg(all(test, feature = "oscore"))]
+mod observe_oscore_tests;
+#[cfg(test)]
+mod observe_tests;
 #[cfg(test)]
 mod options_tests;
 #[cfg(all(test, feature = "oscore"))]
