@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use trevm_testkit::{Running, free_local_addr, output_text as text};
+use trevm_testkit::{Running, output_text as text, serve_open};
 
 const TREVM: &str = env!("CARGO_BIN_EXE_trevm");
 /// A payload build (the first may build the scratch crate's dependencies) and its push.
@@ -88,24 +88,7 @@ fn dev_pushes_rebuilds_on_a_change_and_keeps_the_last_good_capsule_on_a_build_er
     let started = Instant::now();
     let tmp = tempfile::tempdir().unwrap();
     let krate = scratch_sandbox(tmp.path());
-    let addr = free_local_addr();
-    let open = root().join("examples/policies/open.yml");
-    let mut device = Running::start(
-        TREVM,
-        &[
-            "serve",
-            "--listen",
-            &addr,
-            "--policy",
-            open.to_str().unwrap(),
-            "--grant",
-            "sandbox=log",
-        ],
-    )
-    .unwrap();
-    device
-        .wait_for("CoAP device on coap://", Duration::from_secs(30))
-        .unwrap();
+    let (_device, addr) = serve_open(TREVM, &["--grant", "sandbox=log"]);
     let url = format!("coap://{addr}/sandbox/x");
     let target = root().join("payloads/target");
     let mut dev = Running::start(

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use trevm_coap::message::{Message, MsgType, code, opt};
-use trevm_testkit::{Running, output_text as text};
+use trevm_testkit::{Running, output_text as text, serve_open, serve_open_at};
 
 const TREVM: &str = env!("CARGO_BIN_EXE_trevm");
 const WITHIN: Duration = Duration::from_secs(20);
@@ -207,25 +207,8 @@ fn a_device_s_refusal_ends_it_with_a_clear_message() {
 /// `trevm logs --since-start` prints its line from the device's `/logs`.
 #[test]
 fn trevm_logs_prints_a_capsule_s_line_from_trevm_serve() {
-    let addr = trevm_testkit::free_local_addr();
-    let open = root().join("examples/policies/open.yml");
     let capsule = root().join("payloads/coap-persistent");
-    let mut device = Running::start(
-        TREVM,
-        &[
-            "serve",
-            "--listen",
-            &addr,
-            "--policy",
-            open.to_str().unwrap(),
-            "--persistent",
-            capsule.to_str().unwrap(),
-        ],
-    )
-    .unwrap();
-    device
-        .wait_for("CoAP device on coap://", Duration::from_secs(300))
-        .unwrap();
+    let (_device, addr) = serve_open(TREVM, &["--persistent", capsule.to_str().unwrap()]);
     let url = format!("coap://{addr}");
     let mut logs = Running::start(TREVM, &["logs", &url, "--since-start"]).unwrap();
     let line = logs
@@ -343,25 +326,8 @@ asyncio.run(main())
 
 #[test]
 fn aiocoap_observes_logs() {
-    let addr = trevm_testkit::free_local_addr();
-    let open = root().join("examples/policies/open.yml");
     let capsule = root().join("payloads/coap-persistent");
-    let mut device = Running::start(
-        TREVM,
-        &[
-            "serve",
-            "--listen",
-            &addr,
-            "--policy",
-            open.to_str().unwrap(),
-            "--persistent",
-            capsule.to_str().unwrap(),
-        ],
-    )
-    .unwrap();
-    device
-        .wait_for("CoAP device on coap://", Duration::from_secs(300))
-        .unwrap();
+    let (_device, addr) = serve_open(TREVM, &["--persistent", capsule.to_str().unwrap()]);
     let url = format!("coap://{addr}/logs?after=0");
     let mut observer = Running::start("python3", &["-c", AIOCOAP_OBSERVE, &url])
         .expect("python3 with aiocoap (pip install aiocoap)");
@@ -430,23 +396,7 @@ fn trevm_logs_waits_for_an_unreachable_device() {
         panic!("no line with {needle:?}: {seen:#?}");
     };
     wait_for("reconnecting");
-    let open = root().join("examples/policies/open.yml");
     let capsule = root().join("payloads/coap-persistent");
-    let mut device = Running::start(
-        TREVM,
-        &[
-            "serve",
-            "--listen",
-            &addr,
-            "--policy",
-            open.to_str().unwrap(),
-            "--persistent",
-            capsule.to_str().unwrap(),
-        ],
-    )
-    .unwrap();
-    device
-        .wait_for("CoAP device on coap://", Duration::from_secs(300))
-        .unwrap();
+    let _device = serve_open_at(TREVM, &addr, &["--persistent", capsule.to_str().unwrap()]);
     wait_for("coap-persistent: persistent capsule version 1 ready");
 }

@@ -162,6 +162,29 @@ pub fn free_local_addr() -> String {
     format!("127.0.0.1:{port}")
 }
 
+/// `trevm serve` (the binary `trevm`) as an open device (`examples/policies/open.yml`: these
+/// tests are about the commands, not access control) on a free loopback port, with `extra`
+/// arguments and a state directory of its own; returns it once it listens, and its address.
+pub fn serve_open(trevm: &str, extra: &[&str]) -> (Running, String) {
+    let addr = free_local_addr();
+    (serve_open_at(trevm, &addr, extra), addr)
+}
+
+/// [`serve_open`] on `addr`.
+pub fn serve_open_at(trevm: &str, addr: &str, extra: &[&str]) -> Running {
+    let open = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/policies/open.yml"
+    );
+    let mut args = vec!["serve", "--listen", addr, "--policy", open];
+    args.extend_from_slice(extra);
+    let mut device = Running::start(trevm, &args).expect("trevm serve");
+    device
+        .wait_for("CoAP device on coap://", Duration::from_secs(300))
+        .expect("the device listens");
+    device
+}
+
 /// Runs libcoap's `coap-client-notls` with `args`; returns what it printed (stdout, then
 /// stderr). It exits 0 on 4.xx and 5.xx answers too, so tests look at what it printed.
 pub fn coap_client(args: &[&str]) -> String {
