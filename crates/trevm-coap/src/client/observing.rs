@@ -80,13 +80,7 @@ impl Client {
             if transport.now_ms() >= until_ms {
                 return Ok(None);
             }
-            let got = transport
-                .receive(&mut buf, until_ms)
-                .map_err(RunError::Transport)?;
-            if let Some(n) = got {
-                let now = transport.now_ms();
-                self.receive(&buf[..n.min(buf.len())], now);
-            }
+            self.receive_one(transport, &mut buf, until_ms)?;
         }
     }
 }

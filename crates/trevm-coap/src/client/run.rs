@@ -49,6 +49,24 @@ impl<E> From<Error> for RunError<E> {
 }
 
 impl Client {
+    /// Waits on `transport` until `until_ms` for one datagram (`buf` holds it) and hands it to
+    /// the client.
+    pub(super) fn receive_one<T: Transport>(
+        &mut self,
+        transport: &mut T,
+        buf: &mut [u8],
+        until_ms: u64,
+    ) -> Result<(), RunError<T::Error>> {
+        let got = transport
+            .receive(buf, until_ms)
+            .map_err(RunError::Transport)?;
+        if let Some(n) = got {
+            let now = transport.now_ms();
+            self.receive(&buf[..n.min(buf.len())], now);
+        }
+        Ok(())
+    }
+
     /// Drives the request (or handshake) started last to its end over `transport`, telling
     /// `progress` how much of an upload is acknowledged.
     pub fn run<T: Transport>(
@@ -62,15 +80,7 @@ impl Client {
             match self.poll(now) {
                 Step::Send(datagram) => transport.send(datagram).map_err(RunError::Transport)?,
                 Step::Progress { done, total } => progress(done, total),
-                Step::Wait { until_ms } => {
-                    let got = transport
-                        .receive(&mut buf, until_ms)
-                        .map_err(RunError::Transport)?;
-                    if let Some(n) = got {
-                        let now = transport.now_ms();
-                        self.receive(&buf[..n.min(buf.len())], now);
-                    }
-                }
+                Step::Wait { until_ms } => self.receive_one(transport, &mut buf, until_ms)?,
                 Step::Done(result) => return result.map_err(RunError::Client),
                 Step::Idle => return Err(RunError::Client(Error::Idle)),
             }
