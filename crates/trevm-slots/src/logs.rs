@@ -116,9 +116,14 @@ impl Logs {
     /// number; `None` when there is none. A `cursor` beyond the newest line (a client that saw
     /// an earlier boot) gets [`Logs::newest`].
     pub fn after(&self, cursor: u64) -> Option<(Vec<u8>, u64)> {
-        if cursor > self.newest_seq() {
+        let newest = self.newest_seq();
+        if cursor > newest {
             let (lines, last) = self.newest();
             return (!lines.is_empty()).then_some((lines, last));
+        }
+        // Nothing new (what the server asks after every datagram it handles): no scan.
+        if cursor == newest {
+            return None;
         }
         critical_section::with(|cs| {
             let mut r = self.0.borrow_ref_mut(cs);
