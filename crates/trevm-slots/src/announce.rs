@@ -99,7 +99,7 @@ impl<T: HostView + 'static> Resources for Announced<T> {
         }
     }
 
-    fn links(&self) -> Vec<alloc::string::String> {
+    fn links(&self) -> Vec<String> {
         self.device.links()
     }
 

@@ -244,8 +244,7 @@ impl<P: PartialEq + Clone, R: Resources, L: Layer<P>> Server<P, R, L> {
                 (pending, self.respond(peer, &inner, &reply_to, now_ms))
             }
         };
-        // One call of `finish` for both answers now: each inlined copy of the security layer's
-        // would take its own room in this frame, under every request the device handles.
+        // Answered now (a registration, once its observer is recorded), or after a run.
         let response = match step {
             Step::Done(response) => response,
             Step::Observed(mut response, path, cursor) => {

@@ -2,9 +2,8 @@
 //! changed for each, protecting it through the security layer, and retransmitting the
 //! confirmable notifications not acknowledged in time (`observe.rs` keeps the observers).
 
-use alloc::vec::Vec;
-
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use super::exchange::{ReplyTo, Server};
 use super::layer::Layer;

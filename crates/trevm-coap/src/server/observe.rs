@@ -80,21 +80,20 @@ impl<P: PartialEq, O> Observers<P, O> {
     }
 
     /// An ACK (`reset` false) or a Reset from `peer` for message `mid`: the notification it answers
-    /// arrived, or its observer is gone. Returns whether it answered one.
-    pub(crate) fn answered(&mut self, peer: &P, mid: u16, reset: bool) -> bool {
+    /// arrived, or its observer is gone. Anything else is for nothing this server sent.
+    pub(crate) fn answered(&mut self, peer: &P, mid: u16, reset: bool) {
         let Some(at) = self
             .list
             .iter()
             .position(|o| o.peer == *peer && o.outstanding.as_ref().is_some_and(|n| n.mid == mid))
         else {
-            return false;
+            return;
         };
         if reset {
             self.list.swap_remove(at);
         } else if let Some(o) = self.list.get_mut(at) {
             o.outstanding = None;
         }
-        true
     }
 
     /// The earliest retransmission deadline.

@@ -11,7 +11,6 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::future::{Future, poll_fn};
 use core::pin::pin;
-
 use core::task::Poll;
 
 use futures_util::StreamExt as _;
