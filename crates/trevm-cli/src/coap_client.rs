@@ -197,6 +197,15 @@ impl Client {
         }
     }
 
+    /// A `method` request for the client's resource: its URL's path and the Uri-Query set.
+    fn for_resource(&self, method: u8) -> Request {
+        Request {
+            path: self.udp.url.path.clone(),
+            query: self.query.clone(),
+            ..Request::new(method, &[])
+        }
+    }
+
     /// Sends a request with `payload` (block-wise when larger than `block` bytes, reporting
     /// progress to `progress`) and returns the whole response.
     pub fn request(
@@ -206,14 +215,10 @@ impl Client {
         block: usize,
         progress: impl FnMut(usize, usize),
     ) -> Result<Reply> {
-        let request = Request {
-            method,
-            path: self.udp.url.path.clone(),
-            query: self.query.clone(),
-            content_format: None,
-            payload,
-            block,
-        };
+        let request = self
+            .for_resource(method)
+            .with_payload(payload)
+            .with_block(block);
         let now = self.udp.now_ms();
         self.client
             .start(request, now)
@@ -237,12 +242,7 @@ impl Client {
     /// answer, its payload the first representation. [`Client::is_observing`] says whether the
     /// server registered it.
     pub fn observe(&mut self) -> Result<Reply> {
-        let request =
-            Request::new(trevm_coap::message::code::GET, &[]).with_query(self.query.clone());
-        let request = Request {
-            path: self.udp.url.path.clone(),
-            ..request
-        };
+        let request = self.for_resource(trevm_coap::message::code::GET);
         let now = self.udp.now_ms();
         self.client
             .observe(request, now)
