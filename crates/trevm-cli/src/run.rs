@@ -145,11 +145,9 @@ fn default_call(capsule: &str, funcs: &[trevm::ExportedFunc]) -> Result<String> 
     if funcs.iter().any(|f| f.name == "run") {
         return Ok("run()".into());
     }
-    let without_params: Vec<&trevm::ExportedFunc> =
-        funcs.iter().filter(|f| f.ty.params.is_empty()).collect();
-    match without_params.as_slice() {
-        [one] => Ok(format!("{}()", one.name)),
-        _ => {
+    match trevm::ExportedFunc::sole_without_params(funcs) {
+        Some(one) => Ok(format!("{}()", one.name)),
+        None => {
             let exports: Vec<String> = funcs.iter().map(ToString::to_string).collect();
             bail!(
                 "`{capsule}` exports no `run()`: say what to call with --invoke 'name(args)' \

@@ -356,8 +356,7 @@ impl<T: HostView> Shared<T> {
         }) {
             return Ok(start.clone());
         }
-        let bare: Vec<&ExportedFunc> = exported.iter().filter(|f| f.ty.params.is_empty()).collect();
-        if let [one] = bare.as_slice() {
+        if let Some(one) = ExportedFunc::sole_without_params(exported) {
             return Ok(Start {
                 export: one.name.clone(),
                 args: Vec::new(),

@@ -251,6 +251,18 @@ impl fmt::Display for ExportedFunc {
     }
 }
 
+impl ExportedFunc {
+    /// The one function of `funcs` that takes no parameters, if exactly one does: what a
+    /// device's ephemeral slot starts, and `trevm run` calls, when nothing else says what.
+    pub fn sole_without_params(funcs: &[ExportedFunc]) -> Option<&ExportedFunc> {
+        let mut bare = funcs.iter().filter(|f| f.ty.params.is_empty());
+        match (bare.next(), bare.next()) {
+            (Some(one), None) => Some(one),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
