@@ -86,8 +86,18 @@ impl<'a> Capsule<'a> {
         false
     }
 
-    /// Refuses the capsule unless it was built for `profile` by this runtime's Wasmtime.
+    /// Refuses the capsule unless it was built for `profile` by this build of trevm: its VM
+    /// provider compiled in ([`CapsuleError::ProviderMissing`]), then the same settings and
+    /// versions ([`CapsuleError::ProfileMismatch`]).
     pub fn check_profile(&self, profile: EngineProfile) -> Result<(), CapsuleError> {
+        let capsule = self.header.stamp;
+        let built_with = match capsule.profile.target {
+            crate::Target::Wasm => cfg!(feature = "wasmi"),
+            _ => cfg!(feature = "wasmtime"),
+        };
+        if !built_with {
+            return Err(CapsuleError::ProviderMissing { capsule });
+        }
         let runtime = StampedProfile::current(profile);
         if self.header.stamp != runtime {
             return Err(CapsuleError::ProfileMismatch {

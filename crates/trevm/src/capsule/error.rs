@@ -51,6 +51,11 @@ pub enum CapsuleError {
         /// What this runtime runs.
         runtime: StampedProfile,
     },
+    /// Code for a VM provider this build of trevm does not have (its cargo feature is off).
+    ProviderMissing {
+        /// What the capsule was built for.
+        capsule: StampedProfile,
+    },
 }
 
 impl fmt::Display for CapsuleError {
@@ -99,6 +104,18 @@ impl fmt::Display for CapsuleError {
                     f,
                     "; rebuild it with `trevm build --target {} --preemption {}`",
                     runtime.profile.target, runtime.profile.preemption
+                )
+            }
+            CapsuleError::ProviderMissing { capsule } => {
+                let target = capsule.profile.target;
+                let what = match target {
+                    crate::Target::Wasm => "plain wasm for the wasmi provider",
+                    _ => "precompiled Wasmtime code",
+                };
+                write!(
+                    f,
+                    "capsule is {what} ({capsule}), but this firmware was built without trevm's                      `{}` feature; rebuild the capsule for a provider the device has, or the                      firmware with that feature",
+                    target.provider()
                 )
             }
         }

@@ -2,26 +2,35 @@
 
 use core::fmt;
 
-use crate::profile::{EngineProfile, PROFILE_REVISION, WASMTIME_MAJOR};
+use crate::profile::{
+    EngineProfile, PROFILE_REVISION, Target, WASMI_PROFILE_REVISION, WASMTIME_MAJOR,
+};
 
 /// A profile as stamped into a capsule: the [`EngineProfile`] plus the versions that must match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StampedProfile {
     /// Target and preemption.
     pub profile: EngineProfile,
-    /// Wasmtime major version.
+    /// Wasmtime major version (`0` for plain wasm: [`Target::Wasm`]).
     pub wasmtime_major: u16,
-    /// [`PROFILE_REVISION`] of the fixed settings.
+    /// [`PROFILE_REVISION`] of the fixed settings ([`WASMI_PROFILE_REVISION`] for plain wasm).
     pub revision: u16,
 }
 
 impl StampedProfile {
     /// The stamp this build of the runtime writes and accepts for `profile`.
     pub const fn current(profile: EngineProfile) -> Self {
-        StampedProfile {
-            profile,
-            wasmtime_major: WASMTIME_MAJOR,
-            revision: PROFILE_REVISION,
+        match profile.target {
+            Target::Wasm => StampedProfile {
+                profile,
+                wasmtime_major: 0,
+                revision: WASMI_PROFILE_REVISION,
+            },
+            _ => StampedProfile {
+                profile,
+                wasmtime_major: WASMTIME_MAJOR,
+                revision: PROFILE_REVISION,
+            },
         }
     }
 

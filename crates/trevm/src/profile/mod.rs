@@ -23,6 +23,9 @@ pub enum Target {
     /// Native machine code for the host running the precompiler (Cranelift). Only loadable by a
     /// runtime built with the `std` feature on the same host architecture; used for comparisons.
     Host = 3,
+    /// A plain WebAssembly core module, validated and translated on the device by the wasmi
+    /// provider (feature `wasmi`). Not tied to a Wasmtime version nor to a pointer width.
+    Wasm = 4,
 }
 
 impl Target {
@@ -35,12 +38,23 @@ impl Target {
         }
     }
 
-    /// The short name used on the command line and in messages (`pulley32`, `pulley64`, `host`).
+    /// The short name used on the command line and in messages (`pulley32`, `pulley64`, `host`,
+    /// `wasm`).
     pub const fn name(self) -> &'static str {
         match self {
             Target::Pulley32 => "pulley32",
             Target::Pulley64 => "pulley64",
             Target::Host => "host",
+            Target::Wasm => "wasm",
+        }
+    }
+
+    /// The VM provider that runs this code: `wasmi` for [`Target::Wasm`], else `wasmtime`
+    /// (the cargo feature of this crate that brings it).
+    pub const fn provider(self) -> &'static str {
+        match self {
+            Target::Wasm => "wasmi",
+            _ => "wasmtime",
         }
     }
 
@@ -50,6 +64,7 @@ impl Target {
             "pulley32" => Some(Target::Pulley32),
             "pulley64" => Some(Target::Pulley64),
             "host" | "native" => Some(Target::Host),
+            "wasm" | "wasmi" => Some(Target::Wasm),
             _ => None,
         }
     }
@@ -59,17 +74,20 @@ impl Target {
             1 => Some(Target::Pulley32),
             2 => Some(Target::Pulley64),
             3 => Some(Target::Host),
+            4 => Some(Target::Wasm),
             _ => None,
         }
     }
 
-    /// The target triple handed to Wasmtime, or `None` for the host's own.
+    /// The target triple handed to Wasmtime, or `None` for the host's own (and for plain wasm,
+    /// which Wasmtime never compiles).
+    #[cfg(feature = "wasmtime")]
     fn triple(self) -> Option<&'static str> {
         match self {
             // Little-endian Pulley, as on every MCU and host we target.
             Target::Pulley32 => Some("pulley32"),
             Target::Pulley64 => Some("pulley64"),
-            Target::Host => None,
+            Target::Host | Target::Wasm => None,
         }
     }
 }
@@ -158,6 +176,13 @@ pub const PROFILE_REVISION: u16 = 1;
 /// only loads code produced by its own version.
 pub const WASMTIME_MAJOR: u16 = 48;
 
+/// Revision of what the wasmi provider accepts in a plain-wasm capsule ([`Target::Wasm`]): the
+/// WebAssembly features it enables (custom page sizes) and refuses (start functions, tail calls,
+/// SIMD) and the canonical ABI it lowers. Stamped where Pulley capsules have
+/// [`PROFILE_REVISION`]; plain-wasm capsules stamp `0` as their Wasmtime major: no Wasmtime
+/// version ties them.
+pub const WASMI_PROFILE_REVISION: u16 = 1;
+
 impl EngineProfile {
     /// The default profile for this machine: Pulley of the machine's pointer width, fuel preemption.
     pub const fn for_this_machine() -> Self {
@@ -183,11 +208,24 @@ impl EngineProfile {
         }
     }
 
-    /// Can code for this profile run on the machine this crate was compiled for?
+    /// The profile of a plain-wasm capsule for the wasmi provider. Only `Fuel` and `None`
+    /// preemption exist there (wasmi has no epochs).
+    pub const fn wasmi(preemption: Preemption) -> Self {
+        EngineProfile {
+            target: Target::Wasm,
+            preemption,
+        }
+    }
+
+    /// Can code for this profile run on the machine this crate was compiled for, with the
+    /// providers it was built with?
     pub fn runs_here(&self) -> bool {
         match self.target {
-            Target::Host => cfg!(feature = "std") && !cfg!(target_os = "none"),
-            t => t == Target::pulley_for_this_machine(),
+            Target::Host => {
+                cfg!(feature = "wasmtime") && cfg!(feature = "std") && !cfg!(target_os = "none")
+            }
+            Target::Wasm => cfg!(feature = "wasmi") && self.preemption != Preemption::Epoch,
+            t => cfg!(feature = "wasmtime") && t == Target::pulley_for_this_machine(),
         }
     }
 }
