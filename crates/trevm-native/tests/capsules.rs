@@ -14,10 +14,10 @@ use trevm::{
     Target, TrustError, Val, VersionLedger,
 };
 
-#[test]
-fn log_rng_and_time_bindings_are_observable() {
-    let rt = runtime();
-    let loaded = rt.load(&capsule("async-bindings")).unwrap();
+each_vm! {
+fn log_rng_and_time_bindings_are_observable(vm) {
+    let rt = vm.runtime();
+    let loaded = rt.load(&vm.capsule("async-bindings")).unwrap();
     let (host, log) = host("async-bindings");
     let host = host.with_rng(CountingRng::default());
     // The capsule sleeps 3 s, then loops forever: a 4 s timeout ends it after the second clock read.
@@ -63,6 +63,7 @@ fn log_rng_and_time_bindings_are_observable() {
         Some("Starting an infinite loop")
     );
 }
+}
 
 /// A task that yields `beats` times, counting its polls, then ends.
 struct Heartbeat {
@@ -86,10 +87,10 @@ impl std::future::Future for Heartbeat {
     }
 }
 
-#[test]
-fn timeout_stops_a_busy_loop_while_other_tasks_run() {
-    let rt = runtime();
-    let loaded = rt.load(&capsule("hostile")).unwrap();
+each_vm! {
+fn timeout_stops_a_busy_loop_while_other_tasks_run(vm) {
+    let rt = vm.runtime();
+    let loaded = rt.load(&vm.capsule("hostile")).unwrap();
 
     // Other tasks run while a capsule spins: a task on the same executor is polled three times
     // (each poll yields) while the call is still in progress. The call has no timeout and `spin`
@@ -141,11 +142,12 @@ fn timeout_stops_a_busy_loop_while_other_tasks_run() {
         "{grown:?}"
     );
 }
+}
 
-#[test]
-fn huge_sleeps_wait_for_the_timeout_instead_of_overflowing() {
-    let rt = runtime();
-    let loaded = rt.load(&capsule("hostile")).unwrap();
+each_vm! {
+fn huge_sleeps_wait_for_the_timeout_instead_of_overflowing(vm) {
+    let rt = vm.runtime();
+    let loaded = rt.load(&vm.capsule("hostile")).unwrap();
     // u64::MAX ms overflows embassy-time's ticks; 2^60 ms fits a Duration but not now + it.
     // On the virtual clock: the 200 ms timeouts take no wall time.
     for millis in [u64::MAX, u64::MAX / 1000, 1 << 60] {
@@ -175,11 +177,12 @@ fn huge_sleeps_wait_for_the_timeout_instead_of_overflowing() {
     .unwrap();
     assert!(log.messages().iter().any(|l| l.contains("woke up")));
 }
+}
 
-#[test]
-fn fuel_budget_stops_a_busy_loop() {
-    let rt = runtime();
-    let loaded = rt.load(&capsule("hostile")).unwrap();
+each_vm! {
+fn fuel_budget_stops_a_busy_loop(vm) {
+    let rt = vm.runtime();
+    let loaded = rt.load(&vm.capsule("hostile")).unwrap();
     let (host, _) = host("hostile");
     let r = block_on(async {
         let mut inst = rt
@@ -189,11 +192,12 @@ fn fuel_budget_stops_a_busy_loop() {
     });
     assert_eq!(r, Err(Error::OutOfFuel));
 }
+}
 
-#[test]
-fn traps_are_reported_and_stop_only_that_instance() {
-    let rt = runtime();
-    let loaded = rt.load(&capsule("hostile")).unwrap();
+each_vm! {
+fn traps_are_reported_and_stop_only_that_instance(vm) {
+    let rt = vm.runtime();
+    let loaded = rt.load(&vm.capsule("hostile")).unwrap();
     let (host, log) = host("hostile");
     block_on(async {
         let mut inst = rt.instantiate(&loaded, host, Limits::new()).await.unwrap();
@@ -211,11 +215,12 @@ fn traps_are_reported_and_stop_only_that_instance() {
         assert!(matches!(fresh.call("trap", &[]).await, Err(Error::Trap(_))));
     });
 }
+}
 
-#[test]
-fn memory_growth_beyond_the_limit_is_refused() {
-    let rt = runtime();
-    let loaded = rt.load(&capsule("hostile")).unwrap();
+each_vm! {
+fn memory_growth_beyond_the_limit_is_refused(vm) {
+    let rt = vm.runtime();
+    let loaded = rt.load(&vm.capsule("hostile")).unwrap();
     let (host, _) = host("hostile");
     let limits = Limits::new().with_max_memory(64 * 1024);
     block_on(async {
@@ -239,11 +244,12 @@ fn memory_growth_beyond_the_limit_is_refused() {
         "{err:?}"
     );
 }
+}
 
-#[test]
-fn huge_random_bytes_request_is_refused_not_fatal() {
-    let rt = runtime();
-    let loaded = rt.load(&capsule("hostile")).unwrap();
+each_vm! {
+fn huge_random_bytes_request_is_refused_not_fatal(vm) {
+    let rt = vm.runtime();
+    let loaded = rt.load(&vm.capsule("hostile")).unwrap();
     let (host, _) = host("hostile");
     let host = host.with_rng(CountingRng::default());
     let err = block_on(async {
@@ -257,6 +263,7 @@ fn huge_random_bytes_request_is_refused_not_fatal() {
         }
         other => panic!("expected HostRefused, got {other:?}"),
     }
+}
 }
 
 #[test]
@@ -366,21 +373,17 @@ fn garbage_and_damaged_capsules_are_refused_without_panic() {
     let _ = rt;
 }
 
-#[test]
-fn interfaces_not_granted_fail_at_link_time() {
-    let rt = Runtime::new(
-        EngineProfile::for_this_machine(),
-        RuntimeOptions::host().with_grants(Grants::none()),
-    )
-    .unwrap();
-    let loaded = rt.load(&capsule("async-bindings")).unwrap();
+each_vm! {
+fn interfaces_not_granted_fail_at_link_time(vm) {
+    let rt = vm.runtime_with(RuntimeOptions::host().with_grants(Grants::none()));
+    let loaded = rt.load(&vm.capsule("async-bindings")).unwrap();
     let err = block_on(rt.instantiate(&loaded, HostState::new("a"), Limits::new())).unwrap_err();
     match err {
         Error::Link(msg) => assert!(msg.contains("ariel:wasm-bindings/"), "{msg}"),
         other => panic!("expected a link error, got {other:?}"),
     }
     // A pure capsule needs no grant at all.
-    let loaded = rt.load(&capsule("sandbox")).unwrap();
+    let loaded = rt.load(&vm.capsule("sandbox")).unwrap();
     let r = block_on(async {
         let mut inst = rt
             .instantiate(&loaded, HostState::new("s"), Limits::new())
@@ -389,11 +392,12 @@ fn interfaces_not_granted_fail_at_link_time() {
     });
     assert_eq!(r, Ok(vec![Val::String("Hello from the sandbox!".into())]));
 }
+}
 
-#[test]
-fn deep_recursion_is_a_stack_overflow_trap() {
-    let rt = runtime();
-    let loaded = rt.load(&capsule("fibonacci")).unwrap();
+each_vm! {
+fn deep_recursion_is_a_stack_overflow_trap(vm) {
+    let rt = vm.runtime();
+    let loaded = rt.load(&vm.capsule("fibonacci")).unwrap();
     let r = block_on(async {
         let mut inst = rt
             .instantiate(&loaded, HostState::new("fib"), Limits::new())
@@ -403,20 +407,19 @@ fn deep_recursion_is_a_stack_overflow_trap() {
     match r {
         Err(Error::Trap(msg)) => {
             // Names the export that trapped: capsules carry no address map by default.
-            assert!(
-                msg.starts_with("in `fibonacci`: wasm trap: call stack exhausted"),
-                "{msg}"
-            );
+            assert!(msg.starts_with("in `fibonacci`: "), "{msg}");
+            assert!(msg.contains("call stack exhausted"), "{msg}");
             assert!(msg.len() < 400, "backtrace should be folded: {msg}");
         }
         other => panic!("expected a stack overflow trap, got {other:?}"),
     }
 }
+}
 
-#[test]
-fn wrong_export_and_arguments_are_errors_not_traps() {
-    let rt = runtime();
-    let loaded = rt.load(&capsule("fibonacci")).unwrap();
+each_vm! {
+fn wrong_export_and_arguments_are_errors_not_traps(vm) {
+    let rt = vm.runtime();
+    let loaded = rt.load(&vm.capsule("fibonacci")).unwrap();
     block_on(async {
         let mut inst = rt
             .instantiate(&loaded, HostState::new("fib"), Limits::new())
@@ -442,6 +445,7 @@ fn wrong_export_and_arguments_are_errors_not_traps() {
             Ok(vec![Val::U32(6765)])
         );
     });
+}
 }
 
 /// Capsule bytes at a 16-byte-aligned `'static` address, as `include_capsule!` gives firmware.

@@ -97,9 +97,7 @@ pub fn admit_owned<T: HostView>(
     start: usize,
 ) -> Result<Admitted, Refusal> {
     let capsule = Capsule::from_vec_at(buf, start).map_err(Error::from)?;
-    capsule
-        .check_profile(runtime.profile())
-        .map_err(Error::from)?;
+    runtime.check_capsule(&capsule).map_err(Error::from)?;
     let verified = policy.verify(capsule, ledger).map_err(Error::from)?;
     let loaded = runtime.load(&verified)?;
     Ok(Admitted { loaded, verified })

@@ -15,8 +15,12 @@ pub enum Error {
     /// The trust policy refused the capsule (unsigned, unknown signer, bad signature, altered,
     /// not allowed, older than installed, importing what was not granted).
     Refused(TrustError),
-    /// Wasmtime refused the engine configuration or the precompiled code.
+    /// The VM refused the engine configuration or the precompiled code.
     Engine(String),
+    /// The capsule's plain wasm is malformed, uses a feature the wasmi provider refuses (start
+    /// function, SIMD, tail calls), exceeds its limits, or its signed export types do not match
+    /// its code: nothing of it ran.
+    Invalid(String),
     /// The capsule needs something the runtime does not provide (an interface not granted, a
     /// function with another signature).
     Link(String),
@@ -61,7 +65,8 @@ impl fmt::Display for Error {
         match self {
             Error::Capsule(e) => fmt::Display::fmt(e, f),
             Error::Refused(e) => fmt::Display::fmt(e, f),
-            Error::Engine(m) => write!(f, "wasmtime engine error: {m}"),
+            Error::Engine(m) => write!(f, "VM engine error: {m}"),
+            Error::Invalid(m) => write!(f, "invalid capsule code: {m}"),
             Error::Link(m) => write!(f, "cannot link capsule: {m}"),
             Error::MissingExport { name, reason } => write!(f, "export `{name}`: {reason}"),
             Error::BadArguments(m) => write!(f, "bad arguments: {m}"),

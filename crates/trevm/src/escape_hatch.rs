@@ -15,38 +15,54 @@
 pub use wasmtime;
 
 use crate::host::HostView;
-use crate::runtime::{Instance, LoadedCapsule, Runtime};
+use crate::runtime::{Inner, Instance, Kind, LoadedCapsule, Runtime};
 
 impl<T: HostView> Runtime<T> {
-    /// The Wasmtime engine.
-    pub fn wasmtime_engine(&self) -> &wasmtime::Engine {
-        &self.engine
+    /// The Wasmtime engine (`None` for a runtime made for plain wasm only).
+    pub fn wasmtime_engine(&self) -> Option<&wasmtime::Engine> {
+        self.wasmtime.as_ref().map(|w| &w.engine)
     }
 
     /// The Wasmtime linker capsules are instantiated with (e.g. for `bindgen!`-generated
     /// `add_to_linker` of the embedder's own WIT worlds). Host functions defined here must not
-    /// panic on guest input.
-    pub fn wasmtime_linker_mut(&mut self) -> &mut wasmtime::component::Linker<T> {
-        &mut self.linker
+    /// panic on guest input. `None` without Wasmtime.
+    pub fn wasmtime_linker_mut(&mut self) -> Option<&mut wasmtime::component::Linker<T>> {
+        self.wasmtime.as_mut().map(|w| &mut w.linker)
     }
 }
 
 impl LoadedCapsule {
-    /// The Wasmtime component.
-    pub fn wasmtime_component(&self) -> &wasmtime::component::Component {
-        &self.component
+    /// The Wasmtime component (`None` for a capsule wasmi runs).
+    pub fn wasmtime_component(&self) -> Option<&wasmtime::component::Component> {
+        match &self.kind {
+            Kind::Wasmtime(l) => Some(&l.component),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
     }
 }
 
 impl<T: HostView> Instance<T> {
     /// An exported function as Wasmtime's (`name` as in [`Instance::call`]). Calls made through
-    /// it bypass trevm's limits, timeout and error classification.
+    /// it bypass trevm's limits, timeout and error classification. A capsule wasmi runs has
+    /// none ([`Error::MissingExport`](crate::Error::MissingExport)).
     pub fn wasmtime_func(&mut self, name: &str) -> Result<wasmtime::component::Func, crate::Error> {
-        self.func(name)
+        match &mut self.inner {
+            Inner::Wasmtime(i) => i.func(name),
+            #[allow(unreachable_patterns)]
+            _ => Err(crate::Error::MissingExport {
+                name: alloc::string::String::from(name),
+                reason: "the capsule runs on wasmi, not Wasmtime".into(),
+            }),
+        }
     }
 
-    /// The Wasmtime store.
-    pub fn wasmtime_store_mut(&mut self) -> &mut wasmtime::Store<T> {
-        &mut self.store
+    /// The Wasmtime store (`None` for a capsule wasmi runs).
+    pub fn wasmtime_store_mut(&mut self) -> Option<&mut wasmtime::Store<T>> {
+        match &mut self.inner {
+            Inner::Wasmtime(i) => Some(&mut i.store),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
     }
 }

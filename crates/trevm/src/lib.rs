@@ -8,10 +8,11 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-mod argcheck;
+#[cfg(feature = "wasmi")]
+mod cabi;
 pub mod capsule;
 mod error;
-#[cfg(feature = "escape-hatch")]
+#[cfg(all(feature = "escape-hatch", feature = "wasmtime"))]
 pub mod escape_hatch;
 pub mod fpctx;
 pub mod host;
@@ -19,7 +20,7 @@ mod limits;
 pub mod manifest;
 pub mod profile;
 mod runtime;
-#[cfg(all(feature = "tls", not(feature = "std")))]
+#[cfg(all(feature = "tls", feature = "wasmtime", not(feature = "std")))]
 pub mod tls;
 // With `std`, Wasmtime keeps its thread-locals itself; plain statics from `tls` would be shared by
 // every thread. Refuse the combination instead of silently dropping one of them.
@@ -40,7 +41,7 @@ pub use host::{Grants, HostState, HostView};
 pub use limits::Limits;
 pub use manifest::Manifest;
 pub use profile::{EngineProfile, Preemption, Target};
-#[cfg(target_has_atomic = "64")]
+#[cfg(all(feature = "wasmtime", target_has_atomic = "64"))]
 pub use runtime::EpochTicker;
 pub use runtime::{
     COAP_SERVER_GUEST, CoapGuestError, HostFnError, Instance, LoadedCapsule, Runtime,

@@ -45,6 +45,66 @@ pub fn capsule_bytes_with(name: &str, profile: EngineProfile, features: &[&str])
         .clone()
 }
 
+/// A VM provider the behaviour tests run against: each test body that takes a `Vm` runs once per
+/// provider ([`each_vm!`](crate::each_vm)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vm {
+    /// Wasmtime with this machine's Pulley profile, fuel preemption.
+    Wasmtime,
+    /// wasmi, plain wasm, fuel preemption.
+    Wasmi,
+}
+
+impl Vm {
+    /// The profile capsules are built with for this provider.
+    pub fn profile(self) -> EngineProfile {
+        match self {
+            Vm::Wasmtime => EngineProfile::for_this_machine(),
+            Vm::Wasmi => EngineProfile::wasmi(trevm::Preemption::Fuel),
+        }
+    }
+
+    /// A runtime for this provider's profile.
+    pub fn runtime(self) -> Runtime {
+        self.runtime_with(RuntimeOptions::host())
+    }
+
+    /// A runtime for this provider's profile with `options`.
+    pub fn runtime_with(self, options: RuntimeOptions) -> Runtime {
+        Runtime::new(self.profile(), options).expect("runtime")
+    }
+
+    /// `payloads/<name>` built for this provider, checked and verified.
+    pub fn capsule(self, name: &str) -> VerifiedCapsule<'static> {
+        verified(capsule_bytes(name, self.profile()))
+    }
+}
+
+/// One test per VM provider from one body: `each_vm! { fn name(vm) { … } }` makes
+/// `name::wasmtime` and `name::wasmi`.
+#[macro_export]
+macro_rules! each_vm {
+    ($(#[doc = $doc:literal])* fn $name:ident($vm:ident) $body:block) => {
+        $(#[doc = $doc])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn body($vm: Vm) $body
+
+            #[test]
+            fn wasmtime() {
+                body(Vm::Wasmtime)
+            }
+
+            #[test]
+            fn wasmi() {
+                body(Vm::Wasmi)
+            }
+        }
+    };
+}
+
 /// A runtime for this machine's default profile (pulley, fuel).
 pub fn runtime() -> Runtime {
     Runtime::new(EngineProfile::for_this_machine(), RuntimeOptions::host()).expect("runtime")

@@ -52,7 +52,12 @@ impl<'a> Capsule<'a> {
         self.header.name()
     }
 
-    /// The profile the capsule was built with.
+    /// The profile the capsule was built with, with the versions stamped beside it.
+    pub fn stamp(&self) -> StampedProfile {
+        self.header.stamp
+    }
+
+    /// The engine profile the capsule was built for (its target and preemption).
     pub fn profile(&self) -> EngineProfile {
         self.header.stamp.profile
     }

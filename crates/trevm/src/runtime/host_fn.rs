@@ -1,13 +1,12 @@
 //! The embedder's own host functions: imports of its own WIT interfaces, linked next to
 //! `ariel:wasm-bindings`, written against [`Val`] and the embedder's store data.
 
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::{Runtime, convert, engine_err};
+use super::Runtime;
 use crate::error::Error;
-use crate::host::{HostRefusal, HostView};
+use crate::host::HostView;
 use crate::value::Val;
 
 /// A host function refused a call: the capsule traps, and the runtime reports the message as
@@ -35,45 +34,22 @@ impl<T: HostView> Runtime<T> {
     /// capsule's call: keep it short, and never panic on what a capsule passes in.
     ///
     /// Define functions before loading capsules that import them; a capsule importing something
-    /// no one defined fails to instantiate with [`Error::Link`].
+    /// undefined fails with [`Error::Link`] when instantiated.
+    ///
+    /// Wasmtime only for now: a plain-wasm capsule carries no types for its imports, so wasmi
+    /// cannot lift their arguments; a wasmi capsule importing an embedder's function fails to
+    /// link.
     pub fn define_func<F>(&mut self, interface: &str, name: &str, f: F) -> Result<(), Error>
     where
         F: Fn(&mut T, &[Val]) -> Result<Vec<Val>, HostFnError> + Send + Sync + 'static,
     {
-        let mut scope = if interface.is_empty() {
-            self.linker.root()
-        } else {
-            self.linker.instance(interface).map_err(engine_err)?
-        };
-        let fname = String::from(name);
-        scope
-            .func_new(name, move |mut store, ty, params, results| {
-                let refuse = |m: String| wasmtime::Error::new(HostRefusal(m));
-                let args = params
-                    .iter()
-                    .cloned()
-                    .map(convert::from_wasmtime)
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| refuse(format!("`{fname}` was passed {e}")))?;
-                let out = f(store.data_mut(), &args).map_err(|e| refuse(e.0))?;
-                if out.len() != results.len() {
-                    return Err(refuse(format!(
-                        "host function `{fname}` returned {} value(s) for {} result(s)",
-                        out.len(),
-                        results.len()
-                    )));
-                }
-                for ((slot, v), rty) in results.iter_mut().zip(&out).zip(ty.results()) {
-                    let v = convert::to_wasmtime(v);
-                    crate::argcheck::check(&v, &rty).map_err(|e| {
-                        refuse(format!(
-                            "host function `{fname}` returned a wrong result: {e}"
-                        ))
-                    })?;
-                    *slot = v;
-                }
-                Ok(())
-            })
-            .map_err(engine_err)
+        #[cfg(feature = "wasmtime")]
+        if let Some(w) = &mut self.wasmtime {
+            return w.define_func(interface, name, f);
+        }
+        let _ = (interface, name, f);
+        Err(Error::Engine(
+            "host functions of the embedder's own need the Wasmtime provider".into(),
+        ))
     }
 }

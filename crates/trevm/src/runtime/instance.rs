@@ -1,86 +1,93 @@
-//! A running capsule: calls under its limits, and every failure as a typed [`Error`].
+//! [`Instance`]: a running capsule, on whichever provider loaded it.
 
-use alloc::format;
 use alloc::string::ToString;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::future::Future;
 
-use embassy_time::Duration;
-use wasmtime::component::Func;
-use wasmtime::{Store, Trap};
-
-use super::convert;
-use super::trap::describe_trap;
 use super::typed::{WasmParams, WasmResults};
-use crate::capsule::owned::OwnedBytes;
 use crate::error::Error;
-use crate::host::{HostRefusal, HostState, HostView};
-use crate::limits::Limits;
+use crate::host::{HostState, HostView};
 use crate::value::{ExportedFunc, FuncType, Val};
 
 /// A running capsule: its store, its instance and its limits.
 ///
-/// After a trap or timeout the instance is stopped (Wasmtime's state may be mid-call); every
+/// After a trap or timeout the instance is stopped (the VM's state may be mid-call); every
 /// later call returns [`Error::Stopped`]. Instantiate again for a fresh start.
 pub struct Instance<T: HostView = HostState> {
-    pub(crate) store: Store<T>,
-    pub(super) instance: Option<wasmtime::component::Instance>,
-    pub(super) limits: Limits,
-    pub(super) stopped: bool,
-    pub(super) fuel_start: u64,
-    /// The buffer the capsule's code lives in, if it was loaded in place from owned bytes: the
-    /// store may use that code until it drops, so this comes after it (see `capsule/owned.rs`).
-    #[expect(dead_code, reason = "held, never read: it keeps the code memory alive")]
-    pub(super) code: Option<Arc<OwnedBytes>>,
+    pub(crate) inner: Inner<T>,
 }
+
+pub(crate) enum Inner<T: HostView> {
+    #[cfg(feature = "wasmtime")]
+    Wasmtime(super::wasmtime::WtInstance<T>),
+    #[cfg(feature = "wasmi")]
+    Wasmi(super::wasmi::WiInstance<T>),
+}
+
+/// Runs the same expression on whichever provider's instance this is.
+macro_rules! each {
+    ($inner:expr, $i:ident => $e:expr) => {
+        match $inner {
+            #[cfg(feature = "wasmtime")]
+            Inner::Wasmtime($i) => $e,
+            #[cfg(feature = "wasmi")]
+            Inner::Wasmi($i) => $e,
+        }
+    };
+}
+pub(super) use each;
 
 impl<T: HostView> core::fmt::Debug for Instance<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Instance")
-            .field("host", self.store.data().host())
-            .field("limits", &self.limits)
-            .field("stopped", &self.stopped)
-            .finish_non_exhaustive()
+        each!(&self.inner, i => core::fmt::Debug::fmt(i, f))
     }
 }
 
 impl<T: HostView> Instance<T> {
     /// The host state (capsule name, sinks).
     pub fn host(&self) -> &HostState {
-        self.store.data().host()
+        self.data().host()
     }
 
     /// The host state, mutably.
     pub fn host_mut(&mut self) -> &mut HostState {
-        self.store.data_mut().host_mut()
+        self.data_mut().host_mut()
     }
 
     /// The whole store data: the embedder's `T`.
     pub fn data(&self) -> &T {
-        self.store.data()
+        each!(&self.inner, i => i.data())
     }
 
     /// The whole store data, mutably.
     pub fn data_mut(&mut self) -> &mut T {
-        self.store.data_mut()
+        each!(&mut self.inner, i => i.data_mut())
     }
 
-    /// Fuel burnt since instantiation (with fuel preemption).
+    /// The VM provider running this capsule: `"wasmtime"` or `"wasmi"`.
+    pub fn provider(&self) -> &'static str {
+        match &self.inner {
+            #[cfg(feature = "wasmtime")]
+            Inner::Wasmtime(_) => "wasmtime",
+            #[cfg(feature = "wasmi")]
+            Inner::Wasmi(_) => "wasmi",
+        }
+    }
+
+    /// Fuel burnt since instantiation (with fuel preemption). Each provider counts in its own
+    /// units (Pulley's and wasmi's fuel are not comparable).
     pub fn fuel_consumed(&self) -> Option<u64> {
-        let left = self.store.get_fuel().ok()?;
-        Some(self.fuel_start.saturating_sub(left))
+        each!(&self.inner, i => i.fuel_consumed())
     }
 
     /// The largest size one of the capsule's linear memories has had, in bytes (its initial
     /// size, or what it grew to).
     pub fn peak_memory(&self) -> usize {
-        self.store.data().host().limiter.peak
+        self.host().limiter.peak
     }
 
     /// Whether an earlier error stopped this instance.
     pub fn is_stopped(&self) -> bool {
-        self.stopped
+        each!(&self.inner, i => i.is_stopped())
     }
 
     /// Calls the capsule's `run: func()` export, as upstream trevm payloads have.
@@ -88,34 +95,10 @@ impl<T: HostView> Instance<T> {
         self.call_typed::<(), ()>("run", ()).await
     }
 
-    /// Finds an exported function: `name` at the top level, or `interface#name` inside an
-    /// exported interface.
-    pub(crate) fn func(&mut self, name: &str) -> Result<Func, Error> {
-        let instance = self.instance.ok_or(Error::Stopped)?;
-        let missing = |reason: &str| Error::MissingExport {
-            name: name.to_string(),
-            reason: reason.to_string(),
-        };
-        let index = match name.split_once('#') {
-            Some((iface, fname)) => {
-                let parent = instance
-                    .get_export_index(&mut self.store, None, iface)
-                    .ok_or_else(|| missing("the capsule exports no such interface"))?;
-                instance.get_export_index(&mut self.store, Some(&parent), fname)
-            }
-            None => instance.get_export_index(&mut self.store, None, name),
-        }
-        .ok_or_else(|| missing("the capsule exports no such function"))?;
-        instance
-            .get_func(&mut self.store, index)
-            .ok_or_else(|| missing("the export is not a function"))
-    }
-
     /// What an exported function takes and returns (`name` as in [`Instance::call`]): how an
     /// embedder checks a capsule's world without calling it.
     pub fn signature(&mut self, name: &str) -> Result<FuncType, Error> {
-        let func = self.func(name)?;
-        Ok(convert::func_type(&func.ty(&self.store)))
+        each!(&mut self.inner, i => i.signature(name))
     }
 
     /// An exported function's name and signature; it prints as WIT does
@@ -133,40 +116,11 @@ impl<T: HostView> Instance<T> {
     /// interface. The arguments are checked against the export's parameter types first: a
     /// mismatch is [`Error::BadArguments`] and leaves the instance usable.
     pub async fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, Error> {
-        if self.stopped {
-            return Err(Error::Stopped);
-        }
-        let func = self.func(name)?;
-        let ty = func.ty(&self.store);
-        let n_params = ty.params().len();
-        if n_params != args.len() {
-            return Err(Error::BadArguments(format!(
-                "`{name}` takes {n_params} argument(s), {} given",
-                args.len()
-            )));
-        }
-        let args: Vec<wasmtime::component::Val> = args.iter().map(convert::to_wasmtime).collect();
-        for (i, ((pname, pty), arg)) in ty.params().zip(&args).enumerate() {
-            crate::argcheck::check(arg, &pty).map_err(|e| {
-                Error::BadArguments(format!("`{name}` argument {} (`{pname}`): {e}", i + 1))
-            })?;
-        }
-        let mut results = Vec::new();
-        results.resize(ty.results().len(), wasmtime::component::Val::Bool(false));
-        let outcome = with_timeout(
-            self.limits.timeout,
-            func.call_async(&mut self.store, &args, &mut results),
-        )
-        .await;
-        self.settle(outcome, name)?;
-        results
-            .into_iter()
-            .map(convert::from_wasmtime)
-            .collect::<Result<_, _>>()
-            .map_err(|e| Error::Link(format!("`{name}` returned {e}")))
+        each!(&mut self.inner, i => i.call(name, args).await)
     }
 
-    /// Calls an exported function whose types the application knows, without dynamic values:
+    /// Calls an exported function whose types the application knows, without dynamic values
+    /// on Wasmtime (wasmi goes through [`Val`]s and the canonical ABI):
     /// `inst.call_typed::<(u32,), (u32,)>("fibonacci", (20,))`. See [`WasmParams`] for the Rust
     /// types that stand for WIT types. A capsule whose export has other types gets
     /// [`Error::MissingExport`] saying which types it has.
@@ -175,108 +129,6 @@ impl<T: HostView> Instance<T> {
         name: &str,
         params: P,
     ) -> Result<R, Error> {
-        if self.stopped {
-            return Err(Error::Stopped);
-        }
-        let func = self.func(name)?;
-        let typed = match func.typed::<P, R>(&self.store) {
-            Ok(typed) => typed,
-            Err(_) => {
-                return Err(Error::MissingExport {
-                    name: name.to_string(),
-                    reason: format!(
-                        "the export has another type: {}",
-                        convert::func_type(&func.ty(&self.store))
-                    ),
-                });
-            }
-        };
-        let outcome = with_timeout(
-            self.limits.timeout,
-            typed.call_async(&mut self.store, params),
-        )
-        .await;
-        self.settle(outcome, name)
-    }
-
-    /// Turns the outcome of a Wasmtime call into a result, marking the instance stopped if the
-    /// capsule can no longer be trusted to be in a consistent state.
-    /// `export` names what was called, for trap messages (they say which export trapped also
-    /// when the capsule carries no address map for Wasm offsets).
-    pub(super) fn settle<R>(&mut self, outcome: Outcome<R>, export: &str) -> Result<R, Error> {
-        let err = match outcome {
-            Outcome::Done(Ok(r)) => return Ok(r),
-            Outcome::Done(Err(e)) => match self.classify(e) {
-                Error::Trap(m) => Error::Trap(format!("in `{export}`: {m}")),
-                e => e,
-            },
-            Outcome::TimedOut(limit) => Error::Timeout {
-                after_ms: limit.as_millis(),
-            },
-        };
-        if !matches!(err, Error::BadArguments(_) | Error::MissingExport { .. }) {
-            self.stopped = true;
-        }
-        Err(err)
-    }
-
-    fn classify(&mut self, e: wasmtime::Error) -> Error {
-        if let Some(refusal) = e.downcast_ref::<HostRefusal>() {
-            return Error::HostRefused(refusal.0.clone());
-        }
-        let limiter = &self.store.data().host().limiter;
-        if let Some(requested) = limiter.refused {
-            return Error::MemoryLimit {
-                requested,
-                limit: limiter.max_memory,
-            };
-        }
-        if out_of_memory(&e) {
-            return Error::DeviceOutOfMemory(format!("{e:#}"));
-        }
-        match e.downcast_ref::<Trap>() {
-            Some(Trap::OutOfFuel) => Error::OutOfFuel,
-            Some(trap) => Error::Trap(describe_trap(
-                trap,
-                e.downcast_ref::<wasmtime::WasmBacktrace>(),
-            )),
-            // Arguments were type-checked before the call (`argcheck`), so anything else that
-            // went wrong happened while the capsule ran: treat it as a trap.
-            None => Error::Trap(format!("{e:#}")),
-        }
-    }
-}
-
-/// Whether Wasmtime failed for want of heap: its `OutOfMemory` error, or (Wasmtime 48's
-/// message when the allocator refuses a linear memory) a memory it could not allocate.
-fn out_of_memory(e: &wasmtime::Error) -> bool {
-    e.downcast_ref::<wasmtime::OutOfMemory>().is_some()
-        || e.chain().any(|cause| {
-            cause
-                .to_string()
-                .contains("the memory allocator returned an error")
-        })
-}
-
-pub(super) enum Outcome<R> {
-    Done(wasmtime::Result<R>),
-    TimedOut(Duration),
-}
-
-/// Runs a Wasmtime future, dropping it (which unwinds the capsule's fiber) if it outlives `limit`.
-/// The capsule yields periodically through fuel or epoch preemption, which is what lets the
-/// timer win the race against a busy loop.
-pub(super) async fn with_timeout<R>(
-    limit: Option<Duration>,
-    fut: impl Future<Output = wasmtime::Result<R>>,
-) -> Outcome<R> {
-    // Every Wasmtime future that may switch to a capsule's fiber goes through here.
-    let fut = crate::fpctx::FpGuarded::new(fut);
-    match limit {
-        Some(limit) => match embassy_time::with_timeout(limit, fut).await {
-            Ok(r) => Outcome::Done(r),
-            Err(_) => Outcome::TimedOut(limit),
-        },
-        None => Outcome::Done(fut.await),
+        each!(&mut self.inner, i => i.call_typed::<P, R>(name, params).await)
     }
 }

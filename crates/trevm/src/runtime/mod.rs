@@ -1,47 +1,50 @@
-//! The engine, loading capsules and running them under limits.
+//! Loading capsules and running them under limits, on one of two VM providers.
 //!
-//! - this file: [`RuntimeOptions`] and [`Runtime`] (engine, linker, `load`, `instantiate`);
-//! - `in_place.rs`: loading `'static` code in place, and the registry Wasmtime needs for it;
+//! - this file: [`RuntimeOptions`] and [`Runtime`] (load, instantiate, which provider);
 //! - `loaded.rs`: [`LoadedCapsule`]: what a capsule imports and exports;
 //! - `instance.rs`: [`Instance`]: calls under limits, timeouts, typed errors;
 //! - `typed.rs`: the sealed traits behind [`Instance::call_typed`];
-//! - `coap_guest.rs`: typed calls into `coap-server-guest` capsules;
+//! - `coap.rs`: typed calls into `coap-server-guest` capsules;
 //! - `host_fn.rs`: the embedder's own host functions ([`Runtime::define_func`]);
-//! - `convert.rs`: between [`crate::value`] and Wasmtime's values and types;
-//! - `trap.rs`: trap messages with folded backtraces.
+//! - `wasmtime/` (feature `wasmtime`): precompiled Pulley components on Wasmtime;
+//! - `wasmi/` (feature `wasmi`): plain core wasm, validated and translated on the device by wasmi,
+//!   with the canonical ABI of the interfaces lowered by trevm (`crate::cabi`).
 //!
-//! This module is the VM provider: it is the only place (with `host/` and the escape hatch)
-//! that names Wasmtime. Its public API speaks [`crate::value`], capsules and limits.
+//! The public API speaks [`crate::value`], capsules and limits; which provider runs a capsule
+//! follows from its kind ([`Target`]), stamped in its header and signed in its manifest. One
+//! [`Runtime`] holds every provider the crate was built with, so one slot takes both kinds.
 
-use alloc::format;
 use alloc::string::ToString;
 
-use wasmtime::component::{Component, Linker};
-use wasmtime::{Engine, Store};
-
-use crate::capsule::checked::Bytes;
-use crate::capsule::{CODE_ALIGN, Capsule};
+use crate::capsule::{Capsule, CapsuleError};
 use crate::error::Error;
 use crate::host::{Grants, HostState, HostView};
 use crate::limits::Limits;
-use crate::profile::{EngineProfile, Preemption, Target};
+use crate::profile::{EngineProfile, Target};
 use crate::trust::VerifiedCapsule;
 
-mod coap_guest;
-mod convert;
+mod coap;
 mod host_fn;
-mod in_place;
 mod instance;
 mod loaded;
-mod trap;
 mod typed;
+#[cfg(feature = "wasmi")]
+pub(crate) mod wasmi;
+#[cfg(feature = "wasmtime")]
+pub(crate) mod wasmtime;
 
-pub use coap_guest::{COAP_SERVER_GUEST, CoapGuestError};
+pub use coap::{COAP_SERVER_GUEST, CoapGuestError};
 pub use host_fn::HostFnError;
 pub use instance::Instance;
-use instance::with_timeout;
+use instance::Inner;
+use loaded::Kind;
 pub use loaded::LoadedCapsule;
 pub use typed::{WasmParams, WasmResults, WasmType};
+#[cfg(all(feature = "wasmtime", target_has_atomic = "64"))]
+pub use wasmtime::EpochTicker;
+
+#[cfg(not(any(feature = "wasmtime", feature = "wasmi")))]
+compile_error!("trevm needs a VM provider: enable the `wasmtime` feature, `wasmi`, or both");
 
 /// Runtime settings that do not affect compiled code (so they may differ from the precompiler).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,30 +100,35 @@ impl Default for RuntimeOptions {
     }
 }
 
-fn engine_err(e: impl core::fmt::Display) -> Error {
-    Error::Engine(e.to_string())
-}
-
-/// One Wasmtime engine with one profile, and the linker holding the granted host interfaces.
+/// The VM providers, each with the profile it runs capsules of, and the host interfaces linked
+/// for them.
 ///
 /// `T` is what each capsule's store holds: trevm's [`HostState`] (the default), or an
 /// embedder's own type that contains one ([`HostView`]), so an application can keep its own data
 /// next to trevm's and link its own host functions ([`Runtime::define_func`]) beside the
 /// `ariel:wasm-bindings` interfaces.
 ///
-/// Cheap to share: clone it (the engine is reference counted).
+/// A runtime made for a Wasmtime profile (`pulley32`, `pulley64`, `host`) also runs plain-wasm
+/// capsules when trevm is built with the `wasmi` feature too (with the same preemption, fuel
+/// where the profile has epochs); one made for [`EngineProfile::wasmi`] runs plain wasm only.
+///
+/// Cheap to share: clone it (the engines are reference counted).
 pub struct Runtime<T: HostView = HostState> {
-    pub(crate) engine: Engine,
     profile: EngineProfile,
-    pub(crate) linker: Linker<T>,
+    #[cfg(feature = "wasmtime")]
+    pub(crate) wasmtime: Option<wasmtime::WtEngine<T>>,
+    #[cfg(feature = "wasmi")]
+    wasmi: Option<wasmi::WiEngine<T>>,
 }
 
 impl<T: HostView> Clone for Runtime<T> {
     fn clone(&self) -> Self {
         Runtime {
-            engine: self.engine.clone(),
             profile: self.profile,
-            linker: self.linker.clone(),
+            #[cfg(feature = "wasmtime")]
+            wasmtime: self.wasmtime.clone(),
+            #[cfg(feature = "wasmi")]
+            wasmi: self.wasmi.clone(),
         }
     }
 }
@@ -129,6 +137,7 @@ impl<T: HostView> core::fmt::Debug for Runtime<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Runtime")
             .field("profile", &self.profile)
+            .field("wasmi", &self.wasmi_profile())
             .finish_non_exhaustive()
     }
 }
@@ -146,122 +155,164 @@ impl<T: HostView> Runtime<T> {
     /// [`HostView`]).
     pub fn with_store_data(profile: EngineProfile, options: RuntimeOptions) -> Result<Self, Error> {
         if !profile.runs_here() {
-            return Err(Error::Engine(format!(
-                "a runtime for {profile} cannot run on this machine"
+            return Err(Error::Engine(alloc::format!(
+                "a runtime for {profile} cannot run on this machine{}",
+                match profile.target {
+                    Target::Wasm if !cfg!(feature = "wasmi") =>
+                        ": trevm was built without its `wasmi` feature",
+                    Target::Wasm => ": wasmi has no epochs, use fuel or none",
+                    _ if !cfg!(feature = "wasmtime") =>
+                        ": trevm was built without its `wasmtime` feature",
+                    _ => "",
+                }
             )));
         }
-        if profile.preemption == Preemption::Epoch && !cfg!(target_has_atomic = "64") {
-            return Err(Error::Engine(
-                "epoch preemption needs 64-bit atomics, which this target lacks (Wasmtime has no \
-                 epochs there): build capsules with fuel preemption"
-                    .into(),
-            ));
-        }
-        let mut config = profile.wasmtime_config()?;
-        config.max_wasm_stack(options.max_wasm_stack);
-        config.async_stack_size(options.async_stack_size);
-        let engine = Engine::new(&config).map_err(engine_err)?;
-        let mut linker = Linker::new(&engine);
-        crate::host::add_to_linker(&mut linker, options.grants).map_err(engine_err)?;
+        #[cfg(feature = "wasmi")]
+        let wasmi = {
+            use crate::profile::Preemption;
+            let preemption = match profile.preemption {
+                Preemption::None => Preemption::None,
+                _ => Preemption::Fuel,
+            };
+            Some(wasmi::WiEngine::new(preemption, options)?)
+        };
         Ok(Runtime {
-            engine,
             profile,
-            linker,
+            #[cfg(feature = "wasmtime")]
+            wasmtime: match profile.target {
+                Target::Wasm => None,
+                _ => Some(wasmtime::WtEngine::new(profile, options)?),
+            },
+            #[cfg(feature = "wasmi")]
+            wasmi,
         })
     }
 
-    /// The profile capsules must have been built with.
+    /// The profile the runtime was made for (capsules of the other provider may run too: see
+    /// [`Runtime::check_capsule`]).
     pub fn profile(&self) -> EngineProfile {
         self.profile
     }
 
-    /// Deserializes a verified capsule's code: one signed by a trusted key
+    /// The profile plain-wasm capsules must have to run here, if this runtime has the wasmi
+    /// provider.
+    pub fn wasmi_profile(&self) -> Option<EngineProfile> {
+        #[cfg(feature = "wasmi")]
+        if let Some(w) = &self.wasmi {
+            return Some(EngineProfile::wasmi(w.preemption()));
+        }
+        None
+    }
+
+    /// Refuses a capsule this runtime cannot run: its provider is missing
+    /// ([`CapsuleError::ProviderMissing`]) or it was built with other settings or versions
+    /// ([`CapsuleError::ProfileMismatch`]).
+    pub fn check_capsule(&self, capsule: &Capsule<'_>) -> Result<(), CapsuleError> {
+        let stamp = capsule.stamp();
+        let wanted = match stamp.profile.target {
+            Target::Wasm => match self.wasmi_profile() {
+                Some(p) => p,
+                None if cfg!(feature = "wasmi") => self.profile,
+                None => return Err(CapsuleError::ProviderMissing { capsule: stamp }),
+            },
+            _ if self.profile.target == Target::Wasm && cfg!(feature = "wasmtime") => {
+                self.profile
+            }
+            _ if !cfg!(feature = "wasmtime") => {
+                return Err(CapsuleError::ProviderMissing { capsule: stamp });
+            }
+            _ => self.profile,
+        };
+        capsule.check_profile(wanted)
+    }
+
+    /// Loads a verified capsule: one signed by a trusted key
     /// ([`TrustPolicy::verify`](crate::TrustPolicy::verify)) or built into the firmware
     /// ([`EmbeddedCapsule::check`](crate::EmbeddedCapsule::check)). Checks its profile first and,
-    /// for a signed capsule, that the component imports nothing outside its signed grants
+    /// for a signed capsule, that its code imports nothing outside its signed grants
     /// ([`TrustError::ImportNotGranted`](crate::TrustError::ImportNotGranted)).
     ///
-    /// The code is used in place, without a copy, when the payload is aligned to
+    /// On Wasmtime, the code is used in place, without a copy, when the payload is aligned to
     /// [`CODE_ALIGN`](crate::capsule::CODE_ALIGN) and either `&'static` (from flash on a device:
     /// [`include_capsule!`](crate::include_capsule), [`Capsule::from_static`]) or in a buffer the
     /// capsule owns ([`Capsule::from_vec`], [`Capsule::from_vec_at`]: e.g. an upload, which then
     /// becomes the capsule's code memory and lives as long as the loaded capsule and its
     /// instances; Pulley code only: native code must be made executable, so it is copied).
     /// Otherwise Wasmtime copies the code into a heap buffer of its own.
+    ///
+    /// On wasmi, the module is validated and translated to wasmi's bytecode in the heap (the
+    /// capsule's bytes are not kept); a module that is malformed, uses a refused feature (start
+    /// function, SIMD, tail calls) or exceeds wasmi's strict limits is refused with
+    /// [`Error::Invalid`].
     pub fn load(&self, capsule: &VerifiedCapsule<'_>) -> Result<LoadedCapsule, Error> {
-        // SAFETY: a `VerifiedCapsule` is made only by `TrustPolicy::verify` (signed by a trusted
-        // key, payload digest checked), by `EmbeddedCapsule::check` (part of the firmware image),
-        // or by the `unsafe` constructors whose callers took on this very contract.
-        let loaded = unsafe { self.load_unverified(capsule.capsule()) }?;
-        if let Some(signed) = capsule.signed() {
-            let ty = loaded.component.component_type();
-            if let Some((import, _)) = ty
-                .imports(&self.engine)
-                .find(|(name, _)| !signed.manifest.grants(name))
-            {
-                return Err(Error::Refused(crate::TrustError::ImportNotGranted {
-                    import: import.to_string(),
-                }));
-            }
+        let loaded = self.load_checked(capsule.capsule(), true)?;
+        if let Some(signed) = capsule.signed()
+            && let Some(import) = self.ungranted_import(&loaded, |n| signed.manifest.grants(n))
+        {
+            return Err(Error::Refused(crate::TrustError::ImportNotGranted { import }));
         }
         Ok(loaded)
     }
 
-    /// Checks the capsule's profile and deserializes its code, trusting it blindly.
+    /// Checks the capsule's profile and loads its code, trusting it blindly.
     ///
     /// # Safety
     ///
     /// Wasmtime runs precompiled code as it is: forged or corrupted code can read and write any
     /// host memory, crash the device or keep it from ever running another task. The caller
     /// guarantees that `capsule` is the unaltered output of `trevm build` from code it trusts
-    /// (which is what [`Runtime::load`] checks with a signature).
+    /// (which is what [`Runtime::load`] checks with a signature). (Plain wasm for wasmi is
+    /// validated whatever its origin; the contract is the same so that callers need not care.)
     pub unsafe fn load_unverified(&self, capsule: &Capsule<'_>) -> Result<LoadedCapsule, Error> {
-        capsule.check_profile(self.profile)?;
-        let payload = capsule.payload();
-        let aligned = (payload.as_ptr() as usize).is_multiple_of(CODE_ALIGN);
-        let (component, code) = if let Some(payload) = capsule.static_payload()
-            && aligned
-        {
-            // SAFETY: the caller vouches for the bytes (this function's contract).
-            (unsafe { self.load_in_place(payload) }?, None)
-        } else if let Bytes::Owned(owned) = capsule.bytes()
-            // Native code must be made executable, which Wasmtime cannot do to a heap buffer
-            // ("this target requires virtual memory"): only Pulley bytecode runs in place.
-            && self.profile.target != Target::Host
-            && owned.lend(payload)
-        {
-            let ptr = core::ptr::NonNull::from(payload);
-            // SAFETY: the caller guarantees the payload is trusted output of
-            // `Engine::precompile_component` for this profile (stamp checked above). The memory
-            // is part of an `OwnedBytes` (the whole argument is in `capsule/owned.rs`): a heap
-            // buffer never reallocated nor written once made, freed only when the last `Arc` to
-            // it drops; the `LoadedCapsule` made here and every `Instance` made from it hold one,
-            // dropped after their Wasmtime objects. `lend` checked that it is aligned to
-            // `CODE_ALIGN` and returned true only this once for it, so Wasmtime registers its
-            // address once.
-            let component = unsafe { Component::deserialize_raw(&self.engine, ptr) }
-                .map_err(|e| Error::Engine(format!("{e:#}")))?;
-            (component, Some(owned.clone()))
-        } else {
-            // SAFETY: the caller vouches for the bytes (this function's contract).
-            (unsafe { self.load_copy(payload) }?, None)
+        self.load_checked(capsule, false)
+    }
+
+    /// `verified`: the caller holds a [`VerifiedCapsule`] (or took on its contract unsafely).
+    fn load_checked(&self, capsule: &Capsule<'_>, _verified: bool) -> Result<LoadedCapsule, Error> {
+        self.check_capsule(capsule)?;
+        let kind = match capsule.profile().target {
+            #[cfg(feature = "wasmi")]
+            Target::Wasm => {
+                let engine = self.wasmi.as_ref().ok_or(Error::Engine(
+                    "this runtime has no wasmi provider".to_string(),
+                ))?;
+                Kind::Wasmi(engine.load(capsule)?)
+            }
+            #[cfg(feature = "wasmtime")]
+            _ => {
+                let engine = self.wasmtime.as_ref().ok_or(Error::Engine(
+                    "this runtime has no Wasmtime provider".to_string(),
+                ))?;
+                // SAFETY: `load` passes only verified capsules (a `VerifiedCapsule` is made only
+                // by `TrustPolicy::verify`, `EmbeddedCapsule::check` or the `unsafe`
+                // constructors whose callers took on this very contract), and
+                // `load_unverified`'s caller guarantees the same.
+                Kind::Wasmtime(unsafe { engine.load_unverified(capsule) }?)
+            }
+            #[allow(unreachable_patterns)]
+            _ => {
+                return Err(Error::Capsule(CapsuleError::ProviderMissing {
+                    capsule: capsule.stamp(),
+                }));
+            }
         };
         Ok(LoadedCapsule {
             name: capsule.name().to_string(),
-            component,
-            code,
+            kind,
         })
     }
 
-    /// # Safety
-    ///
-    /// `payload` is trusted precompiled code for this profile (see [`Runtime::load_unverified`]).
-    unsafe fn load_copy(&self, payload: &[u8]) -> Result<Component, Error> {
-        // SAFETY: the caller guarantees the bytes are trusted output of
-        // `Engine::precompile_component` for this profile (stamp checked by
-        // `load_unverified`); Wasmtime copies them into its own aligned buffer.
-        unsafe { Component::deserialize(&self.engine, payload) }
-            .map_err(|e| Error::Engine(format!("{e:#}")))
+    fn ungranted_import(
+        &self,
+        loaded: &LoadedCapsule,
+        granted: impl Fn(&str) -> bool,
+    ) -> Option<alloc::string::String> {
+        match &loaded.kind {
+            #[cfg(feature = "wasmtime")]
+            Kind::Wasmtime(l) => self.wasmtime.as_ref()?.ungranted_import(l, granted),
+            #[cfg(feature = "wasmi")]
+            Kind::Wasmi(l) => l.ungranted_import(granted),
+        }
     }
 
     /// Instantiates a loaded capsule with its own store, host state and limits.
@@ -271,54 +322,18 @@ impl<T: HostView> Runtime<T> {
     pub async fn instantiate(
         &self,
         capsule: &LoadedCapsule,
-        mut data: T,
+        data: T,
         limits: Limits,
     ) -> Result<Instance<T>, Error> {
-        let host = data.host_mut();
-        host.limiter.max_memory = limits.max_memory;
-        host.limiter.max_table_elements = limits.max_table_elements;
-        let mut store = Store::new(&self.engine, data);
-        store.limiter(|s| &mut s.host_mut().limiter);
-        match self.profile.preemption {
-            Preemption::Fuel => {
-                store
-                    .set_fuel(limits.fuel.unwrap_or(u64::MAX))
-                    .map_err(engine_err)?;
-                store
-                    .fuel_async_yield_interval(Some(limits.yield_interval.max(1)))
-                    .map_err(engine_err)?;
+        let inner = match &capsule.kind {
+            #[cfg(feature = "wasmtime")]
+            Kind::Wasmtime(l) => {
+                Inner::Wasmtime(self.wt()?.instantiate(l, data, limits).await?)
             }
-            #[cfg(target_has_atomic = "64")]
-            Preemption::Epoch => {
-                let interval = limits.epoch_ticks.max(1);
-                store.set_epoch_deadline(interval);
-                store.epoch_deadline_callback(move |_| {
-                    Ok(wasmtime::UpdateDeadline::Yield(interval))
-                });
-            }
-            // Refused in `Runtime::new` on targets without 64-bit atomics.
-            #[cfg(not(target_has_atomic = "64"))]
-            Preemption::Epoch => {}
-            Preemption::None => {}
-        }
-        let pre = self
-            .linker
-            .instantiate_pre(&capsule.component)
-            .map_err(|e| Error::Link(format!("{e:#}")))?;
-        let mut instance = Instance {
-            store,
-            instance: None,
-            limits,
-            stopped: false,
-            fuel_start: 0,
-            code: capsule.code.clone(),
+            #[cfg(feature = "wasmi")]
+            Kind::Wasmi(l) => Inner::Wasmi(self.wi()?.instantiate(l, data, limits).await?),
         };
-        let outcome =
-            with_timeout(limits.timeout, pre.instantiate_async(&mut instance.store)).await;
-        let inst = instance.settle(outcome, "the start function")?;
-        instance.instance = Some(inst);
-        instance.fuel_start = instance.store.get_fuel().unwrap_or(0);
-        Ok(instance)
+        Ok(Instance { inner })
     }
 
     /// Whether `capsule` links against this runtime: every import it has is provided (the
@@ -326,49 +341,52 @@ impl<T: HostView> Runtime<T> {
     /// no store, no linear memory, nothing of the capsule runs (what [`instantiate`]
     /// (Self::instantiate) does first).
     pub fn check_links(&self, capsule: &LoadedCapsule) -> Result<(), Error> {
-        self.linker
-            .instantiate_pre(&capsule.component)
-            .map(drop)
-            .map_err(|e| Error::Link(format!("{e:#}")))
+        match &capsule.kind {
+            #[cfg(feature = "wasmtime")]
+            Kind::Wasmtime(l) => self.wt()?.check_links(l),
+            #[cfg(feature = "wasmi")]
+            Kind::Wasmi(l) => self.wi()?.check_links(l),
+        }
+    }
+
+    #[cfg(feature = "wasmtime")]
+    pub(crate) fn wt(&self) -> Result<&wasmtime::WtEngine<T>, Error> {
+        self.wasmtime
+            .as_ref()
+            .ok_or_else(|| Error::Engine("this runtime has no Wasmtime provider".to_string()))
+    }
+
+    #[cfg(feature = "wasmi")]
+    pub(crate) fn wi(&self) -> Result<&wasmi::WiEngine<T>, Error> {
+        self.wasmi
+            .as_ref()
+            .ok_or_else(|| Error::Engine("this runtime has no wasmi provider".to_string()))
     }
 
     /// Advances the epoch every `period`, forever. With [`Preemption::Epoch`], spawn this as a
     /// task: each tick lets running capsules reach their next yield point.
     ///
-    /// Only on targets with 64-bit atomics (not Cortex-M, where Wasmtime has no epochs).
+    /// Only on targets with 64-bit atomics (not Cortex-M, where Wasmtime has no epochs), with
+    /// the Wasmtime provider. A runtime without Wasmtime never returns either.
     #[cfg(target_has_atomic = "64")]
     pub async fn tick_epochs(&self, period: embassy_time::Duration) -> ! {
-        let mut ticker = embassy_time::Ticker::every(period);
-        loop {
-            ticker.next().await;
-            self.engine.increment_epoch();
+        #[cfg(feature = "wasmtime")]
+        if let Some(w) = &self.wasmtime {
+            let mut ticker = embassy_time::Ticker::every(period);
+            loop {
+                ticker.next().await;
+                w.engine.increment_epoch();
+            }
         }
+        let _ = period;
+        core::future::pending().await
     }
 
     /// A handle that advances this runtime's epoch from anywhere (e.g. a host thread), for
     /// [`Preemption::Epoch`] where an async ticker ([`Runtime::tick_epochs`]) does not fit.
-    #[cfg(target_has_atomic = "64")]
+    /// Its ticks do nothing on a runtime for plain wasm only (wasmi has no epochs).
+    #[cfg(all(feature = "wasmtime", target_has_atomic = "64"))]
     pub fn epoch_ticker(&self) -> EpochTicker {
-        EpochTicker(self.engine.clone())
-    }
-}
-
-/// Advances a runtime's epoch ([`Runtime::epoch_ticker`]). Cheap to clone, `Send`.
-#[cfg(target_has_atomic = "64")]
-#[derive(Clone)]
-pub struct EpochTicker(Engine);
-
-#[cfg(target_has_atomic = "64")]
-impl EpochTicker {
-    /// One tick: every capsule running under epoch preemption reaches its next yield point.
-    pub fn tick(&self) {
-        self.0.increment_epoch();
-    }
-}
-
-#[cfg(target_has_atomic = "64")]
-impl core::fmt::Debug for EpochTicker {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("EpochTicker")
+        EpochTicker(self.wasmtime.as_ref().map(|w| w.engine.clone()))
     }
 }

@@ -17,6 +17,7 @@ use core::fmt;
 
 #[cfg(feature = "wave")]
 mod wave;
+pub(crate) mod check;
 
 /// One value of a capsule's interface: an argument, a result or a part of one.
 ///

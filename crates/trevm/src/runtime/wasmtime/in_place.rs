@@ -6,11 +6,11 @@ use alloc::vec::Vec;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use super::Runtime;
+use super::WtEngine;
 use crate::error::Error;
 use crate::host::HostView;
 
-impl<T: HostView> Runtime<T> {
+impl<T: HostView> WtEngine<T> {
     /// Deserializes `'static`, 16-byte-aligned code without copying it (from flash on a device).
     ///
     /// Wasmtime registers code by address and panics if the same bytes are registered twice, so a

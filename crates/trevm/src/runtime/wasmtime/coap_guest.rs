@@ -1,4 +1,4 @@
-//! Typed calls into `ariel:wasm-bindings/coap-server-guest@0.0.1`, the interface a persistent
+//! Wasmtime's typed calls into `ariel:wasm-bindings/coap-server-guest@0.0.1`, the interface a persistent
 //! CoAP capsule exports (world `ariel:wasm-bindings/coap-server`): the bindings are generated
 //! from the WIT, so the message bytes cross as one `list<u8>` instead of a value per byte.
 
@@ -9,7 +9,8 @@ use alloc::vec::Vec;
 use super::instance::with_timeout;
 use crate::error::Error;
 use crate::host::HostView;
-use crate::runtime::Instance;
+use super::WtInstance;
+use crate::runtime::coap::{COAP_SERVER_GUEST, CoapGuestError};
 
 #[allow(missing_docs, clippy::all)]
 mod bindings {
@@ -23,33 +24,17 @@ mod bindings {
 use bindings::CoapServer;
 use bindings::exports::ariel::wasm_bindings::coap_server_guest::CoapErr;
 
-/// The exported interface's name, as [`Error::MissingExport`] reports it.
-pub const COAP_SERVER_GUEST: &str = "ariel:wasm-bindings/coap-server-guest@0.0.1";
-
-/// The error a CoAP capsule answers with (`coap-err` in the WIT).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CoapGuestError {
-    /// No handler for that path (`not-found`): a 4.04.
-    NotFound,
-    /// The handler failed (`internal-server-error`): a 5.00.
-    InternalServerError,
-    /// `initialize-handler` has not run or failed (`handler-not-built`).
-    HandlerNotBuilt,
-}
-
-impl From<CoapErr> for CoapGuestError {
-    fn from(e: CoapErr) -> Self {
-        match e {
-            CoapErr::NotFound => CoapGuestError::NotFound,
-            CoapErr::InternalServerError => CoapGuestError::InternalServerError,
-            CoapErr::HandlerNotBuilt => CoapGuestError::HandlerNotBuilt,
-        }
+fn guest_error(e: CoapErr) -> CoapGuestError {
+    match e {
+        CoapErr::NotFound => CoapGuestError::NotFound,
+        CoapErr::InternalServerError => CoapGuestError::InternalServerError,
+        CoapErr::HandlerNotBuilt => CoapGuestError::HandlerNotBuilt,
     }
 }
 
 /// Calls into a capsule exporting `coap-server-guest`. The outer `Result` is the runtime's
 /// (the capsule trapped, timed out, lacks the interface); the inner one is the capsule's answer.
-impl<T: HostView> Instance<T> {
+impl<T: HostView> WtInstance<T> {
     fn coap_server(&mut self) -> Result<CoapServer, Error> {
         if self.stopped {
             return Err(Error::Stopped);
@@ -62,7 +47,7 @@ impl<T: HostView> Instance<T> {
     }
 
     /// `initialize-handler: func() -> result`: builds the capsule's handlers.
-    pub async fn coap_initialize_handler(&mut self) -> Result<Result<(), ()>, Error> {
+    pub(crate) async fn coap_initialize_handler(&mut self) -> Result<Result<(), ()>, Error> {
         let guest = self.coap_server()?;
         let outcome = with_timeout(
             self.limits.timeout,
@@ -75,7 +60,7 @@ impl<T: HostView> Instance<T> {
     }
 
     /// `report: func() -> result<list<string>, coap-err>`: the paths the capsule serves.
-    pub async fn coap_report(&mut self) -> Result<Result<Vec<String>, CoapGuestError>, Error> {
+    pub(crate) async fn coap_report(&mut self) -> Result<Result<Vec<String>, CoapGuestError>, Error> {
         let guest = self.coap_server()?;
         let outcome = with_timeout(
             self.limits.timeout,
@@ -86,14 +71,14 @@ impl<T: HostView> Instance<T> {
         .await;
         Ok(self
             .settle(outcome, "report")?
-            .map_err(CoapGuestError::from))
+            .map_err(guest_error))
     }
 
     /// `coap-run: func(code: u8, observed-len: u32, message: list<u8>) -> result<tuple<u8,
     /// list<u8>>, coap-err>`: handles one request. `message` holds the request's options and
     /// payload in CoAP encoding (`observed_len` bytes), followed by room for the response, which
     /// comes back as a response code and its options and payload in the same encoding.
-    pub async fn coap_run(
+    pub(crate) async fn coap_run(
         &mut self,
         code: u8,
         observed_len: u32,
@@ -112,6 +97,6 @@ impl<T: HostView> Instance<T> {
         .await;
         Ok(self
             .settle(outcome, "coap-run")?
-            .map_err(CoapGuestError::from))
+            .map_err(guest_error))
     }
 }

@@ -1,0 +1,236 @@
+//! [`WiInstance`]: a capsule running on wasmi, called through the canonical ABI.
+
+use alloc::format;
+use alloc::string::ToString;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use wasmi::{Func, Instance, Store};
+
+use super::drive::{self, Fuel};
+use super::memory::Guest;
+use crate::cabi::{self, CabiError, Flat};
+use crate::error::Error;
+use crate::host::{HostState, HostView};
+use crate::limits::Limits;
+use crate::runtime::typed::{WasmParams, WasmResults};
+use crate::value::{ExportedFunc, FuncType, Val, ValType};
+
+/// A capsule running on wasmi: its store, instance, export types and limits.
+///
+/// After a trap or timeout the instance is stopped; every later call returns
+/// [`Error::Stopped`].
+pub(crate) struct WiInstance<T: HostView> {
+    pub(super) store: Store<T>,
+    pub(super) instance: Instance,
+    exports: Arc<[ExportedFunc]>,
+    pub(super) limits: Limits,
+    stopped: bool,
+    pub(super) fuel: Fuel,
+}
+
+impl<T: HostView> core::fmt::Debug for WiInstance<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Instance")
+            .field("provider", &"wasmi")
+            .field("host", self.store.data().host())
+            .field("limits", &self.limits)
+            .field("stopped", &self.stopped)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: HostView> WiInstance<T> {
+    pub(super) fn new(
+        store: Store<T>,
+        instance: Instance,
+        exports: Arc<[ExportedFunc]>,
+        limits: Limits,
+        fuel: Fuel,
+    ) -> Self {
+        WiInstance {
+            store,
+            instance,
+            exports,
+            limits,
+            stopped: false,
+            fuel,
+        }
+    }
+
+    pub(crate) fn host(&self) -> &HostState {
+        self.store.data().host()
+    }
+
+    pub(crate) fn data(&self) -> &T {
+        self.store.data()
+    }
+
+    pub(crate) fn data_mut(&mut self) -> &mut T {
+        self.store.data_mut()
+    }
+
+    pub(crate) fn fuel_consumed(&self) -> Option<u64> {
+        self.fuel.consumed(&self.store)
+    }
+
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    pub(crate) fn signature(&mut self, name: &str) -> Result<FuncType, Error> {
+        Ok(self.export(name)?.1)
+    }
+
+    /// The export's function and WIT type (from the signed manifest, checked at load).
+    fn export(&self, name: &str) -> Result<(Func, FuncType), Error> {
+        let missing = |reason: &str| Error::MissingExport {
+            name: name.to_string(),
+            reason: reason.to_string(),
+        };
+        let ty = self
+            .exports
+            .iter()
+            .find(|e| e.name == name)
+            .ok_or_else(|| missing("the capsule exports no such function"))?
+            .ty
+            .clone();
+        let func = self
+            .instance
+            .get_func(&self.store, name)
+            .ok_or_else(|| missing("the capsule exports no such function"))?;
+        Ok((func, ty))
+    }
+
+    pub(crate) async fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, Error> {
+        if self.stopped {
+            return Err(Error::Stopped);
+        }
+        let (func, ty) = self.export(name)?;
+        if ty.params.len() != args.len() {
+            return Err(Error::BadArguments(format!(
+                "`{name}` takes {} argument(s), {} given",
+                ty.params.len(),
+                args.len()
+            )));
+        }
+        let params: Vec<ValType> = ty.params.iter().map(|(_, t)| t.clone()).collect();
+        for (i, ((pname, pty), arg)) in ty.params.iter().zip(args).enumerate() {
+            crate::value::check::check(arg, pty).map_err(|e| {
+                Error::BadArguments(format!("`{name}` argument {} (`{pname}`): {e}", i + 1))
+            })?;
+        }
+        let outcome = self.call_lowered(name, func, &params, args, &ty.results).await;
+        self.settle(outcome, name)
+    }
+
+    /// Lowers, calls, lifts and runs the post-return function, all under the timeout.
+    async fn call_lowered(
+        &mut self,
+        name: &str,
+        func: Func,
+        params: &[ValType],
+        args: &[Val],
+        results: &[ValType],
+    ) -> Result<Vec<Val>, Error> {
+        let (store, instance, fuel, limits) =
+            (&mut self.store, &self.instance, &mut self.fuel, &self.limits);
+        drive::with_timeout(limits, async move {
+            fuel.refill(store, 0)?;
+            let flat = cabi::lower_args(&mut Guest::new(store, instance), params, args)
+                .map_err(|e| abi_error(e, "its arguments could not be lowered"))?;
+            let inputs: Vec<wasmi::Val> = flat.iter().map(to_wasmi).collect();
+            let mut outputs = vec![wasmi::Val::I32(0); func.ty(&*store).results().len()];
+            drive::call(store, instance, fuel, func, &inputs, &mut outputs).await?;
+            let flat_out: Vec<Flat> = outputs.iter().map(from_wasmi).collect::<Option<_>>().ok_or_else(|| Error::Trap("a result is not a number".into()))?;
+            let vals = cabi::lift_results(&mut Guest::new(store, instance), results, &flat_out)
+                .map_err(|e| abi_error(e, "it returned a value that cannot be lifted"))?;
+            post_return(store, instance, fuel, name, &outputs).await?;
+            Ok(vals)
+        })
+        .await
+    }
+
+    pub(crate) async fn call_typed<P: WasmParams, R: WasmResults>(
+        &mut self,
+        name: &str,
+        params: P,
+    ) -> Result<R, Error> {
+        if self.stopped {
+            return Err(Error::Stopped);
+        }
+        let (_, ty) = self.export(name)?;
+        let same = ty.params.iter().map(|(_, t)| t).eq(P::types().iter()) && ty.results == R::types();
+        if !same {
+            return Err(Error::MissingExport {
+                name: name.to_string(),
+                reason: format!("the export has another type: {ty}"),
+            });
+        }
+        let vals = self.call(name, &params.into_vals()).await?;
+        R::from_vals(vals).ok_or_else(|| Error::Trap(format!("`{name}` returned other values than its type")))
+    }
+
+    /// Marks the instance stopped unless the error left it consistent; names the export in trap
+    /// messages.
+    pub(super) fn settle<R>(&mut self, outcome: Result<R, Error>, export: &str) -> Result<R, Error> {
+        match outcome {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                let e = match e {
+                    Error::Trap(m) => Error::Trap(format!("in `{export}`: {m}")),
+                    e => e,
+                };
+                if !matches!(e, Error::BadArguments(_) | Error::MissingExport { .. }) {
+                    self.stopped = true;
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Calls `cabi_post_<name>` with the core results, if the capsule has one (it frees what the
+/// results pointed to).
+pub(super) async fn post_return<T: HostView>(
+    store: &mut Store<T>,
+    instance: &Instance,
+    fuel: &mut Fuel,
+    name: &str,
+    outputs: &[wasmi::Val],
+) -> Result<(), Error> {
+    let post = format!("cabi_post_{name}");
+    match instance.get_func(&*store, &post) {
+        Some(f) => drive::call(store, instance, fuel, f, outputs, &mut []).await,
+        None => Ok(()),
+    }
+}
+
+/// A canonical-ABI failure: the capsule's memory or allocator misbehaved (a trap), unless the
+/// host's own values did not fit the types (a bad argument).
+pub(super) fn abi_error(e: CabiError, what: &str) -> Error {
+    match e {
+        CabiError::TypeMismatch(m) => Error::BadArguments(m),
+        e => Error::Trap(format!("{what}: {e}")),
+    }
+}
+
+pub(super) fn to_wasmi(f: &Flat) -> wasmi::Val {
+    match *f {
+        Flat::I32(v) => wasmi::Val::I32(v),
+        Flat::I64(v) => wasmi::Val::I64(v),
+        Flat::F32(v) => wasmi::Val::F32(wasmi::F32::from_float(v)),
+        Flat::F64(v) => wasmi::Val::F64(wasmi::F64::from_float(v)),
+    }
+}
+
+pub(super) fn from_wasmi(v: &wasmi::Val) -> Option<Flat> {
+    Some(match v {
+        wasmi::Val::I32(v) => Flat::I32(*v),
+        wasmi::Val::I64(v) => Flat::I64(*v),
+        wasmi::Val::F32(v) => Flat::F32(v.to_float()),
+        wasmi::Val::F64(v) => Flat::F64(v.to_float()),
+        _ => return None,
+    })
+}

@@ -1,0 +1,75 @@
+//! The guest as the canonical ABI sees it: its exported linear memory `memory`, and its
+//! `cabi_realloc` for the host to allocate in it.
+
+use alloc::format;
+
+use wasmi::{Instance, Memory, Store, TypedFunc};
+
+use crate::cabi::{CabiError, GuestMemory};
+use crate::host::HostView;
+
+/// `cabi_realloc(old_ptr, old_size, align, new_size) -> ptr`.
+type Realloc = TypedFunc<(i32, i32, i32, i32), i32>;
+
+/// A capsule's memory and allocator, for the duration of one lowering or lifting.
+pub(super) struct Guest<'s, T: HostView> {
+    store: &'s mut Store<T>,
+    memory: Option<Memory>,
+    realloc: Option<Realloc>,
+}
+
+impl<'s, T: HostView> Guest<'s, T> {
+    pub(super) fn new(store: &'s mut Store<T>, instance: &Instance) -> Self {
+        let memory = instance.get_memory(&*store, "memory");
+        let realloc = instance
+            .get_typed_func::<(i32, i32, i32, i32), i32>(&*store, "cabi_realloc")
+            .ok();
+        Guest {
+            store,
+            memory,
+            realloc,
+        }
+    }
+
+    fn bytes(&self) -> Result<&[u8], CabiError> {
+        let memory = self.memory.ok_or(CabiError::NoMemory)?;
+        Ok(memory.data(&*self.store))
+    }
+}
+
+/// `ptr..ptr+len` inside a memory of `size` bytes, or why not.
+fn span(ptr: u32, len: usize, size: usize) -> Result<core::ops::Range<usize>, CabiError> {
+    let start = ptr as usize;
+    match start.checked_add(len) {
+        Some(end) if end <= size => Ok(start..end),
+        _ => Err(CabiError::OutOfBounds {
+            ptr,
+            len: len as u64,
+        }),
+    }
+}
+
+impl<T: HostView> GuestMemory for Guest<'_, T> {
+    fn read(&mut self, ptr: u32, out: &mut [u8]) -> Result<(), CabiError> {
+        let bytes = self.bytes()?;
+        let range = span(ptr, out.len(), bytes.len())?;
+        out.copy_from_slice(&bytes[range]);
+        Ok(())
+    }
+
+    fn write(&mut self, ptr: u32, data: &[u8]) -> Result<(), CabiError> {
+        let memory = self.memory.ok_or(CabiError::NoMemory)?;
+        let bytes = memory.data_mut(&mut *self.store);
+        let range = span(ptr, data.len(), bytes.len())?;
+        bytes[range].copy_from_slice(data);
+        Ok(())
+    }
+
+    fn realloc(&mut self, align: u32, size: u32) -> Result<u32, CabiError> {
+        let realloc = self.realloc.ok_or(CabiError::NoRealloc)?;
+        let ptr = realloc
+            .call(&mut *self.store, (0, 0, align as i32, size as i32))
+            .map_err(|e| CabiError::Realloc(format!("{e}")))?;
+        Ok(ptr as u32)
+    }
+}
