@@ -9,6 +9,8 @@ extern crate alloc;
 extern crate std;
 
 mod argcheck;
+#[cfg(feature = "wasmi")]
+mod cabi;
 pub mod capsule;
 mod error;
 #[cfg(feature = "escape-hatch")]
