@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use super::bounds::{MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
 use super::error::CabiError;
-use super::flat::{Flat, flatten_all};
+use super::flat::{Flat, flat_count};
 use super::layout::{check_types, field_ranges, fields_layout};
 use super::lift::{Flats, lift};
 use super::load::{Lift, load_fields};
@@ -24,7 +24,7 @@ pub(crate) fn lower_args(
 ) -> Result<Vec<Flat>, CabiError> {
     check_types(types)?;
     check_arity(types, vals)?;
-    let count = flatten_all(types).len();
+    let count = flat_count(types);
     if count > MAX_FLAT_PARAMS {
         let (size, align) = fields_layout(types.iter());
         let ptr = alloc(
@@ -79,7 +79,7 @@ pub(crate) fn lower_results(
 ) -> Result<Vec<Flat>, CabiError> {
     check_types(types)?;
     check_arity(types, vals)?;
-    let count = flatten_all(types).len();
+    let count = flat_count(types);
     match (count > MAX_FLAT_RESULTS, retptr) {
         (true, Some(ptr)) => {
             check_aligned(ptr, fields_layout(types.iter()).1)?;
@@ -105,7 +105,7 @@ pub(crate) fn split_retptr<'a>(
     args: &'a [Flat],
 ) -> Result<(&'a [Flat], Option<u32>), CabiError> {
     check_types(results)?;
-    if flatten_all(results).len() <= MAX_FLAT_RESULTS {
+    if flat_count(results) <= MAX_FLAT_RESULTS {
         return Ok((args, None));
     }
     match args.split_last() {
@@ -140,7 +140,7 @@ fn lift_values(
         budget: Budget::new(),
     };
     let mut src = Flats::new(flats);
-    if flatten_all(types).len() > max_flat {
+    if flat_count(types) > max_flat {
         let ptr = src.i32()? as u32;
         src.finish()?;
         let (size, align) = fields_layout(types.iter());

@@ -102,6 +102,27 @@ pub(super) fn flatten_all(types: &[ValType]) -> Vec<FlatType> {
     out
 }
 
+/// How many core values checked `types` flatten to (`flatten_all(types).len()` without
+/// allocating): what decides whether they spill to memory.
+pub(super) fn flat_count(types: &[ValType]) -> usize {
+    types.iter().map(count).sum()
+}
+
+fn count(t: &ValType) -> usize {
+    match t {
+        ValType::String | ValType::List(_) => 2,
+        ValType::Record(fields) => fields.iter().map(|(_, t)| count(t)).sum(),
+        ValType::Tuple(items) => items.iter().map(count).sum(),
+        ValType::Flags(names) if names.is_empty() => 0,
+        ValType::Variant(_) | ValType::Enum(_) | ValType::Option(_) | ValType::Result { .. } => {
+            // The joined payload is as long as the longest case's.
+            let cases = Cases::of(t).into_iter().flat_map(|c| c.payloads());
+            1 + cases.map(count).max().unwrap_or(0)
+        }
+        _ => 1,
+    }
+}
+
 /// Appends the core types of a checked `t` to `out`.
 pub(super) fn flatten(t: &ValType, out: &mut Vec<FlatType>) {
     match t {

@@ -11,8 +11,10 @@ use super::scalar::{canon_f32, canon_f64, put_le};
 use super::shape::{case_of, flags_bits, kind, mismatch, record_fields, tuple_items};
 use crate::value::{Val, ValType};
 
-/// The spec's bound on a string's bytes.
-const MAX_STRING_BYTES: u64 = (1 << 31) - 1;
+/// The spec's bound on the bytes of a string (`MAX_STRING_BYTE_LENGTH`) and of a list's
+/// elements (`MAX_LIST_BYTE_LENGTH`): 256 MiB − 1. (A lift stops far earlier, at
+/// [`MAX_LIFT_BYTES`](super::MAX_LIFT_BYTES).)
+const MAX_BYTE_LENGTH: u64 = (1 << 28) - 1;
 
 /// Writes `v`, of checked type `t`, into `b` (exactly the size of `t`, zeroed, to be written
 /// to guest memory at an address aligned for `t`).
@@ -92,15 +94,9 @@ fn store_case(
 
 /// Copies `s` into a fresh guest block: its (pointer, length).
 pub(super) fn store_string(mem: &mut dyn GuestMemory, s: &str) -> Result<(u32, u32), CabiError> {
-    let ptr = alloc(
-        mem,
-        1,
-        s.len() as u64,
-        "bytes in a string",
-        MAX_STRING_BYTES,
-    )?;
+    let ptr = alloc(mem, 1, s.len() as u64, "bytes in a string", MAX_BYTE_LENGTH)?;
     mem.write(ptr, s.as_bytes())?;
-    // `alloc` checked the length against MAX_STRING_BYTES.
+    // `alloc` checked the length against MAX_BYTE_LENGTH.
     Ok((ptr, s.len() as u32))
 }
 
@@ -112,9 +108,7 @@ pub(super) fn store_list(
 ) -> Result<(u32, u32), CabiError> {
     let (size, align) = layout(e);
     let bytes = items.len() as u64 * u64::from(size);
-    // The spec's bound: the elements' bytes fit 32 bits (so does their count if they have a
-    // size; zero-sized elements are bounded by the host's own list).
-    let ptr = alloc(mem, align, bytes, "bytes in a list", u32::MAX.into())?;
+    let ptr = alloc(mem, align, bytes, "bytes in a list", MAX_BYTE_LENGTH)?;
     let len = u32::try_from(items.len()).map_err(|_| CabiError::TooLarge {
         what: "elements in a list",
         limit: u32::MAX.into(),

@@ -338,3 +338,29 @@ fn the_retptr_comes_off_the_end() {
     let (rest, ptr) = split_retptr(&[ValType::U32], &args).unwrap();
     assert_eq!((rest, ptr), (&args[..], None));
 }
+
+#[test]
+fn counting_core_values_agrees_with_flattening() {
+    let v = ValType::Variant(vec![
+        (
+            "a".into(),
+            Some(ValType::Tuple(vec![ValType::String, ValType::U8])),
+        ),
+        ("b".into(), Some(ValType::Float64)),
+        ("c".into(), None),
+    ]);
+    let types = [
+        v,
+        ValType::Flags(Vec::new()),
+        ValType::Flags(names(3)),
+        coap_result(),
+        ValType::Record(vec![
+            ("x".into(), list(ValType::U8)),
+            ("y".into(), ValType::S64),
+        ]),
+    ];
+    assert_eq!(
+        super::super::flat::flat_count(&types),
+        flat_types(&types).unwrap().len()
+    );
+}

@@ -345,3 +345,20 @@ fn a_failing_guest_allocator_is_reported() {
         Err(CabiError::OutOfBounds { ptr: 64, len: 8 })
     ));
 }
+
+#[test]
+fn lowering_past_the_specs_byte_bounds_is_refused_before_allocating() {
+    let mut mem = VecMemory::new(64);
+    // 4,097 elements of 64 KiB: one more than 256 MiB. The elements are not looked at.
+    let t = [list(ValType::Tuple(vec![ValType::U64; 8192]))];
+    let v = [Val::List(vec![Val::Bool(false); 4097])];
+    let err = lower_args(&mut mem, &t, &v).unwrap_err();
+    assert_eq!(
+        err,
+        CabiError::TooLarge {
+            what: "bytes in a list",
+            limit: (1 << 28) - 1
+        }
+    );
+    assert!(mem.reallocs.is_empty());
+}

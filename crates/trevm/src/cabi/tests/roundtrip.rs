@@ -148,6 +148,8 @@ proptest! {
 
     #[test]
     fn arguments_round_trip((types, vals) in typed_values(0..6)) {
+        let flat = flat_types(&types).unwrap();
+        prop_assert_eq!(super::super::flat::flat_count(&types), flat.len());
         let mut mem = VecMemory::new(1 << 16);
         let flats = lower_args(&mut mem, &types, &vals).unwrap();
         let (core, _) = core_signature(&types, &[], SigKind::Export).unwrap();
