@@ -10,7 +10,7 @@ use super::layout::{check_types, field_ranges, fields_layout};
 use super::lift::{Flats, lift};
 use super::load::{Lift, load_fields};
 use super::lower::lower;
-use super::memory::{Budget, GuestMemory, alloc, check_aligned, read_range};
+use super::memory::{GuestMemory, LiftBudget, alloc, check_aligned, read_range};
 use super::store::store;
 use crate::value::{Val, ValType};
 
@@ -53,7 +53,17 @@ pub(crate) fn lift_results(
     types: &[ValType],
     flats: &[Flat],
 ) -> Result<Vec<Val>, CabiError> {
-    lift_values(mem, types, flats, MAX_FLAT_RESULTS)
+    lift_values(mem, types, flats, MAX_FLAT_RESULTS, LiftBudget::DEFAULT)
+}
+
+/// [`lift_results`] within another `budget`.
+pub(crate) fn lift_results_within(
+    mem: &mut dyn GuestMemory,
+    types: &[ValType],
+    flats: &[Flat],
+    budget: LiftBudget,
+) -> Result<Vec<Val>, CabiError> {
+    lift_values(mem, types, flats, MAX_FLAT_RESULTS, budget)
 }
 
 /// Import direction, on entry: the arguments of `types` from the guest's core arguments
@@ -64,7 +74,17 @@ pub(crate) fn lift_args(
     types: &[ValType],
     flats: &[Flat],
 ) -> Result<Vec<Val>, CabiError> {
-    lift_values(mem, types, flats, MAX_FLAT_PARAMS)
+    lift_values(mem, types, flats, MAX_FLAT_PARAMS, LiftBudget::DEFAULT)
+}
+
+/// [`lift_args`] within another `budget`.
+pub(crate) fn lift_args_within(
+    mem: &mut dyn GuestMemory,
+    types: &[ValType],
+    flats: &[Flat],
+    budget: LiftBudget,
+) -> Result<Vec<Val>, CabiError> {
+    lift_values(mem, types, flats, MAX_FLAT_PARAMS, budget)
 }
 
 /// Import direction, on return: the core results for `vals` of `types`, or, when they take
@@ -133,12 +153,10 @@ fn lift_values(
     types: &[ValType],
     flats: &[Flat],
     max_flat: usize,
+    budget: LiftBudget,
 ) -> Result<Vec<Val>, CabiError> {
     check_types(types)?;
-    let mut cx = Lift {
-        mem,
-        budget: Budget::new(),
-    };
+    let mut cx = Lift { mem, budget };
     let mut src = Flats::new(flats);
     if flat_count(types) > max_flat {
         let ptr = src.i32()? as u32;

@@ -1,4 +1,4 @@
-//! Lifting values out of linear memory (the spec's `load`), within a [`Budget`].
+//! Lifting values out of linear memory (the spec's `load`), within a [`LiftBudget`].
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use super::cases::Cases;
 use super::error::CabiError;
 use super::layout::{field_ranges, flags_size, layout, variant_layout};
-use super::memory::{Budget, GuestMemory, read_range};
+use super::memory::{GuestMemory, LiftBudget, read_range};
 use super::scalar::{canon_f32, canon_f64, char_from, le};
 use super::shape::{case_val, flags_val};
 use crate::value::{Val, ValType};
@@ -16,7 +16,7 @@ pub(super) struct Lift<'m> {
     /// The guest's memory.
     pub(super) mem: &'m mut dyn GuestMemory,
     /// What is left to copy.
-    pub(super) budget: Budget,
+    pub(super) budget: LiftBudget,
 }
 
 /// The value of checked type `t` stored in `b` (exactly its size, copied from guest memory at

@@ -19,44 +19,54 @@ pub(crate) trait GuestMemory {
     fn realloc(&mut self, align: u32, size: u32) -> Result<u32, CabiError>;
 }
 
-/// What one lift may still copy out of guest memory: [`MAX_LIFT_BYTES`] bytes and
-/// [`MAX_LIFT_VALUES`] values.
-pub(super) struct Budget {
+/// What one lift may copy out of guest memory: bytes (string bytes and list element areas) and
+/// [`Val`](crate::value::Val)s, counted over the whole call. [`LiftBudget::DEFAULT`] is
+/// [`MAX_LIFT_BYTES`] and [`MAX_LIFT_VALUES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LiftBudget {
     bytes: u32,
     values: u32,
+    max_bytes: u32,
+    max_values: u32,
 }
 
-impl Budget {
-    /// A full budget.
-    pub(super) fn new() -> Self {
-        Budget {
-            bytes: MAX_LIFT_BYTES,
-            values: MAX_LIFT_VALUES,
+impl LiftBudget {
+    /// [`MAX_LIFT_BYTES`] bytes and [`MAX_LIFT_VALUES`] values.
+    pub(crate) const DEFAULT: LiftBudget = LiftBudget::new(MAX_LIFT_BYTES, MAX_LIFT_VALUES);
+
+    /// At most `bytes` bytes and `values` values.
+    pub(crate) const fn new(bytes: u32, values: u32) -> Self {
+        LiftBudget {
+            bytes,
+            values,
+            max_bytes: bytes,
+            max_values: values,
         }
     }
 
     /// Takes `n` values out of the budget.
     pub(super) fn values(&mut self, n: u64) -> Result<(), CabiError> {
-        self.values = take(self.values, n).ok_or(CabiError::TooLarge {
-            what: "values lifted in one call",
-            limit: MAX_LIFT_VALUES.into(),
-        })?;
+        self.values = take(self.values, n).ok_or(self.too_many_values())?;
         Ok(())
     }
 
     /// Whether `n` more values would fit (takes nothing): checked before reserving room for
     /// `n` list elements.
     pub(super) fn has_values(&self, n: u64) -> Result<(), CabiError> {
-        take(self.values, n).map(drop).ok_or(CabiError::TooLarge {
+        take(self.values, n).map(drop).ok_or(self.too_many_values())
+    }
+
+    fn too_many_values(&self) -> CabiError {
+        CabiError::TooLarge {
             what: "values lifted in one call",
-            limit: MAX_LIFT_VALUES.into(),
-        })
+            limit: self.max_values.into(),
+        }
     }
 
     fn bytes(&mut self, n: u64) -> Result<(), CabiError> {
         self.bytes = take(self.bytes, n).ok_or(CabiError::TooLarge {
             what: "bytes lifted in one call",
-            limit: MAX_LIFT_BYTES.into(),
+            limit: self.max_bytes.into(),
         })?;
         Ok(())
     }
@@ -81,7 +91,7 @@ pub(super) fn check_aligned(ptr: u32, align: u32) -> Result<(), CabiError> {
 /// `len` may be any product of guest numbers: a range past 32 bits is out of bounds.
 pub(super) fn read_range(
     mem: &mut dyn GuestMemory,
-    budget: &mut Budget,
+    budget: &mut LiftBudget,
     ptr: u32,
     len: u64,
     align: u32,

@@ -13,9 +13,11 @@
 //! overflow, bounds through [`GuestMemory`]), discriminants, `char`s and utf-8 are validated, and
 //! what one lift may copy out of guest memory is bounded: at most [`MAX_LIFT_BYTES`] bytes
 //! (string bytes and list element areas) and [`MAX_LIFT_VALUES`] [`Val`]s in total per call of
-//! [`lift_args`] or [`lift_results`]; beyond that it answers [`CabiError::TooLarge`]. So the host
-//! memory one lift allocates is at most about `MAX_LIFT_BYTES + MAX_LIFT_VALUES ×
-//! size_of::<Val>()` plus the names of record fields and cases (from the types). Types come from
+//! [`lift_args`] or [`lift_results`] (the `_within` variants take another [`LiftBudget`]); beyond
+//! that it answers [`CabiError::TooLarge`]. So the host memory one lift allocates is at most about
+//! `bytes + values × size_of::<Val>()` (16 B per value on 32-bit targets, 32 B on 64-bit ones:
+//! the default allows 2 MiB on a device), plus the names of record fields and cases (copied from
+//! the types). Types come from
 //! the signed manifest but are checked too: nesting is capped at [`MAX_DEPTH`], flags at
 //! [`MAX_FLAGS`] names, resources and other types without a [`Val`] are refused.
 //!
@@ -42,11 +44,14 @@ mod store;
 pub(crate) use bounds::{
     MAX_DEPTH, MAX_FLAGS, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, MAX_LIFT_BYTES, MAX_LIFT_VALUES,
 };
-pub(crate) use call::{lift_args, lift_results, lower_args, lower_results, split_retptr};
+pub(crate) use call::{
+    lift_args, lift_args_within, lift_results, lift_results_within, lower_args, lower_results,
+    split_retptr,
+};
 pub(crate) use error::CabiError;
 pub(crate) use flat::{Flat, FlatType, SigKind, core_signature, flat_types};
 pub(crate) use layout::size_align;
-pub(crate) use memory::GuestMemory;
+pub(crate) use memory::{GuestMemory, LiftBudget};
 
 #[cfg(test)]
 mod tests;

@@ -362,3 +362,28 @@ fn lowering_past_the_specs_byte_bounds_is_refused_before_allocating() {
     );
     assert!(mem.reallocs.is_empty());
 }
+
+#[test]
+fn a_smaller_budget_refuses_sooner() {
+    let mut mem = VecMemory::new(64);
+    let budget = LiftBudget::new(4, 100);
+    let flats = [Flat::I32(0), Flat::I32(5)];
+    let err = lift_args_within(&mut mem, &[ValType::String], &flats, budget).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "too large: more than 4 bytes lifted in one call"
+    );
+    // Results: a list<u8> of 5 at 32, behind the pointer 16.
+    mem.bytes[16..24].copy_from_slice(&[32, 0, 0, 0, 5, 0, 0, 0]);
+    let t = [list(ValType::U8)];
+    let budget = LiftBudget::new(100, 3);
+    let err = lift_results_within(&mut mem, &t, &[Flat::I32(16)], budget).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "too large: more than 3 values lifted in one call"
+    );
+    // 2 bytes and 3 values (the list and two elements) fit exactly.
+    let budget = LiftBudget::new(2, 3);
+    let got = lift_args_within(&mut mem, &t, &[Flat::I32(32), Flat::I32(2)], budget).unwrap();
+    assert_eq!(got, [Val::List(vec![Val::U8(0), Val::U8(0)])]);
+}
