@@ -228,6 +228,7 @@ fn good_manifest() -> impl Strategy<Value = Vec<u8>> {
                 profile,
                 digest,
                 grants,
+                exports: Vec::new(),
             }
             .to_cbor()
         })
@@ -447,9 +448,14 @@ fn oracle_manifest(bytes: &[u8]) -> Option<Manifest> {
                 };
                 let p = StampedProfile {
                     profile: EngineProfile {
-                        target: [Target::Pulley32, Target::Pulley64, Target::Host]
-                            .into_iter()
-                            .find(|&x| x as u16 == *t)?,
+                        target: [
+                            Target::Pulley32,
+                            Target::Pulley64,
+                            Target::Host,
+                            Target::Wasm,
+                        ]
+                        .into_iter()
+                        .find(|&x| x as u16 == *t)?,
                         preemption: [Preemption::None, Preemption::Fuel, Preemption::Epoch]
                             .into_iter()
                             .find(|&x| x as u16 == *p)?,
@@ -491,6 +497,7 @@ fn oracle_manifest(bytes: &[u8]) -> Option<Manifest> {
         profile: profile?,
         digest: digest?,
         grants: grants?,
+        exports: Vec::new(),
     })
 }
 
