@@ -13,7 +13,9 @@ pub enum Stage {
     Component,
     /// Wasmtime's precompiled code.
     Precompiled,
-    /// The capsule (header + precompiled code).
+    /// The core module without its WIT world: the payload of a plain-wasm capsule (wasmi).
+    PlainModule,
+    /// The capsule (header + payload + manifest).
     Capsule,
 }
 
@@ -23,6 +25,7 @@ impl fmt::Display for Stage {
             Stage::CoreModule => "core module",
             Stage::Component => "component",
             Stage::Precompiled => "precompiled (.cwasm)",
+            Stage::PlainModule => "plain module (payload)",
             Stage::Capsule => "capsule",
         })
     }
@@ -43,6 +46,9 @@ pub struct Built {
     pub profile: EngineProfile,
     /// The component's imports: the grants its manifest lists.
     pub imports: Vec<String>,
+    /// The exported functions' types the manifest lists (a plain-wasm capsule's; empty for
+    /// precompiled code, whose types are in it).
+    pub exports: Vec<trevm::ExportedFunc>,
     /// The manifest's version.
     pub version: u64,
     /// The signer's key id, if signed.

@@ -92,6 +92,18 @@ pub enum BuildError {
         "{0} produced no .wasm file: a payload must be a library crate with `crate-type = [\"cdylib\"]`"
     )]
     NoWasmArtifact(PathBuf),
+    /// A component was given for the wasmi provider (target `wasm`).
+    #[error(
+        "{0}: the wasmi provider runs core modules: give the payload crate or its core module \
+         (target/wasm32v1-none/release/<name>.wasm), not a component"
+    )]
+    ComponentForWasmi(PathBuf),
+    /// Epoch preemption was asked for the wasmi provider, which has no epochs.
+    #[error(
+        "the wasmi provider (target wasm) has no epoch preemption: build with fuel or no \
+         preemption"
+    )]
+    EpochOnWasmi,
     /// wit-component refused the core module.
     #[error("cannot turn the core module into a component: {0:#}")]
     Componentize(String),

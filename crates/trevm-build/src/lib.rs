@@ -6,6 +6,10 @@
 //!   ──Wasmtime/Cranelift with trevm's EngineProfile──▶ .cwasm ──header + signed manifest──▶ capsule
 //! ```
 //!
+//! For the wasmi provider (target `wasm`) the capsule carries the core module instead of the
+//! precompiled code, without its WIT world, and the manifest the exports' types
+//! ([`component_exports`], [`strip_world`] in `plain.rs`).
+//!
 //! Every stage can also be entered in the middle: give [`build`] a core module or a component
 //! instead of a manifest. The engine settings come from [`trevm::EngineProfile`], the same type the
 //! device runtime loads with, so a capsule built here always matches a runtime of the same profile.
@@ -28,6 +32,7 @@ mod component;
 mod error;
 mod input;
 mod options;
+mod plain;
 mod script;
 
 pub use built::{Built, Stage};
@@ -38,8 +43,9 @@ pub use options::{
     BuildOptions, DEFAULT_INITIAL_MEMORY, DEFAULT_STACK_SIZE, OptLevel, PAYLOAD_TARGET_DIR_ENV,
     Signing, WASM_TARGET,
 };
+pub use plain::{component_exports, strip_world};
 pub use script::{build_for_build_script, embed_payload, embed_payloads_or_fail};
-pub use trevm::{EngineProfile, Preemption, Target};
+pub use trevm::{EngineProfile, ExportedFunc, Preemption, Target};
 
 pub(crate) fn read(path: &Path) -> Result<Vec<u8>, BuildError> {
     std::fs::read(path).map_err(|source| BuildError::Io {
@@ -49,32 +55,56 @@ pub(crate) fn read(path: &Path) -> Result<Vec<u8>, BuildError> {
 }
 
 /// Builds a capsule from a payload crate, a core module or a component.
+///
+/// For [`Target::Wasm`] (the wasmi provider) the capsule's payload is the core module itself,
+/// without its WIT world (`component-type*` sections), and its manifest lists the exported
+/// functions' types; the module is still made into a component first, which checks that it
+/// implements its world and yields the imports the manifest grants, exactly as for Pulley. A
+/// component cannot be the input then: the core module inside it is not what cargo made.
 pub fn build(input: &Path, opts: &BuildOptions) -> Result<Built, BuildError> {
+    let plain = opts.profile.target == Target::Wasm;
+    if plain && opts.profile.preemption == Preemption::Epoch {
+        return Err(BuildError::EpochOnWasmi);
+    }
     let mut stages = Vec::new();
-    let (name, component) = match Input::detect(input)? {
+    let (name, core, component) = match Input::detect(input)? {
         Input::Manifest(manifest) => {
             let (crate_name, wasm_path) = cargo_build(&manifest, opts)?;
             let core = read(&wasm_path)?;
             stages.push((Stage::CoreModule, core.len()));
-            (crate_name, componentize(&core)?)
+            let component = componentize(&core)?;
+            (crate_name, Some(core), component)
         }
         Input::CoreModule(path) => {
             let core = read(&path)?;
             stages.push((Stage::CoreModule, core.len()));
-            (file_stem(&path), componentize(&core)?)
+            let component = componentize(&core)?;
+            (file_stem(&path), Some(core), component)
         }
-        Input::Component(path) => (file_stem(&path), read(&path)?),
+        Input::Component(path) if plain => return Err(BuildError::ComponentForWasmi(path)),
+        Input::Component(path) => (file_stem(&path), None, read(&path)?),
     };
     stages.push((Stage::Component, component.len()));
     let name = opts.name.clone().unwrap_or(name);
-    let cwasm = precompile_with(&component, opts.profile, opts.address_map)?;
-    stages.push((Stage::Precompiled, cwasm.len()));
-    let bare = trevm::capsule::encode(opts.profile, &name, &cwasm)?;
     let imports = component_imports(&component)?;
+    let (payload, exports) = match core {
+        Some(core) if plain => {
+            let exports = component_exports(&component)?;
+            let module = strip_world(&core)?;
+            stages.push((Stage::PlainModule, module.len()));
+            (module, exports)
+        }
+        _ => {
+            let cwasm = precompile_with(&component, opts.profile, opts.address_map)?;
+            stages.push((Stage::Precompiled, cwasm.len()));
+            (cwasm, Vec::new())
+        }
+    };
+    let bare = trevm::capsule::encode(opts.profile, &name, &payload)?;
     let version = opts.version.unwrap_or_else(trevm_sign::default_version);
     let (capsule, signer) = match &opts.signing {
         Signing::Unsigned => (
-            trevm_sign::attach_manifest(&bare, version, imports.clone())?,
+            trevm_sign::attach_manifest_with(&bare, version, imports.clone(), exports.clone())?,
             None,
         ),
         signing => {
@@ -82,7 +112,12 @@ pub fn build(input: &Path, opts: &BuildOptions) -> Result<Built, BuildError> {
                 Signing::Key(path) => trevm_sign::SigningKey::read(path)?,
                 _ => trevm_sign::dev_key()?.key,
             };
-            let signed = trevm_sign::sign(&bare, &key, Some(version), Some(imports.clone()))?;
+            let claims = trevm_sign::Claims {
+                version: Some(version),
+                grants: Some(imports.clone()),
+                exports: Some(exports.clone()),
+            };
+            let signed = trevm_sign::sign_with(&bare, &key, claims)?;
             (signed, Some(key.kid()))
         }
     };
@@ -94,14 +129,16 @@ pub fn build(input: &Path, opts: &BuildOptions) -> Result<Built, BuildError> {
         stages,
         profile: opts.profile,
         imports,
+        exports,
         version,
         signer,
     })
 }
 
 /// Builds a payload crate (its `Cargo.toml` or directory) into its core WebAssembly module only,
-/// the first stage of [`build`]: for tools that compare against runtimes of core modules (the
-/// firmware's footprint report). Devices run components: use [`build`].
+/// the first stage of [`build`], still with its WIT world: for tools that compare against
+/// runtimes of core modules (the firmware's footprint report). For a capsule use [`build`]
+/// (with [`Target::Wasm`] for the wasmi provider).
 pub fn build_core_module(input: &Path, opts: &BuildOptions) -> Result<Vec<u8>, BuildError> {
     match Input::detect(input)? {
         Input::Manifest(manifest) => {

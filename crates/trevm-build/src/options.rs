@@ -38,7 +38,8 @@ impl OptLevel {
 /// How to build.
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
-    /// Target and preemption of the capsule.
+    /// Target and preemption of the capsule. [`Target::Wasm`]: plain wasm for the wasmi
+    /// provider (fuel or no preemption), not precompiled (see [`crate::build`]).
     pub profile: EngineProfile,
     /// Optimisation level of the payload.
     pub opt_level: OptLevel,

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use trevm::{EngineProfile, Preemption, Target};
 use trevm_build::{BuildOptions, OptLevel, Signing};
@@ -66,6 +66,16 @@ pub(crate) enum TargetArg {
     Pulley32,
     Pulley64,
     Host,
+    Wasm,
+}
+
+/// The VM provider a capsule is built for.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum VmArg {
+    /// Wasmtime: a component precompiled to Pulley (or native code), per --target.
+    Wasmtime,
+    /// wasmi: the plain core module, validated and translated on the device (target wasm).
+    Wasmi,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -85,10 +95,15 @@ pub(crate) enum OptArg {
 
 #[derive(Args)]
 pub(crate) struct CompileArgs {
-    /// Code format: pulley32 for MCUs, pulley64 for 64-bit hosts, host for native code.
+    /// The VM that runs the capsule: wasmtime (default: precompiled code for --target) or wasmi
+    /// (plain wasm, validated on the device: the same as --target wasm).
+    #[arg(long, value_enum)]
+    pub(crate) vm: Option<VmArg>,
+    /// Code format: pulley32 for MCUs, pulley64 for 64-bit hosts, host for native code (all
+    /// Wasmtime), wasm for the wasmi provider.
     #[arg(long, value_enum)]
     pub(crate) target: Option<TargetArg>,
-    /// How the capsule is made to yield: fuel (default), epoch, or none.
+    /// How the capsule is made to yield: fuel (default), epoch (Wasmtime only), or none.
     #[arg(long, value_enum, default_value = "fuel")]
     pub(crate) preemption: PreemptionArg,
     /// Optimisation of the payload: s (default), z (smallest) or 3 (fastest).
@@ -199,16 +214,41 @@ impl CompileArgs {
         name: Option<String>,
     ) -> Result<BuildOptions> {
         let target = match self.target {
-            Some(TargetArg::Pulley32) => Target::Pulley32,
-            Some(TargetArg::Pulley64) => Target::Pulley64,
-            Some(TargetArg::Host) => Target::Host,
-            None => default_target,
+            Some(TargetArg::Pulley32) => Some(Target::Pulley32),
+            Some(TargetArg::Pulley64) => Some(Target::Pulley64),
+            Some(TargetArg::Host) => Some(Target::Host),
+            Some(TargetArg::Wasm) => Some(Target::Wasm),
+            None => None,
+        };
+        let target = match (self.vm, target) {
+            (Some(VmArg::Wasmi), None | Some(Target::Wasm)) => Target::Wasm,
+            (Some(VmArg::Wasmi), Some(other)) => bail!(
+                "--vm wasmi runs plain wasm, not {other} code: leave out --target {other} \
+                 (or give --target wasm)"
+            ),
+            (Some(VmArg::Wasmtime), Some(Target::Wasm)) => bail!(
+                "--target wasm is for the wasmi provider: give --vm wasmi, or a Wasmtime target \
+                 (pulley32, pulley64, host) with --vm wasmtime"
+            ),
+            (_, Some(target)) => target,
+            (_, None) => default_target,
         };
         let preemption = match self.preemption {
             PreemptionArg::Fuel => Preemption::Fuel,
             PreemptionArg::Epoch => Preemption::Epoch,
             PreemptionArg::None => Preemption::None,
         };
+        if target == Target::Wasm {
+            if preemption == Preemption::Epoch {
+                bail!(
+                    "the wasmi provider has no epoch preemption: give --preemption fuel \
+                     (the default) or none"
+                );
+            }
+            if self.addrmap {
+                bail!("--addrmap keeps Wasmtime's address map: a wasmi capsule has none");
+            }
+        }
         let opt_level = match self.opt_level {
             OptArg::S => OptLevel::S,
             OptArg::Z => OptLevel::Z,

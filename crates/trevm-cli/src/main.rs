@@ -284,6 +284,9 @@ fn cmd_build(args: BuildArgs) -> Result<ExitCode> {
         ),
     }
     outln!("grants    {}", describe_grants(&built.imports));
+    for (i, f) in built.exports.iter().enumerate() {
+        outln!("{:<10}{f}", if i == 0 { "exports" } else { "" });
+    }
     outln!("wrote {}", out.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -344,6 +347,7 @@ fn cmd_inspect(args: &signing::InspectArgs) -> Result<ExitCode> {
     let bytes = obtain_capsule(
         &args.input,
         &CompileArgs {
+            vm: None,
             target: None,
             preemption: PreemptionArg::Fuel,
             opt_level: OptArg::S,

@@ -20,9 +20,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ed25519_compact::{KeyPair, PublicKey};
-use trevm::capsule::{self, TrailerKind};
-use trevm::trust::{self, KeyId, TrustedKey, VerifiedCapsule, VersionLedger};
-use trevm::{Capsule, Manifest, TrustPolicy};
+use trevm::trust::{KeyId, TrustedKey};
+
+mod sign;
+
+pub use sign::{
+    Claims, attach_manifest, attach_manifest_with, sign, sign_manifest, sign_with, verify,
+};
 
 /// What can go wrong handling keys and signatures.
 #[derive(Debug, thiserror::Error)]
@@ -275,100 +279,6 @@ fn version_at(t: std::time::SystemTime) -> u64 {
         + u64::from(t.day());
     let time = u64::from(t.hour()) * 10_000 + u64::from(t.minute()) * 100 + u64::from(t.second());
     date * 1_000_000 + time
-}
-
-/// Makes the signature trailer for `manifest`: a COSE_Sign1 (RFC 9052) with `kid` in its
-/// protected header, its signature computed by `sign` (Ed25519 over the bytes it is given), in
-/// exactly the shape a device reads (`trevm::trust` module docs). The device never signs.
-pub fn sign_manifest(
-    manifest: &Manifest,
-    kid: KeyId,
-    sign: impl FnOnce(&[u8]) -> [u8; 64],
-) -> Vec<u8> {
-    use coset::{CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
-    let protected = HeaderBuilder::new()
-        .algorithm(iana::Algorithm::EdDSA)
-        .key_id(kid.0.to_vec())
-        .build();
-    CoseSign1Builder::new()
-        .protected(protected)
-        .payload(manifest.to_cbor())
-        .create_signature(b"", |tbs| sign(tbs).to_vec())
-        .build()
-        .to_tagged_vec()
-        // Encoding into a `Vec` cannot fail.
-        .unwrap_or_default()
-}
-
-/// Attaches an unsigned manifest (name, profile and digest from the capsule, with `version` and
-/// `grants`) to a capsule: what `trevm build --unsigned` writes, and what [`sign`] can sign later.
-pub fn attach_manifest(
-    capsule_bytes: &[u8],
-    version: u64,
-    grants: Vec<String>,
-) -> Result<Vec<u8>, SignError> {
-    let capsule = Capsule::from_slice(capsule_bytes)?;
-    let manifest = Manifest::describe(&capsule, version, grants);
-    Ok(capsule::with_trailer(
-        &capsule,
-        TrailerKind::Manifest,
-        &manifest.to_cbor(),
-    )?)
-}
-
-/// Signs a capsule with `key`. The grants are `grants` if given, else those of the manifest the
-/// capsule carries (from `trevm build`, or an earlier signature), whose digest must match the
-/// payload. The version is `version`, else [`default_version`].
-pub fn sign(
-    capsule_bytes: &[u8],
-    key: &SigningKey,
-    version: Option<u64>,
-    grants: Option<Vec<String>>,
-) -> Result<Vec<u8>, SignError> {
-    let capsule = Capsule::from_slice(capsule_bytes)?;
-    let grants = match grants {
-        Some(g) => g,
-        None => match trust::claimed_manifest(&capsule)? {
-            Some((claimed, _)) => {
-                if claimed.digest != trevm::manifest::sha256(capsule.payload()) {
-                    return Err(SignError::Unsignable(
-                        "the capsule's payload does not match its manifest's digest: it was \
-                         altered; rebuild it instead of signing it"
-                            .into(),
-                    ));
-                }
-                claimed.grants
-            }
-            None => {
-                return Err(SignError::Unsignable(
-                    "the capsule carries no manifest, so its imports are unknown: rebuild it \
-                     with `trevm build` or list them with --grant"
-                        .into(),
-                ));
-            }
-        },
-    };
-    let manifest = Manifest::describe(&capsule, version.unwrap_or_else(default_version), grants);
-    let trailer = sign_manifest(&manifest, key.kid(), |tbs| key.sign_bytes(tbs));
-    Ok(capsule::with_trailer(
-        &capsule,
-        TrailerKind::Signed,
-        &trailer,
-    )?)
-}
-
-/// Verifies a capsule against `keys` exactly as a device does (no installed versions).
-pub fn verify(capsule_bytes: &[u8], keys: &[TrustedKey]) -> Result<trust::Signed, SignError> {
-    let capsule = Capsule::from_slice(capsule_bytes)?;
-    let policy = keys
-        .iter()
-        .cloned()
-        .fold(TrustPolicy::new(), TrustPolicy::trust);
-    let verified: VerifiedCapsule<'_> = policy.verify(capsule, &VersionLedger::new())?;
-    verified
-        .signed()
-        .cloned()
-        .ok_or_else(|| SignError::Unsignable("not signed".into()))
 }
 
 #[cfg(test)]

@@ -1,14 +1,18 @@
 //! [`ManifestRef`]: a manifest read in place, in one pass, without allocating.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 use minicbor::Decoder;
 
+use super::error::{ManifestError, definite};
+use super::exports;
 use super::model::{
-    KEY_DIGEST, KEY_GRANTS, KEY_NAME, KEY_PROFILE, KEY_VERSION, MAX_GRANT_LEN, MAX_GRANTS,
-    Manifest, ManifestError,
+    KEY_DIGEST, KEY_EXPORTS, KEY_GRANTS, KEY_NAME, KEY_PROFILE, KEY_VERSION, MAX_GRANT_LEN,
+    MAX_GRANTS, Manifest,
 };
 use crate::capsule::{MAX_NAME_LEN, StampedProfile};
 use crate::profile::{EngineProfile, Preemption, Target};
+use crate::value::ExportedFunc;
 
 /// A manifest decoded in place: its strings borrow from the bytes it was read from, nothing is
 /// allocated. Every field was present exactly once and within its bound (see the
@@ -27,6 +31,8 @@ pub struct ManifestRef<'a> {
     /// At most [`MAX_GRANTS`] grants, each 1 to [`MAX_GRANT_LEN`] bytes: `grants[..grants_len]`.
     grants: [&'a str; MAX_GRANTS],
     grants_len: u8,
+    /// The CBOR of key 6 (checked), empty if the manifest has none.
+    exports: &'a [u8],
 }
 
 impl<'a> ManifestRef<'a> {
@@ -43,12 +49,13 @@ impl<'a> ManifestRef<'a> {
     /// Reads one manifest map at the decoder's position (the bytes after it are the caller's).
     pub(crate) fn decode_from(d: &mut Decoder<'a>) -> Result<Self, ManifestError> {
         let entries = definite(d.map(), ManifestError("not a CBOR map"))?;
-        // Five keys, each once: a longer map repeats or adds one.
-        if entries > 5 {
-            return Err(ManifestError("more than 5 keys"));
+        // Six keys, each once: a longer map repeats or adds one.
+        if entries > 6 {
+            return Err(ManifestError("more than 6 keys"));
         }
         let (mut name, mut version, mut profile, mut digest, mut grants) =
             (None, None, None, None, None);
+        let mut exports = None;
         for _ in 0..entries {
             let key = d
                 .u8()
@@ -59,6 +66,12 @@ impl<'a> ManifestRef<'a> {
                 KEY_PROFILE => profile.replace(decode_profile(d)?).is_some(),
                 KEY_DIGEST => digest.replace(decode_digest(d)?).is_some(),
                 KEY_GRANTS => grants.replace(decode_grants(d)?).is_some(),
+                KEY_EXPORTS => {
+                    let bytes: &'a [u8] = d.input();
+                    let start = d.position();
+                    exports::decode(d, false)?;
+                    exports.replace(&bytes[start..d.position()]).is_some()
+                }
                 _ => return Err(ManifestError("unknown key")),
             };
             if repeated {
@@ -73,6 +86,7 @@ impl<'a> ManifestRef<'a> {
             digest: digest.ok_or(ManifestError("no digest (key 4)"))?,
             grants,
             grants_len,
+            exports: exports.unwrap_or_default(),
         })
     }
 
@@ -81,7 +95,17 @@ impl<'a> ManifestRef<'a> {
         &self.grants[..usize::from(self.grants_len)]
     }
 
-    /// The owned [`Manifest`] (allocates the name and the grants).
+    /// The exported functions and their types (key 6; empty without it), read into owned
+    /// values (allocates).
+    pub fn exports(&self) -> Vec<ExportedFunc> {
+        if self.exports.is_empty() {
+            return Vec::new();
+        }
+        // The same bytes passed the same reader in `decode_from`: this cannot fail.
+        exports::decode(&mut Decoder::new(self.exports), true).unwrap_or_default()
+    }
+
+    /// The owned [`Manifest`] (allocates the name, the grants and the exports).
     pub fn to_owned(&self) -> Manifest {
         Manifest {
             name: String::from(self.name),
@@ -89,6 +113,7 @@ impl<'a> ManifestRef<'a> {
             profile: self.profile,
             digest: *self.digest,
             grants: self.grants().iter().map(|&g| String::from(g)).collect(),
+            exports: self.exports(),
         }
     }
 }
@@ -99,15 +124,6 @@ impl Manifest {
     pub fn from_cbor(bytes: &[u8]) -> Result<Self, ManifestError> {
         ManifestRef::decode(bytes).map(|m| m.to_owned())
     }
-}
-
-/// The length of a definite-length array or map; `wrong_type` if the item is not one.
-pub(crate) fn definite(
-    len: Result<Option<u64>, minicbor::decode::Error>,
-    wrong_type: ManifestError,
-) -> Result<u64, ManifestError> {
-    len.map_err(|_| wrong_type)?
-        .ok_or(ManifestError("indefinite-length CBOR"))
 }
 
 fn decode_name<'a>(d: &mut Decoder<'a>) -> Result<&'a str, ManifestError> {
@@ -176,6 +192,7 @@ fn decode_grants<'a>(d: &mut Decoder<'a>) -> Result<([&'a str; MAX_GRANTS], u8),
 mod tests {
     use super::*;
     use crate::manifest::sha256;
+    use alloc::string::ToString;
     use alloc::vec;
     use alloc::vec::Vec;
 
@@ -189,6 +206,7 @@ mod tests {
                 "ariel:wasm-bindings/log-api@0.0.1".into(),
                 "uppercase".into(),
             ],
+            exports: Vec::new(),
         }
     }
 
@@ -249,6 +267,65 @@ mod tests {
     }
 
     #[test]
+    fn a_manifest_without_exports_is_the_same_bytes_as_before_key_6() {
+        let bytes = sample().to_cbor();
+        assert_eq!(bytes[0], 0xa5);
+        // What the encoder wrote before key 6 existed (signatures over it stay valid).
+        let expected = "a5016568656c6c6f021b0000126d6975c6be038401011830010458205694d08a2e53ffcae0\
+                        c3103e5ad6f6076abd960eb1f8a56577040bc1028f702b05827821617269656c3a7761736d\
+                        2d62696e64696e67732f6c6f672d61706940302e302e3169757070657263617365";
+        let hex: alloc::string::String = bytes.iter().map(|b| alloc::format!("{b:02x}")).collect();
+        assert_eq!(hex, expected);
+        assert!(ManifestRef::decode(&bytes).unwrap().exports().is_empty());
+    }
+
+    #[test]
+    fn exports_round_trip_in_any_key_order_and_fit_a_trailer() {
+        let m = Manifest {
+            name: "coap-counter-with-a-long-name-32".into(),
+            profile: StampedProfile::current(EngineProfile::wasmi(Preemption::Fuel)),
+            grants: (0..8)
+                .map(|i| alloc::format!("ariel:wasm-bindings/some-long-api-name-{i}@0.0.1"))
+                .collect(),
+            ..sample()
+        }
+        .with_exports(super::super::exports::tests::coap_server());
+        let bytes = m.to_cbor();
+        assert_eq!(bytes[0], 0xa6);
+        let r = ManifestRef::decode(&bytes).unwrap();
+        assert_eq!(r.exports(), m.exports);
+        assert_eq!(Manifest::from_cbor(&bytes).unwrap(), m);
+        assert_eq!(
+            m.export("ariel:wasm-bindings/coap-server-guest@0.0.1#report")
+                .map(|f| f.to_string()),
+            Some(
+                "ariel:wasm-bindings/coap-server-guest@0.0.1#report() -> \
+                 result<list<string>, enum { not-found, internal-server-error, handler-not-built }>"
+                    .into()
+            )
+        );
+        // Key 6 first, then the rest.
+        let mut d = Decoder::new(&bytes);
+        d.map().unwrap();
+        let mut e = Vec::new();
+        for _ in 0..6 {
+            let k = d.u8().unwrap();
+            let start = d.position();
+            d.skip().unwrap();
+            e.push((k, bytes[start..d.position()].to_vec()));
+        }
+        e.rotate_right(1);
+        let e: Vec<(u8, &[u8])> = e.iter().map(|(k, v)| (*k, v.as_slice())).collect();
+        assert_eq!(Manifest::from_cbor(&map(&e)).unwrap(), m);
+        // With the COSE_Sign1 around it (≈ 100 bytes), far below the trailer's bound.
+        assert!(
+            bytes.len() + 128 < crate::capsule::MAX_TRAILER_LEN / 2,
+            "{} bytes",
+            bytes.len()
+        );
+    }
+
+    #[test]
     fn each_refusal_says_why() {
         let bytes = sample().to_cbor();
         let mut longer = bytes.clone();
@@ -257,18 +334,25 @@ mod tests {
         assert_eq!(refused(&[0x80]), "not a CBOR map");
         assert_eq!(refused(&[0xbf, 0xff]), "indefinite-length CBOR");
         let e = entries();
-        let six: Vec<(u8, &[u8])> = e
+        let seven: Vec<(u8, &[u8])> = e
             .iter()
-            .chain(&e[..1])
+            .chain(&e[..2])
             .map(|(k, v)| (*k, v.as_slice()))
             .collect();
-        assert_eq!(refused(&map(&six)), "more than 5 keys");
-        let mut repeated = six.clone();
-        repeated.remove(4);
+        assert_eq!(refused(&map(&seven)), "more than 6 keys");
+        let mut repeated = seven.clone();
+        repeated.remove(5);
         assert_eq!(refused(&map(&repeated)), "repeated key");
         let mut unknown = repeated.clone();
-        unknown[4].0 = 6;
+        unknown[5].0 = 7;
         assert_eq!(refused(&map(&unknown)), "unknown key");
+        // Key 6 is read by the exports' reader (its refusals are tested in `exports.rs`).
+        let mut bad_exports: Vec<(u8, &[u8])> = e.iter().map(|(k, v)| (*k, v.as_slice())).collect();
+        bad_exports.push((6, &[0x80]));
+        assert_eq!(
+            refused(&map(&bad_exports)),
+            "empty exports (a manifest without them has no key 6)"
+        );
         assert_eq!(
             refused(&[0xa1, 0x61, b'a', 0x00]),
             "a key is not a small integer"

@@ -10,6 +10,8 @@
 //!   4: h'9f86…0a08',              ; SHA-256 of the payload (the precompiled component), 32 bytes
 //!   5: ["ariel:wasm-bindings/log-api@0.0.1", "uppercase"]
 //!                                 ; grants: the imports the capsule may have, at most 32 names
+//!   6: [["fib", [["n", 6], [6]]]] ; exports: only for plain wasm (target `wasm`), absent if none:
+//!                                 ; each function's name and WIT type (see `exports.rs`)
 //! }
 //! ```
 //!
@@ -22,7 +24,13 @@
 //! nothing); [`Manifest`] is the owned form a verified capsule keeps.
 
 mod decode;
+mod error;
+mod exports;
 mod model;
 
 pub use decode::ManifestRef;
-pub use model::{MAX_GRANT_LEN, MAX_GRANTS, Manifest, ManifestError, sha256};
+pub use error::ManifestError;
+pub use exports::{
+    MAX_CASES, MAX_EXPORT_NAME_LEN, MAX_EXPORTS, MAX_LABEL_LEN, MAX_TYPE_DEPTH, MAX_TYPE_NODES,
+};
+pub use model::{MAX_GRANT_LEN, MAX_GRANTS, Manifest, sha256};

@@ -2,9 +2,10 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt;
 
+use super::exports;
 use crate::capsule::{Capsule, StampedProfile};
+use crate::value::ExportedFunc;
 
 /// Most grants (imports) a manifest may list.
 pub const MAX_GRANTS: usize = 32;
@@ -16,6 +17,7 @@ pub(super) const KEY_VERSION: u8 = 2;
 pub(super) const KEY_PROFILE: u8 = 3;
 pub(super) const KEY_DIGEST: u8 = 4;
 pub(super) const KEY_GRANTS: u8 = 5;
+pub(super) const KEY_EXPORTS: u8 = 6;
 
 /// What a capsule is, as its builder states it and its signer vouches for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,19 +33,12 @@ pub struct Manifest {
     /// The imports the capsule may have: interface names such as
     /// `ariel:wasm-bindings/log-api@0.0.1`, or plain function names of the world.
     pub grants: Vec<String>,
+    /// The functions a plain-wasm capsule ([`Target::Wasm`](crate::Target::Wasm)) exports, with
+    /// their WIT types: what a device calls them with, since a core module does not say. Empty
+    /// for a precompiled component, whose types are in the component (and then not encoded:
+    /// key 6 is absent).
+    pub exports: Vec<ExportedFunc>,
 }
-
-/// Why a manifest (or the signature around it) could not be read: what is wrong, in words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ManifestError(pub &'static str);
-
-impl fmt::Display for ManifestError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "malformed capsule manifest: {}", self.0)
-    }
-}
-
-impl core::error::Error for ManifestError {}
 
 impl Manifest {
     /// Encodes the manifest as CBOR: the map of the [module docs](super), keys in order, every
@@ -53,7 +48,7 @@ impl Manifest {
         let mut e = minicbor::Encoder::new(VecWriter(Vec::new()));
         // Writing into a `Vec` cannot fail.
         let _ = (|| -> Result<(), minicbor::encode::Error<core::convert::Infallible>> {
-            e.map(5)?;
+            e.map(if self.exports.is_empty() { 5 } else { 6 })?;
             e.u8(KEY_NAME)?.str(&self.name)?;
             e.u8(KEY_VERSION)?.u64(self.version)?;
             e.u8(KEY_PROFILE)?.array(4)?;
@@ -65,13 +60,18 @@ impl Manifest {
             for g in &self.grants {
                 e.str(g)?;
             }
+            if !self.exports.is_empty() {
+                e.u8(KEY_EXPORTS)?;
+                exports::encode(&mut e, &self.exports)?;
+            }
             Ok(())
         })();
         e.into_writer().0
     }
 
     /// The manifest of `capsule` as it is (name, profile and payload digest from the capsule),
-    /// with `version` and `grants`: what a signer signs.
+    /// with `version` and `grants` and no `exports` (see [`Manifest::with_exports`]): what a
+    /// signer signs.
     pub fn describe(capsule: &Capsule<'_>, version: u64, grants: Vec<String>) -> Self {
         Manifest {
             name: String::from(capsule.name()),
@@ -79,7 +79,19 @@ impl Manifest {
             profile: capsule.header().stamp,
             digest: sha256(capsule.payload()),
             grants,
+            exports: Vec::new(),
         }
+    }
+
+    /// The manifest with `exports` (those of a plain-wasm capsule).
+    pub fn with_exports(mut self, exports: Vec<ExportedFunc>) -> Self {
+        self.exports = exports;
+        self
+    }
+
+    /// The exported function `name`, if the manifest lists it.
+    pub fn export(&self, name: &str) -> Option<&ExportedFunc> {
+        self.exports.iter().find(|f| f.name == name)
     }
 
     /// Whether the manifest grants the import `name`.

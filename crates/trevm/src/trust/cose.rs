@@ -191,6 +191,7 @@ mod tests {
             profile: StampedProfile::current(EngineProfile::pulley32(Preemption::Fuel)),
             digest: [7; 32],
             grants: vec![],
+            exports: vec![],
         }
         .to_cbor()
     }
