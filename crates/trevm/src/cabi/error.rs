@@ -89,6 +89,8 @@ pub(crate) enum CabiError {
         /// Size asked for.
         size: u32,
     },
+    /// The guest exports no linear memory named `memory`, which strings and lists need.
+    NoMemory,
 }
 
 impl fmt::Display for CabiError {
@@ -135,6 +137,7 @@ impl fmt::Display for CabiError {
             CabiError::TooLarge { what, limit } => {
                 write!(f, "too large: more than {limit} {what}")
             }
+            CabiError::NoMemory => f.write_str("the capsule exports no linear memory `memory`"),
             CabiError::Unsupported(ty) => {
                 write!(f, "type `{ty}` is not supported by the canonical ABI here")
             }

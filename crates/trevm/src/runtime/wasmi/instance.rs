@@ -144,7 +144,12 @@ impl<T: HostView> WiInstance<T> {
             let mut outputs = vec![wasmi::Val::I32(0); func.ty(&*store).results().len()];
             drive::call(store, instance, fuel, func, &inputs, &mut outputs).await?;
             let flat_out: Vec<Flat> = outputs.iter().map(from_wasmi).collect::<Option<_>>().ok_or_else(|| Error::Trap("a result is not a number".into()))?;
-            let vals = cabi::lift_results(&mut Guest::new(store, instance), results, &flat_out)
+            let vals = cabi::lift_results_within(
+                &mut Guest::new(store, instance),
+                results,
+                &flat_out,
+                lift_budget(limits),
+            )
                 .map_err(|e| abi_error(e, "it returned a value that cannot be lifted"))?;
             post_return(store, instance, fuel, name, &outputs).await?;
             Ok(vals)
@@ -191,6 +196,15 @@ impl<T: HostView> WiInstance<T> {
     }
 }
 
+/// What lifting one call's results may copy out of the guest: no more bytes than the capsule may
+/// have memory (and at most `cabi::MAX_LIFT_BYTES`), a value per 4 of those bytes.
+fn lift_budget(limits: &Limits) -> cabi::LiftBudget {
+    let bytes = u32::try_from(limits.max_memory)
+        .unwrap_or(u32::MAX)
+        .min(cabi::MAX_LIFT_BYTES);
+    cabi::LiftBudget::new(bytes, (bytes / 4).min(cabi::MAX_LIFT_VALUES))
+}
+
 /// Calls `cabi_post_<name>` with the core results, if the capsule has one (it frees what the
 /// results pointed to).
 pub(super) async fn post_return<T: HostView>(
@@ -211,7 +225,9 @@ pub(super) async fn post_return<T: HostView>(
 /// host's own values did not fit the types (a bad argument).
 pub(super) fn abi_error(e: CabiError, what: &str) -> Error {
     match e {
-        CabiError::TypeMismatch(m) => Error::BadArguments(m),
+        CabiError::Mismatch { .. } | CabiError::Arity { .. } => {
+            Error::BadArguments(format!("{e}"))
+        }
         e => Error::Trap(format!("{what}: {e}")),
     }
 }

@@ -63,14 +63,15 @@ fn load(engine: &Engine, capsule: &Capsule<'_>) -> Result<WiLoaded, Error> {
 /// ABI gives its WIT type.
 fn check_export(module: &Module, export: &ExportedFunc) -> Result<(), Error> {
     let params: Vec<_> = export.ty.params.iter().map(|(_, t)| t.clone()).collect();
-    let (want_params, want_results) =
-        cabi::core_signature(&params, &export.ty.results, SigKind::Export);
     let mismatch = |why: String| {
         Error::Invalid(format!(
             "the manifest's export `{}` does not match the code: {why}",
             export.name
         ))
     };
+    let (want_params, want_results) =
+        cabi::core_signature(&params, &export.ty.results, SigKind::Export)
+            .map_err(|e| mismatch(format!("its type cannot cross the canonical ABI: {e}")))?;
     let Some(ExternType::Func(ty)) = module.get_export(&export.name) else {
         return Err(mismatch("the module has no such function".into()));
     };

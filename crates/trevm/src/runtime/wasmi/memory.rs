@@ -1,8 +1,6 @@
 //! The guest as the canonical ABI sees it: its exported linear memory `memory`, and its
 //! `cabi_realloc` for the host to allocate in it.
 
-use alloc::format;
-
 use wasmi::{Instance, Memory, Store, TypedFunc};
 
 use crate::cabi::{CabiError, GuestMemory};
@@ -66,10 +64,13 @@ impl<T: HostView> GuestMemory for Guest<'_, T> {
     }
 
     fn realloc(&mut self, align: u32, size: u32) -> Result<u32, CabiError> {
-        let realloc = self.realloc.ok_or(CabiError::NoRealloc)?;
+        let failed = CabiError::Realloc { align, size };
+        let realloc = self.realloc.ok_or(failed.clone())?;
+        // A trap in the allocator (or its running out of fuel) is the capsule's failure to
+        // allocate: the call that needed the memory fails.
         let ptr = realloc
             .call(&mut *self.store, (0, 0, align as i32, size as i32))
-            .map_err(|e| CabiError::Realloc(format!("{e}")))?;
+            .map_err(|_| failed)?;
         Ok(ptr as u32)
     }
 }
