@@ -93,6 +93,30 @@ impl MemoryLimiter {
     }
 }
 
+impl MemoryLimiter {
+    /// Whether a linear memory may grow to `desired` bytes; remembers the largest refused
+    /// request and the largest granted size.
+    fn allow_memory(&mut self, desired: usize) -> bool {
+        if desired > self.max_memory {
+            self.refused = Some(self.refused.map_or(desired, |r| r.max(desired)));
+            return false;
+        }
+        self.peak = self.peak.max(desired);
+        true
+    }
+
+    /// Whether a table may grow to `desired` elements.
+    fn allow_table(&self, desired: usize) -> bool {
+        desired <= self.max_table_elements
+    }
+}
+
+/// A component built from one Rust crate has a handful of core instances (module, shims).
+const MAX_INSTANCES: usize = 16;
+const MAX_TABLES: usize = 16;
+const MAX_MEMORIES: usize = 4;
+
+#[cfg(feature = "wasmtime")]
 impl wasmtime::ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
@@ -100,12 +124,7 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.max_memory {
-            self.refused = Some(self.refused.map_or(desired, |r| r.max(desired)));
-            return Ok(false);
-        }
-        self.peak = self.peak.max(desired);
-        Ok(true)
+        Ok(self.allow_memory(desired))
     }
 
     fn table_growing(
@@ -114,19 +133,54 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= self.max_table_elements)
+        Ok(self.allow_table(desired))
     }
 
     fn instances(&self) -> usize {
-        // A component built from one Rust crate has a handful of core instances (module, shims).
-        16
+        MAX_INSTANCES
     }
 
     fn tables(&self) -> usize {
-        16
+        MAX_TABLES
     }
 
     fn memories(&self) -> usize {
-        4
+        MAX_MEMORIES
+    }
+}
+
+/// The same accounting on wasmi, which also asks for a module's initial memory (so a capsule
+/// whose initial memory is over [`Limits::max_memory`] fails to instantiate, and `peak` counts
+/// the initial size).
+#[cfg(feature = "wasmi")]
+impl wasmi::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> Result<bool, wasmi_core::LimiterError> {
+        Ok(self.allow_memory(desired))
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> Result<bool, wasmi_core::LimiterError> {
+        Ok(self.allow_table(desired))
+    }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
     }
 }
