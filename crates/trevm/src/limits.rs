@@ -184,3 +184,72 @@ impl wasmi::ResourceLimiter for MemoryLimiter {
         MAX_MEMORIES
     }
 }
+
+#[cfg(all(test, feature = "wasmi"))]
+mod tests {
+    use super::MemoryLimiter;
+    use wasmi::{Engine, Linker, Module, Store, Val};
+
+    const PAGE: usize = 65536;
+
+    fn instantiate(
+        wat: &str,
+        max_memory: usize,
+    ) -> (Store<MemoryLimiter>, Option<wasmi::Instance>) {
+        let engine = Engine::default();
+        let module = Module::new(&engine, wat::parse_str(wat).unwrap()).unwrap();
+        let mut store = Store::new(&engine, MemoryLimiter::new(max_memory));
+        store.limiter(|limiter| limiter);
+        let instance = Linker::new(&engine)
+            .instantiate_and_start(&mut store, &module)
+            .ok();
+        (store, instance)
+    }
+
+    #[test]
+    fn wasmi_counts_the_initial_memory_and_refuses_growth_past_the_limit() {
+        let (mut store, instance) = instantiate(
+            r#"(module (memory 1)
+                (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+            2 * PAGE,
+        );
+        assert_eq!(store.data().peak, PAGE);
+        let grow = instance.unwrap().get_func(&store, "grow").unwrap();
+        let mut out = [Val::I32(0)];
+        grow.call(&mut store, &[Val::I32(1)], &mut out).unwrap();
+        assert_eq!(out[0].i32(), Some(1));
+        grow.call(&mut store, &[Val::I32(1)], &mut out).unwrap();
+        assert_eq!(out[0].i32(), Some(-1));
+        assert_eq!(
+            (store.data().peak, store.data().refused),
+            (2 * PAGE, Some(3 * PAGE))
+        );
+    }
+
+    #[test]
+    fn wasmi_refuses_an_initial_memory_over_the_limit() {
+        let (store, instance) = instantiate("(module (memory 2))", PAGE);
+        assert!(instance.is_none());
+        assert_eq!(
+            (store.data().peak, store.data().refused),
+            (0, Some(2 * PAGE))
+        );
+    }
+
+    #[test]
+    fn wasmi_refuses_table_growth_past_the_limit() {
+        let (mut store, instance) = instantiate(
+            r#"(module (table 1 funcref)
+                (func (export "grow") (param i32) (result i32)
+                    (table.grow (ref.null func) (local.get 0))))"#,
+            PAGE,
+        );
+        store.data_mut().max_table_elements = 4;
+        let grow = instance.unwrap().get_func(&store, "grow").unwrap();
+        let mut out = [Val::I32(0)];
+        grow.call(&mut store, &[Val::I32(3)], &mut out).unwrap();
+        assert_eq!(out[0].i32(), Some(1));
+        grow.call(&mut store, &[Val::I32(1)], &mut out).unwrap();
+        assert_eq!(out[0].i32(), Some(-1));
+    }
+}

@@ -189,3 +189,31 @@ pub struct Channel {
     /// Its unit.
     pub unit: MeasurementUnit,
 }
+
+#[cfg(all(test, feature = "wasmtime"))]
+mod tests {
+    use super::super::wasmtime::sensors_wit as wit;
+    use super::{Category, Label, MeasurementUnit};
+
+    /// The wasmi glue writes a case's index as its discriminant: it must be the WIT order, which
+    /// Wasmtime's generated enums follow.
+    #[test]
+    fn case_indices_are_the_wit_discriminants() {
+        for (i, c) in Category::ALL.iter().enumerate() {
+            assert_eq!(wit::Category::from(*c) as usize, i);
+            assert_eq!(*c as usize, i);
+            assert_eq!(Category::from_index(i as u32), Some(*c));
+        }
+        for (i, l) in Label::ALL.iter().enumerate() {
+            assert_eq!(wit::Label::from(*l) as usize, i);
+            assert_eq!(*l as usize, i);
+            assert_eq!(Label::from_index(i as u32), Some(*l));
+        }
+        for (i, u) in MeasurementUnit::ALL.iter().enumerate() {
+            assert_eq!(wit::MeasurementUnit::from(*u) as usize, i);
+            assert_eq!(*u as usize, i);
+        }
+        assert_eq!(Category::from_index(Category::ALL.len() as u32), None);
+        assert_eq!(Label::from_index(u32::MAX), None);
+    }
+}

@@ -93,8 +93,8 @@ impl GuestMem {
         let ctx = ctx.as_context();
         Self::from_exports(
             what,
-            instance.get_export(&ctx, "memory"),
-            instance.get_export(&ctx, "cabi_realloc"),
+            instance.get_export(ctx, "memory"),
+            instance.get_export(ctx, "cabi_realloc"),
         )
     }
 

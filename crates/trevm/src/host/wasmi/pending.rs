@@ -89,8 +89,9 @@ impl Pending {
         store: &mut Store<T>,
         instance: &Instance,
     ) -> Result<Vec<Val>, crate::Error> {
-        let _ = &instance;
         let what = self.name();
+        // Not every feature set needs them.
+        let _ = (&store, instance, what);
         match self {
             #[cfg(feature = "time")]
             Pending::Sleep { millis } => {

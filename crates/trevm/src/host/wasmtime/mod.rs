@@ -2,8 +2,18 @@
 //! [`HostState`] by calling its provider-neutral methods (`super::log`, `super::rng`, …), and
 //! [`add_to_linker`] for a component linker.
 
-use super::{Grants, HostState, HostView};
+#[cfg(any(
+    feature = "log",
+    feature = "time",
+    feature = "rng",
+    feature = "gpio",
+    feature = "sensors",
+    feature = "udp"
+))]
+use super::HostState;
+use super::{Grants, HostView};
 
+#[cfg(any(feature = "log", feature = "time", feature = "rng", feature = "gpio"))]
 mod basic;
 #[cfg(feature = "sensors")]
 mod sensors;

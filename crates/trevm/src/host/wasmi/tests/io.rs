@@ -35,7 +35,7 @@ struct CountingLed(AtomicUsize);
 
 impl Led for CountingLed {
     fn toggle(&self) -> Result<bool, LedError> {
-        Ok(self.0.fetch_add(1, Ordering::SeqCst) % 2 == 0)
+        Ok(self.0.fetch_add(1, Ordering::SeqCst).is_multiple_of(2))
     }
 }
 
@@ -85,7 +85,7 @@ const SENSORS: &str = r#"
         (call $wait (local.get 0) (local.get 1) (local.get 2)))
 "#;
 
-struct Thermometer;
+pub(super) struct Thermometer;
 
 const CHANNELS: [Channel; 2] = [
     Channel {
@@ -215,12 +215,12 @@ fn sensors_refuse_discriminants_without_a_case() {
 
 /// A network of one socket: datagrams to receive, and what was sent.
 #[derive(Default)]
-struct Net {
-    inbox: Mutex<VecDeque<(Vec<u8>, RecvMeta)>>,
-    sent: Mutex<Vec<(Vec<u8>, SocketAddr)>>,
+pub(super) struct Net {
+    pub(super) inbox: Mutex<VecDeque<(Vec<u8>, RecvMeta)>>,
+    pub(super) sent: Mutex<Vec<(Vec<u8>, SocketAddr)>>,
 }
 
-struct Stack(Arc<Net>);
+pub(super) struct Stack(pub(super) Arc<Net>);
 struct Socket(Arc<Net>);
 
 impl UdpStack for Stack {
