@@ -2,6 +2,7 @@
 
 use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use wasmi::{ResumableCall, Val};
 
@@ -202,4 +203,57 @@ fn a_list_needs_the_guests_allocator_and_a_pointer_it_can_use() {
         e.fault(),
         "rng-api.r-n-g.random-bytes: `cabi_realloc` returned a pointer out of bounds or misaligned"
     );
+}
+
+/// `random-bytes` on an engine with fuel, the store holding `fuel`: runs the call to its end,
+/// refilling 1000 units whenever it runs out (as the driver's slices do); the host errors met.
+fn random_bytes_with_fuel(wat: &str, fuel: u64) -> Result<(Vec<u8>, u32), wasmi::Error> {
+    let mut config = super::config();
+    config.consume_fuel(true);
+    let engine = wasmi::Engine::new(&config);
+    let mut guest = Guest::with_engine(
+        &engine,
+        &wat::parse_str(wat).unwrap(),
+        HostState::new("cap").with_rng(CountingRng(0)),
+    );
+    guest.store.set_fuel(fuel).unwrap();
+    let mut refills = 0;
+    let mut call = guest.start("random-bytes", &[Val::I32(3), Val::I32(8)], &mut []);
+    loop {
+        call = match call {
+            ResumableCall::Finished => break,
+            ResumableCall::OutOfFuel(out) => {
+                refills += 1;
+                guest.store.set_fuel(1000).unwrap();
+                out.resume(&mut guest.store, &mut [])?
+            }
+            ResumableCall::HostTrap(trap) => return Err(trap.into_host_error()),
+        }
+    }
+    Ok((guest.peek(1024, 3), refills))
+}
+
+#[test]
+fn cabi_realloc_called_by_the_host_never_ends_a_fuel_slice_with_a_trap() {
+    let wat = alloc::format!("(module {RANDOM} {REALLOC})");
+    // Wherever the slice ends, the call yields (and is refilled) or finishes: the allocator the
+    // host calls runs on fuel lent for it, never out of fuel.
+    let (bytes, refills) = random_bytes_with_fuel(&wat, 1_000_000).unwrap();
+    assert_eq!((bytes.as_slice(), refills), (&[7u8, 14, 21][..], 0));
+    for fuel in 0..64 {
+        let (bytes, _) = random_bytes_with_fuel(&wat, fuel).unwrap();
+        assert_eq!(bytes, [7, 14, 21], "with {fuel} fuel");
+    }
+}
+
+#[test]
+fn an_allocator_that_never_returns_runs_out_of_the_fuel_lent_for_it() {
+    let wat = alloc::format!(
+        r#"(module {RANDOM}
+            (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+                (loop $spin (br $spin))
+                (i32.const 0)))"#
+    );
+    let e = random_bytes_with_fuel(&wat, 1_000).unwrap_err();
+    assert_eq!(e.as_trap_code(), Some(wasmi::TrapCode::OutOfFuel), "{e}");
 }

@@ -114,18 +114,23 @@ pub(super) struct Guest {
     pub(super) instance: Instance,
 }
 
-pub(super) fn engine() -> Engine {
+/// The driver's configuration, fuel off.
+pub(super) fn config() -> Config {
     let mut config = Config::default();
     config
         .consume_fuel(false)
         .wasm_custom_page_sizes(true)
         .compilation_mode(CompilationMode::Eager);
-    Engine::new(&config)
+    config
 }
 
 impl Guest {
     pub(super) fn new(wasm: &[u8], host: HostState) -> Self {
-        let engine = engine();
+        Self::with_engine(&Engine::new(&config()), wasm, host)
+    }
+
+    pub(super) fn with_engine(engine: &Engine, wasm: &[u8], host: HostState) -> Self {
+        let engine = engine.clone();
         let module = Module::new(&engine, wasm).expect("valid module");
         let mut linker = Linker::new(&engine);
         add_to_linker(&mut linker, Grants::all()).expect("imports");
