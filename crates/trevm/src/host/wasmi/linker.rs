@@ -17,17 +17,30 @@
 //!
 //! Synchronous imports answer at once; async ones suspend the call with a [`Pending`].
 
-#[allow(unused_imports)]
+#[cfg(any(feature = "log", feature = "rng", feature = "sensors", feature = "udp"))]
 use super::guest::GuestMem;
 #[cfg(feature = "sensors")]
 use super::guest::fault;
-#[allow(unused_imports)]
+#[cfg(any(feature = "rng", feature = "sensors", feature = "udp"))]
 use super::layout;
-#[allow(unused_imports)]
+#[cfg(any(
+    feature = "time",
+    feature = "gpio",
+    feature = "sensors",
+    feature = "udp"
+))]
 use super::pending::Pending;
 use crate::host::{Grants, HostView};
-#[allow(unused_imports)]
-use wasmi::{Caller, Error, Linker};
+#[cfg(any(
+    feature = "log",
+    feature = "time",
+    feature = "rng",
+    feature = "gpio",
+    feature = "sensors",
+    feature = "udp"
+))]
+use wasmi::Caller;
+use wasmi::{Error, Linker};
 
 /// Adds every import of every granted interface (each behind its cargo feature) to `linker`.
 pub(crate) fn add_to_linker<T: HostView>(
