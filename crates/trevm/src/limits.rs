@@ -93,6 +93,30 @@ impl MemoryLimiter {
     }
 }
 
+impl MemoryLimiter {
+    /// Whether a linear memory may grow to `desired` bytes; remembers the largest refused
+    /// request and the largest granted size.
+    fn allow_memory(&mut self, desired: usize) -> bool {
+        if desired > self.max_memory {
+            self.refused = Some(self.refused.map_or(desired, |r| r.max(desired)));
+            return false;
+        }
+        self.peak = self.peak.max(desired);
+        true
+    }
+
+    /// Whether a table may grow to `desired` elements.
+    fn allow_table(&self, desired: usize) -> bool {
+        desired <= self.max_table_elements
+    }
+}
+
+/// A component built from one Rust crate has a handful of core instances (module, shims).
+const MAX_INSTANCES: usize = 16;
+const MAX_TABLES: usize = 16;
+const MAX_MEMORIES: usize = 4;
+
+#[cfg(feature = "wasmtime")]
 impl wasmtime::ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
@@ -100,12 +124,7 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.max_memory {
-            self.refused = Some(self.refused.map_or(desired, |r| r.max(desired)));
-            return Ok(false);
-        }
-        self.peak = self.peak.max(desired);
-        Ok(true)
+        Ok(self.allow_memory(desired))
     }
 
     fn table_growing(
@@ -114,19 +133,123 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= self.max_table_elements)
+        Ok(self.allow_table(desired))
     }
 
     fn instances(&self) -> usize {
-        // A component built from one Rust crate has a handful of core instances (module, shims).
-        16
+        MAX_INSTANCES
     }
 
     fn tables(&self) -> usize {
-        16
+        MAX_TABLES
     }
 
     fn memories(&self) -> usize {
-        4
+        MAX_MEMORIES
+    }
+}
+
+/// The same accounting on wasmi, which also asks for a module's initial memory (so a capsule
+/// whose initial memory is over [`Limits::max_memory`] fails to instantiate, and `peak` counts
+/// the initial size).
+#[cfg(feature = "wasmi")]
+impl wasmi::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> Result<bool, wasmi_core::LimiterError> {
+        Ok(self.allow_memory(desired))
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> Result<bool, wasmi_core::LimiterError> {
+        Ok(self.allow_table(desired))
+    }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+}
+
+#[cfg(all(test, feature = "wasmi"))]
+mod tests {
+    use super::MemoryLimiter;
+    use wasmi::{Engine, Linker, Module, Store, Val};
+
+    const PAGE: usize = 65536;
+
+    fn instantiate(
+        wat: &str,
+        max_memory: usize,
+    ) -> (Store<MemoryLimiter>, Option<wasmi::Instance>) {
+        let engine = Engine::default();
+        let module = Module::new(&engine, wat::parse_str(wat).unwrap()).unwrap();
+        let mut store = Store::new(&engine, MemoryLimiter::new(max_memory));
+        store.limiter(|limiter| limiter);
+        let instance = Linker::new(&engine)
+            .instantiate_and_start(&mut store, &module)
+            .ok();
+        (store, instance)
+    }
+
+    #[test]
+    fn wasmi_counts_the_initial_memory_and_refuses_growth_past_the_limit() {
+        let (mut store, instance) = instantiate(
+            r#"(module (memory 1)
+                (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+            2 * PAGE,
+        );
+        assert_eq!(store.data().peak, PAGE);
+        let grow = instance.unwrap().get_func(&store, "grow").unwrap();
+        let mut out = [Val::I32(0)];
+        grow.call(&mut store, &[Val::I32(1)], &mut out).unwrap();
+        assert_eq!(out[0].i32(), Some(1));
+        grow.call(&mut store, &[Val::I32(1)], &mut out).unwrap();
+        assert_eq!(out[0].i32(), Some(-1));
+        assert_eq!(
+            (store.data().peak, store.data().refused),
+            (2 * PAGE, Some(3 * PAGE))
+        );
+    }
+
+    #[test]
+    fn wasmi_refuses_an_initial_memory_over_the_limit() {
+        let (store, instance) = instantiate("(module (memory 2))", PAGE);
+        assert!(instance.is_none());
+        assert_eq!(
+            (store.data().peak, store.data().refused),
+            (0, Some(2 * PAGE))
+        );
+    }
+
+    #[test]
+    fn wasmi_refuses_table_growth_past_the_limit() {
+        let (mut store, instance) = instantiate(
+            r#"(module (table 1 funcref)
+                (func (export "grow") (param i32) (result i32)
+                    (table.grow (ref.null func) (local.get 0))))"#,
+            PAGE,
+        );
+        store.data_mut().max_table_elements = 4;
+        let grow = instance.unwrap().get_func(&store, "grow").unwrap();
+        let mut out = [Val::I32(0)];
+        grow.call(&mut store, &[Val::I32(3)], &mut out).unwrap();
+        assert_eq!(out[0].i32(), Some(1));
+        grow.call(&mut store, &[Val::I32(1)], &mut out).unwrap();
+        assert_eq!(out[0].i32(), Some(-1));
     }
 }

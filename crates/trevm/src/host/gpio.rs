@@ -20,7 +20,6 @@ use embedded_hal::digital::{InputPin, StatefulOutputPin};
 use embedded_hal_async::digital::Wait;
 
 use super::HostState;
-use super::bindings::ariel::wasm_bindings::gpio_api;
 
 /// An LED a capsule may toggle with `gpio-api.toggle-led`.
 ///
@@ -256,21 +255,22 @@ impl Drop for WaitForLow<'_> {
     }
 }
 
-impl gpio_api::Host for HostState {
-    /// Waits without blocking the executor for a press this capsule has not been told about:
-    /// at once if the button is low with a new press, else until the next one. A press held
-    /// longer than the capsule takes to come back counts once (a capsule that toggles an LED
-    /// and sleeps 100 ms toggles once per press, however long the press). `Err` if the board
-    /// bound no button for this capsule.
-    async fn wait_for_button_low(&mut self) -> Result<(), ()> {
+impl HostState {
+    /// `gpio-api.wait-for-button-low`: waits without blocking the executor for a press this
+    /// capsule has not been told about: at once if the button is low with a new press, else
+    /// until the next one. A press held longer than the capsule takes to come back counts once
+    /// (a capsule that toggles an LED and sleeps 100 ms toggles once per press, however long the
+    /// press). `Err` if the board bound no button for this capsule.
+    pub(crate) async fn wait_for_button_low(&mut self) -> Result<(), ()> {
         let button: Arc<Button> = self.button.clone().ok_or(())?;
         let press = button.wait_for_press_after(self.press_seen).await;
         self.press_seen = Some(press);
         Ok(())
     }
 
-    /// `Err` if the board bound no LED for this capsule or the pin failed.
-    fn toggle_led(&mut self) -> Result<(), ()> {
+    /// `gpio-api.toggle-led`: `Err` if the board bound no LED for this capsule or the pin
+    /// failed.
+    pub(crate) fn toggle_led(&mut self) -> Result<(), ()> {
         let led = self.led.as_ref().ok_or(())?;
         led.toggle().map(drop).map_err(drop)
     }

@@ -1,8 +1,6 @@
-//! `ariel:wasm-bindings/log-api`.
+//! `ariel:wasm-bindings/log-api`: what `info` does, whichever VM runs the capsule.
 
 use super::HostState;
-use super::bindings::ariel::wasm_bindings::log_api;
-use alloc::string::String;
 
 /// Where capsule log lines go. The application decides: the native board prints them with a
 /// timestamp, an Ariel OS app forwards them to `ariel_os::debug::log`, a test collects them.
@@ -11,10 +9,11 @@ pub trait LogSink: Send + Sync {
     fn log(&self, capsule: &str, message: &str);
 }
 
-impl log_api::Host for HostState {
-    fn info(&mut self, input: String) {
+impl HostState {
+    /// `log-api.info`: hands the line to the sink, or drops it without one.
+    pub(crate) fn log_info(&self, message: &str) {
         if let Some(sink) = &self.log {
-            sink.log(&self.name, &input);
+            sink.log(&self.name, message);
         }
     }
 }

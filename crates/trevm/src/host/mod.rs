@@ -1,5 +1,10 @@
 //! Host side of the `ariel:wasm-bindings@0.0.1` interfaces: the per-capsule [`HostState`] kept in
-//! each Wasmtime store, and one module per interface, each behind its cargo feature.
+//! each VM store, and one module per interface, each behind its cargo feature.
+//!
+//! What each call does lives in provider-neutral code (`HostState` methods and free functions in
+//! `log`, `time`, `rng`, `gpio`, `sensors`, `udp_binding`); each VM provider only translates its
+//! calling convention to it: `wasmtime` (the component model's generated `Host` traits) and
+//! `wasmi` (core functions taking the canonical ABI's flattened arguments).
 //!
 //! Bindings are written against what an Ariel OS application already has — embassy-time for
 //! time, rand_core for randomness, a [`LogSink`] for log lines — so they work unchanged inside an
@@ -31,11 +36,20 @@ mod udp_binding;
 
 #[cfg(feature = "log")]
 mod log;
+// `dead_code` allowed until the wasmi driver (runtime/wasmi) links these imports.
 #[cfg(feature = "rng")]
 mod rng;
 #[cfg(feature = "time")]
 mod time;
+#[cfg(feature = "wasmi")]
+#[allow(dead_code)]
+pub(crate) mod wasmi;
+#[cfg(feature = "wasmtime")]
+pub(crate) mod wasmtime;
 
+/// The Wasmtime linker's imports (what the runtime called before there were two providers).
+#[cfg(feature = "wasmtime")]
+pub(crate) use self::wasmtime::add_to_linker;
 #[cfg(feature = "gpio")]
 pub use gpio::{Button, Led, LedError, SharedLed};
 #[cfg(feature = "log")]
@@ -46,25 +60,6 @@ pub use rng::DEFAULT_RANDOM_BYTES_CAP;
 pub use sensors::{Sensor, SensorRegistry};
 #[cfg(feature = "udp")]
 pub use udp::{UdpSocket, UdpStack};
-
-/// Generated host bindings for every interface of `ariel:wasm-bindings@0.0.1` a device may grant.
-/// Private: applications see trevm's own types ([`sensors`], [`gpio`], …), not generated ones.
-#[allow(missing_docs, clippy::all)]
-pub(crate) mod bindings {
-    wasmtime::component::bindgen!({
-        path: "wit",
-        world: "trevm:host/imports",
-        imports: {
-            "ariel:wasm-bindings/time-api.sleep": async,
-            "ariel:wasm-bindings/gpio-api.wait-for-button-low": async,
-            "ariel:wasm-bindings/sensors-api.wait-for-reading": async,
-            "ariel:wasm-bindings/rng-api": trappable,
-            "ariel:wasm-bindings/udp-api.[static]udp-socket.send": async,
-            "ariel:wasm-bindings/udp-api.[static]udp-socket.try-recv": async,
-        },
-        require_store_data_send: true,
-    });
-}
 
 /// The interfaces a [`Runtime`](crate::Runtime) links for its capsules. A capsule importing an
 /// interface that is not granted fails to instantiate with [`Error::Link`](crate::Error::Link).
@@ -184,7 +179,7 @@ impl core::fmt::Display for Grants {
 #[cfg(feature = "rng")]
 pub type BoxedRng = Box<dyn rand_core::RngCore + Send>;
 
-/// What a capsule's host calls reach: the data kept in its Wasmtime `Store`.
+/// What a capsule's host calls reach: the data kept in its VM store.
 ///
 /// Build one per instantiation with [`HostState::new`] and the `with_*` methods.
 pub struct HostState {
@@ -336,66 +331,6 @@ impl core::fmt::Display for HostRefusal {
 }
 
 impl core::error::Error for HostRefusal {}
-
-/// Adds the granted interfaces to a linker.
-pub(crate) fn add_to_linker<T: HostView>(
-    linker: &mut wasmtime::component::Linker<T>,
-    grants: Grants,
-) -> wasmtime::Result<()> {
-    #[cfg(any(
-        feature = "log",
-        feature = "time",
-        feature = "rng",
-        feature = "gpio",
-        feature = "sensors",
-        feature = "udp"
-    ))]
-    use wasmtime::component::HasSelf;
-    #[cfg(feature = "log")]
-    if grants.log {
-        bindings::ariel::wasm_bindings::log_api::add_to_linker::<T, HasSelf<HostState>>(
-            linker,
-            T::host_mut,
-        )?;
-    }
-    #[cfg(feature = "time")]
-    if grants.time {
-        bindings::ariel::wasm_bindings::time_api::add_to_linker::<T, HasSelf<HostState>>(
-            linker,
-            T::host_mut,
-        )?;
-    }
-    #[cfg(feature = "rng")]
-    if grants.rng {
-        bindings::ariel::wasm_bindings::rng_api::add_to_linker::<T, HasSelf<HostState>>(
-            linker,
-            T::host_mut,
-        )?;
-    }
-    #[cfg(feature = "gpio")]
-    if grants.gpio {
-        bindings::ariel::wasm_bindings::gpio_api::add_to_linker::<T, HasSelf<HostState>>(
-            linker,
-            T::host_mut,
-        )?;
-    }
-    #[cfg(feature = "sensors")]
-    if grants.sensors {
-        bindings::ariel::wasm_bindings::sensors_api::add_to_linker::<T, HasSelf<HostState>>(
-            linker,
-            T::host_mut,
-        )?;
-    }
-    #[cfg(feature = "udp")]
-    if grants.udp {
-        bindings::ariel::wasm_bindings::udp_api::add_to_linker::<T, HasSelf<HostState>>(
-            linker,
-            T::host_mut,
-        )?;
-    }
-    let _ = (linker, grants);
-    Ok(())
-}
 
 #[cfg(test)]
 mod tests {

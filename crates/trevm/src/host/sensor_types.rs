@@ -1,10 +1,8 @@
 //! The data of `ariel:wasm-bindings/sensors-api` as plain Rust types owned by trevm, so a sensor
 //! driver depends on trevm's API and not on code a VM's binding generator produced. Each type
-//! mirrors its WIT type case for case (WIT `accel-g` is `AccelG`); the conversions to the
-//! generated bindings are exhaustive matches, so a WIT change that is not mirrored here does
-//! not compile.
-
-use super::bindings::ariel::wasm_bindings::sensors_api as wit;
+//! mirrors its WIT type case for case (WIT `accel-g` is `AccelG`), in WIT order, so a case's
+//! index is its canonical-ABI discriminant. The conversions to Wasmtime's generated bindings are
+//! exhaustive matches, so a WIT change that is not mirrored here does not compile.
 
 macro_rules! mirror_enum {
     ($(#[$doc:meta])* $name:ident, [$($case:ident),* $(,)?]) => {
@@ -13,22 +11,38 @@ macro_rules! mirror_enum {
         /// The cases are the WIT cases, in WIT order, in `UpperCamelCase`.
         #[allow(missing_docs)]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(u8)]
         pub enum $name {
             $($case),*
         }
 
-        impl From<$name> for wit::$name {
+        impl $name {
+            /// Every case, in WIT order: a case's index is its discriminant.
+            #[allow(dead_code)]
+            pub(crate) const ALL: &[$name] = &[$($name::$case),*];
+
+            /// The case with canonical-ABI discriminant `index`, if there is one.
+            #[allow(dead_code)]
+            pub(crate) fn from_index(index: u32) -> Option<Self> {
+                Self::ALL.get(usize::try_from(index).ok()?).copied()
+            }
+        }
+
+        #[cfg(feature = "wasmtime")]
+        impl From<$name> for super::wasmtime::sensors_wit::$name {
             fn from(v: $name) -> Self {
                 match v {
-                    $($name::$case => wit::$name::$case),*
+                    $($name::$case => Self::$case),*
                 }
             }
         }
 
-        impl From<wit::$name> for $name {
-            fn from(v: wit::$name) -> Self {
+        #[cfg(feature = "wasmtime")]
+        impl From<super::wasmtime::sensors_wit::$name> for $name {
+            fn from(v: super::wasmtime::sensors_wit::$name) -> Self {
+                use super::wasmtime::sensors_wit::$name as Wit;
                 match v {
-                    $(wit::$name::$case => $name::$case),*
+                    $(Wit::$case => $name::$case),*
                 }
             }
         }
@@ -155,24 +169,6 @@ pub enum SampleMetadata {
     ChannelDisabled,
 }
 
-impl From<SampleMetadata> for wit::SampleMetadata {
-    fn from(m: SampleMetadata) -> Self {
-        match m {
-            SampleMetadata::UnknownAccuracy => wit::SampleMetadata::UnknownAccuracy,
-            SampleMetadata::NoMeasurementError => wit::SampleMetadata::NoMeasurementError,
-            SampleMetadata::SymmetricalError {
-                deviation,
-                bias,
-                scaling,
-            } => wit::SampleMetadata::SymmetricalError((deviation, bias, scaling)),
-            SampleMetadata::ChannelTemporarilyUnavailable => {
-                wit::SampleMetadata::ChannelTemporarilyUnavailable
-            }
-            SampleMetadata::ChannelDisabled => wit::SampleMetadata::ChannelDisabled,
-        }
-    }
-}
-
 /// One value read from a sensor channel (WIT `sample`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Sample {
@@ -180,15 +176,6 @@ pub struct Sample {
     pub value: i32,
     /// How accurate it is.
     pub metadata: SampleMetadata,
-}
-
-impl From<Sample> for wit::Sample {
-    fn from(s: Sample) -> Self {
-        wit::Sample {
-            value: s.value,
-            metadata: s.metadata.into(),
-        }
-    }
 }
 
 /// What a sample means (WIT `channel`): its label, its decimal scaling (`value * 10^scaling`)
@@ -203,12 +190,30 @@ pub struct Channel {
     pub unit: MeasurementUnit,
 }
 
-impl From<Channel> for wit::Channel {
-    fn from(c: Channel) -> Self {
-        wit::Channel {
-            label: c.label.into(),
-            scaling: c.scaling,
-            unit: c.unit.into(),
+#[cfg(all(test, feature = "wasmtime"))]
+mod tests {
+    use super::super::wasmtime::sensors_wit as wit;
+    use super::{Category, Label, MeasurementUnit};
+
+    /// The wasmi glue writes a case's index as its discriminant: it must be the WIT order, which
+    /// Wasmtime's generated enums follow.
+    #[test]
+    fn case_indices_are_the_wit_discriminants() {
+        for (i, c) in Category::ALL.iter().enumerate() {
+            assert_eq!(wit::Category::from(*c) as usize, i);
+            assert_eq!(*c as usize, i);
+            assert_eq!(Category::from_index(i as u32), Some(*c));
         }
+        for (i, l) in Label::ALL.iter().enumerate() {
+            assert_eq!(wit::Label::from(*l) as usize, i);
+            assert_eq!(*l as usize, i);
+            assert_eq!(Label::from_index(i as u32), Some(*l));
+        }
+        for (i, u) in MeasurementUnit::ALL.iter().enumerate() {
+            assert_eq!(wit::MeasurementUnit::from(*u) as usize, i);
+            assert_eq!(*u as usize, i);
+        }
+        assert_eq!(Category::from_index(Category::ALL.len() as u32), None);
+        assert_eq!(Label::from_index(u32::MAX), None);
     }
 }

@@ -22,7 +22,6 @@ use core::future::Future;
 use core::pin::Pin;
 
 use super::HostState;
-use super::bindings::ariel::wasm_bindings::sensors_api;
 pub use super::sensor_types::{Category, Channel, Label, MeasurementUnit, Sample, SampleMetadata};
 
 /// A sensor failed to measure or to report.
@@ -92,9 +91,10 @@ impl SensorRegistry {
     }
 }
 
-impl sensors_api::Host for HostState {
-    fn trigger_measurements(&mut self, category: Option<sensors_api::Category>) -> Result<(), ()> {
-        let category = category.map(Category::from);
+impl HostState {
+    /// `sensors-api.trigger-measurements`: triggers every registered sensor of `category`
+    /// (every sensor for `None`) and remembers which; `Err` if none matched or one refused.
+    pub(crate) fn trigger_measurements(&mut self, category: Option<Category>) -> Result<(), ()> {
         let registry = self.sensors.clone().ok_or(())?;
         self.triggered.clear();
         for (i, sensor) in registry.sensors().iter().enumerate() {
@@ -110,11 +110,13 @@ impl sensors_api::Host for HostState {
         }
     }
 
-    async fn wait_for_reading(
+    /// `sensors-api.wait-for-reading`: waits (without blocking the executor) for the readings
+    /// of the sensors the last trigger started; only the samples whose channel has `label` if
+    /// one is given. `Err` if nothing was triggered or a sensor failed.
+    pub(crate) async fn wait_for_reading(
         &mut self,
-        label: Option<sensors_api::Label>,
-    ) -> Result<Vec<(sensors_api::Sample, sensors_api::Channel)>, ()> {
-        let label = label.map(Label::from);
+        label: Option<Label>,
+    ) -> Result<Vec<(Sample, Channel)>, ()> {
         let registry = self.sensors.clone().ok_or(())?;
         let triggered = core::mem::take(&mut self.triggered);
         if triggered.is_empty() {
@@ -126,7 +128,7 @@ impl sensors_api::Host for HostState {
             let samples = sensor.wait_for_reading().await.map_err(drop)?;
             for (sample, channel) in samples.into_iter().zip(sensor.channels().iter().copied()) {
                 if label.is_none_or(|l| channel.label == l) {
-                    out.push((sample.into(), channel.into()));
+                    out.push((sample, channel));
                 }
             }
         }

@@ -1,60 +1,18 @@
 //! `udp-api` for [`HostState`]: the guest's calls on the [`UdpStack`](super::udp::UdpStack) seam
-//! (see [`super::udp`]).
+//! (see [`super::udp`]), whichever VM runs the capsule.
 
 use alloc::vec;
 use alloc::vec::Vec;
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use core::net::SocketAddr;
 use core::task::Poll;
 
-use wasmtime::component::Resource;
-
 use super::HostState;
-use super::bindings::ariel::wasm_bindings::udp_api;
-use super::udp::TRY_RECV_GRACE;
-use udp_api::{Endpoint, IpAddr as WitIp, Ipv4Addr as WitV4, Ipv6Addr as WitV6, UdpMetadata};
+use super::udp::{RecvMeta, TRY_RECV_GRACE};
 
-fn to_wit(ip: IpAddr) -> WitIp {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, c, d] = v4.octets();
-            WitIp::V4(WitV4 { a, b, c, d })
-        }
-        IpAddr::V6(v6) => {
-            let [a, b, c, d, e, f, g, h] = v6.segments();
-            WitIp::V6(WitV6 {
-                a,
-                b,
-                c,
-                d,
-                e,
-                f,
-                g,
-                h,
-            })
-        }
-    }
-}
-
-fn from_wit(ip: &WitIp) -> IpAddr {
-    match *ip {
-        WitIp::V4(WitV4 { a, b, c, d }) => IpAddr::V4(Ipv4Addr::new(a, b, c, d)),
-        WitIp::V6(WitV6 {
-            a,
-            b,
-            c,
-            d,
-            e,
-            f,
-            g,
-            h,
-        }) => IpAddr::V6(Ipv6Addr::new(a, b, c, d, e, f, g, h)),
-    }
-}
-
-impl udp_api::Host for HostState {}
-
-impl udp_api::HostUdpSocket for HostState {
-    fn bind(&mut self, port: u16) -> Result<(), ()> {
+impl HostState {
+    /// `udp-socket.bind`: `Err` if the capsule's socket is bound already, there is no stack, or
+    /// the stack refuses.
+    pub(crate) fn udp_bind(&mut self, port: u16) -> Result<(), ()> {
         let udp = &mut self.udp;
         if udp.socket.is_some() {
             return Err(());
@@ -64,18 +22,30 @@ impl udp_api::HostUdpSocket for HostState {
         Ok(())
     }
 
-    async fn send(&mut self, data: Vec<u8>, endpoint: UdpMetadata) -> Result<(), ()> {
-        let socket = self.udp.socket.as_mut().ok_or(())?;
-        if data.len() > socket.max_datagram() {
+    /// Whether `udp-socket.send` of `len` bytes can be attempted: `Err` (the call's error value)
+    /// before `bind` or for a datagram over the socket's [`max_datagram`](super::UdpSocket::max_datagram).
+    pub(crate) fn udp_send_check(&self, len: usize) -> Result<(), ()> {
+        let socket = self.udp.socket.as_ref().ok_or(())?;
+        if len > socket.max_datagram() {
             return Err(());
         }
-        let to = SocketAddr::new(from_wit(&endpoint.endpoint.addr), endpoint.endpoint.port);
-        core::future::poll_fn(|cx| socket.poll_send_to(&data, to, cx))
+        Ok(())
+    }
+
+    /// `udp-socket.send`: sends `data` to `to`, waiting without blocking the executor while the
+    /// stack's buffers are full.
+    pub(crate) async fn udp_send(&mut self, data: &[u8], to: SocketAddr) -> Result<(), ()> {
+        self.udp_send_check(data.len())?;
+        let socket = self.udp.socket.as_mut().ok_or(())?;
+        core::future::poll_fn(|cx| socket.poll_send_to(data, to, cx))
             .await
             .map_err(drop)
     }
 
-    async fn try_recv(&mut self) -> Result<Option<(Vec<u8>, UdpMetadata)>, ()> {
+    /// `udp-socket.try-recv`: a waiting datagram (at most the socket's `max_datagram` bytes),
+    /// or `None` when none arrives within [`TRY_RECV_GRACE`]; `Err` before `bind` or if the
+    /// stack fails.
+    pub(crate) async fn udp_try_recv(&mut self) -> Result<Option<(Vec<u8>, RecvMeta)>, ()> {
         let socket = self.udp.socket.as_mut().ok_or(())?;
         let mut buf = vec![0u8; socket.max_datagram()];
         // Wait for a datagram (the stack wakes us) or the end of the grace period, whichever
@@ -89,22 +59,10 @@ impl udp_api::HostUdpSocket for HostState {
         match polled {
             Some(Ok((len, meta))) => {
                 buf.truncate(len);
-                let metadata = UdpMetadata {
-                    endpoint: Endpoint {
-                        addr: to_wit(meta.from.ip()),
-                        port: meta.from.port(),
-                    },
-                    local_addr: meta.local.map(to_wit),
-                };
-                Ok(Some((buf, metadata)))
+                Ok(Some((buf, meta)))
             }
             Some(Err(_)) => Err(()),
             None => Ok(None),
         }
-    }
-
-    fn drop(&mut self, _rep: Resource<udp_api::UdpSocket>) -> wasmtime::Result<()> {
-        // `udp-socket` has only static functions: no instance is ever created, nothing to free.
-        Ok(())
     }
 }
