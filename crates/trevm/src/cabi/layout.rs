@@ -41,6 +41,7 @@ fn check(t: &ValType, depth: u32) -> Result<(), CabiError> {
 
 /// Size and alignment in bytes of a value of type `t` in linear memory, after the spec's
 /// `elem_size` and `alignment`.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn size_align(t: &ValType) -> Result<(u32, u32), CabiError> {
     check(t, 1)?;
     Ok(layout(t))

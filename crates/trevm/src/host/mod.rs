@@ -42,7 +42,6 @@ mod rng;
 #[cfg(feature = "time")]
 mod time;
 #[cfg(feature = "wasmi")]
-#[allow(dead_code)]
 pub(crate) mod wasmi;
 #[cfg(feature = "wasmtime")]
 pub(crate) mod wasmtime;

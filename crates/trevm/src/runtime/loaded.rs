@@ -67,10 +67,7 @@ impl LoadedCapsule {
     pub fn imports<T: HostView>(&self, runtime: &Runtime<T>) -> Vec<String> {
         match &self.kind {
             #[cfg(feature = "wasmtime")]
-            Kind::Wasmtime(l) => runtime
-                .wt()
-                .map(|e| l.imports(e))
-                .unwrap_or_default(),
+            Kind::Wasmtime(l) => runtime.wt().map(|e| l.imports(e)).unwrap_or_default(),
             #[cfg(feature = "wasmi")]
             Kind::Wasmi(l) => {
                 let _ = runtime;

@@ -35,8 +35,8 @@ pub(crate) mod wasmtime;
 
 pub use coap::{COAP_SERVER_GUEST, CoapGuestError};
 pub use host_fn::HostFnError;
-pub use instance::Instance;
 use instance::Inner;
+pub use instance::Instance;
 use loaded::Kind;
 pub use loaded::LoadedCapsule;
 pub use typed::{WasmParams, WasmResults, WasmType};
@@ -215,9 +215,7 @@ impl<T: HostView> Runtime<T> {
                 None if cfg!(feature = "wasmi") => self.profile,
                 None => return Err(CapsuleError::ProviderMissing { capsule: stamp }),
             },
-            _ if self.profile.target == Target::Wasm && cfg!(feature = "wasmtime") => {
-                self.profile
-            }
+            _ if self.profile.target == Target::Wasm && cfg!(feature = "wasmtime") => self.profile,
             _ if !cfg!(feature = "wasmtime") => {
                 return Err(CapsuleError::ProviderMissing { capsule: stamp });
             }
@@ -249,7 +247,9 @@ impl<T: HostView> Runtime<T> {
         if let Some(signed) = capsule.signed()
             && let Some(import) = self.ungranted_import(&loaded, |n| signed.manifest.grants(n))
         {
-            return Err(Error::Refused(crate::TrustError::ImportNotGranted { import }));
+            return Err(Error::Refused(crate::TrustError::ImportNotGranted {
+                import,
+            }));
         }
         Ok(loaded)
     }
@@ -327,9 +327,7 @@ impl<T: HostView> Runtime<T> {
     ) -> Result<Instance<T>, Error> {
         let inner = match &capsule.kind {
             #[cfg(feature = "wasmtime")]
-            Kind::Wasmtime(l) => {
-                Inner::Wasmtime(self.wt()?.instantiate(l, data, limits).await?)
-            }
+            Kind::Wasmtime(l) => Inner::Wasmtime(self.wt()?.instantiate(l, data, limits).await?),
             #[cfg(feature = "wasmi")]
             Kind::Wasmi(l) => Inner::Wasmi(self.wi()?.instantiate(l, data, limits).await?),
         };

@@ -33,9 +33,16 @@ pub(crate) mod sealed {
 
     #[cfg(feature = "wasmtime")]
     /// Wasmtime's requirements on a type.
-    pub trait WtType: wasmtime::component::ComponentType + wasmtime::component::Lift + wasmtime::component::Lower {}
+    pub trait WtType:
+        wasmtime::component::ComponentType + wasmtime::component::Lift + wasmtime::component::Lower
+    {
+    }
     #[cfg(feature = "wasmtime")]
-    impl<T: wasmtime::component::ComponentType + wasmtime::component::Lift + wasmtime::component::Lower> WtType for T {}
+    impl<
+        T: wasmtime::component::ComponentType + wasmtime::component::Lift + wasmtime::component::Lower,
+    > WtType for T
+    {
+    }
     #[cfg(not(feature = "wasmtime"))]
     /// Nothing without Wasmtime.
     pub trait WtType {}
@@ -44,7 +51,10 @@ pub(crate) mod sealed {
 
     #[cfg(feature = "wasmtime")]
     /// Wasmtime's requirements on parameters.
-    pub trait WtParams: wasmtime::component::ComponentNamedList + wasmtime::component::Lower {}
+    pub trait WtParams:
+        wasmtime::component::ComponentNamedList + wasmtime::component::Lower
+    {
+    }
     #[cfg(feature = "wasmtime")]
     impl<T: wasmtime::component::ComponentNamedList + wasmtime::component::Lower> WtParams for T {}
     #[cfg(not(feature = "wasmtime"))]
@@ -55,7 +65,10 @@ pub(crate) mod sealed {
 
     #[cfg(feature = "wasmtime")]
     /// Wasmtime's requirements on results.
-    pub trait WtResults: wasmtime::component::ComponentNamedList + wasmtime::component::Lift {}
+    pub trait WtResults:
+        wasmtime::component::ComponentNamedList + wasmtime::component::Lift
+    {
+    }
     #[cfg(feature = "wasmtime")]
     impl<T: wasmtime::component::ComponentNamedList + wasmtime::component::Lift> WtResults for T {}
     #[cfg(not(feature = "wasmtime"))]

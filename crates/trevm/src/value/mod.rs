@@ -15,9 +15,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+pub(crate) mod check;
 #[cfg(feature = "wave")]
 mod wave;
-pub(crate) mod check;
 
 /// One value of a capsule's interface: an argument, a result or a part of one.
 ///

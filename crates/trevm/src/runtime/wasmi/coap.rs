@@ -37,7 +37,9 @@ impl<T: HostView> WiInstance<T> {
         Ok(r)
     }
 
-    pub(crate) async fn coap_report(&mut self) -> Result<Result<Vec<String>, CoapGuestError>, Error> {
+    pub(crate) async fn coap_report(
+        &mut self,
+    ) -> Result<Result<Vec<String>, CoapGuestError>, Error> {
         let name = export("report");
         let out = self.call(&name, &[]).await?;
         let outcome = match out.into_iter().next() {
@@ -46,7 +48,9 @@ impl<T: HostView> WiInstance<T> {
                     .into_iter()
                     .map(|p| match p {
                         Val::String(s) => Ok(s),
-                        _ => Err(Error::Trap("report returned a path that is not a string".into())),
+                        _ => Err(Error::Trap(
+                            "report returned a path that is not a string".into(),
+                        )),
                     })
                     .collect::<Result<Vec<_>, _>>()?),
                 _ => return Err(Error::Trap("report returned no list".into())),
@@ -78,8 +82,12 @@ impl<T: HostView> WiInstance<T> {
         };
         let len = u32::try_from(message.len())
             .map_err(|_| Error::BadArguments("the message is over 4 GiB".into()))?;
-        let (store, instance, fuel, limits) =
-            (&mut self.store, &self.instance, &mut self.fuel, &self.limits);
+        let (store, instance, fuel, limits) = (
+            &mut self.store,
+            &self.instance,
+            &mut self.fuel,
+            &self.limits,
+        );
         let outcome = drive::with_timeout(limits, async move {
             fuel.refill(store, 0)?;
             let ptr = {
@@ -128,10 +136,12 @@ fn read_answer(
             let (ptr, len) = (word(8), word(12));
             // In bounds before anything is allocated for it: the guest's memory bounds it.
             if let Some(last) = len.checked_sub(1) {
-                let end = ptr.checked_add(last).ok_or(crate::cabi::CabiError::OutOfBounds {
-                    ptr,
-                    len: u64::from(len),
-                })?;
+                let end = ptr
+                    .checked_add(last)
+                    .ok_or(crate::cabi::CabiError::OutOfBounds {
+                        ptr,
+                        len: u64::from(len),
+                    })?;
                 guest.read(end, &mut [0u8])?;
             }
             let len = usize::try_from(len).unwrap_or(usize::MAX);

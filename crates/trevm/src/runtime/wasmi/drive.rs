@@ -107,11 +107,13 @@ pub(super) async fn with_timeout<R>(
     fut: impl Future<Output = Result<R, Error>>,
 ) -> Result<R, Error> {
     match limits.timeout {
-        Some(limit) => embassy_time::with_timeout(limit, fut)
-            .await
-            .unwrap_or(Err(Error::Timeout {
-                after_ms: limit.as_millis(),
-            })),
+        Some(limit) => {
+            embassy_time::with_timeout(limit, fut)
+                .await
+                .unwrap_or(Err(Error::Timeout {
+                    after_ms: limit.as_millis(),
+                }))
+        }
         None => fut.await,
     }
 }
@@ -131,7 +133,9 @@ pub(super) fn classify<T: HostView>(e: wasmi::Error, store: &Store<T>) -> Error 
     match e.as_trap_code() {
         Some(TrapCode::OutOfFuel) => Error::OutOfFuel,
         Some(TrapCode::OutOfSystemMemory) => Error::DeviceOutOfMemory(e.to_string()),
-        Some(TrapCode::StackOverflow) => Error::Trap("call stack exhausted (stack overflow)".into()),
+        Some(TrapCode::StackOverflow) => {
+            Error::Trap("call stack exhausted (stack overflow)".into())
+        }
         _ => Error::Trap(e.to_string()),
     }
 }

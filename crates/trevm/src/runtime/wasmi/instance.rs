@@ -12,7 +12,7 @@ use super::drive::{self, Fuel};
 use super::memory::Guest;
 use crate::cabi::{self, CabiError, Flat};
 use crate::error::Error;
-use crate::host::{HostState, HostView};
+use crate::host::HostView;
 use crate::limits::Limits;
 use crate::runtime::typed::{WasmParams, WasmResults};
 use crate::value::{ExportedFunc, FuncType, Val, ValType};
@@ -57,10 +57,6 @@ impl<T: HostView> WiInstance<T> {
             stopped: false,
             fuel,
         }
-    }
-
-    pub(crate) fn host(&self) -> &HostState {
-        self.store.data().host()
     }
 
     pub(crate) fn data(&self) -> &T {
@@ -121,7 +117,9 @@ impl<T: HostView> WiInstance<T> {
                 Error::BadArguments(format!("`{name}` argument {} (`{pname}`): {e}", i + 1))
             })?;
         }
-        let outcome = self.call_lowered(name, func, &params, args, &ty.results).await;
+        let outcome = self
+            .call_lowered(name, func, &params, args, &ty.results)
+            .await;
         self.settle(outcome, name)
     }
 
@@ -134,8 +132,12 @@ impl<T: HostView> WiInstance<T> {
         args: &[Val],
         results: &[ValType],
     ) -> Result<Vec<Val>, Error> {
-        let (store, instance, fuel, limits) =
-            (&mut self.store, &self.instance, &mut self.fuel, &self.limits);
+        let (store, instance, fuel, limits) = (
+            &mut self.store,
+            &self.instance,
+            &mut self.fuel,
+            &self.limits,
+        );
         drive::with_timeout(limits, async move {
             fuel.refill(store, 0)?;
             let flat = cabi::lower_args(&mut Guest::new(store, instance), params, args)
@@ -143,14 +145,18 @@ impl<T: HostView> WiInstance<T> {
             let inputs: Vec<wasmi::Val> = flat.iter().map(to_wasmi).collect();
             let mut outputs = vec![wasmi::Val::I32(0); func.ty(&*store).results().len()];
             drive::call(store, instance, fuel, func, &inputs, &mut outputs).await?;
-            let flat_out: Vec<Flat> = outputs.iter().map(from_wasmi).collect::<Option<_>>().ok_or_else(|| Error::Trap("a result is not a number".into()))?;
+            let flat_out: Vec<Flat> = outputs
+                .iter()
+                .map(from_wasmi)
+                .collect::<Option<_>>()
+                .ok_or_else(|| Error::Trap("a result is not a number".into()))?;
             let vals = cabi::lift_results_within(
                 &mut Guest::new(store, instance),
                 results,
                 &flat_out,
                 lift_budget(limits),
             )
-                .map_err(|e| abi_error(e, "it returned a value that cannot be lifted"))?;
+            .map_err(|e| abi_error(e, "it returned a value that cannot be lifted"))?;
             post_return(store, instance, fuel, name, &outputs).await?;
             Ok(vals)
         })
@@ -166,7 +172,8 @@ impl<T: HostView> WiInstance<T> {
             return Err(Error::Stopped);
         }
         let (_, ty) = self.export(name)?;
-        let same = ty.params.iter().map(|(_, t)| t).eq(P::types().iter()) && ty.results == R::types();
+        let same =
+            ty.params.iter().map(|(_, t)| t).eq(P::types().iter()) && ty.results == R::types();
         if !same {
             return Err(Error::MissingExport {
                 name: name.to_string(),
@@ -174,12 +181,17 @@ impl<T: HostView> WiInstance<T> {
             });
         }
         let vals = self.call(name, &params.into_vals()).await?;
-        R::from_vals(vals).ok_or_else(|| Error::Trap(format!("`{name}` returned other values than its type")))
+        R::from_vals(vals)
+            .ok_or_else(|| Error::Trap(format!("`{name}` returned other values than its type")))
     }
 
     /// Marks the instance stopped unless the error left it consistent; names the export in trap
     /// messages.
-    pub(super) fn settle<R>(&mut self, outcome: Result<R, Error>, export: &str) -> Result<R, Error> {
+    pub(super) fn settle<R>(
+        &mut self,
+        outcome: Result<R, Error>,
+        export: &str,
+    ) -> Result<R, Error> {
         match outcome {
             Ok(r) => Ok(r),
             Err(e) => {
@@ -225,9 +237,7 @@ pub(super) async fn post_return<T: HostView>(
 /// host's own values did not fit the types (a bad argument).
 pub(super) fn abi_error(e: CabiError, what: &str) -> Error {
     match e {
-        CabiError::Mismatch { .. } | CabiError::Arity { .. } => {
-            Error::BadArguments(format!("{e}"))
-        }
+        CabiError::Mismatch { .. } | CabiError::Arity { .. } => Error::BadArguments(format!("{e}")),
         e => Error::Trap(format!("{what}: {e}")),
     }
 }

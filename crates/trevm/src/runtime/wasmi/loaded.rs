@@ -78,7 +78,8 @@ fn check_export(module: &Module, export: &ExportedFunc) -> Result<(), Error> {
     let core = |types: &[wasmi::ValType]| -> Vec<Option<FlatType>> {
         types.iter().map(|t| flat_type(*t)).collect()
     };
-    let want = |types: &[FlatType]| -> Vec<Option<FlatType>> { types.iter().copied().map(Some).collect() };
+    let want =
+        |types: &[FlatType]| -> Vec<Option<FlatType>> { types.iter().copied().map(Some).collect() };
     if core(ty.params()) != want(&want_params) || core(ty.results()) != want(&want_results) {
         return Err(mismatch(format!(
             "its code takes {:?} and returns {:?}, its type {} needs {want_params:?} and \

@@ -21,7 +21,7 @@
 
 use alloc::format;
 
-use wasmi::{CompilationMode, Config, Engine, EnforcedLimits, Linker, Store};
+use wasmi::{CompilationMode, Config, EnforcedLimits, Engine, Linker, Store};
 
 use super::RuntimeOptions;
 use crate::error::Error;

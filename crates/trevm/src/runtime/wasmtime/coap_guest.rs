@@ -6,10 +6,10 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
+use super::WtInstance;
 use super::instance::with_timeout;
 use crate::error::Error;
 use crate::host::HostView;
-use super::WtInstance;
 use crate::runtime::coap::{COAP_SERVER_GUEST, CoapGuestError};
 
 #[allow(missing_docs, clippy::all)]
@@ -60,7 +60,9 @@ impl<T: HostView> WtInstance<T> {
     }
 
     /// `report: func() -> result<list<string>, coap-err>`: the paths the capsule serves.
-    pub(crate) async fn coap_report(&mut self) -> Result<Result<Vec<String>, CoapGuestError>, Error> {
+    pub(crate) async fn coap_report(
+        &mut self,
+    ) -> Result<Result<Vec<String>, CoapGuestError>, Error> {
         let guest = self.coap_server()?;
         let outcome = with_timeout(
             self.limits.timeout,
@@ -69,9 +71,7 @@ impl<T: HostView> WtInstance<T> {
                 .call_report(&mut self.store),
         )
         .await;
-        Ok(self
-            .settle(outcome, "report")?
-            .map_err(guest_error))
+        Ok(self.settle(outcome, "report")?.map_err(guest_error))
     }
 
     /// `coap-run: func(code: u8, observed-len: u32, message: list<u8>) -> result<tuple<u8,
@@ -95,8 +95,6 @@ impl<T: HostView> WtInstance<T> {
             ),
         )
         .await;
-        Ok(self
-            .settle(outcome, "coap-run")?
-            .map_err(guest_error))
+        Ok(self.settle(outcome, "coap-run")?.map_err(guest_error))
     }
 }

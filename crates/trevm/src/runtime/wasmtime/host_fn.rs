@@ -6,9 +6,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::{WtEngine, convert, engine_err};
-use crate::runtime::HostFnError;
 use crate::error::Error;
 use crate::host::{HostRefusal, HostView};
+use crate::runtime::HostFnError;
 use crate::value::Val;
 
 impl<T: HostView> WtEngine<T> {

@@ -12,11 +12,11 @@ use wasmtime::{Store, Trap};
 
 use super::convert;
 use super::trap::describe_trap;
-use crate::runtime::typed::{WasmParams, WasmResults};
 use crate::capsule::owned::OwnedBytes;
 use crate::error::Error;
 use crate::host::{HostRefusal, HostView};
 use crate::limits::Limits;
+use crate::runtime::typed::{WasmParams, WasmResults};
 use crate::value::{FuncType, Val};
 
 /// A capsule running on Wasmtime: its store, its instance and its limits.
@@ -46,7 +46,6 @@ impl<T: HostView> core::fmt::Debug for WtInstance<T> {
 }
 
 impl<T: HostView> WtInstance<T> {
-
     /// The whole store data: the embedder's `T`.
     pub(crate) fn data(&self) -> &T {
         self.store.data()
@@ -62,7 +61,6 @@ impl<T: HostView> WtInstance<T> {
         let left = self.store.get_fuel().ok()?;
         Some(self.fuel_start.saturating_sub(left))
     }
-
 
     /// Whether an earlier error stopped this instance.
     pub(crate) fn is_stopped(&self) -> bool {
@@ -98,7 +96,6 @@ impl<T: HostView> WtInstance<T> {
         let func = self.func(name)?;
         Ok(convert::func_type(&func.ty(&self.store)))
     }
-
 
     /// Calls an exported function with dynamically typed arguments and returns its results.
     ///

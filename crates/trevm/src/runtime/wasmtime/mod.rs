@@ -16,13 +16,13 @@ use alloc::string::ToString;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
+use super::RuntimeOptions;
 use crate::capsule::checked::Bytes;
 use crate::capsule::{CODE_ALIGN, Capsule};
 use crate::error::Error;
 use crate::host::HostView;
 use crate::limits::Limits;
 use crate::profile::{EngineProfile, Preemption, Target};
-use super::RuntimeOptions;
 
 mod coap_guest;
 mod convert;
@@ -79,7 +79,6 @@ impl<T: HostView> WtEngine<T> {
             linker,
         })
     }
-
 
     /// The first import of `loaded` outside `granted`, if any.
     pub(crate) fn ungranted_import(
