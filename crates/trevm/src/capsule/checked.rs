@@ -114,6 +114,7 @@ impl<'a> Capsule<'a> {
     }
 
     /// The payload, if it lives forever (so Wasmtime may use it in place).
+    #[cfg(feature = "wasmtime")]
     pub(crate) fn static_payload(&self) -> Option<&'static [u8]> {
         match self.bytes {
             Bytes::Static(b) => Some(&b[HEADER_LEN..HEADER_LEN + self.header.payload_len]),
@@ -122,6 +123,7 @@ impl<'a> Capsule<'a> {
     }
 
     /// Where the bytes are (for the runtime: in place or a copy).
+    #[cfg(feature = "wasmtime")]
     pub(crate) fn bytes(&self) -> &Bytes<'a> {
         &self.bytes
     }

@@ -26,6 +26,7 @@
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 
+#[cfg(feature = "wasmtime")]
 use super::layout::CODE_ALIGN;
 
 /// A capsule's bytes (`buf[start..]`) in a buffer nobody else owns, shared by the
@@ -55,6 +56,7 @@ impl OwnedBytes {
     /// Whether `payload`, a part of these bytes, may be handed to Wasmtime as code memory now:
     /// aligned to [`CODE_ALIGN`], not lent before (marked lent from now on), and the build has no
     /// escape hatch (see the [module docs](self)).
+    #[cfg(feature = "wasmtime")]
     pub(crate) fn lend(&self, payload: &[u8]) -> bool {
         !cfg!(feature = "escape-hatch")
             && (payload.as_ptr() as usize).is_multiple_of(CODE_ALIGN)

@@ -7,7 +7,9 @@
 //! function, and the profile is stamped into the capsule header so a mismatch is refused with a
 //! message naming the difference (see [`crate::capsule`]).
 
+#[cfg(feature = "wasmtime")]
 mod engine;
+#[cfg(feature = "wasmtime")]
 mod wasmtime_settings;
 
 use core::fmt;

@@ -85,6 +85,7 @@ impl GuestMem {
     }
 
     /// The memory and allocator of `instance`.
+    #[cfg_attr(not(any(feature = "udp", feature = "sensors")), allow(dead_code))]
     pub(crate) fn of_instance(
         what: &str,
         ctx: impl AsContext,
@@ -117,6 +118,7 @@ impl GuestMem {
     }
 
     /// `len` bytes at `ptr` to write, which must be aligned to `align` (a power of two).
+    #[cfg_attr(not(any(feature = "udp", feature = "sensors")), allow(dead_code))]
     pub(crate) fn slice_mut<'a, T: 'a>(
         &self,
         what: &str,
