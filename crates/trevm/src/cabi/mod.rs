@@ -44,7 +44,7 @@ pub(crate) use call::{lift_results_within, lower_args};
 // interfaces lower their fixed types by hand (`host/wasmi/`): it waits for embedder-defined
 // imports on wasmi, whose WIT types a plain module does not carry.
 #[cfg(test)]
-pub(crate) use bounds::{MAX_DEPTH, MAX_FLAGS, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
+pub(crate) use bounds::MAX_DEPTH;
 #[cfg(test)]
 pub(crate) use call::{lift_args, lift_args_within, lift_results, lower_results, split_retptr};
 pub(crate) use error::CabiError;

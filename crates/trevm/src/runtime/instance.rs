@@ -19,8 +19,9 @@ pub struct Instance<T: HostView = HostState> {
 pub(crate) enum Inner<T: HostView> {
     #[cfg(feature = "wasmtime")]
     Wasmtime(super::wasmtime::WtInstance<T>),
+    /// Boxed: wasmi's store holds its engine state inline, several times Wasmtime's handle.
     #[cfg(feature = "wasmi")]
-    Wasmi(super::wasmi::WiInstance<T>),
+    Wasmi(alloc::boxed::Box<super::wasmi::WiInstance<T>>),
 }
 
 /// Runs the same expression on whichever provider's instance this is.

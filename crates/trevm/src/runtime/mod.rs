@@ -329,7 +329,9 @@ impl<T: HostView> Runtime<T> {
             #[cfg(feature = "wasmtime")]
             Kind::Wasmtime(l) => Inner::Wasmtime(self.wt()?.instantiate(l, data, limits).await?),
             #[cfg(feature = "wasmi")]
-            Kind::Wasmi(l) => Inner::Wasmi(self.wi()?.instantiate(l, data, limits).await?),
+            Kind::Wasmi(l) => Inner::Wasmi(alloc::boxed::Box::new(
+                self.wi()?.instantiate(l, data, limits).await?,
+            )),
         };
         Ok(Instance { inner })
     }

@@ -121,13 +121,16 @@ impl<T: HostView> WiInstance<T> {
     }
 }
 
+/// What `coap-run` answers: a response code and its options and payload, or the capsule's error.
+type Answer = Result<(u8, Vec<u8>), CoapGuestError>;
+
 /// `result<tuple<u8, list<u8>>, coap-err>` at `ret`: discriminant byte at 0, the payload at 4
 /// (the tuple's alignment): the code byte at 4 and the list's pointer and length at 8 and 12, or
 /// the enum byte at 4.
 fn read_answer(
     guest: &mut impl GuestMemory,
     ret: u32,
-) -> Result<Result<Result<(u8, Vec<u8>), CoapGuestError>, Error>, crate::cabi::CabiError> {
+) -> Result<Result<Answer, Error>, crate::cabi::CabiError> {
     let mut head = [0u8; 16];
     guest.read(ret, &mut head)?;
     let word = |at: usize| u32::from_le_bytes([head[at], head[at + 1], head[at + 2], head[at + 3]]);
