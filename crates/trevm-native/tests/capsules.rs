@@ -313,6 +313,43 @@ fn capsule_built_for_another_profile_is_refused_with_the_reason() {
 }
 
 #[test]
+fn each_runtime_refuses_the_other_kind_with_the_reason_and_a_pulley_runtime_runs_both() {
+    let wasm = capsule_bytes("fibonacci", Vm::Wasmi.profile());
+    let pulley = capsule_bytes("fibonacci", Vm::Wasmtime.profile());
+    // A runtime for plain wasm only: Pulley code is another profile, named in the refusal.
+    let err = Vm::Wasmi
+        .runtime()
+        .load(&verified(pulley.clone()))
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Capsule(CapsuleError::ProfileMismatch { .. })),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("target pulley64 ≠ wasm"), "{err}");
+    // wasm capsules are stamped for fuel: a runtime without preemption says so.
+    let none = Runtime::new(
+        EngineProfile::wasmi(Preemption::None),
+        RuntimeOptions::host(),
+    )
+    .unwrap();
+    let err = none.load(&verified(wasm.clone())).unwrap_err();
+    assert!(err.to_string().contains("preemption fuel ≠ none"), "{err}");
+    // A Pulley runtime (trevm with both features) takes both kinds, each on its provider.
+    let rt = Vm::Wasmtime.runtime();
+    for (bytes, provider) in [(pulley, "wasmtime"), (wasm, "wasmi")] {
+        let loaded = rt.load(&verified(bytes)).unwrap();
+        assert_eq!(loaded.provider(), provider);
+        let r = block_on(async {
+            let mut inst = rt
+                .instantiate(&loaded, HostState::new("fib"), Limits::new())
+                .await?;
+            inst.call("fibonacci", &[Val::U32(20)]).await
+        });
+        assert_eq!(r, Ok(vec![Val::U32(6765)]), "{provider}");
+    }
+}
+
+#[test]
 fn garbage_and_damaged_capsules_are_refused_without_panic() {
     let rt = runtime();
     let good = capsule_bytes("fibonacci", EngineProfile::for_this_machine());

@@ -1,6 +1,8 @@
 //! The VM seam holds: outside `crates/trevm` (and the firmware's bare-Wasmtime footprint
 //! variants, which exist to measure Wasmtime alone), no source file names a Wasmtime path and no
-//! crate depends on Wasmtime, and nothing in the repository opens trevm's escape hatch.
+//! crate depends on Wasmtime, and nothing in the repository opens trevm's escape hatch. The same
+//! for the second provider, wasmi, except in `crates/trevm-bench`, whose peer table runs bare
+//! wasmi beside trevm to show what the seam costs.
 
 use std::path::{Path, PathBuf};
 
@@ -72,6 +74,19 @@ fn no_wasmtime_path_outside_trevm() {
     );
 }
 
+/// Whether a manifest line declares a dependency on `krate` (not a feature of that name that
+/// forwards to trevm's: `wasmtime = ["trevm/wasmtime"]`).
+fn depends_on(line: &str, krate: &str) -> bool {
+    let l = line.trim_start();
+    let Some(rest) = l.strip_prefix(krate) else {
+        return false;
+    };
+    let Some(value) = rest.trim_start().strip_prefix('=') else {
+        return false;
+    };
+    !value.trim_start().starts_with('[')
+}
+
 #[test]
 fn no_crate_but_trevm_depends_on_wasmtime() {
     let manifests = outside_trevm(&|p| p.file_name().is_some_and(|n| n == "Cargo.toml"));
@@ -79,12 +94,8 @@ fn no_crate_but_trevm_depends_on_wasmtime() {
     let offenders: Vec<&String> = manifests
         .iter()
         .filter(|(_, text)| {
-            text.lines().any(|l| {
-                let l = l.trim_start();
-                l.starts_with("wasmtime ")
-                    || l.starts_with("wasmtime=")
-                    || l.contains("escape-hatch")
-            })
+            text.lines()
+                .any(|l| depends_on(l, "wasmtime") || l.contains("escape-hatch"))
         })
         .map(|(p, _)| p)
         .collect();
@@ -92,4 +103,37 @@ fn no_crate_but_trevm_depends_on_wasmtime() {
         offenders.is_empty(),
         "these crates depend on Wasmtime or open trevm's escape hatch: {offenders:?}"
     );
+}
+
+#[test]
+fn wasmi_stays_inside_trevm_and_the_peer_benchmark() {
+    let peer = |p: &str| p.starts_with("crates/trevm-bench/");
+    let sources = outside_trevm(&|p| p.extension().is_some_and(|e| e == "rs"));
+    let offenders: Vec<&String> = sources
+        .iter()
+        .filter(|(p, text)| !peer(p) && text.contains("wasmi::"))
+        .map(|(p, _)| p)
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "these files name wasmi: {offenders:?}"
+    );
+    let manifests = outside_trevm(&|p| p.file_name().is_some_and(|n| n == "Cargo.toml"));
+    let offenders: Vec<&String> = manifests
+        .iter()
+        .filter(|(p, text)| {
+            !peer(p)
+                && text
+                    .lines()
+                    .any(|l| depends_on(l, "wasmi") || depends_on(l, "wasmi_core"))
+        })
+        .map(|(p, _)| p)
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "these crates depend on wasmi: {offenders:?}"
+    );
+    // The check sees a real dependency line, and not a forwarding feature.
+    assert!(depends_on("wasmi = { workspace = true }", "wasmi"));
+    assert!(!depends_on("wasmi = [\"trevm/wasmi\"]", "wasmi"));
 }

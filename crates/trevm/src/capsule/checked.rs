@@ -205,6 +205,37 @@ mod tests {
     use crate::profile::{EngineProfile, Preemption};
 
     #[test]
+    fn a_kind_without_its_provider_says_which_feature_is_missing() {
+        use alloc::string::ToString;
+        let wasm = CapsuleError::ProviderMissing {
+            capsule: StampedProfile::current(EngineProfile::wasmi(Preemption::Fuel)),
+        }
+        .to_string();
+        assert!(
+            wasm.starts_with("capsule is plain wasm for the wasmi provider"),
+            "{wasm}"
+        );
+        assert!(
+            wasm.contains("built without trevm's `wasmi` feature"),
+            "{wasm}"
+        );
+        let pulley = CapsuleError::ProviderMissing {
+            capsule: StampedProfile::current(EngineProfile::pulley32(Preemption::Fuel)),
+        }
+        .to_string();
+        assert!(
+            pulley.starts_with("capsule is precompiled Wasmtime code"),
+            "{pulley}"
+        );
+        assert!(pulley.contains("`wasmtime` feature"), "{pulley}");
+        // A plain-wasm stamp names no Wasmtime version, and round-trips through the header.
+        let bytes = encode(EngineProfile::wasmi(Preemption::Fuel), "w", b"\0asm").unwrap();
+        let capsule = Capsule::from_slice(&bytes).unwrap();
+        assert_eq!(capsule.stamp().wasmtime_major, 0);
+        assert_eq!(capsule.profile(), EngineProfile::wasmi(Preemption::Fuel));
+    }
+
+    #[test]
     fn crc_matches_zlib() {
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
         assert_eq!(crc32(b""), 0);

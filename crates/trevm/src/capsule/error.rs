@@ -114,7 +114,9 @@ impl fmt::Display for CapsuleError {
                 };
                 write!(
                     f,
-                    "capsule is {what} ({capsule}), but this firmware was built without trevm's                      `{}` feature; rebuild the capsule for a provider the device has, or the                      firmware with that feature",
+                    "capsule is {what} ({capsule}), but this firmware was built without trevm's \
+                     `{}` feature; rebuild the capsule for a provider the device has, or the \
+                     firmware with that feature",
                     target.provider()
                 )
             }

@@ -83,6 +83,9 @@ impl StampedProfile {
 
 impl fmt::Display for StampedProfile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.profile.target == Target::Wasm {
+            return write!(f, "{} (wasmi profile rev {})", self.profile, self.revision);
+        }
         write!(
             f,
             "{} (Wasmtime {}, profile rev {})",

@@ -83,7 +83,10 @@ fn put_ip(bytes: &mut [u8], at: usize, ip: IpAddr) {
 
 /// `udp-api.udp-metadata`, 40 bytes, align 2: `endpoint` at 0 (`ip-addr` at 0, port `u16` at
 /// 18), `local-addr: option<ip-addr>` at 20 (discriminant `u8` at 20, `ip-addr` at 22).
-#[allow(dead_code, reason = "the size the offsets above add up to, kept beside them")]
+#[allow(
+    dead_code,
+    reason = "the size the offsets above add up to, kept beside them"
+)]
 const UDP_METADATA_SIZE: usize = 40;
 
 /// Reads a `udp-metadata` at `at` as the endpoint's socket address; `local-addr` is checked (as
