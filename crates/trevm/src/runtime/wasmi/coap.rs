@@ -7,13 +7,14 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::drive;
-use super::instance::{WiInstance, abi_error, from_wasmi, post_return};
+use super::instance::{WiInstance, abi_error, from_wasmi};
 use super::memory::Guest;
 use crate::cabi::GuestMemory;
 use crate::error::Error;
 use crate::host::HostView;
 use crate::runtime::coap::{COAP_SERVER_GUEST, CoapGuestError};
-use crate::value::Val;
+use crate::value::{FuncType, Val, ValType};
+use alloc::boxed::Box;
 
 /// Core name of an export of the `coap-server-guest` interface.
 fn export(name: &str) -> String {
@@ -71,27 +72,32 @@ impl<T: HostView> WiInstance<T> {
             return Err(Error::Stopped);
         }
         let name = export("coap-run");
-        let func = match self.instance.get_func(&self.store, &name) {
-            Some(f) => f,
-            None => {
-                return Err(Error::MissingExport {
-                    name: String::from(COAP_SERVER_GUEST),
-                    reason: "the capsule exports no `coap-run`".into(),
-                });
-            }
-        };
+        let index = self.export(&name).map_err(|_| Error::MissingExport {
+            name: String::from(COAP_SERVER_GUEST),
+            reason: "the capsule exports no `coap-run`".into(),
+        })?;
+        // The layouts below are the WIT type's: the manifest must say the export has it.
+        let ty = &self.signature(&name)?;
+        if !is_coap_run(ty) {
+            return Err(Error::MissingExport {
+                name: String::from(COAP_SERVER_GUEST),
+                reason: format!("`coap-run` has another type: {ty}"),
+            });
+        }
+        let (func, post) = (self.resolved(index).func, self.resolved(index).post);
         let len = u32::try_from(message.len())
             .map_err(|_| Error::BadArguments("the message is over 4 GiB".into()))?;
-        let (store, instance, fuel, limits) = (
+        let (store, instance, fuel, limits, handles) = (
             &mut self.store,
             &self.instance,
             &mut self.fuel,
             &self.limits,
+            self.handles,
         );
         let outcome = drive::with_timeout(limits, async move {
             fuel.refill(store, 0)?;
             let ptr = {
-                let mut guest = Guest::new(store, instance);
+                let mut guest = Guest::new(store, handles);
                 let ptr = guest
                     .realloc(1, len)
                     .map_err(|e| abi_error(e, "its message buffer"))?;
@@ -111,14 +117,35 @@ impl<T: HostView> WiInstance<T> {
             let Some(crate::cabi::Flat::I32(ret)) = from_wasmi(&outputs[0]) else {
                 return Err(Error::Trap("coap-run returned no pointer".into()));
             };
-            let answer = read_answer(&mut Guest::new(store, instance), ret as u32)
+            let answer = read_answer(&mut Guest::new(store, handles), ret as u32)
                 .map_err(|e| abi_error(e, "its answer"))?;
-            post_return(store, instance, fuel, &name, &outputs).await?;
+            if let Some(post) = post {
+                drive::call(store, instance, fuel, post, &outputs, &mut []).await?;
+            }
             answer
         })
         .await;
         self.settle(outcome, "coap-run")
     }
+}
+
+/// Whether `ty` is `coap-run`'s WIT type: `func(code: u8, observed-len: u32, message: list<u8>)
+/// -> result<tuple<u8, list<u8>>, coap-err>`, `coap-err` an enum of the three cases in order.
+fn is_coap_run(ty: &FuncType) -> bool {
+    let bytes = || ValType::List(Box::new(ValType::U8));
+    let params = [ValType::U8, ValType::U32, bytes()];
+    let errors = [
+        CoapGuestError::NotFound,
+        CoapGuestError::InternalServerError,
+        CoapGuestError::HandlerNotBuilt,
+    ];
+    let result = ValType::Result {
+        ok: Some(Box::new(ValType::Tuple(alloc::vec![ValType::U8, bytes()]))),
+        err: Some(Box::new(ValType::Enum(
+            errors.iter().map(|e| String::from(e.wit_name())).collect(),
+        ))),
+    };
+    ty.params.iter().map(|(_, t)| t).eq(params.iter()) && ty.results == [result]
 }
 
 /// What `coap-run` answers: a response code and its options and payload, or the capsule's error.

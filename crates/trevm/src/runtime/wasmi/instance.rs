@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use wasmi::{Func, Instance, Store};
 
 use super::drive::{self, Fuel};
-use super::memory::Guest;
+use super::memory::{Guest, Handles};
 use crate::cabi::{self, CabiError, Flat};
 use crate::error::Error;
 use crate::host::HostView;
@@ -25,9 +25,24 @@ pub(crate) struct WiInstance<T: HostView> {
     pub(super) store: Store<T>,
     pub(super) instance: Instance,
     exports: Arc<[ExportedFunc]>,
+    /// `exports[i]` resolved in this instance, once (a call looks up nothing by name but its
+    /// export in this table).
+    resolved: Vec<Resolved>,
+    pub(super) handles: Handles,
     pub(super) limits: Limits,
     stopped: bool,
     pub(super) fuel: Fuel,
+}
+
+/// An export as this instance has it.
+pub(super) struct Resolved {
+    pub(super) func: Func,
+    /// `cabi_post_<name>`, if the capsule has it.
+    pub(super) post: Option<Func>,
+    /// How many core results the function returns.
+    pub(super) core_results: usize,
+    /// The parameters' types, without their names (what lowering takes).
+    params: Vec<ValType>,
 }
 
 impl<T: HostView> core::fmt::Debug for WiInstance<T> {
@@ -49,10 +64,26 @@ impl<T: HostView> WiInstance<T> {
         limits: Limits,
         fuel: Fuel,
     ) -> Self {
+        let resolved = exports
+            .iter()
+            .filter_map(|e| {
+                // Every export was checked to be a function of the module when it was loaded.
+                let func = instance.get_func(&store, &e.name)?;
+                Some(Resolved {
+                    func,
+                    post: instance.get_func(&store, &format!("cabi_post_{}", e.name)),
+                    core_results: func.ty(&store).results().len(),
+                    params: e.ty.params.iter().map(|(_, t)| t.clone()).collect(),
+                })
+            })
+            .collect();
+        let handles = Handles::of(&store, &instance);
         WiInstance {
             store,
             instance,
             exports,
+            resolved,
+            handles,
             limits,
             stopped: false,
             fuel,
@@ -75,35 +106,34 @@ impl<T: HostView> WiInstance<T> {
         self.stopped
     }
 
-    pub(crate) fn signature(&mut self, name: &str) -> Result<FuncType, Error> {
-        Ok(self.export(name)?.1)
+    pub(super) fn resolved(&self, index: usize) -> &Resolved {
+        &self.resolved[index]
     }
 
-    /// The export's function and WIT type (from the signed manifest, checked at load).
-    fn export(&self, name: &str) -> Result<(Func, FuncType), Error> {
-        let missing = |reason: &str| Error::MissingExport {
-            name: name.to_string(),
-            reason: reason.to_string(),
-        };
-        let ty = self
-            .exports
+    pub(crate) fn signature(&mut self, name: &str) -> Result<FuncType, Error> {
+        Ok(self.exports[self.export(name)?].ty.clone())
+    }
+
+    /// The export's index in `exports` and `resolved` (its type is in the signed manifest,
+    /// checked at load).
+    pub(super) fn export(&self, name: &str) -> Result<usize, Error> {
+        self.exports
             .iter()
-            .find(|e| e.name == name)
-            .ok_or_else(|| missing("the capsule exports no such function"))?
-            .ty
-            .clone();
-        let func = self
-            .instance
-            .get_func(&self.store, name)
-            .ok_or_else(|| missing("the capsule exports no such function"))?;
-        Ok((func, ty))
+            .position(|e| e.name == name)
+            .filter(|&i| i < self.resolved.len())
+            .ok_or_else(|| Error::MissingExport {
+                name: name.to_string(),
+                reason: "the capsule exports no such function".to_string(),
+            })
     }
 
     pub(crate) async fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, Error> {
         if self.stopped {
             return Err(Error::Stopped);
         }
-        let (func, ty) = self.export(name)?;
+        let index = self.export(name)?;
+        let exports = self.exports.clone();
+        let ty = &exports[index].ty;
         if ty.params.len() != args.len() {
             return Err(Error::BadArguments(format!(
                 "`{name}` takes {} argument(s), {} given",
@@ -111,53 +141,52 @@ impl<T: HostView> WiInstance<T> {
                 args.len()
             )));
         }
-        let params: Vec<ValType> = ty.params.iter().map(|(_, t)| t.clone()).collect();
         for (i, ((pname, pty), arg)) in ty.params.iter().zip(args).enumerate() {
             crate::value::check::check(arg, pty).map_err(|e| {
                 Error::BadArguments(format!("`{name}` argument {} (`{pname}`): {e}", i + 1))
             })?;
         }
-        let outcome = self
-            .call_lowered(name, func, &params, args, &ty.results)
-            .await;
+        let outcome = self.call_lowered(index, args, &ty.results).await;
         self.settle(outcome, name)
     }
 
     /// Lowers, calls, lifts and runs the post-return function, all under the timeout.
     async fn call_lowered(
         &mut self,
-        name: &str,
-        func: Func,
-        params: &[ValType],
+        index: usize,
         args: &[Val],
         results: &[ValType],
     ) -> Result<Vec<Val>, Error> {
-        let (store, instance, fuel, limits) = (
+        let (store, instance, fuel, limits, handles) = (
             &mut self.store,
             &self.instance,
             &mut self.fuel,
             &self.limits,
+            self.handles,
         );
+        let export = &self.resolved[index];
         drive::with_timeout(limits, async move {
             fuel.refill(store, 0)?;
-            let flat = cabi::lower_args(&mut Guest::new(store, instance), params, args)
+            let flat = cabi::lower_args(&mut Guest::new(store, handles), &export.params, args)
                 .map_err(|e| abi_error(e, "its arguments could not be lowered"))?;
             let inputs: Vec<wasmi::Val> = flat.iter().map(to_wasmi).collect();
-            let mut outputs = vec![wasmi::Val::I32(0); func.ty(&*store).results().len()];
-            drive::call(store, instance, fuel, func, &inputs, &mut outputs).await?;
+            let mut outputs = vec![wasmi::Val::I32(0); export.core_results];
+            drive::call(store, instance, fuel, export.func, &inputs, &mut outputs).await?;
             let flat_out: Vec<Flat> = outputs
                 .iter()
                 .map(from_wasmi)
                 .collect::<Option<_>>()
                 .ok_or_else(|| Error::Trap("a result is not a number".into()))?;
             let vals = cabi::lift_results_within(
-                &mut Guest::new(store, instance),
+                &mut Guest::new(store, handles),
                 results,
                 &flat_out,
                 lift_budget(limits),
             )
             .map_err(|e| abi_error(e, "it returned a value that cannot be lifted"))?;
-            post_return(store, instance, fuel, name, &outputs).await?;
+            if let Some(post) = export.post {
+                drive::call(store, instance, fuel, post, &outputs, &mut []).await?;
+            }
             Ok(vals)
         })
         .await
@@ -171,7 +200,9 @@ impl<T: HostView> WiInstance<T> {
         if self.stopped {
             return Err(Error::Stopped);
         }
-        let (_, ty) = self.export(name)?;
+        let index = self.export(name)?;
+        let exports = self.exports.clone();
+        let ty = &exports[index].ty;
         let same =
             ty.params.iter().map(|(_, t)| t).eq(P::types().iter()) && ty.results == R::types();
         if !same {
@@ -180,7 +211,11 @@ impl<T: HostView> WiInstance<T> {
                 reason: format!("the export has another type: {ty}"),
             });
         }
-        let vals = self.call(name, &params.into_vals()).await?;
+        // The Rust types are the export's: nothing to check value by value.
+        let outcome = self
+            .call_lowered(index, &params.into_vals(), &ty.results)
+            .await;
+        let vals = self.settle(outcome, name)?;
         R::from_vals(vals)
             .ok_or_else(|| Error::Trap(format!("`{name}` returned other values than its type")))
     }
@@ -215,22 +250,6 @@ fn lift_budget(limits: &Limits) -> cabi::LiftBudget {
         .unwrap_or(u32::MAX)
         .min(cabi::MAX_LIFT_BYTES);
     cabi::LiftBudget::new(bytes, (bytes / 4).min(cabi::MAX_LIFT_VALUES))
-}
-
-/// Calls `cabi_post_<name>` with the core results, if the capsule has one (it frees what the
-/// results pointed to).
-pub(super) async fn post_return<T: HostView>(
-    store: &mut Store<T>,
-    instance: &Instance,
-    fuel: &mut Fuel,
-    name: &str,
-    outputs: &[wasmi::Val],
-) -> Result<(), Error> {
-    let post = format!("cabi_post_{name}");
-    match instance.get_func(&*store, &post) {
-        Some(f) => drive::call(store, instance, fuel, f, outputs, &mut []).await,
-        None => Ok(()),
-    }
 }
 
 /// A canonical-ABI failure: the capsule's memory or allocator misbehaved (a trap), unless the

@@ -9,6 +9,25 @@ use crate::host::HostView;
 /// `cabi_realloc(old_ptr, old_size, align, new_size) -> ptr`.
 type Realloc = TypedFunc<(i32, i32, i32, i32), i32>;
 
+/// The handles the canonical ABI needs, looked up once per instance: its exported `memory` and
+/// `cabi_realloc`, if it has them.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Handles {
+    memory: Option<Memory>,
+    realloc: Option<Realloc>,
+}
+
+impl Handles {
+    pub(super) fn of<T>(store: &Store<T>, instance: &Instance) -> Self {
+        Handles {
+            memory: instance.get_memory(store, "memory"),
+            realloc: instance
+                .get_typed_func::<(i32, i32, i32, i32), i32>(store, "cabi_realloc")
+                .ok(),
+        }
+    }
+}
+
 /// A capsule's memory and allocator, for the duration of one lowering or lifting.
 pub(super) struct Guest<'s, T: HostView> {
     store: &'s mut Store<T>,
@@ -17,15 +36,11 @@ pub(super) struct Guest<'s, T: HostView> {
 }
 
 impl<'s, T: HostView> Guest<'s, T> {
-    pub(super) fn new(store: &'s mut Store<T>, instance: &Instance) -> Self {
-        let memory = instance.get_memory(&*store, "memory");
-        let realloc = instance
-            .get_typed_func::<(i32, i32, i32, i32), i32>(&*store, "cabi_realloc")
-            .ok();
+    pub(super) fn new(store: &'s mut Store<T>, handles: Handles) -> Self {
         Guest {
             store,
-            memory,
-            realloc,
+            memory: handles.memory,
+            realloc: handles.realloc,
         }
     }
 
