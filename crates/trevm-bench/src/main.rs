@@ -23,6 +23,7 @@ mod device;
 mod peers;
 mod plan;
 mod report;
+mod seam;
 mod util;
 
 use std::path::{Path, PathBuf};
@@ -31,7 +32,7 @@ use std::time::Duration;
 use trevm::{EngineProfile, Limits, Preemption, Runtime, RuntimeOptions, Target};
 use trevm_native::NativeBoard;
 
-use calls::{CallCosts, call_costs, native_noop, native_now_loop};
+use calls::{CallCosts, bare_wasmi_call_costs, call_costs, native_noop, native_now_loop};
 use capsules::Example;
 use cold::cold_start;
 use compute::{fib_capsule, fib_native};
@@ -49,6 +50,8 @@ const HOST_NONE: EngineProfile = EngineProfile {
 const P64_NONE: EngineProfile = EngineProfile::pulley64(Preemption::None);
 const P64_FUEL: EngineProfile = EngineProfile::pulley64(Preemption::Fuel);
 const P64_EPOCH: EngineProfile = EngineProfile::pulley64(Preemption::Epoch);
+const WI_FUEL: EngineProfile = EngineProfile::wasmi(Preemption::Fuel);
+const WI_NONE: EngineProfile = EngineProfile::wasmi(Preemption::None);
 
 const USAGE: &str = "usage: trevm-bench [--quick]
 
@@ -85,7 +88,7 @@ fn main() -> std::process::ExitCode {
 
 fn run(plan: Plan) -> Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let bench = Bench::new(plan, build_examples(&root)?)?;
+    let bench = Bench::new(plan, &root, build_examples(&root)?)?;
     print_machine();
     if plan.quick {
         println!(
@@ -95,9 +98,13 @@ fn run(plan: Plan) -> Result<()> {
     // Each section is printed as soon as it is measured.
     println!("{}", bench.fib()?);
     println!("{}", bench.cold_start()?);
-    println!("{}", bench.call_costs()?);
+    let (calls, mut seam_rows) = bench.call_costs()?;
+    println!("{calls}");
     println!("{}", bench.sizes());
-    println!("{}", peers::compare(&root, plan.quick)?);
+    let (peers, peer_rows) = peers::compare(&root, plan.quick).map_err(|e| format!("{e:#}"))?;
+    println!("{peers}");
+    seam_rows.splice(0..0, peer_rows);
+    println!("{}", seam::render(&seam_rows));
     println!("{}", bench.coap_security()?);
     println!("{}", bench.device(&root)?);
     Ok(())
@@ -113,10 +120,26 @@ struct Bench {
     p64_none: Runtime,
     p64_fuel: Runtime,
     p64_epoch: Runtime,
+    wi_fuel: Runtime,
+    wi_none: Runtime,
+    /// `bench-calls` as wasmi capsules, with fuel and without.
+    calls_wi_fuel: Vec<u8>,
+    calls_wi_none: Vec<u8>,
+}
+
+/// Who a call-cost row measures.
+enum Caller<'a> {
+    /// A `bench-calls` capsule through `trevm::Runtime`.
+    Trevm(&'a Runtime, &'a [u8]),
+    /// The module of the wasmi `bench-calls` capsule on bare wasmi, with fuel or without.
+    Bare(bool),
 }
 
 impl Bench {
-    fn new(plan: Plan, examples: Vec<Example>) -> Result<Self> {
+    fn new(plan: Plan, root: &Path, examples: Vec<Example>) -> Result<Self> {
+        progress("building bench-calls for wasmi, with fuel and without");
+        let calls_wi_fuel = capsules::build_one(root, "bench-calls", WI_FUEL)?;
+        let calls_wi_none = capsules::build_one(root, "bench-calls", WI_NONE)?;
         progress("creating engines");
         Ok(Bench {
             plan,
@@ -126,6 +149,10 @@ impl Bench {
             p64_none: runtime(P64_NONE)?,
             p64_fuel: runtime(P64_FUEL)?,
             p64_epoch: runtime(P64_EPOCH)?,
+            wi_fuel: runtime(WI_FUEL)?,
+            wi_none: runtime(WI_NONE)?,
+            calls_wi_fuel,
+            calls_wi_none,
         })
     }
 
@@ -275,15 +302,46 @@ impl Bench {
         Ok(out)
     }
 
-    /// Calls from the `bench-calls` capsule into the host and from the host into the capsule.
-    fn call_costs(&self) -> Result<String> {
+    /// Calls from the `bench-calls` capsule into the host and from the host into the capsule,
+    /// and the rows of the seam table they give.
+    fn call_costs(&self) -> Result<(String, Vec<seam::Row>)> {
         let plan = &self.plan;
         let default = Limits::new();
-        let profiles: [(&str, &Runtime, Limits); 4] = [
-            ("Cranelift native code, no preemption", &self.host, default),
-            ("Pulley64, no preemption", &self.p64_none, default),
-            ("Pulley64, fuel", &self.p64_fuel, default),
-            ("Pulley64, epoch", &self.p64_epoch, default),
+        let calls = self.example("bench-calls");
+        let p64 = |rt: &'_ Runtime| calls.capsule(rt.profile());
+        let rows: [(&str, Caller, Limits); 8] = [
+            (
+                "Cranelift native code, no preemption",
+                Caller::Trevm(&self.host, p64(&self.host)),
+                default,
+            ),
+            (
+                "Pulley64, no preemption",
+                Caller::Trevm(&self.p64_none, p64(&self.p64_none)),
+                default,
+            ),
+            (
+                "Pulley64, fuel",
+                Caller::Trevm(&self.p64_fuel, p64(&self.p64_fuel)),
+                default,
+            ),
+            (
+                "Pulley64, epoch",
+                Caller::Trevm(&self.p64_epoch, p64(&self.p64_epoch)),
+                default,
+            ),
+            ("bare wasmi 2.0, fuel", Caller::Bare(true), default),
+            (
+                "trevm wasmi, fuel",
+                Caller::Trevm(&self.wi_fuel, &self.calls_wi_fuel),
+                default,
+            ),
+            ("bare wasmi 2.0, no fuel", Caller::Bare(false), default),
+            (
+                "trevm wasmi, no fuel",
+                Caller::Trevm(&self.wi_none, &self.calls_wi_none),
+                default,
+            ),
         ];
         progress(&format!("native baselines, {} runs", plan.call_runs));
         let native_now = native_now_loop(plan.host_calls, plan.call_runs);
@@ -314,10 +372,34 @@ impl Bench {
             "1.00×".into(),
             "–".into(),
         ]);
-        let calls = self.example("bench-calls");
-        for (label, rt, limits) in profiles {
+        let module = |capsule: &[u8]| -> Result<Vec<u8>> {
+            Ok(trevm::Capsule::from_slice(capsule)?.payload().to_vec())
+        };
+        // (fuel?, bare, trevm) medians of (now, noop, typed), for the seam table.
+        let mut bare = [[0.0; 3]; 2];
+        let mut trevm = [[0.0; 3]; 2];
+        for (label, caller, limits) in rows {
             progress(&format!("call costs: {label}, {} runs", plan.call_runs));
-            let CallCosts { now, noop, typed } = call_costs(rt, &self.board, calls, limits, plan)?;
+            let CallCosts { now, noop, typed } = match caller {
+                Caller::Trevm(rt, capsule) => call_costs(rt, &self.board, capsule, limits, plan)?,
+                Caller::Bare(fuel) => {
+                    let capsule = if fuel {
+                        &self.calls_wi_fuel
+                    } else {
+                        &self.calls_wi_none
+                    };
+                    let engine = peers::wasmi_engine(fuel);
+                    bare_wasmi_call_costs(&engine, fuel, &module(capsule)?, plan)?
+                }
+            };
+            let medians = [now.median(), noop.median(), typed.median()];
+            match caller {
+                Caller::Bare(fuel) => bare[usize::from(!fuel)] = medians,
+                Caller::Trevm(rt, _) if rt.profile().target == Target::Wasm => {
+                    trevm[usize::from(rt.profile().preemption != Preemption::Fuel)] = medians;
+                }
+                Caller::Trevm(..) => {}
+            }
             up.row(vec![
                 label.into(),
                 time(now.median()),
@@ -332,10 +414,26 @@ impl Bench {
                 time(typed.median()),
             ]);
         }
-        Ok(format!(
-            "### Call costs\n\n{}\n{}",
-            up.render(),
-            down.render()
+        let mut seam_rows = Vec::new();
+        for (i, what) in [
+            "guest→host `now-as-millis`",
+            "host→guest `call(\"noop\")` (bare: `Func::call`)",
+            "host→guest `call_typed(\"noop\")` (bare: `TypedFunc::call`)",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            for (j, label) in ["fuel", "no fuel"].into_iter().enumerate() {
+                seam_rows.push(seam::Row::new(
+                    format!("{what}, {label}"),
+                    bare[j][i],
+                    trevm[j][i],
+                ));
+            }
+        }
+        Ok((
+            format!("### Call costs\n\n{}\n{}", up.render(), down.render()),
+            seam_rows,
         ))
     }
 
