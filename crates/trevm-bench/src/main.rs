@@ -8,12 +8,15 @@
 //! Everything is measured in one process: recursive `fib` natively and as a capsule (Cranelift
 //! native code, Pulley64 without preemption, with fuel, with epochs), cold start of each example
 //! capsule, the cost of calls from the capsule into the host and from the host into the capsule,
-//! capsule sizes, and what CoAP security (EDHOC + OSCORE) costs against plain CoAP. Each figure
+//! capsule sizes, the peers on the same work (trevm's Pulley and wasmi providers, bare wasmi,
+//! wasm3) with a table of what trevm's seam costs against bare wasmi, and what CoAP security
+//! (EDHOC + OSCORE) costs against plain CoAP. Each figure
 //! is the median of N runs, N printed next to it. Progress goes to stderr, the tables to stdout.
 //! This is a measuring tool, not a test: nothing here asserts on time.
 //! See `docs/bench.md` for a recorded run and how to read it.
 #![forbid(unsafe_code)]
 
+mod call_table;
 mod calls;
 mod capsules;
 mod coap;
@@ -32,7 +35,7 @@ use std::time::Duration;
 use trevm::{EngineProfile, Limits, Preemption, Runtime, RuntimeOptions, Target};
 use trevm_native::NativeBoard;
 
-use calls::{CallCosts, bare_wasmi_call_costs, call_costs, native_noop, native_now_loop};
+use call_table::Caller;
 use capsules::Example;
 use cold::cold_start;
 use compute::{fib_capsule, fib_native};
@@ -125,14 +128,6 @@ struct Bench {
     /// `bench-calls` as wasmi capsules, with fuel and without.
     calls_wi_fuel: Vec<u8>,
     calls_wi_none: Vec<u8>,
-}
-
-/// Who a call-cost row measures.
-enum Caller<'a> {
-    /// A `bench-calls` capsule through `trevm::Runtime`.
-    Trevm(&'a Runtime, &'a [u8]),
-    /// The module of the wasmi `bench-calls` capsule on bare wasmi, with fuel or without.
-    Bare(bool),
 }
 
 impl Bench {
@@ -343,98 +338,13 @@ impl Bench {
                 default,
             ),
         ];
-        progress(&format!("native baselines, {} runs", plan.call_runs));
-        let native_now = native_now_loop(plan.host_calls, plan.call_runs);
-        let native_noop = native_noop(plan.noop_calls, plan.call_runs);
-        let mut up = Table::new(&[
-            &format!("guest→host: `now-as-millis` ×{}", plan.host_calls),
-            "per call",
-            "runs",
-            "vs native",
-        ]);
-        up.row(vec![
-            "native Rust: `embassy_time::Instant::now().as_millis()`".into(),
-            time(native_now.median()),
-            native_now.len().to_string(),
-            "1.00×".into(),
-        ]);
-        let mut down = Table::new(&[
-            &format!("host→guest: `instance.call(\"noop\")` ×{}", plan.noop_calls),
-            "per call",
-            "runs",
-            "vs native",
-            "`call_typed` instead",
-        ]);
-        down.row(vec![
-            "native Rust: call of an empty `#[inline(never)]` fn".into(),
-            time(native_noop.median()),
-            native_noop.len().to_string(),
-            "1.00×".into(),
-            "–".into(),
-        ]);
-        let module = |capsule: &[u8]| -> Result<Vec<u8>> {
-            Ok(trevm::Capsule::from_slice(capsule)?.payload().to_vec())
-        };
-        // (fuel?, bare, trevm) medians of (now, noop, typed), for the seam table.
-        let mut bare = [[0.0; 3]; 2];
-        let mut trevm = [[0.0; 3]; 2];
-        for (label, caller, limits) in rows {
-            progress(&format!("call costs: {label}, {} runs", plan.call_runs));
-            let CallCosts { now, noop, typed } = match caller {
-                Caller::Trevm(rt, capsule) => call_costs(rt, &self.board, capsule, limits, plan)?,
-                Caller::Bare(fuel) => {
-                    let capsule = if fuel {
-                        &self.calls_wi_fuel
-                    } else {
-                        &self.calls_wi_none
-                    };
-                    let engine = peers::wasmi_engine(fuel);
-                    bare_wasmi_call_costs(&engine, fuel, &module(capsule)?, plan)?
-                }
-            };
-            let medians = [now.median(), noop.median(), typed.median()];
-            match caller {
-                Caller::Bare(fuel) => bare[usize::from(!fuel)] = medians,
-                Caller::Trevm(rt, _) if rt.profile().target == Target::Wasm => {
-                    trevm[usize::from(rt.profile().preemption != Preemption::Fuel)] = medians;
-                }
-                Caller::Trevm(..) => {}
-            }
-            up.row(vec![
-                label.into(),
-                time(now.median()),
-                now.len().to_string(),
-                ratio(now.median(), native_now.median()),
-            ]);
-            down.row(vec![
-                label.into(),
-                time(noop.median()),
-                noop.len().to_string(),
-                ratio(noop.median(), native_noop.median()),
-                time(typed.median()),
-            ]);
-        }
-        let mut seam_rows = Vec::new();
-        for (i, what) in [
-            "guest→host `now-as-millis`",
-            "host→guest `call(\"noop\")` (bare: `Func::call`)",
-            "host→guest `call_typed(\"noop\")` (bare: `TypedFunc::call`)",
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            for (j, label) in ["fuel", "no fuel"].into_iter().enumerate() {
-                seam_rows.push(seam::Row::new(
-                    format!("{what}, {label}"),
-                    bare[j][i],
-                    trevm[j][i],
-                ));
-            }
-        }
-        Ok((
-            format!("### Call costs\n\n{}\n{}", up.render(), down.render()),
-            seam_rows,
-        ))
+        call_table::measure(
+            plan,
+            &self.board,
+            &rows,
+            &self.calls_wi_fuel,
+            &self.calls_wi_none,
+        )
     }
 
     /// Sizes of every stage of every example, per target and preemption.
