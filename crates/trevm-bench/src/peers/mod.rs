@@ -45,26 +45,34 @@ const PAIRS: [(&str, &str, &str); 3] = [
     (BARE_NONE, TREVM_WI_NONE, "no fuel"),
 ];
 
-/// Times `runs` calls after one warm-up; every result must equal `expected` (if given).
-fn measure(
-    peer: &mut dyn Peer,
+/// Times `runs` calls of `w` on every peer, round-robin (one call on each peer, then the next
+/// round), so that every peer sees the same drift of this shared machine; after one warm-up call
+/// on each, whose result must equal the first peer's (native Rust's). The samples, per peer.
+fn measure_round_robin(
+    peers: &mut [Box<dyn Peer>],
     w: &Workload,
     runs: usize,
-    expected: Option<u32>,
-) -> Result<(Samples, u32)> {
-    let first = peer.call(w.export, w.args)?;
-    if let Some(e) = expected
-        && e != first
-    {
-        return Err(anyhow!("{}: {first} instead of {e}", w.label));
+) -> Result<Vec<Samples>> {
+    let mut expected = None;
+    for peer in peers.iter_mut() {
+        let first = peer.call(w.export, w.args)?;
+        match expected {
+            None => expected = Some(first),
+            Some(e) if e != first => {
+                return Err(anyhow!("{}: {first} instead of {e}", w.label));
+            }
+            Some(_) => {}
+        }
     }
-    let mut s = Samples::default();
+    let mut samples: Vec<Samples> = peers.iter().map(|_| Samples::default()).collect();
     for _ in 0..runs {
-        let t = Instant::now();
-        black_box(peer.call(w.export, black_box(w.args))?);
-        s.push(nanos(t.elapsed()));
+        for (peer, s) in peers.iter_mut().zip(&mut samples) {
+            let t = Instant::now();
+            black_box(peer.call(w.export, black_box(w.args))?);
+            s.push(nanos(t.elapsed()));
+        }
     }
-    Ok((s, first))
+    Ok(samples)
 }
 
 /// The peers table (workloads × peers), the cold-start table and the call-cost table, and the
@@ -165,22 +173,28 @@ pub fn compare(root: &Path, quick: bool) -> Result<(String, Vec<seam::Row>)> {
     }
     let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
     let mut table = Table::new(&header_refs).left(0);
-    let mut native: Vec<(f64, u32)> = Vec::new();
     let mut medians: HashMap<(&str, usize), f64> = HashMap::new();
-    for (name, make) in &peers {
-        let mut peer = make()?;
-        let mut row = vec![name.to_string()];
-        for (i, w) in workloads.iter().enumerate() {
-            progress(&format!("peers: {} on {name}, {runs} runs", w.label));
-            let expected = native.get(i).map(|(_, r)| *r);
-            let (s, result) = measure(peer.as_mut(), w, runs, expected)?;
-            if native.len() <= i {
-                native.push((s.median(), result));
-            }
+    let mut live = peers
+        .iter()
+        .map(|(_, make)| make())
+        .collect::<Result<Vec<_>>>()?;
+    let mut rows: Vec<Vec<String>> = peers.iter().map(|(n, _)| vec![n.to_string()]).collect();
+    for (i, w) in workloads.iter().enumerate() {
+        progress(&format!(
+            "peers: {} on {} peers, {runs} rounds",
+            w.label,
+            peers.len()
+        ));
+        let samples = measure_round_robin(&mut live, w, runs)?;
+        let native = samples[0].median();
+        for (((name, _), s), row) in peers.iter().zip(&samples).zip(&mut rows) {
             medians.insert((name, i), s.median());
             row.push(time(s.median()));
-            row.push(ratio(s.median(), native[i].0));
+            row.push(ratio(s.median(), native));
         }
+    }
+    drop(live);
+    for row in rows {
         table.row(row);
     }
     let mut seam_rows = Vec::new();
@@ -318,7 +332,8 @@ pub fn compare(root: &Path, quick: bool) -> Result<(String, Vec<seam::Row>)> {
 
     let out = format!(
         "### Peers on the same work (payloads/bench-work)\n\n{}\n\
-         Medians of {runs} runs after a warm-up call; every peer's checksum equals native Rust's. \
+         Medians of {runs} runs after a warm-up call, the peers taking turns call by call; every \
+         peer's checksum equals native Rust's. \
          Bare wasmi is configured like trevm's wasmi provider (eager translation, custom page \
          sizes, fuel on or off alike) and never yields; trevm with fuel yields every 10 000 units \
          unless it says otherwise.\n\n\
