@@ -8,12 +8,15 @@
 //! Everything is measured in one process: recursive `fib` natively and as a capsule (Cranelift
 //! native code, Pulley64 without preemption, with fuel, with epochs), cold start of each example
 //! capsule, the cost of calls from the capsule into the host and from the host into the capsule,
-//! capsule sizes, and what CoAP security (EDHOC + OSCORE) costs against plain CoAP. Each figure
+//! capsule sizes, the peers on the same work (trevm's Pulley and wasmi providers, bare wasmi,
+//! wasm3) with a table of what trevm's seam costs against bare wasmi, and what CoAP security
+//! (EDHOC + OSCORE) costs against plain CoAP. Each figure
 //! is the median of N runs, N printed next to it. Progress goes to stderr, the tables to stdout.
 //! This is a measuring tool, not a test: nothing here asserts on time.
 //! See `docs/bench.md` for a recorded run and how to read it.
 #![forbid(unsafe_code)]
 
+mod call_table;
 mod calls;
 mod capsules;
 mod coap;
@@ -23,6 +26,7 @@ mod device;
 mod peers;
 mod plan;
 mod report;
+mod seam;
 mod util;
 
 use std::path::{Path, PathBuf};
@@ -31,7 +35,7 @@ use std::time::Duration;
 use trevm::{EngineProfile, Limits, Preemption, Runtime, RuntimeOptions, Target};
 use trevm_native::NativeBoard;
 
-use calls::{CallCosts, call_costs, native_noop, native_now_loop};
+use call_table::Caller;
 use capsules::Example;
 use cold::cold_start;
 use compute::{fib_capsule, fib_native};
@@ -49,6 +53,8 @@ const HOST_NONE: EngineProfile = EngineProfile {
 const P64_NONE: EngineProfile = EngineProfile::pulley64(Preemption::None);
 const P64_FUEL: EngineProfile = EngineProfile::pulley64(Preemption::Fuel);
 const P64_EPOCH: EngineProfile = EngineProfile::pulley64(Preemption::Epoch);
+const WI_FUEL: EngineProfile = EngineProfile::wasmi(Preemption::Fuel);
+const WI_NONE: EngineProfile = EngineProfile::wasmi(Preemption::None);
 
 const USAGE: &str = "usage: trevm-bench [--quick]
 
@@ -85,7 +91,7 @@ fn main() -> std::process::ExitCode {
 
 fn run(plan: Plan) -> Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let bench = Bench::new(plan, build_examples(&root)?)?;
+    let bench = Bench::new(plan, &root, build_examples(&root)?)?;
     print_machine();
     if plan.quick {
         println!(
@@ -95,9 +101,13 @@ fn run(plan: Plan) -> Result<()> {
     // Each section is printed as soon as it is measured.
     println!("{}", bench.fib()?);
     println!("{}", bench.cold_start()?);
-    println!("{}", bench.call_costs()?);
+    let (calls, mut seam_rows) = bench.call_costs()?;
+    println!("{calls}");
     println!("{}", bench.sizes());
-    println!("{}", peers::compare(&root, plan.quick)?);
+    let (peers, peer_rows) = peers::compare(&root, plan.quick).map_err(|e| format!("{e:#}"))?;
+    println!("{peers}");
+    seam_rows.splice(0..0, peer_rows);
+    println!("{}", seam::render(&seam_rows));
     println!("{}", bench.coap_security()?);
     println!("{}", bench.device(&root)?);
     Ok(())
@@ -113,10 +123,18 @@ struct Bench {
     p64_none: Runtime,
     p64_fuel: Runtime,
     p64_epoch: Runtime,
+    wi_fuel: Runtime,
+    wi_none: Runtime,
+    /// `bench-calls` as wasmi capsules, with fuel and without.
+    calls_wi_fuel: Vec<u8>,
+    calls_wi_none: Vec<u8>,
 }
 
 impl Bench {
-    fn new(plan: Plan, examples: Vec<Example>) -> Result<Self> {
+    fn new(plan: Plan, root: &Path, examples: Vec<Example>) -> Result<Self> {
+        progress("building bench-calls for wasmi, with fuel and without");
+        let calls_wi_fuel = capsules::build_one(root, "bench-calls", WI_FUEL)?;
+        let calls_wi_none = capsules::build_one(root, "bench-calls", WI_NONE)?;
         progress("creating engines");
         Ok(Bench {
             plan,
@@ -126,6 +144,10 @@ impl Bench {
             p64_none: runtime(P64_NONE)?,
             p64_fuel: runtime(P64_FUEL)?,
             p64_epoch: runtime(P64_EPOCH)?,
+            wi_fuel: runtime(WI_FUEL)?,
+            wi_none: runtime(WI_NONE)?,
+            calls_wi_fuel,
+            calls_wi_none,
         })
     }
 
@@ -275,68 +297,54 @@ impl Bench {
         Ok(out)
     }
 
-    /// Calls from the `bench-calls` capsule into the host and from the host into the capsule.
-    fn call_costs(&self) -> Result<String> {
+    /// Calls from the `bench-calls` capsule into the host and from the host into the capsule,
+    /// and the rows of the seam table they give.
+    fn call_costs(&self) -> Result<(String, Vec<seam::Row>)> {
         let plan = &self.plan;
         let default = Limits::new();
-        let profiles: [(&str, &Runtime, Limits); 4] = [
-            ("Cranelift native code, no preemption", &self.host, default),
-            ("Pulley64, no preemption", &self.p64_none, default),
-            ("Pulley64, fuel", &self.p64_fuel, default),
-            ("Pulley64, epoch", &self.p64_epoch, default),
-        ];
-        progress(&format!("native baselines, {} runs", plan.call_runs));
-        let native_now = native_now_loop(plan.host_calls, plan.call_runs);
-        let native_noop = native_noop(plan.noop_calls, plan.call_runs);
-        let mut up = Table::new(&[
-            &format!("guest→host: `now-as-millis` ×{}", plan.host_calls),
-            "per call",
-            "runs",
-            "vs native",
-        ]);
-        up.row(vec![
-            "native Rust: `embassy_time::Instant::now().as_millis()`".into(),
-            time(native_now.median()),
-            native_now.len().to_string(),
-            "1.00×".into(),
-        ]);
-        let mut down = Table::new(&[
-            &format!("host→guest: `instance.call(\"noop\")` ×{}", plan.noop_calls),
-            "per call",
-            "runs",
-            "vs native",
-            "`call_typed` instead",
-        ]);
-        down.row(vec![
-            "native Rust: call of an empty `#[inline(never)]` fn".into(),
-            time(native_noop.median()),
-            native_noop.len().to_string(),
-            "1.00×".into(),
-            "–".into(),
-        ]);
         let calls = self.example("bench-calls");
-        for (label, rt, limits) in profiles {
-            progress(&format!("call costs: {label}, {} runs", plan.call_runs));
-            let CallCosts { now, noop, typed } = call_costs(rt, &self.board, calls, limits, plan)?;
-            up.row(vec![
-                label.into(),
-                time(now.median()),
-                now.len().to_string(),
-                ratio(now.median(), native_now.median()),
-            ]);
-            down.row(vec![
-                label.into(),
-                time(noop.median()),
-                noop.len().to_string(),
-                ratio(noop.median(), native_noop.median()),
-                time(typed.median()),
-            ]);
-        }
-        Ok(format!(
-            "### Call costs\n\n{}\n{}",
-            up.render(),
-            down.render()
-        ))
+        let p64 = |rt: &'_ Runtime| calls.capsule(rt.profile());
+        let rows: [(&str, Caller, Limits); 8] = [
+            (
+                "Cranelift native code, no preemption",
+                Caller::Trevm(&self.host, p64(&self.host)),
+                default,
+            ),
+            (
+                "Pulley64, no preemption",
+                Caller::Trevm(&self.p64_none, p64(&self.p64_none)),
+                default,
+            ),
+            (
+                "Pulley64, fuel",
+                Caller::Trevm(&self.p64_fuel, p64(&self.p64_fuel)),
+                default,
+            ),
+            (
+                "Pulley64, epoch",
+                Caller::Trevm(&self.p64_epoch, p64(&self.p64_epoch)),
+                default,
+            ),
+            ("bare wasmi 2.0, fuel", Caller::Bare(true), default),
+            (
+                "trevm wasmi, fuel",
+                Caller::Trevm(&self.wi_fuel, &self.calls_wi_fuel),
+                default,
+            ),
+            ("bare wasmi 2.0, no fuel", Caller::Bare(false), default),
+            (
+                "trevm wasmi, no fuel",
+                Caller::Trevm(&self.wi_none, &self.calls_wi_none),
+                default,
+            ),
+        ];
+        call_table::measure(
+            plan,
+            &self.board,
+            &rows,
+            &self.calls_wi_fuel,
+            &self.calls_wi_none,
+        )
     }
 
     /// Sizes of every stage of every example, per target and preemption.
