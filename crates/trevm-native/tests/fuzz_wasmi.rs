@@ -12,6 +12,11 @@
 //! - a real payload's core module with bits flipped, cut, extended, or its sections spliced;
 //! - arbitrary bytes, with and without a wasm header.
 //!
+//! `TREVM_FUZZ_STATS=1` prints each case's outcome (refused, not instantiated, ran) to stderr, to
+//! check that the generators reach every stage. At 1,000 cases: capsule-shaped modules ran 774,
+//! failed to instantiate 96, refused 13 (the rest had no manifest a device reads); hostile ones
+//! were refused 932 times; mutated fibonacci ran 155 times.
+//!
 //! Invariants: nothing panics; every failure is an [`Error`] of the kind its stage can give; a
 //! module with a start function, or an export whose stated type lies, is refused at load; memory
 //! never grows past the limit; after any failure the runtime still loads and runs a good capsule.
