@@ -181,9 +181,13 @@ pub fn cmd_inspect(args: &InspectArgs, bytes: Vec<u8>) -> Result<ExitCode> {
     );
     let digest = trevm::manifest::sha256(capsule.payload());
     outln!("digest    sha-256 {}", hex(&digest));
+    // A plain-wasm capsule's manifest states its exports' types: shown as claimed when the code
+    // is not read below.
+    let mut claimed_exports = Vec::new();
     match trust::claimed_manifest(&capsule) {
         Ok(None) => outln!("manifest  none (a bare capsule: nothing says what it is)"),
         Ok(Some((m, kid))) => {
+            claimed_exports = m.exports.clone();
             match kid {
                 Some(kid) => outln!("signer    key {kid}"),
                 None => outln!("signer    none (unsigned)"),
@@ -203,6 +207,7 @@ pub fn cmd_inspect(args: &InspectArgs, bytes: Vec<u8>) -> Result<ExitCode> {
         Err(e) => {
             outln!("verified  no: {e}");
             outln!("(imports and exports are shown for capsules signed by a trusted key only)");
+            show_claimed_exports(&claimed_exports);
             return Ok(ExitCode::SUCCESS);
         }
     };
@@ -211,6 +216,7 @@ pub fn cmd_inspect(args: &InspectArgs, bytes: Vec<u8>) -> Result<ExitCode> {
     }
     if !verified.profile().runs_here() {
         outln!("(built for another machine: imports and exports are not shown here)");
+        show_claimed_exports(&claimed_exports);
         return Ok(ExitCode::SUCCESS);
     }
     let runtime = Runtime::new(verified.profile(), RuntimeOptions::host())?;
@@ -224,6 +230,17 @@ pub fn cmd_inspect(args: &InspectArgs, bytes: Vec<u8>) -> Result<ExitCode> {
         outln!("  {f}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The exports a manifest states (a plain-wasm capsule's), marked as not checked against the code.
+fn show_claimed_exports(exports: &[trevm::ExportedFunc]) {
+    if exports.is_empty() {
+        return;
+    }
+    outln!("exports (as the manifest states them, not checked against the code):");
+    for f in exports {
+        outln!("  {f}");
+    }
 }
 
 fn list_or_none(items: &[String]) -> String {
