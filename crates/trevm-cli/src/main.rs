@@ -368,7 +368,12 @@ fn cmd_inspect(args: &signing::InspectArgs) -> Result<ExitCode> {
 /// `trevm serve` runs upstream's persistent capsules too: their world (`example-coap-server`)
 /// imports `uppercase: func(input: string) -> string` next to `log-api`.
 fn link_example_coap_server(runtime: &mut trevm::Runtime) -> Result<(), trevm::Error> {
-    runtime.define_func("", "uppercase", |_host, args| match args {
+    let ty = trevm::FuncType {
+        params: vec![("input".into(), trevm::ValType::String)],
+        results: vec![trevm::ValType::String],
+    };
+    // Typed, so plain-wasm capsules (the wasmi provider) can import it too.
+    runtime.define_func_typed("", "uppercase", ty, |_host, args| match args {
         [trevm::Val::String(input)] => Ok(vec![trevm::Val::String(input.to_uppercase())]),
         _ => Err(trevm::HostFnError("uppercase takes one string".into())),
     })

@@ -144,7 +144,7 @@ impl DeviceConfig {
 /// Each slot links the interfaces the config grants it ([`SlotGrants`]), acting on this board's
 /// peripherals; `link_persistent` adds the application's own imports for its persistent
 /// capsules' world (e.g. upstream's `example-coap-server` imports `uppercase`, which
-/// `examples/persistent` defines with [`trevm::Runtime::define_func`]).
+/// `examples/persistent` defines with [`trevm::Runtime::define_func_typed`]).
 ///
 /// Every request passes EDHOC/OSCORE and the access policy first (see [`crate::access`]); the
 /// device's identity is made on first start in the state directory and printed for clients.

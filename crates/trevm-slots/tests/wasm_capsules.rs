@@ -150,7 +150,11 @@ fn persistent_runtime() -> Runtime {
         RuntimeOptions::host().with_grants(grants),
     )
     .expect("runtime");
-    rt.define_func("", "uppercase", |_host, args| match args {
+    let ty = trevm::FuncType {
+        params: vec![("input".into(), trevm::ValType::String)],
+        results: vec![trevm::ValType::String],
+    };
+    rt.define_func_typed("", "uppercase", ty, |_host, args| match args {
         [trevm::Val::String(input)] => Ok(vec![trevm::Val::String(input.to_uppercase())]),
         _ => Err(trevm::HostFnError("uppercase takes one string".into())),
     })
@@ -297,8 +301,8 @@ fn the_sandbox_runs_a_wasm_capsule_as_its_pulley_build_and_refuses_hostile_modul
 
 #[test]
 fn the_persistent_slot_serves_a_wasm_capsule_and_refuses_hostile_modules() {
-    // coap-counter (the CoAP world without imports): coap-persistent imports the application's
-    // `uppercase`, which only Wasmtime capsules can link (`Runtime::define_func`).
+    // coap-counter first (the CoAP world without imports); coap-persistent, which imports the
+    // application's `uppercase`, comes last.
     let mut s = server(None);
     let mut c = Client { mid: 1000 };
     let v1 = capsule("coap-counter", wasmi(), &[], 1);
@@ -325,6 +329,16 @@ fn the_persistent_slot_serves_a_wasm_capsule_and_refuses_hostile_modules() {
         Reply(code::CHANGED, "serving counter".into())
     );
     assert_eq!(c.send(&mut s, code::POST, "vm/counter", b""), content("1"));
+
+    // Upstream's persistent capsule as plain wasm: its import of the application's own
+    // `uppercase` (`Runtime::define_func_typed`) is lifted and lowered by the canonical ABI.
+    let v3 = capsule("coap-persistent", wasmi(), &[], 3);
+    let Reply(got, why) = c.upload(&mut s, "vm-control", &v3);
+    assert_eq!(got, code::CHANGED, "{why}");
+    assert_eq!(
+        c.send(&mut s, code::PUT, "vm/shout", b"make me loud"),
+        Reply(code::CHANGED, "MAKE ME LOUD".into())
+    );
 }
 
 /// Log lines, kept.

@@ -71,7 +71,12 @@ async fn run(board: &NativeBoard) -> Result<(), String> {
 /// `ariel:wasm-bindings` interfaces: how an application gives its capsules host functions of its
 /// own.
 fn link_uppercase(runtime: &mut trevm::Runtime) -> Result<(), trevm::Error> {
-    runtime.define_func("", "uppercase", |_host, args| match args {
+    let ty = trevm::FuncType {
+        params: vec![("input".into(), trevm::ValType::String)],
+        results: vec![trevm::ValType::String],
+    };
+    // Typed, so plain-wasm capsules (the wasmi provider) can import it too.
+    runtime.define_func_typed("", "uppercase", ty, |_host, args| match args {
         [Val::String(input)] => Ok(vec![Val::String(input.to_uppercase())]),
         _ => Err(HostFnError("uppercase takes one string".into())),
     })

@@ -70,7 +70,6 @@ pub(crate) fn lift_results_within(
 /// Import direction, on entry: the arguments of `types` from the guest's core arguments
 /// `flats` (past [`MAX_FLAT_PARAMS`] core values, one `i32` pointing to them), without the
 /// return pointer [`split_retptr`] takes off. Bounded as [`lift_results`] is.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn lift_args(
     mem: &mut dyn GuestMemory,
     types: &[ValType],
@@ -94,7 +93,6 @@ pub(crate) fn lift_args_within(
 /// more than [`MAX_FLAT_RESULTS`] core values, nothing: they are stored at `retptr` (which the
 /// guest passed, see [`split_retptr`]; [`CabiError::RetPtr`] if it is missing, or given when
 /// not needed).
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn lower_results(
     mem: &mut dyn GuestMemory,
     types: &[ValType],
@@ -124,7 +122,6 @@ pub(crate) fn lower_results(
 /// Import direction: the guest's core arguments split into those of the parameters and the
 /// trailing return pointer, which it passes when `results` take more than
 /// [`MAX_FLAT_RESULTS`] core values.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn split_retptr<'a>(
     results: &[ValType],
     args: &'a [Flat],

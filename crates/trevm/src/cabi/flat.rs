@@ -86,7 +86,6 @@ pub(crate) enum SigKind {
     Export,
     /// A guest import the host serves: the guest passes a trailing `i32` pointer where the host
     /// writes the results, and the core function returns nothing.
-    #[cfg_attr(not(test), allow(dead_code))]
     Import,
 }
 

@@ -39,14 +39,14 @@ mod shape;
 mod store;
 
 pub(crate) use bounds::{MAX_LIFT_BYTES, MAX_LIFT_VALUES};
-pub(crate) use call::{lift_results_within, lower_args};
-// The import direction (the guest calls the host) is complete and tested, but trevm's own host
-// interfaces lower their fixed types by hand (`host/wasmi/`): it waits for embedder-defined
-// imports on wasmi, whose WIT types a plain module does not carry.
+// The import direction (the guest calls the host) serves the embedder's own functions
+// (`Runtime::define_func_typed`); trevm's own host interfaces lower their fixed types by hand
+// (`host/wasmi/`).
+pub(crate) use call::{lift_args, lift_results_within, lower_args, lower_results, split_retptr};
 #[cfg(test)]
 pub(crate) use bounds::MAX_DEPTH;
 #[cfg(test)]
-pub(crate) use call::{lift_args, lift_args_within, lift_results, lower_results, split_retptr};
+pub(crate) use call::{lift_args_within, lift_results};
 pub(crate) use error::CabiError;
 #[cfg(test)]
 pub(crate) use flat::flat_types;

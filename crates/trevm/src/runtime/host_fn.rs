@@ -36,9 +36,9 @@ impl<T: HostView> Runtime<T> {
     /// Define functions before loading capsules that import them; a capsule importing something
     /// undefined fails with [`Error::Link`] when instantiated.
     ///
-    /// Wasmtime only for now: a plain-wasm capsule carries no types for its imports, so wasmi
-    /// cannot lift their arguments; a wasmi capsule importing an embedder's function fails to
-    /// link.
+    /// Wasmtime only: Wasmtime learns the function's type from each capsule's component, but a
+    /// plain-wasm capsule carries no types for its imports. For both providers use
+    /// [`Runtime::define_func_typed`], which states the type.
     pub fn define_func<F>(&mut self, interface: &str, name: &str, f: F) -> Result<(), Error>
     where
         F: Fn(&mut T, &[Val]) -> Result<Vec<Val>, HostFnError> + Send + Sync + 'static,
@@ -49,7 +49,35 @@ impl<T: HostView> Runtime<T> {
         }
         let _ = (interface, name, f);
         Err(Error::Engine(
-            "host functions of the embedder's own need the Wasmtime provider".into(),
+            "define_func needs the Wasmtime provider: use define_func_typed".into(),
         ))
+    }
+
+    /// [`Runtime::define_func`] for both providers: `ty` is the function's WIT type (e.g.
+    /// `uppercase: func(input: string) -> string`), which wasmi needs to lift the arguments of a
+    /// plain-wasm capsule and lower its results through the canonical ABI. On Wasmtime the
+    /// capsule's own component states the type and the values are checked against it.
+    pub fn define_func_typed<F>(
+        &mut self,
+        interface: &str,
+        name: &str,
+        ty: crate::value::FuncType,
+        f: F,
+    ) -> Result<(), Error>
+    where
+        F: Fn(&mut T, &[Val]) -> Result<Vec<Val>, HostFnError> + Send + Sync + 'static,
+    {
+        let f = alloc::sync::Arc::new(f);
+        #[cfg(feature = "wasmi")]
+        if let Some(w) = &mut self.wasmi {
+            let shared: super::wasmi::SharedHostFn<T> = f.clone();
+            w.define_func(interface, name, &ty, shared)?;
+        }
+        #[cfg(feature = "wasmtime")]
+        if let Some(w) = &mut self.wasmtime {
+            w.define_func(interface, name, move |t: &mut T, args: &[Val]| f(t, args))?;
+        }
+        let _ = (interface, name, ty);
+        Ok(())
     }
 }

@@ -15,8 +15,7 @@ use crate::error::Error;
 use crate::host::{Grants, HostView};
 use crate::value::ExportedFunc;
 
-/// The module name of functions a world imports directly (not inside an interface).
-const ROOT_MODULE: &str = "$root";
+use super::host_fn::ROOT_MODULE;
 
 /// A validated, translated module and the WIT types of its exports; cheap to clone.
 #[derive(Clone)]
@@ -131,9 +130,9 @@ impl WiLoaded {
         self.exports.clone()
     }
 
-    /// The modules (interfaces) the capsule imports from, with repeats.
-    pub(crate) fn import_modules(&self) -> impl Iterator<Item = &str> {
-        self.module.imports().map(|i| i.module())
+    /// The capsule's imports as (module, name).
+    pub(crate) fn import_names(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.module.imports().map(|i| (i.module(), i.name()))
     }
 
     /// The imports by grant name: the interface, or the function for a world's own imports.

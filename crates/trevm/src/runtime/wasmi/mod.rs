@@ -6,6 +6,7 @@
 //! - `loaded.rs`: [`WiLoaded`]: validating a module and checking it against its signed manifest;
 //! - `instance.rs`: [`WiInstance`]: dynamic and typed calls through the canonical ABI;
 //! - `coap.rs`: the `coap-server-guest` calls, without a value per message byte;
+//! - `host_fn.rs`: the embedder's own host functions, with the WIT types it states;
 //! - `drive.rs`: a call's life: resumable calls, fuel slices, suspended host calls, timeouts
 //!   and errors;
 //! - `memory.rs`: the guest's linear memory and `cabi_realloc` as the canonical ABI sees them.
@@ -20,6 +21,8 @@
 //! parameters and function sizes: what a module may make the device allocate before it runs).
 
 use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 use wasmi::{CompilationMode, Config, EnforcedLimits, Engine, Linker, Store};
 
@@ -31,11 +34,13 @@ use crate::profile::Preemption;
 
 mod coap;
 mod drive;
+mod host_fn;
 mod instance;
 mod loaded;
 mod memory;
 
 pub(crate) use instance::WiInstance;
+pub(crate) use host_fn::SharedHostFn;
 pub(crate) use loaded::WiLoaded;
 
 /// wasmi refuses a value stack below this many bytes (its default minimum).
@@ -47,6 +52,8 @@ pub(crate) struct WiEngine<T: HostView> {
     linker: Linker<T>,
     preemption: Preemption,
     grants: Grants,
+    /// The embedder's own functions linked (module, name), for [`WiEngine::check_links`].
+    defined: Vec<(String, String)>,
 }
 
 impl<T: HostView> Clone for WiEngine<T> {
@@ -56,6 +63,7 @@ impl<T: HostView> Clone for WiEngine<T> {
             linker: self.linker.clone(),
             preemption: self.preemption,
             grants: self.grants,
+            defined: self.defined.clone(),
         }
     }
 }
@@ -82,6 +90,7 @@ impl<T: HostView> WiEngine<T> {
             linker,
             preemption,
             grants: options.grants,
+            defined: Vec::new(),
         })
     }
 
@@ -92,12 +101,13 @@ impl<T: HostView> WiEngine<T> {
     /// Whether every import of `capsule` is in an interface this runtime grants. The types are
     /// checked when it is instantiated (wasmi's linker answers only with a store).
     pub(crate) fn check_links(&self, capsule: &WiLoaded) -> Result<(), Error> {
-        match capsule
-            .import_modules()
-            .find(|m| !loaded::granted(self.grants, m))
-        {
-            Some(m) => Err(Error::Link(format!(
-                "the capsule imports `{m}`, which this runtime does not provide"
+        let provided = |(module, name): (&str, &str)| {
+            loaded::granted(self.grants, module)
+                || self.defined.iter().any(|(m, n)| m == module && n == name)
+        };
+        match capsule.import_names().find(|&i| !provided(i)) {
+            Some((module, name)) => Err(Error::Link(format!(
+                "the capsule imports `{name}` of `{module}`, which this runtime does not provide"
             ))),
             None => Ok(()),
         }
