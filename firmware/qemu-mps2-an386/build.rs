@@ -1,5 +1,5 @@
-//! Builds the capsules the firmware embeds from payloads/, for pulley32 (this is a 32-bit target),
-//! and puts memory.x (the memory layout: memory-net.x for feature `net`, else memory-mps2.x)
+//! Builds the capsules the firmware embeds from payloads/, for pulley32 (this is a 32-bit target)
+//! and, with feature `wasmi`, fibonacci and bench-work as plain wasm too, and puts memory.x (the memory layout: memory-net.x for feature `net`, else memory-mps2.x)
 //! and, for `net`, device.x where cortex-m-rt's linker script finds them. (No file in this
 //! directory may be called memory.x: the linker looks in its working directory, this one, first.)
 
@@ -45,6 +45,11 @@ fn main() {
         }
     }
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    if std::env::var_os("CARGO_FEATURE_WASMI").is_some() && !net {
+        for name in ["fibonacci", "bench-work"] {
+            wasm_capsule(&root, name, &out);
+        }
+    }
     if std::env::var_os("CARGO_FEATURE_BARE_CORE").is_some() {
         core_fibonacci(&root, &out);
     }
@@ -77,6 +82,24 @@ fn main() {
     println!("cargo:rustc-link-arg=-Tlink.x");
     println!("cargo:rerun-if-changed=memory-mps2.x");
     println!("cargo:rerun-if-changed=memory-net.x");
+}
+
+/// For trevm's wasmi provider: payload `name` as a plain-wasm capsule (its core module, checked
+/// on the device), `<name>.wasm.capsule`.
+fn wasm_capsule(root: &Path, name: &str, out: &Path) {
+    let opts = trevm_build::BuildOptions {
+        profile: trevm_build::EngineProfile::wasmi(trevm_build::Preemption::Fuel),
+        ..trevm_build::BuildOptions::for_build_script()
+    };
+    let payload = root.join("payloads").join(name);
+    if let Err(e) = trevm_build::build_for_build_script(
+        &payload,
+        &root.join("wit"),
+        &out.join(format!("{name}.wasm.capsule")),
+        &opts,
+    ) {
+        panic!("building the plain-wasm {name} capsule failed: {e}");
+    }
 }
 
 /// A capsule the firmware treats as received (as from a flash slot an updater wrote, or over

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds the firmware, boots it in QEMU (mps2-an386, Cortex-M4) with a time limit, and checks its
 # semihosting output and exit status. Used by CI; prints the firmware's output. It is the full
-# firmware: the capsules, and the CoAP device behind EDHOC + OSCORE (feature `coap-oscore`).
+# firmware: the capsules (Pulley and, feature `wasmi`, plain wasm on wasmi: both default), and the
+# CoAP device behind EDHOC + OSCORE (feature `coap-oscore`).
 set -uo pipefail
 cd "$(dirname "$0")"
 cargo build --release --features coap-oscore || exit 1
-elf=../../target/thumbv7em-none-eabihf/release/trevm-firmware-mps2-an386
+# CARGO_TARGET_DIR, when set, overrides .cargo/config.toml's target directory.
+elf=${CARGO_TARGET_DIR:-../../target}/thumbv7em-none-eabihf/release/trevm-firmware-mps2-an386
 out=$(mktemp)
 timeout 120 qemu-system-arm -M mps2-an386 -nographic -semihosting-config enable=on,target=native \
     -kernel "$elf" > "$out" 2>&1
@@ -18,6 +20,9 @@ if [ "$status" -ne 0 ]; then
 fi
 for expected in \
     "board: fibonacci(20) = 6765" \
+    "board: wasmi: fibonacci(20) = 6765 (plain wasm, validated and translated here; provider wasmi, runtime made for pulley32" \
+    "board: wasmi: bench-work fib(20) = 0x00001a6d" \
+    "board: wasmi: bench-work fib(40) stopped by its fuel budget (" \
     "board: measure: fp.calibration.leak = 1; fp.calibration.guarded_leak = 0 (guard active: true)" \
     "fp.clobbered = 0 (d8–d15 changed across a poll of the capsule call); guest float result exact: true" \
     "gpio: No button on this board: blinking every 500 ms instead" \

@@ -7,6 +7,10 @@
 #   firmware/qemu-mps2-an386/report.sh            # writes docs/footprint.md
 #   REPORT_TARGET_DIR=/tmp/t firmware/...          # build elsewhere (default: target/footprint)
 #   REPORT_SKIP_RUNS=1 firmware/...                 # only rewrite the page from the last runs
+#   REPORT_ONLY=wasmi firmware/...                  # only the wasmi variants (trevm, trevm-wasmi,
+#                                                   # trevm-both): builds and runs them and rewrites
+#                                                   # only the page's wasmi section (~10 minutes)
+#   REPORT_OPTS="z" REPORT_ONLY=wasmi firmware/...  # the same at opt-level z only
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -22,18 +26,23 @@ elf_name=trevm-firmware-mps2-an386
 triple=thumbv7em-none-eabihf
 qemu=(qemu-system-arm -M mps2-an386 -nographic -semihosting-config enable=on,target=native)
 
-# variant name → cargo feature arguments
+# variant name → cargo feature arguments. **trevm** and the variants measured against it have
+# Wasmtime + Pulley only (the default features add wasmi: **trevm-both**).
 declare -A features=(
     [baseline]="--no-default-features"
     [wasmtime-core]="--no-default-features --features bare-core"
     [wasmtime-sync]="--no-default-features --features bare-sync"
     [wasmtime-async]="--no-default-features --features bare-async"
-    [trevm]=""
+    [trevm]="--no-default-features --features runtime,signed"
+    [trevm-wasmi]="--no-default-features --features wasmi"
+    [trevm-both]=""
     [trevm-unsigned]="--no-default-features --features runtime"
-    [trevm-coap]="--features coap"
-    [trevm-oscore]="--features coap-oscore"
+    [trevm-coap]="--no-default-features --features coap"
+    [trevm-oscore]="--no-default-features --features coap-oscore"
 )
-variants=(baseline wasmtime-core wasmtime-sync wasmtime-async trevm)
+variants=(baseline wasmtime-core wasmtime-sync wasmtime-async trevm trevm-wasmi trevm-both)
+wasmi_variants=(trevm trevm-wasmi trevm-both)
+opts=(${REPORT_OPTS:-s z})
 
 build() { # variant opt [extra rustflags | simd | tail] → copies the ELF to $work/<variant>-<opt>[-…].elf
     # Every variant is built as devices are: Pulley without its SIMD opcodes (.cargo/config.toml
@@ -79,7 +88,14 @@ measure() { # tag key → the first number on its `measure: key = N` line
     sed -n "s/.*[ :;]$2 = \([0-9]*\).*/\1/p" "$work/$1.out" | head -n1
 }
 
-if [ -z "${REPORT_SKIP_RUNS:-}" ]; then
+if [ -z "${REPORT_SKIP_RUNS:-}" ] && [ "${REPORT_ONLY:-}" = wasmi ]; then
+    for opt in "${opts[@]}"; do
+        for v in "${wasmi_variants[@]}"; do
+            build "$v" "$opt"
+            run "$v-$opt"
+        done
+    done
+elif [ -z "${REPORT_SKIP_RUNS:-}" ]; then
     for opt in s z; do
         for v in "${variants[@]}"; do
             build "$v" "$opt"
@@ -112,6 +128,182 @@ kb() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 num() { echo "$1" | sed -e ':a' -e 's/\B[0-9]\{3\}\>/,&/' -e 'ta'; }
 instr() { local c; c=$(measure "$1" "$2"); [ -n "$c" ] && num $((c * 40)) || echo "–"; }
 
+# The wasmi section (issue 27): part of the page, or with REPORT_ONLY=wasmi written alone between
+# its markers in the existing page. Reads the trevm, trevm-wasmi and trevm-both runs of each
+# opt-level that has all three.
+wasmi_section() {
+    local o w opts_done=() hopt
+    for o in s z; do
+        [ -f "$work/trevm-$o.out" ] && [ -f "$work/trevm-wasmi-$o.out" ] && [ -f "$work/trevm-both-$o.out" ] && opts_done+=("$o")
+    done
+    [ ${#opts_done[@]} -gt 0 ] || { echo "report: no wasmi runs in $work" >&2; exit 1; }
+    hopt=${opts_done[0]}
+    xr() { # a b → "N.N×" or –
+        if [ -n "$1" ] && [ -n "$2" ] && [ "$2" -gt 0 ]; then awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f×", a / b }'; else echo "–"; fi
+    }
+    flash_of() { echo $(( $(section "$1" .text) + $(section "$1" .rodata) + $(section "$1" .data) )); }
+    echo "<!-- report.sh wasmi: begin -->"
+    echo "## The second VM provider: wasmi"
+    echo
+    echo "trevm's wasmi provider (feature \`wasmi\` of trevm and of this firmware; wasmi 2.0) runs"
+    echo "*plain wasm* capsules (\`trevm build --vm wasmi\`): wasmi validates them and translates them"
+    echo "into its own bytecode on the device, eagerly, when they are loaded; fuel preemption in"
+    echo "resumable slices of \`Limits::yield_interval\` (10,000 wasmi units, about one per wasm"
+    echo "instruction). Variants (same build settings as above):"
+    echo
+    echo "- **trevm** — as above: Wasmtime + Pulley only (\`--no-default-features --features runtime,signed\`);"
+    echo "- **trevm-wasmi** — trevm with wasmi alone, no Wasmtime in the image"
+    echo "  (\`--no-default-features --features wasmi\`: trevm with \`default-features = false\`,"
+    echo "  \`wasmi\`, \`log\`, \`time\`, \`rng\`, \`gpio\`): fibonacci and bench-work as plain-wasm"
+    echo "  capsules, and one stopped by its fuel budget while another task runs"
+    echo "  (\`src/wasmi_capsules.rs\`); none of **trevm**'s other demos (call costs, FP probe, blinky,"
+    echo "  async-bindings, signature verification);"
+    echo "- **trevm-both** — the default features: **trevm** plus those wasmi stages, the plain-wasm"
+    echo "  capsules run by a runtime made for pulley32 (one runtime takes both kinds). CI's"
+    echo "  \`check.sh\` runs this plus the CoAP device (\`--features coap-oscore\`)."
+    echo
+    echo "Made by \`REPORT_ONLY=wasmi firmware/qemu-mps2-an386/report.sh\` (or the full run): per variant"
+    echo "and opt-level, \`cargo build --release --config 'profile.release.opt-level=\"…\"'\` with the"
+    echo "features above, sections by \`readelf -SW\`, and the \`measure:\` lines of its run under"
+    echo "\`qemu-system-arm -M mps2-an386 -icount shift=0,sleep=off\`."
+    echo
+    echo "### Flash (bytes)"
+    echo
+    echo "\`.rodata\` includes the embedded capsules: the plain-wasm fibonacci is"
+    echo "$(num "$(measure "trevm-wasmi-$hopt" capsule.wasmi.fibonacci)") B and bench-work $(num "$(measure "trevm-wasmi-$hopt" capsule.wasmi.bench-work)") B (Pulley's:"
+    echo "$(num "$(measure "trevm-$hopt" capsule.fibonacci)") B and $(num "$(measure "trevm-$hopt" capsule.bench-work)") B)."
+    echo
+    echo "| variant | opt | .text | .rodata | .data | flash (.text+.rodata+.data) | Δ .text vs trevm | Δ flash vs trevm |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|"
+    for o in "${opts_done[@]}"; do
+        local tt tf
+        tt=$(section "$work/trevm-$o.elf" .text); tf=$(flash_of "$work/trevm-$o.elf")
+        for v in trevm trevm-wasmi trevm-both; do
+            local elf=$work/$v-$o.elf t f
+            t=$(section "$elf" .text); f=$(flash_of "$elf")
+            echo "| $v | $o | $(num "$t") | $(num "$(section "$elf" .rodata)") | $(num "$(section "$elf" .data)") | $(num "$f") | $(num $((t - tt))) | $(num $((f - tf))) |"
+        done
+    done
+    echo
+    local zo=${opts_done[-1]}
+    local tw tp tb fw fp fb
+    tw=$(section "$work/trevm-wasmi-$zo.elf" .text); tp=$(section "$work/trevm-$zo.elf" .text); tb=$(section "$work/trevm-both-$zo.elf" .text)
+    fw=$(flash_of "$work/trevm-wasmi-$zo.elf"); fp=$(flash_of "$work/trevm-$zo.elf"); fb=$(flash_of "$work/trevm-both-$zo.elf")
+    echo "| goal (opt-level $zo) | measured | target | |"
+    echo "|---|---:|---:|---|"
+    echo "| flash of the firmware with wasmi alone ≤ the Wasmtime variant's (**trevm-wasmi** vs **trevm**) | $(num "$fw") | $(num "$fp") | $( [ "$fw" -le "$fp" ] && echo met || echo "not met") |"
+    echo "| \`.text\` of the same | $(num "$tw") | $(num "$tp") | $( [ "$tw" -le "$tp" ] && echo met || echo "not met") |"
+    echo "| flash of the firmware with both providers (**trevm-both**) | $(num "$fb") | reported | $(num $((fb - fp))) B more than **trevm** |"
+    echo
+    echo "**trevm-wasmi** runs less demo code than **trevm** (above); the Ed25519 verifier alone is"
+    echo "about 26 KB of **trevm**'s \`.text\` (section *Capsule verification*). **trevm-both** minus"
+    echo "**trevm** is what wasmi costs beside Pulley: the provider (wasmi, wasmparser, trevm's"
+    echo "canonical ABI and host imports for it) and the small wasmi stage of the demo."
+    echo
+    echo "### Heap (bytes, opt-level $hopt)"
+    echo
+    echo "Pulley runs its precompiled code in place from flash; wasmi keeps the bytecode it"
+    echo "translated on the heap. Fibonacci: since before its runtime was made (engine and linker of"
+    echo "a runtime with that provider alone: Pulley's from **trevm**, wasmi's from **trevm-wasmi**);"
+    echo "bench-work: since before it was loaded, into the runtime the other capsules use. Linear"
+    echo "memory (fibonacci 2 KiB, bench-work 28 KiB) is allocated per instance."
+    echo
+    echo "| stage | fibonacci, Pulley | fibonacci, wasmi | bench-work, Pulley | bench-work, wasmi |"
+    echo "|---|---:|---:|---:|---:|"
+    echo "| engine + linker | $(num "$(measure "trevm-$hopt" heap.fib.engine)") | $(num "$(measure "trevm-wasmi-$hopt" heap.wasmi.fib.engine)") | – | – |"
+    echo "| peak while loading (wasmi: validating and translating) | – | $(num "$(measure "trevm-wasmi-$hopt" heap.wasmi.fib.load_peak)") | – | $(num "$(measure "trevm-wasmi-$hopt" heap.wasmi.work.load_peak)") |"
+    echo "| after load (Pulley: deserialize in place; wasmi: translated) | $(num "$(measure "trevm-$hopt" heap.fib.deserialized)") | $(num "$(measure "trevm-wasmi-$hopt" heap.wasmi.fib.loaded)") | $(num "$(measure "trevm-$hopt" heap.work.deserialized)") | $(num "$(measure "trevm-wasmi-$hopt" heap.wasmi.work.loaded)") |"
+    echo "| after instantiate | $(num "$(measure "trevm-$hopt" heap.fib.instantiated)") | $(num "$(measure "trevm-wasmi-$hopt" heap.wasmi.fib.instantiated)") | $(num "$(measure "trevm-$hopt" heap.work.instantiated)") | $(num "$(measure "trevm-wasmi-$hopt" heap.wasmi.work.instantiated)") |"
+    echo "| peak during fibonacci(20) | $(num "$(measure "trevm-$hopt" heap.fib.call_peak)") | $(num "$(measure "trevm-wasmi-$hopt" heap.wasmi.fib.call_peak)") | – | – |"
+    echo
+    echo "wasmi's value stack is \`RuntimeOptions::mcu()\`'s 4 KiB \`max_wasm_stack\` (trevm clamps it"
+    echo "to wasmi's minimum of 1,000 B); the workloads, recursive fib(20) included, run within it."
+    echo
+    echo "### Instructions (\`-icount shift=0\`)"
+    echo
+    echo "| operation | $(for o in "${opts_done[@]}"; do printf 'Pulley, %s | wasmi, %s | ' "$o" "$o"; done | sed 's/ | $//') |"
+    echo "|---|$(for o in "${opts_done[@]}"; do printf -- '---:|---:|'; done)"
+    for row in "create engine + linker|cycles.engine|cycles.wasmi.engine" \
+        "load fibonacci (Pulley: deserialize in place; wasmi: validate + translate)|cycles.fib.deserialize|cycles.wasmi.fib.load" \
+        "instantiate fibonacci|cycles.fib.instantiate|cycles.wasmi.fib.instantiate" \
+        "fibonacci(20)|cycles.fib20|cycles.wasmi.fib20" \
+        "load bench-work|cycles.work.deserialize|cycles.wasmi.work.load" \
+        "instantiate bench-work|cycles.work.instantiate|cycles.wasmi.work.instantiate"; do
+        IFS='|' read -r label kp kw <<< "$row"
+        printf '| %s |' "$label"
+        for o in "${opts_done[@]}"; do printf ' %s | %s |' "$(instr "trevm-$o" "$kp")" "$(instr "trevm-wasmi-$o" "$kw")"; done
+        echo
+    done
+    echo
+    echo "Pulley's from **trevm**, wasmi's from **trevm-wasmi** (each provider alone in its runtime)."
+    echo "The benchmark's workloads, all three in one image (**trevm-both**: native, the Pulley capsule"
+    echo "and the plain-wasm capsule of \`payloads/bench-work\`, fuel on for both, results checked"
+    echo "equal), and wasmi in **trevm-wasmi** (its own native baseline):"
+    echo
+    echo "| workload (instructions) | opt | native | Pulley | × native | wasmi | × native | wasmi, trevm-wasmi | × its native |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    for o in "${opts_done[@]}"; do
+        for w in fib heapsort sha256; do
+            local label n p i nw iw
+            case $w in
+                fib) label="recursive fib(20)" ;;
+                heapsort) label="heapsort of 1,000 u32" ;;
+                sha256) label="SHA-256 of 4,096 bytes" ;;
+            esac
+            n=$(measure "trevm-both-$o" "cycles.work.$w.native"); p=$(measure "trevm-both-$o" "cycles.work.$w.capsule")
+            i=$(measure "trevm-both-$o" "cycles.work.$w.wasmi")
+            nw=$(measure "trevm-wasmi-$o" "cycles.work.$w.native"); iw=$(measure "trevm-wasmi-$o" "cycles.work.$w.wasmi")
+            echo "| $label | $o | $(instr "trevm-both-$o" "cycles.work.$w.native") | $(instr "trevm-both-$o" "cycles.work.$w.capsule") | $(xr "$p" "$n") | $(instr "trevm-both-$o" "cycles.work.$w.wasmi") | $(xr "$i" "$n") | $(instr "trevm-wasmi-$o" "cycles.work.$w.wasmi") | $(xr "$iw" "$nw") |"
+        done
+    done
+    echo
+    echo "| goal (wasmi with fuel, × native, trevm-both) | measured | target | |"
+    echo "|---|---:|---:|---|"
+    for o in "${opts_done[@]}"; do
+        for w in fib:15 heapsort:10; do
+            local name=${w%:*} target=${w#*:} n i
+            n=$(measure "trevm-both-$o" "cycles.work.$name.native"); i=$(measure "trevm-both-$o" "cycles.work.$name.wasmi")
+            echo "| $name, opt-level $o | $(xr "$i" "$n") | ≤ $target× | $(awk -v a="$i" -v b="$n" -v t="$target" 'BEGIN { print (a <= t * b) ? "met" : "not met" }') |"
+        done
+    done
+    echo
+    echo "The research spike for issue 27 (a minimal firmware with wasmi alone, the same core module,"
+    echo "\`call_resumable\` in 10,000-fuel slices) measured 29.4× / 22.7× / 39.3× native at z and"
+    echo "26.8× / 20.4× / 26.4× at s; native counts move by about 5 % between images (code layout)."
+    echo "Fuel costs wasmi 15–20 % there; without fuel it was still 24× / 20× at z: the goals"
+    echo "(≤ 15× fib, ≤ 10× heapsort) are out of reach for wasmi 2.0's interpreter on thumbv7em as"
+    echo "configured here, whatever trevm does around it."
+    echo
+    echo "Preemption (**trevm-both**, opt-level $hopt):"
+    echo
+    echo "> $(sed -n 's/.*board: \(wasmi: bench-work fib(40) stopped by its fuel budget.*\)/\1/p' "$work/trevm-both-$hopt.out" | head -n1)"
+    echo "<!-- report.sh wasmi: end -->"
+}
+
+if [ "${REPORT_ONLY:-}" = wasmi ]; then
+    section_file=$work/wasmi-section.md
+    wasmi_section > "$section_file"
+    # Into the page between its markers, or (a page written before the section existed) before
+    # the capsule verification section.
+    python3 - "$out" "$section_file" <<'PY'
+import sys
+page_path, section_path = sys.argv[1], sys.argv[2]
+page = open(page_path).read()
+section = open(section_path).read().rstrip("\n") + "\n"
+begin, end = "<!-- report.sh wasmi: begin -->", "<!-- report.sh wasmi: end -->"
+if begin in page and end in page:
+    head, rest = page.split(begin, 1)
+    page = head + section + "\n" + rest.split(end, 1)[1].lstrip("\n")
+else:
+    anchor = "## Capsule verification"
+    head, rest = page.split(anchor, 1)
+    page = head + section + "\n" + anchor + rest
+open(page_path, "w").write(page)
+PY
+    echo "report: wrote the wasmi section of $out" >&2
+    exit 0
+fi
+
 capsules_s=0
 for name in fibonacci async-bindings gpio bench-calls bench-work; do
     size=$(measure trevm-s "capsule.$name")
@@ -138,7 +330,10 @@ done
     echo "- **wasmtime-async** — the same with Wasmtime's \`async\` feature (fibers) and \`call_async\`;"
     echo "- **trevm** — the firmware proper: trevm with the log, time, rng and gpio bindings, limits,"
     echo "  the FP guard, five capsules (fibonacci, bench-calls, bench-work, gpio blinky embedded in the"
-    echo "  image; async-bindings *received*: signed, verified with Ed25519 before it is loaded)."
+    echo "  image; async-bindings *received*: signed, verified with Ed25519 before it is loaded);"
+    echo "  Wasmtime + Pulley only;"
+    echo "- **trevm-wasmi**, **trevm-both** — trevm with wasmi alone, and with both providers (the"
+    echo "  default features): see *The second VM provider: wasmi* below."
     echo
     echo "## Flash and static RAM (bytes)"
     echo
@@ -275,6 +470,8 @@ done
         ct=""; [ "$tail_tag" = none ] || ct=$(measure "$tail_tag" "cycles.work.$w.capsule")
         echo "| $label | $(instr trevm-s "cycles.work.$w.native") | $(instr trevm-s "cycles.work.$w.capsule") | $(ratio "$cs" "$ns") | $(instr trevm-z "cycles.work.$w.native") | $(instr trevm-z "cycles.work.$w.capsule") | $(ratio "$cz" "$nz") | $(cell "$tail_tag" "cycles.work.$w.capsule") | $(ratio "$ct" "$ns") |"
     done
+    echo
+    wasmi_section
     echo
     echo "## Capsule verification (opt-level s)"
     echo

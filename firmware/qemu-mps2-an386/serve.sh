@@ -62,8 +62,9 @@ else
 fi
 
 echo "serve.sh: building the network firmware (opt-level z)…" >&2
-(cd "$here" && cargo build --release --features net --config 'profile.release.opt-level="z"' >&2)
-elf=$(cd "$here/../../target/thumbv7em-none-eabihf/release" && pwd)/trevm-firmware-mps2-an386
+(cd "$here" && cargo build --release --no-default-features --features net --config 'profile.release.opt-level="z"' >&2)
+# CARGO_TARGET_DIR, when set, overrides .cargo/config.toml's target directory (as for cargo).
+elf=$(cd "$here" && cd "${CARGO_TARGET_DIR:-../../target}/thumbv7em-none-eabihf/release" && pwd)/trevm-firmware-mps2-an386
 if [ "$build_only" -eq 1 ]; then
     echo "$elf"
     exit 0

@@ -1,5 +1,7 @@
-//! The full firmware: trevm runs fibonacci, measures call costs, probes the FP registers across
-//! fiber switches, blinks the FPGA-IO LED from a capsule, and runs the async-bindings scenario.
+//! The full firmware: trevm runs fibonacci, measures call costs, runs the benchmark's workloads
+//! (then, with feature `wasmi`, the plain-wasm capsules of `wasmi_capsules.rs`), probes the FP
+//! registers across fiber switches, blinks the FPGA-IO LED from a capsule, and runs the
+//! async-bindings scenario.
 //! Lines starting with `measure:` feed docs/footprint.md (see report.sh).
 
 use alloc::format;
@@ -21,6 +23,7 @@ use crate::fp_probe::{FpProbe, LeaksD8};
 use crate::fpga_led::FpgaLed0;
 use crate::measure::HEAP;
 use crate::time_driver::cycles;
+use crate::workloads as work;
 use crate::xorshift::XorShift;
 
 static FIBONACCI: EmbeddedCapsule =
@@ -33,11 +36,6 @@ static BENCH_CALLS: EmbeddedCapsule =
     trevm::include_capsule!(concat!(env!("OUT_DIR"), "/bench-calls.cwasm"));
 static BENCH_WORK: EmbeddedCapsule =
     trevm::include_capsule!(concat!(env!("OUT_DIR"), "/bench-work.cwasm"));
-
-/// The benchmark's workloads (`payloads/bench-work`), compiled natively for the baseline: the
-/// capsule is built from the same file.
-#[path = "../../../payloads/bench-work/src/work.rs"]
-mod work;
 
 static HEARTBEATS: AtomicU32 = AtomicU32::new(0);
 
@@ -100,6 +98,10 @@ pub async fn run(spawner: Spawner) -> Result<(), String> {
     HEAP.watch_stacks(options.async_stack_size, 0);
     call_costs(&runtime).await.map_err(e)?;
     workloads(&runtime).await?;
+    // Plain-wasm capsules on wasmi, on runtimes made for the same profile (wasmi's value stack is
+    // not one of the watched stacks: its own allocation, growing up to `max_wasm_stack`).
+    #[cfg(feature = "wasmi")]
+    crate::wasmi_capsules::run(spawner, profile, options).await?;
     HEAP.watch_stacks(options.async_stack_size, options.max_wasm_stack);
     fp_probe(&runtime).await?;
     blinky(&runtime).await?;
@@ -171,12 +173,6 @@ async fn call_costs(runtime: &Runtime) -> Result<(), Error> {
     Ok(())
 }
 
-/// Arguments of the workloads on the M4 (smaller than the host benchmark's: QEMU is slow).
-const WORK_FIB: u32 = 20;
-const WORK_SORT: u32 = 1000;
-const WORK_HASH: u32 = 4096;
-const WORK_SEED: u32 = 0x2545_f491;
-
 /// The host benchmark's workloads (recursive fib, heapsort, SHA-256), in the bench-work capsule
 /// (Pulley, fuel preemption: the default) and natively, from the same source. The capsule must
 /// compute what the native code does.
@@ -185,18 +181,21 @@ async fn workloads(runtime: &Runtime) -> Result<(), String> {
     fn e(e: impl ToString) -> String {
         e.to_string()
     }
-    let loaded = runtime.load(&BENCH_WORK.check().map_err(e)?).map_err(e)?;
+    let capsule = BENCH_WORK.check().map_err(e)?;
+    let base = HEAP.used();
+    let (loaded, c) = crate::measure::cycles(|| runtime.load(&capsule));
+    let loaded = loaded.map_err(e)?;
+    measure_cycles("cycles.work.deserialize", c);
+    measure_bytes("heap.work.deserialized", HEAP.used() - base);
+    let start = cycles();
     let mut inst = runtime
         .instantiate(&loaded, HostState::new("bench-work"), Limits::new())
         .await
         .map_err(e)?;
+    measure_cycles("cycles.work.instantiate", cycles() - start);
+    measure_bytes("heap.work.instantiated", HEAP.used() - base);
     let mut sort = alloc::boxed::Box::new([0u32; work::MAX_SORT]);
-    let rows: [(&str, u32, u32); 3] = [
-        ("fib", WORK_FIB, 0),
-        ("heapsort", WORK_SORT, WORK_SEED),
-        ("sha256", WORK_HASH, WORK_SEED),
-    ];
-    for (export, a, b) in rows {
+    for (export, a, b) in work::ROWS {
         let start = cycles();
         let guest = if export == "fib" {
             inst.call_typed::<(u32,), (u32,)>(export, (a,)).await

@@ -1,11 +1,12 @@
 //! trevm on a bare-metal Cortex-M4 (QEMU `mps2-an386`): the same `trevm` runtime crate and host
 //! bindings as the native board, Pulley32 capsules built from `payloads/` by `trevm-build` and
-//! embedded in flash, an embassy executor with a SysTick time driver, output and exit status over
-//! semihosting.
+//! embedded in flash, plain-wasm capsules that trevm's wasmi provider validates and translates on
+//! the device (feature `wasmi`, on by default; the same runtime runs both kinds), an embassy
+//! executor with a SysTick time driver, output and exit status over semihosting.
 //!
 //! Run: `cargo run --release` in this directory (needs `qemu-system-arm`). Exit status 0 means
 //! every capsule behaved as expected. `report.sh` builds the footprint variants (features
-//! `bare-sync`, `bare-async`, none) and writes docs/footprint.md. With feature `net`, it is the
+//! `bare-sync`, `bare-async`, `wasmi` alone, none) and writes docs/footprint.md. With feature `net`, it is the
 //! CoAP device on QEMU's emulated Ethernet instead (src/net.rs; `serve.sh` starts it, and
 //! crates/trevm-cli/tests/lifecycle.rs drives it with `TREVM_DUT=qemu`).
 #![no_std]
@@ -16,7 +17,7 @@ extern crate alloc;
 
 #[cfg(all(
     any(feature = "bare-sync", feature = "bare-core"),
-    not(feature = "runtime")
+    not(feature = "trevm-bindings")
 ))]
 mod bare;
 #[cfg(all(feature = "runtime", not(feature = "net")))]
@@ -24,7 +25,7 @@ mod capsules;
 #[cfg(all(feature = "coap", not(feature = "net")))]
 mod coap_device;
 mod console;
-#[cfg(all(feature = "runtime", not(feature = "net")))]
+#[cfg(all(feature = "trevm-bindings", not(feature = "net")))]
 mod figures;
 #[cfg(all(feature = "runtime", not(feature = "net")))]
 mod fp_probe;
@@ -52,8 +53,20 @@ mod retained;
 #[cfg(all(feature = "signed", not(feature = "net")))]
 mod signed;
 mod time_driver;
+#[cfg(all(feature = "wasmi", not(feature = "net")))]
+mod wasmi_capsules;
+#[cfg(all(feature = "trevm-bindings", not(feature = "net")))]
+mod workloads;
 #[cfg(all(feature = "runtime", not(feature = "net")))]
 mod xorshift;
+
+// The network device is linked for an nRF52840's 1 MiB of flash (memory-net.x), which its image
+// already nearly fills with Wasmtime alone (docs/footprint.md): wasmi does not fit beside it.
+#[cfg(all(feature = "net", feature = "wasmi"))]
+compile_error!(
+    "the `net` firmware does not fit its 832 KiB image budget with both VM providers: build it \
+     with `--no-default-features --features net` (the default features include `wasmi`)"
+);
 
 use core::mem::MaybeUninit;
 
@@ -110,12 +123,24 @@ async fn demos(spawner: Spawner) {
 
     #[cfg(feature = "runtime")]
     let outcome = capsules::run(spawner).await;
+    // wasmi alone, without Wasmtime: its capsules only.
+    #[cfg(all(feature = "wasmi", not(feature = "runtime")))]
+    let outcome = wasmi_capsules::run(
+        spawner,
+        trevm::EngineProfile::wasmi(trevm::Preemption::Fuel),
+        trevm::RuntimeOptions::mcu(),
+    )
+    .await;
     #[cfg(all(
         any(feature = "bare-sync", feature = "bare-core"),
-        not(feature = "runtime")
+        not(feature = "trevm-bindings")
     ))]
     let outcome = bare::run().await;
-    #[cfg(not(any(feature = "runtime", feature = "bare-sync", feature = "bare-core")))]
+    #[cfg(not(any(
+        feature = "trevm-bindings",
+        feature = "bare-sync",
+        feature = "bare-core"
+    )))]
     let outcome: Result<(), alloc::string::String> = {
         board("baseline firmware: executor, time driver, heap and semihosting, no WebAssembly");
         Ok(())

@@ -59,7 +59,10 @@ fn SysTick() {
 }
 
 /// System-clock cycles since [`init`] (25 MHz): the tick count and SysTick's current value.
-#[cfg_attr(not(any(feature = "runtime", feature = "bare-sync")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "trevm-bindings", feature = "bare-sync")),
+    allow(dead_code)
+)]
 pub fn cycles() -> u64 {
     let reload = u64::from(SYSCLK_HZ / TICK_HZ);
     loop {
