@@ -42,9 +42,9 @@ pub(crate) use bounds::{MAX_LIFT_BYTES, MAX_LIFT_VALUES};
 // The import direction (the guest calls the host) serves the embedder's own functions
 // (`Runtime::define_func_typed`); trevm's own host interfaces lower their fixed types by hand
 // (`host/wasmi/`).
-pub(crate) use call::{lift_args, lift_results_within, lower_args, lower_results, split_retptr};
 #[cfg(test)]
 pub(crate) use bounds::MAX_DEPTH;
+pub(crate) use call::{lift_args, lift_results_within, lower_args, lower_results, split_retptr};
 #[cfg(test)]
 pub(crate) use call::{lift_args_within, lift_results};
 pub(crate) use error::CabiError;

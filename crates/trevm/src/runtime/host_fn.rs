@@ -1,26 +1,13 @@
 //! The embedder's own host functions: imports of its own WIT interfaces, linked next to
 //! `ariel:wasm-bindings`, written against [`Val`] and the embedder's store data.
 
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::Runtime;
+use super::host_error::HostFnError;
 use crate::error::Error;
 use crate::host::HostView;
 use crate::value::Val;
-
-/// A host function refused a call: the capsule traps, and the runtime reports the message as
-/// [`Error::HostRefused`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostFnError(pub String);
-
-impl core::fmt::Display for HostFnError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl core::error::Error for HostFnError {}
 
 impl<T: HostView> Runtime<T> {
     /// Defines a host function capsules may import: `name` inside the imported interface
@@ -70,7 +57,7 @@ impl<T: HostView> Runtime<T> {
         let f = alloc::sync::Arc::new(f);
         #[cfg(feature = "wasmi")]
         if let Some(w) = &mut self.wasmi {
-            let shared: super::wasmi::SharedHostFn<T> = f.clone();
+            let shared: super::host_error::SharedHostFn<T> = f.clone();
             w.define_func(interface, name, &ty, shared)?;
         }
         #[cfg(feature = "wasmtime")]

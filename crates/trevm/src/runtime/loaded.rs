@@ -1,11 +1,6 @@
 //! [`LoadedCapsule`]: a capsule whose code a provider has read, and what it exports.
 
 use alloc::string::String;
-use alloc::vec::Vec;
-
-use super::Runtime;
-use crate::host::HostView;
-use crate::value::ExportedFunc;
 
 /// A capsule whose code has been loaded; instantiate it any number of times.
 #[derive(Clone)]
@@ -50,7 +45,7 @@ impl LoadedCapsule {
     }
 
     /// Whether the code runs from the buffer the capsule was given (an upload, a capsule read from
-    /// the store) rather than from a copy Wasmtime made (see [`Runtime::load`]). `false` for a
+    /// the store) rather than from a copy Wasmtime made (see [`Runtime::load`](super::Runtime::load)). `false` for a
     /// capsule used in place from flash, and for wasmi, which translates the code into its own
     /// bytecode.
     pub fn runs_in_place(&self) -> bool {
@@ -59,37 +54,6 @@ impl LoadedCapsule {
             Kind::Wasmtime(l) => l.runs_in_place(),
             #[cfg(feature = "wasmi")]
             Kind::Wasmi(_) => false,
-        }
-    }
-
-    /// The interfaces and functions the capsule imports, by name (e.g.
-    /// `ariel:wasm-bindings/log-api@0.0.1`).
-    pub fn imports<T: HostView>(&self, runtime: &Runtime<T>) -> Vec<String> {
-        match &self.kind {
-            #[cfg(feature = "wasmtime")]
-            Kind::Wasmtime(l) => runtime.wt().map(|e| l.imports(e)).unwrap_or_default(),
-            #[cfg(feature = "wasmi")]
-            Kind::Wasmi(l) => {
-                let _ = runtime;
-                l.imports()
-            }
-        }
-    }
-
-    /// Every function the capsule exports, with its signature (for a plain-wasm capsule: the
-    /// types its manifest states, checked against its code when it was loaded).
-    pub fn exported_funcs<T: HostView>(&self, runtime: &Runtime<T>) -> Vec<ExportedFunc> {
-        match &self.kind {
-            #[cfg(feature = "wasmtime")]
-            Kind::Wasmtime(l) => runtime
-                .wt()
-                .map(|e| l.exported_funcs(e))
-                .unwrap_or_default(),
-            #[cfg(feature = "wasmi")]
-            Kind::Wasmi(l) => {
-                let _ = runtime;
-                l.exports().to_vec()
-            }
         }
     }
 }

@@ -14,19 +14,23 @@
 //! follows from its kind ([`Target`]), stamped in its header and signed in its manifest. One
 //! [`Runtime`] holds every provider the crate was built with, so one slot takes both kinds.
 
-use alloc::string::ToString;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 use crate::capsule::{Capsule, CapsuleError};
 use crate::error::Error;
-use crate::host::{Grants, HostState, HostView};
+use crate::host::{HostState, HostView};
 use crate::limits::Limits;
 use crate::profile::{EngineProfile, Target};
 use crate::trust::VerifiedCapsule;
+use crate::value::ExportedFunc;
 
 mod coap;
+mod host_error;
 mod host_fn;
 mod instance;
 mod loaded;
+mod options;
 mod typed;
 #[cfg(feature = "wasmi")]
 pub(crate) mod wasmi;
@@ -34,71 +38,18 @@ pub(crate) mod wasmi;
 pub(crate) mod wasmtime;
 
 pub use coap::{COAP_SERVER_GUEST, CoapGuestError};
-pub use host_fn::HostFnError;
+pub use host_error::HostFnError;
 use instance::Inner;
 pub use instance::Instance;
 use loaded::Kind;
 pub use loaded::LoadedCapsule;
+pub use options::RuntimeOptions;
 pub use typed::{WasmParams, WasmResults, WasmType};
 #[cfg(all(feature = "wasmtime", target_has_atomic = "64"))]
 pub use wasmtime::EpochTicker;
 
 #[cfg(not(any(feature = "wasmtime", feature = "wasmi")))]
 compile_error!("trevm needs a VM provider: enable the `wasmtime` feature, `wasmi`, or both");
-
-/// Runtime settings that do not affect compiled code (so they may differ from the precompiler).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RuntimeOptions {
-    /// Most bytes of stack wasm code may use before trapping with a stack overflow.
-    pub max_wasm_stack: usize,
-    /// Size of the stack each running capsule call gets for async suspension (a fiber stack);
-    /// must be at least `max_wasm_stack`. Allocated per instance while a call runs.
-    pub async_stack_size: usize,
-    /// Interfaces linked for capsules.
-    pub grants: Grants,
-}
-
-impl RuntimeOptions {
-    /// Small stacks for microcontrollers: 4 KiB of wasm stack, 6 KiB fiber stack.
-    ///
-    /// Sized from what the Cortex-M4 firmware measures (`docs/footprint.md`): its capsules use a
-    /// fraction of each. Pulley's wasm stack is its own allocation and a deeper capsule traps
-    /// cleanly; the fiber stack only holds host frames (Wasmtime's call machinery and the
-    /// bindings) but has no guard page, so applications with heavy host bindings should measure
-    /// it (`docs/bare-metal.md`). Wasmtime requires the fiber stack to be at least the wasm stack.
-    pub const fn mcu() -> Self {
-        RuntimeOptions {
-            max_wasm_stack: 4 * 1024,
-            async_stack_size: 6 * 1024,
-            grants: Grants::all(),
-        }
-    }
-
-    /// Roomier stacks for hosts: 256 KiB of wasm stack, 512 KiB fiber stack.
-    pub const fn host() -> Self {
-        RuntimeOptions {
-            max_wasm_stack: 256 * 1024,
-            async_stack_size: 512 * 1024,
-            grants: Grants::all(),
-        }
-    }
-
-    /// Sets [`RuntimeOptions::grants`].
-    pub const fn with_grants(mut self, grants: Grants) -> Self {
-        self.grants = grants;
-        self
-    }
-}
-
-impl Default for RuntimeOptions {
-    fn default() -> Self {
-        if cfg!(target_os = "none") {
-            Self::mcu()
-        } else {
-            Self::host()
-        }
-    }
-}
 
 /// The VM providers, each with the profile it runs capsules of, and the host interfaces linked
 /// for them.
@@ -388,5 +339,43 @@ impl<T: HostView> Runtime<T> {
     #[cfg(all(feature = "wasmtime", target_has_atomic = "64"))]
     pub fn epoch_ticker(&self) -> EpochTicker {
         EpochTicker(self.wasmtime.as_ref().map(|w| w.engine.clone()))
+    }
+}
+
+/// What a loaded capsule imports and exports: here, beside the runtime whose engines describe it
+/// (`loaded.rs` knows nothing of the runtime).
+impl LoadedCapsule {
+    /// The interfaces and functions the capsule imports, by name (e.g.
+    /// `ariel:wasm-bindings/log-api@0.0.1`).
+    pub fn imports<T: HostView>(&self, runtime: &Runtime<T>) -> Vec<String> {
+        match &self.kind {
+            #[cfg(feature = "wasmtime")]
+            Kind::Wasmtime(l) => runtime
+                .wt()
+                .map(|e| l.imports(&e.engine))
+                .unwrap_or_default(),
+            #[cfg(feature = "wasmi")]
+            Kind::Wasmi(l) => {
+                let _ = runtime;
+                l.imports()
+            }
+        }
+    }
+
+    /// Every function the capsule exports, with its signature (for a plain-wasm capsule: the
+    /// types its manifest states, checked against its code when it was loaded).
+    pub fn exported_funcs<T: HostView>(&self, runtime: &Runtime<T>) -> Vec<ExportedFunc> {
+        match &self.kind {
+            #[cfg(feature = "wasmtime")]
+            Kind::Wasmtime(l) => runtime
+                .wt()
+                .map(|e| l.exported_funcs(&e.engine))
+                .unwrap_or_default(),
+            #[cfg(feature = "wasmi")]
+            Kind::Wasmi(l) => {
+                let _ = runtime;
+                l.exports().to_vec()
+            }
+        }
     }
 }

@@ -4,25 +4,18 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use wasmi::{Caller, Extern, Memory, TypedFunc};
 
 use super::WiEngine;
 use super::instance::{from_wasmi, to_wasmi};
+use super::loaded::ROOT_MODULE;
 use crate::cabi::{self, CabiError, FlatType, GuestMemory, SigKind};
 use crate::error::Error;
 use crate::host::{HostRefusal, HostView};
-use crate::runtime::HostFnError;
-use crate::value::{FuncType, Val, ValType};
-
-/// The module name of functions a world imports directly (not inside an interface).
-pub(super) const ROOT_MODULE: &str = "$root";
-
-/// What an embedder's host function is, shared by both providers' linkers.
-pub(crate) type SharedHostFn<T> =
-    Arc<dyn Fn(&mut T, &[Val]) -> Result<Vec<Val>, HostFnError> + Send + Sync>;
+use crate::runtime::host_error::SharedHostFn;
+use crate::value::{FuncType, ValType};
 
 impl<T: HostView> WiEngine<T> {
     /// Links `f` as `name` in `interface` (`""`: imported by the world directly) with type `ty`.
@@ -41,7 +34,11 @@ impl<T: HostView> WiEngine<T> {
             core_params.iter().map(|t| core_type(*t)),
             core_results.iter().map(|t| core_type(*t)),
         );
-        let module = if interface.is_empty() { ROOT_MODULE } else { interface };
+        let module = if interface.is_empty() {
+            ROOT_MODULE
+        } else {
+            interface
+        };
         let fname = String::from(name);
         self.linker
             .func_new(module, name, core, move |mut caller, inputs, outputs| {
@@ -65,23 +62,22 @@ impl<T: HostView> WiEngine<T> {
                 }
                 for (v, t) in out.iter().zip(&results) {
                     crate::value::check::check(v, t).map_err(|e| {
-                        refuse(format!("host function `{fname}` returned a wrong result: {e}"))
+                        refuse(format!(
+                            "host function `{fname}` returned a wrong result: {e}"
+                        ))
                     })?;
                 }
-                let flat_out = cabi::lower_results(
-                    &mut CallerMemory::of(&mut caller),
-                    &results,
-                    &out,
-                    retptr,
-                )
-                .map_err(abi)?;
+                let flat_out =
+                    cabi::lower_results(&mut CallerMemory::of(&mut caller), &results, &out, retptr)
+                        .map_err(abi)?;
                 for (slot, v) in outputs.iter_mut().zip(&flat_out) {
                     *slot = to_wasmi(v);
                 }
                 Ok(())
             })
             .map_err(|e| Error::Engine(e.to_string()))?;
-        self.defined.push((String::from(module), String::from(name)));
+        self.defined
+            .push((String::from(module), String::from(name)));
         Ok(())
     }
 }

@@ -8,14 +8,14 @@ use alloc::vec::Vec;
 
 use wasmi::{Engine, ExternType, Module};
 
-use super::WiEngine;
 use crate::cabi::{self, FlatType, SigKind};
 use crate::capsule::Capsule;
 use crate::error::Error;
-use crate::host::{Grants, HostView};
+use crate::host::Grants;
 use crate::value::ExportedFunc;
 
-use super::host_fn::ROOT_MODULE;
+/// The module name of functions a world imports directly (not inside an interface).
+pub(super) const ROOT_MODULE: &str = "$root";
 
 /// A validated, translated module and the WIT types of its exports; cheap to clone.
 #[derive(Clone)]
@@ -24,14 +24,8 @@ pub(crate) struct WiLoaded {
     exports: Arc<[ExportedFunc]>,
 }
 
-impl<T: HostView> WiEngine<T> {
-    /// Validates and translates the capsule's module, refusing what the provider does not run.
-    pub(crate) fn load(&self, capsule: &Capsule<'_>) -> Result<WiLoaded, Error> {
-        load(&self.engine, capsule)
-    }
-}
-
-fn load(engine: &Engine, capsule: &Capsule<'_>) -> Result<WiLoaded, Error> {
+/// Validates and translates the capsule's module, refusing what the provider does not run.
+pub(super) fn load(engine: &Engine, capsule: &Capsule<'_>) -> Result<WiLoaded, Error> {
     let module =
         Module::new(engine, capsule.payload()).map_err(|e| Error::Invalid(format!("{e}")))?;
     for import in module.imports() {

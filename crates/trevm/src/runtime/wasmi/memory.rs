@@ -51,7 +51,11 @@ impl<'s, T: HostView> Guest<'s, T> {
 }
 
 /// `ptr..ptr+len` inside a memory of `size` bytes, or why not.
-pub(super) fn span(ptr: u32, len: usize, size: usize) -> Result<core::ops::Range<usize>, CabiError> {
+pub(super) fn span(
+    ptr: u32,
+    len: usize,
+    size: usize,
+) -> Result<core::ops::Range<usize>, CabiError> {
     let start = ptr as usize;
     match start.checked_add(len) {
         Some(end) if end <= size => Ok(start..end),

@@ -26,7 +26,7 @@ use alloc::vec::Vec;
 
 use wasmi::{CompilationMode, Config, EnforcedLimits, Engine, Linker, Store};
 
-use super::RuntimeOptions;
+use super::options::RuntimeOptions;
 use crate::error::Error;
 use crate::host::{Grants, HostView};
 use crate::limits::Limits;
@@ -40,7 +40,6 @@ mod loaded;
 mod memory;
 
 pub(crate) use instance::WiInstance;
-pub(crate) use host_fn::SharedHostFn;
 pub(crate) use loaded::WiLoaded;
 
 /// wasmi refuses a value stack below this many bytes (its default minimum).
@@ -92,6 +91,11 @@ impl<T: HostView> WiEngine<T> {
             grants: options.grants,
             defined: Vec::new(),
         })
+    }
+
+    /// Validates and translates the capsule's module, refusing what the provider does not run.
+    pub(crate) fn load(&self, capsule: &crate::capsule::Capsule<'_>) -> Result<WiLoaded, Error> {
+        loaded::load(&self.engine, capsule)
     }
 
     pub(crate) fn preemption(&self) -> Preemption {

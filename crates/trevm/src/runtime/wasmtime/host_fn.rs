@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use super::{WtEngine, convert, engine_err};
 use crate::error::Error;
 use crate::host::{HostRefusal, HostView};
-use crate::runtime::HostFnError;
+use crate::runtime::host_error::HostFnError;
 use crate::value::Val;
 
 impl<T: HostView> WtEngine<T> {

@@ -7,9 +7,7 @@ use alloc::vec::Vec;
 
 use wasmtime::component::Component;
 
-use super::WtEngine;
 use crate::capsule::owned::OwnedBytes;
-use crate::host::HostView;
 use crate::value::ExportedFunc;
 
 /// A deserialized component, instantiable any number of times.
@@ -26,15 +24,15 @@ impl WtLoaded {
         self.code.is_some()
     }
 
-    pub(crate) fn imports<T: HostView>(&self, engine: &WtEngine<T>) -> Vec<String> {
+    pub(crate) fn imports(&self, engine: &wasmtime::Engine) -> Vec<String> {
         self.component
             .component_type()
-            .imports(&engine.engine)
+            .imports(engine)
             .map(|(name, _)| name.to_string())
             .collect()
     }
 
-    pub(crate) fn exported_funcs<T: HostView>(&self, engine: &WtEngine<T>) -> Vec<ExportedFunc> {
+    pub(crate) fn exported_funcs(&self, engine: &wasmtime::Engine) -> Vec<ExportedFunc> {
         use wasmtime::component::types::ComponentItem;
         let ty = self.component.component_type();
         let mut out = Vec::new();
@@ -42,11 +40,11 @@ impl WtLoaded {
             name,
             ty: super::convert::func_type(f),
         };
-        for (name, item) in ty.exports(&engine.engine) {
+        for (name, item) in ty.exports(engine) {
             match item.ty {
                 ComponentItem::ComponentFunc(f) => out.push(describe(name.to_string(), &f)),
                 ComponentItem::ComponentInstance(inst) => {
-                    for (fname, item) in inst.exports(&engine.engine) {
+                    for (fname, item) in inst.exports(engine) {
                         if let ComponentItem::ComponentFunc(f) = item.ty {
                             out.push(describe(format!("{name}#{fname}"), &f));
                         }

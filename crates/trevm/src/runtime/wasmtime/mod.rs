@@ -16,7 +16,7 @@ use alloc::string::ToString;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
-use super::RuntimeOptions;
+use super::options::RuntimeOptions;
 use crate::capsule::checked::Bytes;
 use crate::capsule::{CODE_ALIGN, Capsule};
 use crate::error::Error;
