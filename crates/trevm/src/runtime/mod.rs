@@ -39,9 +39,9 @@ pub(crate) mod wasmtime;
 
 pub use coap::{COAP_SERVER_GUEST, CoapGuestError};
 pub use host_error::HostFnError;
-use instance::Inner;
+pub(crate) use instance::Inner;
 pub use instance::Instance;
-use loaded::Kind;
+pub(crate) use loaded::Kind;
 pub use loaded::LoadedCapsule;
 pub use options::RuntimeOptions;
 pub use typed::{WasmParams, WasmResults, WasmType};
